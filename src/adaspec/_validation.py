@@ -1,0 +1,56 @@
+"""Parameter checks shared by every layer: each failure is a ValueError naming the parameter."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+
+def check_positive_int(name: str, value: Any) -> int:
+    """Return ``value`` as an int if it is a positive integer.
+
+    Raises:
+        ValueError: naming ``name`` when ``value`` is not an integer >= 1.
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return value
+
+
+def check_choice(name: str, value: Any, choices: Iterable[Any]) -> Any:
+    """Return ``value`` if it is one of ``choices``.
+
+    Raises:
+        ValueError: naming ``name`` and listing the allowed values.
+    """
+    allowed = tuple(choices)
+    if value not in allowed:
+        listed = ", ".join(repr(c) for c in allowed)
+        raise ValueError(f"{name} must be one of {listed}; got {value!r}")
+    return value
+
+
+def check_frequency_range(
+    f_min: float, f_max: float | None, sample_rate: float, *, f_min_name: str = "f_min"
+) -> tuple[float, float]:
+    """Validate ``0 <= f_min < f_max <= sample_rate / 2`` and resolve ``f_max=None`` to Nyquist.
+
+    Returns:
+        ``(f_min, f_max)`` as floats.
+
+    Raises:
+        ValueError: naming the offending bound and the allowed range.
+    """
+    if not sample_rate > 0:
+        raise ValueError(f"sample_rate must be positive, got {sample_rate!r}")
+    nyquist = sample_rate / 2.0
+    f_max = nyquist if f_max is None else float(f_max)
+    if not 0.0 <= f_min < nyquist:
+        raise ValueError(f"{f_min_name} must be in [0, {nyquist:g}) Hz (Nyquist), got {f_min!r}")
+    if f_max > nyquist * (1 + 1e-12):
+        raise ValueError(
+            f"f_max must not exceed the Nyquist frequency {nyquist:g} Hz (sample_rate / 2), got {f_max!r}"
+        )
+    if f_max <= f_min:
+        raise ValueError(f"f_max must be greater than {f_min_name} ({f_min!r} Hz), got {f_max!r}")
+    return float(f_min), f_max

@@ -1,0 +1,29 @@
+"""Learnability flags as properties: ``module.learn_window = True`` works before or after construction."""
+
+from __future__ import annotations
+
+from torch import nn
+
+
+def parameter_flag(parameter: str) -> property:
+    """A bool property mirroring ``requires_grad`` of the parameter named ``parameter``."""
+
+    def getter(self: nn.Module) -> bool:
+        return getattr(self, parameter).requires_grad
+
+    def setter(self: nn.Module, value: bool) -> None:
+        getattr(self, parameter).requires_grad_(bool(value))
+
+    return property(getter, setter, doc=f"Whether ``{parameter}`` is trained (its ``requires_grad``).")
+
+
+def delegated_flag(child: str, flag: str) -> property:
+    """A property forwarding ``flag`` to the sub-module named ``child``."""
+
+    def getter(self: nn.Module) -> bool:
+        return getattr(getattr(self, child), flag)
+
+    def setter(self: nn.Module, value: bool) -> None:
+        setattr(getattr(self, child), flag, value)
+
+    return property(getter, setter, doc=f"Forwarded to ``self.{child}.{flag}``.")

@@ -1,0 +1,196 @@
+"""Short-time Fourier transform with a learnable window and learnable Fourier kernels."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from .._validation import check_choice, check_positive_int
+from ..kernels import FREQ_SCALES, dft_kernels, fourier_frequencies, get_window, pad_center
+from ..kernels.windows import WindowSpec
+from ..ops import OUTPUTS, dense_fourier, frame_signal, normalize_pad_mode, spectrum_output, windowed_fft
+from ._flags import parameter_flag
+from .registry import register_frontend
+
+NORMALIZATIONS = (False, True, "window", "frame_length")
+
+
+@register_frontend("stft")
+class STFT(nn.Module):
+    """Short-time Fourier transform ``(..., time) -> (..., freq, frames)`` whose window and DFT kernels
+    can be trained.
+
+    The window (``win_length`` samples, centred in ``n_fft``) and the real and imaginary kernels
+    (``(n_bins, n_fft)`` each) are parameters; ``learn_window`` / ``learn_kernels`` set their
+    ``requires_grad`` and may be flipped at any time. While the kernels are exactly the DFT and
+    ``freq_scale="full"``, frames are transformed by FFT with a one-inverse-FFT backward; otherwise by a
+    single dense matrix product. Both give the same result for the same parameters.
+
+    Args:
+        n_fft: frame (FFT) length in samples.
+        win_length: window length (default ``n_fft``), zero-padded to ``n_fft`` in the centre.
+        hop_length: samples between frames (default ``win_length // 4``, librosa's choice).
+        window: ``scipy.signal.get_window`` spec (``"hann"``, ``("kaiser", 8.0)``, ...) or a tensor of
+            ``win_length`` samples.
+        center: pad ``n_fft // 2`` samples on both sides so frame ``t`` is centred at ``t * hop_length``.
+        pad_mode: ``"reflect"``, ``"constant"``, ``"replicate"`` (``"edge"``) or ``"circular"`` (``"wrap"``).
+        normalized: ``False``; ``True`` or ``"window"`` divides by ``sqrt(sum(window**2))`` (torchaudio's
+            Spectrogram); ``"frame_length"`` divides by ``sqrt(n_fft)`` (``torch.stft(normalized=True)``).
+        onesided: keep the ``n_fft // 2 + 1`` non-negative bins (``freq_scale="full"`` only).
+        output: ``"complex"``, ``"magnitude"`` or ``"power"``.
+        sample_rate: sampling rate in Hz; sets the frequencies of ``"linear"``/``"log"`` bins.
+        freq_scale: ``"full"`` (FFT bins), ``"linear"`` or ``"log"`` (``n_bins`` bins from ``f_min`` to
+            ``f_max`` inclusive, nnAudio's option; nnAudio leaves ``f_max`` out).
+        n_bins: number of bins for ``"linear"``/``"log"`` (default ``n_fft // 2 + 1``).
+        f_min: lowest bin frequency for ``"linear"``/``"log"`` in Hz.
+        f_max: highest bin frequency for ``"linear"``/``"log"`` in Hz (default Nyquist).
+        learn_window: train the window.
+        learn_kernels: train the real and imaginary Fourier kernels.
+        dtype: dtype of the parameters (built in float64); float64 gives float64-exact transforms.
+
+    Note:
+        The FFT path is used while the kernels equal the DFT. That is re-checked whenever the kernels'
+        autograd version changes (optimizer steps, ``load_state_dict``, in-place edits under
+        ``torch.no_grad``); edits through ``.data`` bypass that counter, so call
+        :meth:`kernels_changed` after them.
+    """
+
+    learn_window = parameter_flag("window")
+
+    def __init__(
+        self,
+        n_fft: int = 400,
+        win_length: int | None = None,
+        hop_length: int | None = None,
+        window: WindowSpec = "hann",
+        center: bool = True,
+        pad_mode: str = "reflect",
+        normalized: bool | str = False,
+        onesided: bool = True,
+        output: str = "complex",
+        sample_rate: float = 16000.0,
+        freq_scale: str = "full",
+        n_bins: int | None = None,
+        f_min: float = 0.0,
+        f_max: float | None = None,
+        learn_window: bool = False,
+        learn_kernels: bool = False,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__()
+        self.n_fft = check_positive_int("n_fft", n_fft)
+        self.win_length = check_positive_int("win_length", n_fft if win_length is None else win_length)
+        if self.win_length > self.n_fft:
+            raise ValueError(f"win_length must be <= n_fft ({n_fft}), got {win_length}")
+        self.hop_length = check_positive_int(
+            "hop_length", max(self.win_length // 4, 1) if hop_length is None else hop_length
+        )
+        self.center = bool(center)
+        self.pad_mode = normalize_pad_mode(pad_mode)
+        self.normalized = check_choice("normalized", normalized, NORMALIZATIONS)
+        self.onesided = bool(onesided)
+        self.output = check_choice("output", output, OUTPUTS)
+        self.freq_scale = check_choice("freq_scale", freq_scale, FREQ_SCALES)
+        if freq_scale == "full" and n_bins is not None:
+            raise ValueError("n_bins applies to freq_scale='linear' or 'log' only; got freq_scale='full'")
+        self.sample_rate = float(sample_rate)
+        frequencies = fourier_frequencies(
+            self.n_fft,
+            self.sample_rate,
+            freq_scale=self.freq_scale,
+            onesided=self.onesided,
+            n_bins=n_bins,
+            f_min=f_min,
+            f_max=f_max,
+        )
+        self._frequencies = frequencies
+        dtype = dtype or torch.get_default_dtype()
+        real, imag = dft_kernels(self.n_fft, frequencies, self.sample_rate, dtype=dtype)
+        self.window = nn.Parameter(get_window(window, self.win_length, dtype=dtype))
+        self.kernel_real = nn.Parameter(real)
+        self.kernel_imag = nn.Parameter(imag)
+        self.learn_window = learn_window
+        self.learn_kernels = learn_kernels
+        self._dft_check: tuple = ()
+        self._kernels_are_dft = True
+
+    @property
+    def learn_kernels(self) -> bool:
+        """Whether the real and imaginary Fourier kernels are trained."""
+        return self.kernel_real.requires_grad
+
+    @learn_kernels.setter
+    def learn_kernels(self, value: bool) -> None:
+        self.kernel_real.requires_grad_(bool(value))
+        self.kernel_imag.requires_grad_(bool(value))
+
+    @property
+    def frequencies(self) -> torch.Tensor:
+        """Centre frequency of every output bin in Hz (float64)."""
+        return torch.from_numpy(self._frequencies.copy())
+
+    @property
+    def n_bins(self) -> int:
+        """Number of frequency bins in the output."""
+        return self.kernel_real.shape[0]
+
+    def kernels_changed(self) -> None:
+        """Forget the cached "kernels are the DFT" verdict (needed only after edits through ``.data``)."""
+        self._dft_check = ()
+
+    def uses_fft(self) -> bool:
+        """Whether the next forward takes the FFT path (fixed DFT kernels on the full FFT grid)."""
+        if self.freq_scale != "full" or self.learn_kernels:
+            return False
+        key = tuple(
+            (p._version, p.data_ptr(), p.dtype, p.device) for p in (self.kernel_real, self.kernel_imag)
+        )
+        if key != self._dft_check:
+            real, imag = dft_kernels(self.n_fft, self._frequencies, self.sample_rate)
+            tolerance = 4 * torch.finfo(self.kernel_real.dtype).eps
+            self._kernels_are_dft = all(
+                torch.allclose(p.detach(), ref.to(p), rtol=0.0, atol=tolerance)
+                for p, ref in ((self.kernel_real, real), (self.kernel_imag, imag))
+            )
+            self._dft_check = key
+        return self._kernels_are_dft
+
+    def analysis_window(self) -> torch.Tensor:
+        """The ``n_fft``-sample window applied to each frame, normalisation included (differentiable)."""
+        window = pad_center(self.window, self.n_fft)
+        if self.normalized in (True, "window"):
+            window = window / window.square().sum().sqrt()
+        elif self.normalized == "frame_length":
+            window = window / math.sqrt(self.n_fft)
+        return window
+
+    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        """Transform ``(..., time)`` real signals into ``(..., freq, frames)`` spectra."""
+        if not waveform.is_floating_point():
+            raise ValueError(f"waveform must be a real floating-point tensor, got dtype {waveform.dtype}")
+        leading = waveform.shape[:-1]
+        frames = frame_signal(
+            waveform.reshape(-1, waveform.shape[-1]),
+            self.n_fft,
+            self.hop_length,
+            center=self.center,
+            pad_mode=self.pad_mode,
+        )
+        window = self.analysis_window().to(frames.dtype)
+        if self.uses_fft():
+            spectrum = windowed_fft(frames, window, onesided=self.onesided).transpose(-1, -2)
+        else:
+            real = self.kernel_real.to(frames.dtype)
+            imag = self.kernel_imag.to(frames.dtype)
+            spectrum = dense_fourier(frames, real, imag, window)
+        result = spectrum_output(spectrum, self.output)
+        return result.reshape(*leading, *result.shape[-2:])
+
+    def extra_repr(self) -> str:
+        return (
+            f"n_fft={self.n_fft}, win_length={self.win_length}, hop_length={self.hop_length}, "
+            f"output={self.output!r}, freq_scale={self.freq_scale!r}, n_bins={self.n_bins}, "
+            f"learn_window={self.learn_window}, learn_kernels={self.learn_kernels}"
+        )

@@ -1,0 +1,68 @@
+"""Padding and framing of waveforms: the one place where signals are cut into frames."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from .._validation import check_choice
+
+PAD_MODES = ("constant", "reflect", "replicate", "circular")
+_NUMPY_PAD_NAMES = {"edge": "replicate", "wrap": "circular"}
+
+
+def normalize_pad_mode(pad_mode: str) -> str:
+    """Map numpy/librosa names (``"edge"``, ``"wrap"``) to torch's and reject unknown modes."""
+    pad_mode = _NUMPY_PAD_NAMES.get(pad_mode, pad_mode)
+    return check_choice("pad_mode", pad_mode, PAD_MODES)
+
+
+def frame_signal(
+    waveform: torch.Tensor, frame_length: int, hop_length: int, *, center: bool, pad_mode: str
+) -> torch.Tensor:
+    """Cut ``(batch, time)`` signals into overlapping frames.
+
+    With ``center=True`` the signal is padded by ``frame_length // 2`` on both sides first, so frame ``t``
+    is centred on sample ``t * hop_length`` (torch.stft and librosa convention).
+
+    Args:
+        waveform: ``(batch, time)`` real tensor.
+        frame_length: samples per frame (``n_fft``).
+        hop_length: samples between frame starts.
+        center: pad so that frames are centred on multiples of ``hop_length``.
+        pad_mode: one of ``PAD_MODES`` (already normalised).
+
+    Returns:
+        A ``(batch, n_frames, frame_length)`` strided view (no copy) of the (padded) signal.
+
+    Raises:
+        ValueError: if the signal is too short for the padding mode or for a single frame.
+    """
+    length = waveform.shape[-1]
+    if center:
+        pad = frame_length // 2
+        if pad_mode == "reflect" and length <= pad:
+            raise ValueError(
+                f"input of {length} samples is too short for pad_mode='reflect' with n_fft={frame_length}: "
+                f"reflect padding needs more than n_fft // 2 = {pad} samples; use a longer input, "
+                "pad_mode='constant', or center=False"
+            )
+        if pad_mode == "circular" and length < pad:
+            raise ValueError(
+                f"input of {length} samples is too short for pad_mode='circular' with n_fft={frame_length}: "
+                f"it needs at least n_fft // 2 = {pad} samples"
+            )
+        if length == 0:
+            raise ValueError("input has 0 samples")
+        waveform = F.pad(waveform.unsqueeze(1), (pad, pad), mode=pad_mode).squeeze(1)
+    elif length < frame_length:
+        raise ValueError(
+            f"input of {length} samples is shorter than n_fft={frame_length} with center=False; no frame fits"
+        )
+    return waveform.unfold(-1, frame_length, hop_length)
+
+
+def frame_count(length: int, frame_length: int, hop_length: int, *, center: bool) -> int:
+    """Number of frames ``frame_signal`` returns for a signal of ``length`` samples."""
+    padded = length + 2 * (frame_length // 2) if center else length
+    return 1 + (padded - frame_length) // hop_length
