@@ -10,7 +10,7 @@ from torch import nn
 from .._validation import check_choice, check_positive_int
 from ..kernels import FREQ_SCALES, dft_kernels, fourier_frequencies, get_window, pad_center
 from ..kernels.windows import WindowSpec
-from ..ops import OUTPUTS, dense_fourier, frame_signal, normalize_pad_mode, spectrum_output, windowed_fft
+from ..ops import OUTPUTS, dense_fourier, frame_signal, normalize_pad_mode, parts_output, windowed_fft
 from ._flags import parameter_flag
 from .registry import register_frontend
 
@@ -148,11 +148,9 @@ class STFT(nn.Module):
             (p._version, p.data_ptr(), p.dtype, p.device) for p in (self.kernel_real, self.kernel_imag)
         )
         if key != self._dft_check:
-            real, imag = dft_kernels(self.n_fft, self._frequencies, self.sample_rate)
-            tolerance = 4 * torch.finfo(self.kernel_real.dtype).eps
-            self._kernels_are_dft = all(
-                torch.allclose(p.detach(), ref.to(p), rtol=0.0, atol=tolerance)
-                for p, ref in ((self.kernel_real, real), (self.kernel_imag, imag))
+            real, imag = dft_kernels(self.n_fft, self._frequencies, self.sample_rate, dtype=torch.float64)
+            self._kernels_are_dft = _equals_rounded(self.kernel_real, real) and _equals_rounded(
+                self.kernel_imag, imag
             )
             self._dft_check = key
         return self._kernels_are_dft
@@ -180,12 +178,13 @@ class STFT(nn.Module):
         )
         window = self.analysis_window().to(frames.dtype)
         if self.uses_fft():
-            spectrum = windowed_fft(frames, window, onesided=self.onesided).transpose(-1, -2)
+            result = windowed_fft(frames, window, onesided=self.onesided, output=self.output)
+            result = result.transpose(-1, -2)
         else:
-            real = self.kernel_real.to(frames.dtype)
-            imag = self.kernel_imag.to(frames.dtype)
-            spectrum = dense_fourier(frames, real, imag, window)
-        result = spectrum_output(spectrum, self.output)
+            real_kernels = self.kernel_real.to(frames.dtype)
+            imag_kernels = self.kernel_imag.to(frames.dtype)
+            real, imag = dense_fourier(frames, real_kernels, imag_kernels, window)
+            result = parts_output(real, imag, self.output)
         return result.reshape(*leading, *result.shape[-2:])
 
     def extra_repr(self) -> str:
@@ -194,3 +193,14 @@ class STFT(nn.Module):
             f"output={self.output!r}, freq_scale={self.freq_scale!r}, n_bins={self.n_bins}, "
             f"learn_window={self.learn_window}, learn_kernels={self.learn_kernels}"
         )
+
+
+_ROUNDINGS = (torch.float64, torch.float32, torch.bfloat16, torch.float16)
+
+
+def _equals_rounded(parameter: torch.Tensor, exact: torch.Tensor) -> bool:
+    """Whether ``parameter`` is exactly ``exact`` as rounded to some float dtype (e.g. built in float32,
+    then moved to float64 with ``.to``)."""
+    values = parameter.detach()
+    exact = exact.to(values.device)
+    return any(torch.equal(values, exact.to(dtype).to(values.dtype)) for dtype in _ROUNDINGS)

@@ -28,8 +28,8 @@ def dense_transform(frames: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor
 
 def dense_fourier(
     frames: torch.Tensor, real_kernels: torch.Tensor, imag_kernels: torch.Tensor, window: torch.Tensor
-) -> torch.Tensor:
-    """Complex spectrum ``sum_n frames[n] * window[n] * (real[k, n] + i imag[k, n])`` per frame.
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Real and imaginary parts of ``sum_n frames[n] * window[n] * (real[k, n] + i imag[k, n])`` per frame.
 
     Args:
         frames: ``(batch, n_frames, n_fft)`` real tensor.
@@ -38,9 +38,9 @@ def dense_fourier(
         window: ``(n_fft,)`` window applied to every kernel.
 
     Returns:
-        ``(batch, n_bins, n_frames)`` complex tensor.
+        ``(real, imag)``, each ``(batch, n_bins, n_frames)``.
     """
     n_bins = real_kernels.shape[0]
     kernels = torch.cat([real_kernels, imag_kernels], dim=0) * window
     product = dense_transform(frames, kernels)
-    return torch.complex(product[:, :n_bins], product[:, n_bins:])
+    return product[:, :n_bins], product[:, n_bins:]

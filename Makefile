@@ -1,0 +1,41 @@
+# adaspec developer commands. `make test` and `make demo` work from a clean clone: they create a virtual
+# environment (unless one is active), install torch first (a CPU wheel here; override TORCH_SPEC, e.g.
+# TORCH_SPEC="torch --index-url https://download.pytorch.org/whl/cu124"), then adaspec with its dev extras.
+
+PYTHON ?= python3
+TORCH_SPEC ?= torch==2.13.0
+VENV ?= .venv
+
+ifdef VIRTUAL_ENV
+PY := $(VIRTUAL_ENV)/bin/python
+else
+PY := $(VENV)/bin/python
+endif
+
+STAMP := $(dir $(PY)).adaspec-installed
+
+.PHONY: setup test lint demo bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@if [ ! -x "$(PY)" ]; then $(PYTHON) -m venv $(VENV); fi
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet $(TORCH_SPEC)
+	$(PY) -m pip install --quiet -e ".[dev]"
+	@touch $@
+
+lint: setup
+	$(PY) -m ruff check src tests benchmarks examples
+
+test: setup lint
+	$(PY) -m pytest -q
+
+demo: setup
+	$(PY) examples/fourier_demo.py --out demo_output
+
+bench: setup
+	$(PY) benchmarks/bench_fourier.py
+
+clean:
+	rm -rf $(VENV) demo_output .pytest_cache .ruff_cache src/*.egg-info

@@ -1,0 +1,31 @@
+"""Shared test fixtures: deterministic test signals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+
+def chirp_and_noise(n_samples: int, sample_rate: float, seed: int = 0) -> np.ndarray:
+    """A log chirp plus two tones plus a little white noise (float64)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n_samples) / sample_rate
+    f0, f1 = 60.0, 0.45 * sample_rate
+    duration = max(t[-1], 1e-9)
+    phase = 2 * np.pi * f0 * duration / np.log(f1 / f0) * (np.exp(t / duration * np.log(f1 / f0)) - 1)
+    tones = 0.3 * np.sin(2 * np.pi * 440.0 * t) + 0.2 * np.sin(2 * np.pi * 1234.5 * t)
+    return np.sin(phase) + tones + 0.05 * rng.standard_normal(n_samples)
+
+
+@pytest.fixture
+def signal_factory():
+    """Build test signals of any shape: ``signal_factory(shape, sample_rate, dtype)``."""
+
+    def build(shape: tuple[int, ...], sample_rate: float = 16000.0, dtype=torch.float32) -> torch.Tensor:
+        *leading, n_samples = shape
+        count = int(np.prod(leading)) if leading else 1
+        rows = [chirp_and_noise(n_samples, sample_rate, seed=i) for i in range(count)]
+        return torch.from_numpy(np.stack(rows).reshape(shape)).to(dtype)
+
+    return build

@@ -1,0 +1,349 @@
+"""MelSpectrogram and the mel kernels against librosa (independent float64 reference)."""
+
+import time
+
+import librosa
+import numpy as np
+import pytest
+import torch
+
+import adaspec
+from adaspec.kernels import hz_to_mel, mel_filterbank, mel_frequencies, mel_to_hz
+
+SR = 16000
+ODD_N_FFT_BUG = (
+    "src bug: kernels/mel.py builds FFT bin frequencies with linspace(0, sr/2, n_fft//2+1), which is "
+    "wrong for odd n_fft (bins are k*sr/n_fft; librosa uses np.fft.rfftfreq)"
+)
+
+
+def make_signal(seconds=0.5, sr=SR, seed=0):
+    """Noise + a tone + a chirp: energy in every mel band and some dynamic range."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * sr)) / sr
+    return (
+        0.05 * rng.standard_normal(t.size)
+        + 0.5 * np.sin(2 * np.pi * 440.0 * t)
+        + 0.3 * np.sin(2 * np.pi * (200.0 + 6000.0 * t) * t)
+    )
+
+
+def librosa_mel(
+    y,
+    *,
+    sr=SR,
+    n_fft=512,
+    hop_length=None,
+    win_length=None,
+    window="hann",
+    center=True,
+    pad_mode="reflect",
+    power=2.0,
+    n_mels=128,
+    f_min=0.0,
+    f_max=None,
+    mel_scale="htk",
+    norm=None,
+):
+    win = n_fft if win_length is None else win_length
+    return librosa.feature.melspectrogram(
+        y=y,
+        sr=sr,
+        n_fft=n_fft,
+        hop_length=max(win // 4, 1) if hop_length is None else hop_length,
+        win_length=win_length,
+        window=window,
+        center=center,
+        pad_mode=pad_mode,  # librosa's default is "constant", ours "reflect"
+        power=power,
+        n_mels=n_mels,
+        fmin=f_min,
+        fmax=f_max,
+        htk=mel_scale == "htk",
+        norm=norm,
+        dtype=np.float64,  # float64 filterbank (librosa's default is float32)
+    )
+
+
+def ours(module, y, dtype):
+    with torch.no_grad():
+        return module(torch.from_numpy(y).to(dtype)).double().numpy()
+
+
+def assert_close(actual, expected, rtol):
+    # atol relative to the largest value: bands far below the peak are computed from the same FFT whose
+    # rounding error is relative to the whole spectrum's energy, not to the band's own value.
+    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=rtol * np.abs(expected).max())
+
+
+def rtol_for(dtype):
+    return 1e-4 if dtype == torch.float32 else 1e-10
+
+
+# --------------------------------------------------------------------------- librosa parity
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("norm", [None, "slaney"])
+@pytest.mark.parametrize("mel_scale", ["htk", "slaney"])
+def test_matches_librosa_scales_and_norms(mel_scale, norm, dtype):
+    y = make_signal().astype(np.float32 if dtype == torch.float32 else np.float64).astype(np.float64)
+    kwargs = dict(n_fft=512, hop_length=128, n_mels=64, mel_scale=mel_scale, norm=norm)
+    module = adaspec.MelSpectrogram(sample_rate=SR, dtype=dtype, **kwargs)
+    actual = ours(module, y, dtype)
+    expected = librosa_mel(y, **kwargs)
+    assert actual.shape == expected.shape
+    assert_close(actual, expected, rtol_for(dtype))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(f_min=300.0, f_max=6000.0, n_mels=40),
+        dict(f_min=50.0, f_max=8000.0, n_mels=80, mel_scale="slaney", norm="slaney"),
+        dict(power=1.0, n_mels=64),
+        dict(power=1.5, n_mels=64, mel_scale="slaney"),
+        dict(n_fft=512, win_length=300, hop_length=100, window="hamming", n_mels=48),
+        dict(n_fft=256, hop_length=64, center=False, n_mels=32),
+        dict(n_fft=256, hop_length=64, pad_mode="constant", n_mels=32),
+    ],
+    ids=["fmin-fmax", "fmin-fmax-slaney", "power1", "power1.5", "win-hamming", "no-center", "pad-const"],
+)
+def test_matches_librosa_options(kwargs, dtype):
+    kwargs = {"n_fft": 512, **kwargs}
+    y = make_signal().astype(np.float32 if dtype == torch.float32 else np.float64).astype(np.float64)
+    module = adaspec.MelSpectrogram(sample_rate=SR, dtype=dtype, **kwargs)
+    actual = ours(module, y, dtype)
+    expected = librosa_mel(y, **kwargs)
+    assert actual.shape == expected.shape
+    assert_close(actual, expected, rtol_for(dtype))
+
+
+@pytest.mark.xfail(strict=True, reason=ODD_N_FFT_BUG)
+def test_matches_librosa_odd_n_fft():
+    y = make_signal()
+    module = adaspec.MelSpectrogram(sample_rate=SR, n_fft=401, hop_length=100, n_mels=40, dtype=torch.float64)
+    assert_close(ours(module, y, torch.float64), librosa_mel(y, n_fft=401, hop_length=100, n_mels=40), 1e-10)
+
+
+def test_output_dtype_follows_module_dtype():
+    y = torch.from_numpy(make_signal(0.1))
+    assert adaspec.MelSpectrogram(n_fft=256, n_mels=16)(y.float()).dtype == torch.float32
+    assert adaspec.MelSpectrogram(n_fft=256, n_mels=16, dtype=torch.float64)(y).dtype == torch.float64
+
+
+# --------------------------------------------------------------------------- kernels
+
+
+@pytest.mark.parametrize(
+    "n_fft", [256, 512, 400, pytest.param(401, marks=pytest.mark.xfail(strict=True, reason=ODD_N_FFT_BUG))]
+)
+@pytest.mark.parametrize("norm", [None, "slaney"])
+@pytest.mark.parametrize("mel_scale", ["htk", "slaney"])
+def test_mel_filterbank_matches_librosa(mel_scale, norm, n_fft):
+    actual = mel_filterbank(
+        n_fft, 22050, 40, f_min=20.0, f_max=10000.0, mel_scale=mel_scale, norm=norm, dtype=torch.float64
+    )
+    expected = librosa.filters.mel(
+        sr=22050,
+        n_fft=n_fft,
+        n_mels=40,
+        fmin=20.0,
+        fmax=10000.0,
+        htk=mel_scale == "htk",
+        norm=norm,
+        dtype=np.float64,
+    )
+    assert actual.dtype == torch.float64
+    assert actual.shape == (40, n_fft // 2 + 1)
+    np.testing.assert_allclose(actual.numpy(), expected, rtol=1e-12, atol=1e-15)
+
+
+def test_mel_filterbank_default_f_max_is_nyquist():
+    actual = mel_filterbank(512, SR, 64, dtype=torch.float64).numpy()
+    expected = librosa.filters.mel(sr=SR, n_fft=512, n_mels=64, htk=True, norm=None, dtype=np.float64)
+    np.testing.assert_allclose(actual, expected, rtol=1e-12, atol=1e-15)
+
+
+def test_mel_filterbank_warns_on_empty_filters():
+    with pytest.warns(UserWarning, match="empty"):
+        mel_filterbank(64, SR, 128)
+
+
+@pytest.mark.parametrize("mel_scale", ["htk", "slaney"])
+def test_mel_scale_conversions_match_librosa(mel_scale):
+    htk = mel_scale == "htk"
+    hz = np.array([0.0, 20.0, 500.0, 999.9, 1000.0, 1000.1, 4000.0, 8000.0, 22050.0])
+    np.testing.assert_allclose(hz_to_mel(hz, mel_scale), librosa.hz_to_mel(hz, htk=htk), rtol=1e-13)
+    mels = np.linspace(0.0, 60.0 if not htk else 4000.0, 41)
+    np.testing.assert_allclose(mel_to_hz(mels, mel_scale), librosa.mel_to_hz(mels, htk=htk), rtol=1e-13)
+    np.testing.assert_allclose(mel_to_hz(hz_to_mel(hz, mel_scale), mel_scale), hz, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(
+        mel_frequencies(30, 40.0, 7600.0, mel_scale),
+        librosa.mel_frequencies(30, fmin=40.0, fmax=7600.0, htk=htk),
+        rtol=1e-13,
+    )
+
+
+def test_htk_mel_closed_form():
+    # HTK: 2595 log10(1 + f / 700); 700 Hz -> 2595 log10(2).
+    assert float(hz_to_mel(700.0, "htk")) == pytest.approx(2595.0 * np.log10(2.0), rel=1e-14)
+    # Slaney: linear (3 bins / 200 Hz) below 1 kHz.
+    assert float(hz_to_mel(600.0, "slaney")) == pytest.approx(9.0, rel=1e-14)
+
+
+# --------------------------------------------------------------------------- n_mels=None
+
+
+@pytest.mark.parametrize("power", [1.0, 2.0])
+def test_no_filterbank_returns_linear_spectrogram(power):
+    y = make_signal()
+    module = adaspec.MelSpectrogram(
+        sample_rate=SR, n_fft=256, hop_length=64, n_mels=None, power=power, dtype=torch.float64
+    )
+    actual = ours(module, y, torch.float64)
+    expected = (
+        np.abs(librosa.stft(y, n_fft=256, hop_length=64, window="hann", center=True, pad_mode="reflect"))
+        ** power
+    )
+    assert actual.shape == expected.shape == (129, expected.shape[-1])
+    assert_close(actual, expected, 1e-10)
+
+
+# --------------------------------------------------------------------------- learnability flags
+
+
+def small_mel(**kwargs):
+    return adaspec.MelSpectrogram(sample_rate=SR, n_fft=128, hop_length=32, n_mels=16, **kwargs)
+
+
+def test_gradients_reach_filters_only_when_learn_filters():
+    y = make_signal(0.1)
+    frozen = small_mel(dtype=torch.float64)
+    waveform = torch.from_numpy(y).requires_grad_()
+    frozen(waveform).sum().backward()
+    assert waveform.grad is not None and frozen.filters.grad is None
+    assert not frozen.learn_filters and not frozen.filters.requires_grad
+
+    learned = small_mel(learn_filters=True, dtype=torch.float64)
+    learned(torch.from_numpy(y)).sum().backward()
+    assert learned.filters.grad is not None
+    assert learned.stft.window.grad is None and learned.stft.kernel_real.grad is None
+    # d(sum mel)/d(filters[m, k]) = sum over frames of the power spectrogram at bin k (independent oracle).
+    power = np.abs(librosa.stft(y, n_fft=128, hop_length=32, pad_mode="reflect")) ** 2
+    expected = np.broadcast_to(power.sum(axis=-1), (16, 65))
+    np.testing.assert_allclose(learned.filters.grad.numpy(), expected, rtol=1e-10)
+
+
+def snapshot(module):
+    return {name: p.detach().clone() for name, p in module.named_parameters()}
+
+
+def changed(module, before):
+    return {name for name, p in module.named_parameters() if not torch.equal(p.detach(), before[name])}
+
+
+def sgd_step(module, optimizer, x):
+    optimizer.zero_grad(set_to_none=True)
+    before = snapshot(module)
+    module(x).square().mean().backward()
+    optimizer.step()
+    return changed(module, before)
+
+
+def test_flipping_flags_after_construction_changes_what_an_optimizer_updates():
+    torch.manual_seed(0)
+    module = small_mel()
+    x = torch.randn(2, 1600)
+    optimizer = torch.optim.SGD(module.parameters(), lr=1e-3)
+    assert sgd_step(module, optimizer, x) == set()
+
+    module.learn_filters = True
+    assert module.learn_filters and module.filters.requires_grad
+    assert sgd_step(module, optimizer, x) == {"filters"}
+
+    module.learn_filters = False
+    module.learn_window = True
+    assert module.stft.learn_window and module.stft.window.requires_grad
+    assert sgd_step(module, optimizer, x) == {"stft.window"}
+
+    module.learn_window = False
+    module.learn_kernels = True
+    assert module.stft.learn_kernels
+    assert sgd_step(module, optimizer, x) == {"stft.kernel_real", "stft.kernel_imag"}
+
+    module.learn_kernels = False
+    module.learn_filters = module.learn_window = True
+    assert sgd_step(module, optimizer, x) == {"filters", "stft.window"}
+
+
+def test_flags_from_constructor():
+    module = small_mel(learn_window=True, learn_kernels=True, learn_filters=True)
+    trainable = {name for name, p in module.named_parameters() if p.requires_grad}
+    assert trainable == {"filters", "stft.window", "stft.kernel_real", "stft.kernel_imag"}
+    assert {name for name, p in small_mel().named_parameters() if p.requires_grad} == set()
+
+
+# --------------------------------------------------------------------------- shapes
+
+
+@pytest.mark.parametrize("leading", [(), (3,), (2, 3)])
+def test_leading_dimensions_preserved(leading):
+    rng = np.random.default_rng(1)
+    y = rng.standard_normal((*leading, 1000))
+    module = small_mel(dtype=torch.float64)
+    actual = ours(module, y, torch.float64)
+    frames = 1 + 1000 // 32
+    assert actual.shape == (*leading, 16, frames)
+    flat_y = y.reshape(-1, 1000)
+    flat_actual = actual.reshape(-1, 16, frames)
+    for i in range(flat_y.shape[0]):
+        expected = librosa_mel(flat_y[i], n_fft=128, hop_length=32, n_mels=16)
+        assert_close(flat_actual[i], expected, 1e-10)
+
+
+# --------------------------------------------------------------------------- validation
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        (dict(f_max=8001.0), "f_max"),
+        (dict(f_max=20000.0), "f_max"),
+        (dict(f_min=500.0, f_max=400.0), "f_max"),
+        (dict(f_min=-1.0), "f_min"),
+        (dict(n_mels=0), "n_mels"),
+        (dict(n_mels=-4), "n_mels"),
+        (dict(mel_scale="bark"), "mel_scale"),
+        (dict(norm="l2"), "norm"),
+        (dict(norm=1), "norm"),
+        (dict(power=0.0), "power"),
+        (dict(power=-2.0), "power"),
+    ],
+)
+def test_invalid_parameters_raise_value_error_naming_them(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        adaspec.MelSpectrogram(sample_rate=SR, n_fft=256, **kwargs)
+
+
+@pytest.mark.parametrize("f_max", [None, 8000.0])
+def test_f_max_at_nyquist_accepted(f_max):
+    module = adaspec.MelSpectrogram(sample_rate=SR, n_fft=256, n_mels=32, f_max=f_max)
+    assert module.filters.shape == (32, 129)
+
+
+# --------------------------------------------------------------------------- torch.compile
+
+
+def test_torch_compile_matches_eager():
+    torch.manual_seed(0)
+    module = small_mel()
+    x = torch.randn(2, 800)
+    with torch.no_grad():
+        eager = module(x)
+        start = time.perf_counter()
+        compiled = torch.compile(module, dynamic=False)(x)
+        elapsed = time.perf_counter() - start
+    torch.testing.assert_close(compiled, eager, rtol=1e-5, atol=1e-5 * eager.abs().max().item())
+    assert elapsed < 120, f"torch.compile took {elapsed:.0f} s"
