@@ -1,0 +1,51 @@
+"""Windows against closed-form definitions and librosa's centring."""
+
+from __future__ import annotations
+
+import librosa
+import numpy as np
+import pytest
+import torch
+
+from adaspec.kernels import get_window, pad_center
+
+
+@pytest.mark.parametrize("length", [8, 9, 400])
+def test_hann_is_periodic_closed_form(length):
+    expected = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(length) / length)
+    window = get_window("hann", length, dtype=torch.float64)
+    np.testing.assert_allclose(window.numpy(), expected, rtol=0, atol=1e-15)
+
+
+def test_gaussian_closed_form():
+    length, std = 64, 7.0
+    n = np.arange(length) - length / 2
+    expected = np.exp(-0.5 * (n / std) ** 2)
+    np.testing.assert_allclose(get_window(("gaussian", std), length, dtype=torch.float64).numpy(), expected)
+
+
+def test_dtype_is_respected():
+    assert get_window("hamming", 16, dtype=torch.float16).dtype == torch.float16
+    assert get_window("hamming", 16).dtype == torch.get_default_dtype()
+
+
+@pytest.mark.parametrize(("length", "size"), [(5, 8), (6, 9), (8, 8)])
+def test_pad_center_matches_librosa(length, size):
+    values = np.arange(1.0, length + 1)
+    ours = pad_center(torch.from_numpy(values), size).numpy()
+    np.testing.assert_array_equal(ours, librosa.util.pad_center(values, size=size))
+
+
+def test_pad_center_is_differentiable_and_rejects_long_windows():
+    window = torch.ones(4, requires_grad=True)
+    pad_center(window, 8).sum().backward()
+    assert torch.equal(window.grad, torch.ones(4))
+    with pytest.raises(ValueError, match="n_fft"):
+        pad_center(torch.ones(9), 8)
+
+
+def test_unknown_window_names_the_parameter():
+    with pytest.raises(ValueError, match="window='nope'"):
+        get_window("nope", 16)
+    with pytest.raises(ValueError, match="win_length=16"):
+        get_window(torch.ones(3, 3), 16)

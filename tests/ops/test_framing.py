@@ -1,0 +1,38 @@
+"""Framing against librosa.util.frame and numpy padding."""
+
+from __future__ import annotations
+
+import librosa
+import numpy as np
+import pytest
+import torch
+
+from adaspec.ops import frame_count, frame_signal, normalize_pad_mode
+
+
+@pytest.mark.parametrize("center", [False, True])
+@pytest.mark.parametrize("pad_mode", ["reflect", "constant", "replicate", "circular"])
+def test_frames_match_librosa(center, pad_mode):
+    x = np.random.default_rng(1).standard_normal((2, 300))
+    frames = frame_signal(torch.from_numpy(x), 64, 20, center=center, pad_mode=pad_mode)
+    numpy_mode = {"replicate": "edge", "circular": "wrap"}.get(pad_mode, pad_mode)
+    padded = np.pad(x, [(0, 0), (32, 32)], mode=numpy_mode) if center else x
+    expected = librosa.util.frame(padded, frame_length=64, hop_length=20)  # (batch, 64, n_frames)
+    np.testing.assert_array_equal(frames.numpy(), np.swapaxes(expected, -1, -2))
+    assert frames.shape[1] == frame_count(300, 64, 20, center=center)
+
+
+def test_numpy_pad_names_are_accepted():
+    assert normalize_pad_mode("edge") == "replicate"
+    assert normalize_pad_mode("wrap") == "circular"
+    with pytest.raises(ValueError, match="pad_mode"):
+        normalize_pad_mode("symmetric")
+
+
+def test_too_short_inputs_are_refused_with_the_limit():
+    with pytest.raises(ValueError, match="n_fft // 2 = 32"):
+        frame_signal(torch.zeros(1, 32), 64, 16, center=True, pad_mode="reflect")
+    with pytest.raises(ValueError, match="shorter than n_fft=64"):
+        frame_signal(torch.zeros(1, 63), 64, 16, center=False, pad_mode="reflect")
+    with pytest.raises(ValueError, match="0 samples"):
+        frame_signal(torch.zeros(1, 0), 64, 16, center=True, pad_mode="constant")
