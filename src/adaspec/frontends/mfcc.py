@@ -57,11 +57,16 @@ class MFCC(nn.Module):
         if not lifter >= 0:
             raise ValueError(f"lifter must be >= 0, got {lifter!r}")
         melkwargs = dict(melkwargs or {})
+        for reserved in ("sample_rate", "dtype"):
+            if reserved in melkwargs:
+                raise ValueError(f"melkwargs must not contain {reserved!r}: pass it to MFCC itself")
         if melkwargs.get("n_mels", 128) is None:
             raise ValueError("melkwargs['n_mels'] must be a positive integer for MFCC, got None")
         self.mel_spectrogram = MelSpectrogram(sample_rate=sample_rate, dtype=dtype, **melkwargs)
         n_mels = self.mel_spectrogram.n_mels
         self.n_mfcc = check_positive_int("n_mfcc", n_mfcc)
+        if self.n_mfcc > n_mels:
+            raise ValueError(f"n_mfcc must be <= n_mels ({n_mels}), got {n_mfcc}")
         self.log_mels = bool(log_mels)
         self.to_db = AmplitudeToDB("power", top_db=top_db)
         dtype = dtype or torch.get_default_dtype()

@@ -22,7 +22,7 @@ def dct_matrix(n_out: int, n_in: int, *, dtype: torch.dtype | None = None) -> to
     check_positive_int("n_in", n_in)
     check_positive_int("n_out", n_out)
     if n_out > n_in:
-        raise ValueError(f"n_mfcc must be <= n_mels ({n_in}), got {n_out}")
+        raise ValueError(f"n_out (n_mfcc) must be <= n_in (n_mels, {n_in}), got {n_out}")
     k = np.arange(n_out, dtype=np.float64)[:, None]
     n = np.arange(n_in, dtype=np.float64)[None, :]
     matrix = np.cos(np.pi * k * (2.0 * n + 1.0) / (2.0 * n_in)) * np.sqrt(2.0 / n_in)

@@ -81,7 +81,7 @@ def mel_filterbank(
     check_choice("mel_scale", mel_scale, MEL_SCALES)
     check_choice("norm", norm, MEL_NORMS)
     f_min, f_max = check_frequency_range(f_min, f_max, sample_rate)
-    fft_freqs = np.linspace(0.0, sample_rate / 2.0, n_fft // 2 + 1)
+    fft_freqs = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
     edges = mel_frequencies(n_mels + 2, f_min, f_max, mel_scale)
     widths = np.diff(edges)
     offsets = edges[:, None] - fft_freqs[None, :]
