@@ -63,8 +63,8 @@ class _WindowedFFT(torch.autograd.Function):
             grad_windowed = torch.fft.ifft(grad_spectrum, norm="forward").real
         grad_frames = grad_windowed * window if ctx.needs_input_grad[0] else None
         grad_window = None
-        if ctx.needs_input_grad[1]:
-            grad_window = (grad_windowed * frames).sum(dim=tuple(range(frames.ndim - 1)))
+        if ctx.needs_input_grad[1]:  # in place: grad_windowed is not needed any more
+            grad_window = grad_windowed.mul_(frames).sum(dim=tuple(range(frames.ndim - 1)))
         return grad_frames, grad_window, None, None
 
 

@@ -1,0 +1,307 @@
+"""Reusable pieces for adaspec's CPU benchmarks: interleaved timing, per-call peak memory measured in a
+fresh subprocess, output agreement checks, machine facts and markdown tables.
+
+The machines these run on are shared and noisy, so absolute times drift between runs; ratios of
+implementations timed in the same run, interleaved round by round, are what these helpers are built for.
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib
+import os
+import platform
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+MEMORY_MARKER = "PEAK_RSS_GROWTH_MIB="
+#: glibc settings for memory subprocesses: a fixed mmap threshold turns off glibc's dynamic threshold, so
+#: every large buffer is mapped and unmapped on its own and the resident set follows live allocations
+#: instead of keeping a warm-up call's freed memory in the heap (which would hide the measured call's).
+MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": "131072", "MALLOC_TRIM_THRESHOLD_": "131072"}
+
+
+# --------------------------------------------------------------------------------------------- timing
+
+
+@dataclass
+class Timed:
+    """One implementation to time: ``call`` is timed; ``reset`` runs untimed before every call."""
+
+    name: str
+    call: Callable[[], object]
+    reset: Callable[[], None] | None = None
+    max_rounds: int | None = None  # cap for very slow implementations (None: the case's rounds)
+    warmup: int | None = None  # warm-up calls for this implementation (None: the shared default)
+    samples: list[float] = field(default_factory=list)
+
+    def run_once(self) -> float:
+        """Run ``reset`` then one timed ``call``; return and record the seconds the call took."""
+        if self.reset is not None:
+            self.reset()
+        start = time.perf_counter()
+        self.call()
+        elapsed = time.perf_counter() - start
+        self.samples.append(elapsed)
+        return elapsed
+
+
+def warm_up(impls: Sequence[Timed], calls: int = 2) -> dict[str, float]:
+    """Call every implementation ``calls`` times (its own ``warmup`` if set); return the last call's
+    seconds per implementation (a cost estimate used to choose the number of rounds)."""
+    last: dict[str, float] = {}
+    for impl in impls:
+        n = calls if impl.warmup is None else impl.warmup
+        for _ in range(n):
+            last[impl.name] = impl.run_once()
+        impl.samples.clear()
+    return last
+
+
+def choose_rounds(
+    estimates: dict[str, float],
+    impls: Sequence[Timed],
+    budget_s: float,
+    min_rounds: int,
+    max_rounds: int,
+) -> int:
+    """Rounds that fit ``budget_s`` given per-call estimates (capped implementations count only for
+    their own cap), clamped to ``[min_rounds, max_rounds]``."""
+    capped = sum(estimates.get(i.name, 0.0) * i.max_rounds for i in impls if i.max_rounds is not None)
+    per_round = sum(estimates.get(i.name, 0.0) for i in impls if i.max_rounds is None)
+    if per_round <= 0:
+        return max_rounds
+    rounds = int((budget_s - capped) / per_round)
+    return max(min_rounds, min(max_rounds, rounds))
+
+
+def interleaved(impls: Sequence[Timed], rounds: int) -> None:
+    """Time ``rounds`` rounds; in each, every implementation runs once, in an order rotated by one each
+    round, so drift and noise on a shared machine hit all implementations alike. Samples accumulate in
+    each ``Timed.samples``."""
+    for r in range(rounds):
+        gc.collect()
+        order = list(impls[r % len(impls) :]) + list(impls[: r % len(impls)])
+        for impl in order:
+            if impl.max_rounds is not None and len(impl.samples) >= impl.max_rounds:
+                continue
+            impl.run_once()
+
+
+def median_ms(samples: Sequence[float]) -> float:
+    """Median of samples in seconds, in milliseconds."""
+    return statistics.median(samples) * 1e3
+
+
+def iqr_ms(samples: Sequence[float]) -> tuple[float, float]:
+    """25th and 75th percentiles of samples in seconds, in milliseconds."""
+    low, high = np.percentile(np.asarray(samples) * 1e3, [25, 75])
+    return float(low), float(high)
+
+
+def parallel_probe(repeats: int = 15) -> float:
+    """Time of a 4M-element multiply with torch's current thread count divided by its time on one thread.
+
+    On an idle multi-core machine this is about ``1 / threads`` or a bit more; near or above 1 the other
+    cores are busy (another tenant), and every parallel region then waits for a descheduled thread,
+    which inflates implementations made of many small ops far more than those made of a few big ones.
+    """
+    threads = torch.get_num_threads()
+    a, b = torch.randn(4_194_304), torch.randn(4_194_304)
+    out = torch.empty_like(a)
+
+    def median_s(n_threads: int) -> float:
+        torch.set_num_threads(n_threads)
+        samples = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            torch.mul(a, b, out=out)
+            samples.append(time.perf_counter() - start)
+        return statistics.median(samples)
+
+    try:
+        single = median_s(1)
+        multi = median_s(threads)
+    finally:
+        torch.set_num_threads(threads)
+    return multi / single
+
+
+def load_average() -> str:
+    """The 1/5/15-minute load averages (``"n/a"`` where unsupported)."""
+    try:
+        return " / ".join(f"{v:.2f}" for v in os.getloadavg())
+    except OSError:
+        return "n/a"
+
+
+# --------------------------------------------------------------------------------------------- memory
+
+
+def _status_kib(field_name: str) -> int | None:
+    """A ``VmRSS``/``VmHWM`` style field of /proc/self/status in KiB (None off Linux)."""
+    try:
+        with open("/proc/self/status") as status:
+            match = re.search(rf"^{field_name}:\s+(\d+)\s+kB", status.read(), re.MULTILINE)
+    except OSError:
+        return None
+    return int(match.group(1)) if match else None
+
+
+def _reset_peak_rss() -> bool:
+    """Reset the process's peak RSS (VmHWM) to its current RSS (Linux >= 4.0); False if impossible."""
+    try:
+        with open("/proc/self/clear_refs", "w") as clear_refs:
+            clear_refs.write("5")
+    except OSError:
+        return False
+    return True
+
+
+def peak_rss_growth_mib(call: Callable[[], object], reset: Callable[[], None] | None = None) -> float:
+    """Peak resident-set growth of one ``call``, in MiB: the working memory the call needs.
+
+    Call this in a fresh process after building the module and input. It makes one warm-up call first
+    (lazy one-time initialisation is not per-call working memory), runs ``reset`` (e.g. drop gradients, as
+    ``zero_grad(set_to_none=True)`` would between steps), then resets the kernel's peak-RSS counter to the
+    current RSS and reads the peak after the measured call. Where the counter cannot be reset, the growth
+    of ``ru_maxrss`` is returned instead, which is a lower bound. Run the process with
+    :data:`MALLOC_ENV` so freed memory is returned to the system and not reused silently.
+    """
+    if reset is not None:
+        reset()
+    call()
+    if reset is not None:
+        reset()
+    gc.collect()
+    if _reset_peak_rss():
+        before = _status_kib("VmRSS")
+        call()
+        after = _status_kib("VmHWM")
+        if before is not None and after is not None:
+            return (after - before) / 1024.0
+    before_max = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    call()
+    after_max = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return (after_max - before_max) / 1024.0
+
+
+def report_memory(mib: float) -> None:
+    """Print the marker line :func:`memory_in_subprocess` parses (used by the worker process)."""
+    print(f"{MEMORY_MARKER}{mib:.3f}", flush=True)
+
+
+def memory_in_subprocess(argv: Sequence[str], timeout_s: float = 600.0) -> float | None:
+    """Run ``python *argv`` in a fresh process with :data:`MALLOC_ENV` and return the MiB it reported via
+    :func:`report_memory`, or ``None`` if it failed (its stderr tail is echoed to our stderr)."""
+    env = {**os.environ, **MALLOC_ENV}
+    try:
+        done = subprocess.run(
+            [sys.executable, *argv], capture_output=True, text=True, env=env, timeout=timeout_s, check=False
+        )
+    except subprocess.TimeoutExpired:
+        print(f"memory subprocess timed out: {' '.join(argv)}", file=sys.stderr)
+        return None
+    for line in done.stdout.splitlines():
+        if line.startswith(MEMORY_MARKER):
+            return float(line[len(MEMORY_MARKER) :])
+    print(
+        f"memory subprocess failed ({done.returncode}): {' '.join(argv)}\n{done.stderr[-2000:]}",
+        file=sys.stderr,
+    )
+    return None
+
+
+# ------------------------------------------------------------------------------------------ agreement
+
+
+def as_tensor(value: object) -> torch.Tensor:
+    """A float64 CPU tensor from a tensor or array (complex values are not expected here)."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().to("cpu", torch.float64)
+    return torch.from_numpy(np.asarray(value)).to(torch.float64)
+
+
+def assert_close(name: str, got: object, expected: object, rel_tol: float) -> float:
+    """Assert ``max|got - expected| <= rel_tol * max|expected|`` (same shape); return the relative error.
+
+    Raises:
+        AssertionError: naming the implementation, on a shape mismatch or a larger error.
+    """
+    got_t, expected_t = as_tensor(got), as_tensor(expected)
+    if got_t.shape != expected_t.shape:
+        raise AssertionError(f"{name}: shape {tuple(got_t.shape)} != reference {tuple(expected_t.shape)}")
+    scale = expected_t.abs().max().item()
+    error = (got_t - expected_t).abs().max().item() / (scale if scale > 0 else 1.0)
+    if not error <= rel_tol:
+        raise AssertionError(f"{name}: max abs diff is {error:.3g} x max|reference| (> {rel_tol:g})")
+    return error
+
+
+# ------------------------------------------------------------------------------------ facts and output
+
+
+def cpu_model() -> str:
+    """The CPU model name (from /proc/cpuinfo on Linux, else ``platform.processor()``)."""
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def cpu_flags() -> set[str]:
+    """CPU feature flags from /proc/cpuinfo (empty off Linux)."""
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def package_version(name: str) -> str:
+    """``module.__version__`` or ``"not installed"``."""
+    try:
+        module = importlib.import_module(name)
+    except ImportError:
+        return "not installed"
+    return str(getattr(module, "__version__", "unknown"))
+
+
+def machine_facts(packages: Iterable[str]) -> list[tuple[str, str]]:
+    """(label, value) pairs describing the machine and the versions of ``packages``."""
+    flags = cpu_flags()
+    simd = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f in flags]
+    facts = [
+        ("CPU", f"{cpu_model()} ({os.cpu_count()} logical cores; {', '.join(simd) or 'no AVX2'})"),
+        ("torch threads", str(torch.get_num_threads())),
+        ("load average (1/5/15 min) at start", load_average()),
+        ("torch CPU capability", torch.backends.cpu.get_cpu_capability()),
+        ("python", platform.python_version()),
+    ]
+    facts += [(name, package_version(name)) for name in packages]
+    return facts
+
+
+def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[str]], align: str | None = None) -> str:
+    """A GitHub markdown table; ``align`` is one character per column: ``l`` or ``r``."""
+    align = align or "l" * len(headers)
+    rule = ["---:" if a == "r" else ":---" for a in align]
+    lines = ["| " + " | ".join(headers) + " |", "| " + " | ".join(rule) + " |"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
