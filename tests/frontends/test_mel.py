@@ -1,6 +1,5 @@
 """MelSpectrogram and the mel kernels against librosa (independent float64 reference)."""
 
-import time
 
 import librosa
 import numpy as np
@@ -256,8 +255,5 @@ def test_torch_compile_matches_eager():
     x = torch.randn(2, 800)
     with torch.no_grad():
         eager = module(x)
-        start = time.perf_counter()
         compiled = torch.compile(module, dynamic=False)(x)
-        elapsed = time.perf_counter() - start
-    torch.testing.assert_close_to_max(compiled, eager, rtol=1e-5, atol=1e-5 * eager.abs().max().item())
-    assert elapsed < 120, f"torch.compile took {elapsed:.0f} s"
+    torch.testing.assert_close(compiled, eager, rtol=1e-5, atol=1e-5 * eager.abs().max().item())
