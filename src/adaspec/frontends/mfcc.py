@@ -65,8 +65,6 @@ class MFCC(nn.Module):
         self.mel_spectrogram = MelSpectrogram(sample_rate=sample_rate, dtype=dtype, **melkwargs)
         n_mels = self.mel_spectrogram.n_mels
         self.n_mfcc = check_positive_int("n_mfcc", n_mfcc)
-        if self.n_mfcc > n_mels:
-            raise ValueError(f"n_mfcc must be <= n_mels ({n_mels}), got {n_mfcc}")
         self.log_mels = bool(log_mels)
         self.to_db = AmplitudeToDB("power", top_db=top_db)
         dtype = dtype or torch.get_default_dtype()
