@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -29,3 +31,11 @@ def signal_factory():
         return torch.from_numpy(np.stack(rows).reshape(shape)).to(dtype)
 
     return build
+
+
+@pytest.fixture(scope="session")
+def tone_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 3-class dataset of 1 s tones and noise at 8 kHz (10 files per class), written once per session."""
+    from tests.datasets import make_tone_dataset
+
+    return make_tone_dataset(tmp_path_factory.mktemp("tones"))

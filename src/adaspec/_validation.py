@@ -55,3 +55,25 @@ def check_frequency_range(
     if f_max <= f_min:
         raise ValueError(f"f_max must be greater than {f_min_name} ({f_min!r} Hz), got {f_max!r}")
     return float(f_min), f_max
+
+
+def check_non_negative_int(name: str, value: Any) -> int:
+    """Return ``value`` as an int if it is an integer >= 0.
+
+    Raises:
+        ValueError: naming ``name`` when ``value`` is not an integer >= 0.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+    return int(value)
+
+
+def check_probability(name: str, value: Any) -> float:
+    """Return ``value`` as a float if it is a number in ``[0, 1)`` (a dropout probability).
+
+    Raises:
+        ValueError: naming ``name`` when ``value`` is not a real number in ``[0, 1)``.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 <= value < 1.0:
+        raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
+    return float(value)

@@ -1,6 +1,5 @@
 """MelSpectrogram and the mel kernels against librosa (independent float64 reference)."""
 
-
 import librosa
 import numpy as np
 import pytest

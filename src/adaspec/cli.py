@@ -1,0 +1,146 @@
+"""The ``adaspec`` command line: ``train``, ``evaluate`` and ``predict``.
+
+User errors (a bad config key, a missing file, an unusable checkpoint) print one line and exit with code 2;
+``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from .errors import UserError
+
+log = logging.getLogger("adaspec")
+
+EXIT_USER_ERROR = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (exit 2), like every other user error of the tool."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USER_ERROR, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _add_train(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "train",
+        help="train a classifier from a config file",
+        description="Train (or resume) runs/<name>/ from a YAML/JSON config and dotted key=value overrides, "
+        "e.g. `adaspec train configs/gtzan.yaml frontend.learn_window=true optim.lr=0.01 --name lw`.",
+    )
+    parser.add_argument("config", type=Path, help="YAML or JSON config file")
+    parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="dotted config overrides")
+    parser.add_argument("--name", help="run name (default: the config file's stem)")
+    parser.add_argument("--runs-dir", type=Path, default=Path("runs"), help="parent of run directories")
+    parser.add_argument("--overwrite", action="store_true", help="delete an existing run of that name")
+
+
+def _add_evaluate(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "evaluate",
+        help="evaluate a trained run on a split (segment and file level)",
+        description="Split each file into eval.n_parts parts, vote, and report accuracy, macro-F1, a "
+        "per-class table and a confusion matrix; writes predictions.csv into the run directory.",
+    )
+    parser.add_argument("target", type=Path, metavar="RUN_DIR|CKPT", help="run directory or checkpoint")
+    parser.add_argument("--data", type=Path, help="another dataset root (same layout) or a manifest CSV")
+    parser.add_argument("--split", default="test", choices=("train", "val", "test", "all"))
+    parser.add_argument("--out", type=Path, help="where to write reports (default: the run directory)")
+    parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="data.* or eval.* overrides")
+
+
+def _add_predict(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "predict",
+        help="label audio files with a trained run",
+        description="Predict the label and top-k probabilities of each file (folders are walked).",
+    )
+    parser.add_argument("target", type=Path, metavar="RUN_DIR|CKPT", help="run directory or checkpoint")
+    parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="audio files or folders")
+    parser.add_argument("--top-k", type=int, default=3, help="probabilities to show per file")
+    parser.add_argument("--format", default="table", choices=("table", "csv", "json"))
+    parser.epilog = "exit status: 0 all files predicted, 1 some files failed, 2 none could be read"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full ``adaspec`` argument parser."""
+    parser = _Parser(
+        prog="adaspec", description="Learnable time-frequency front-ends: train, evaluate, predict."
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+    _add_train(commands)
+    _add_evaluate(commands)
+    _add_predict(commands)
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "train":
+        from .config import resolve_config
+        from .training import train
+
+        config = resolve_config(args.config, args.overrides)
+        result = train(
+            config, name=args.name or args.config.stem, runs_dir=args.runs_dir, overwrite=args.overwrite
+        )
+        best = result.best or {}
+        print(
+            f"run {result.paths.root}: best epoch {best.get('epoch', '-')}, "
+            f"val file accuracy {best.get('val/acc_file', float('nan')):.4f}, "
+            f"val segment accuracy {best.get('val/acc_segment', float('nan')):.4f}"
+        )
+        return 0
+    if args.command == "evaluate":
+        from .training import evaluate_run
+
+        report = evaluate_run(
+            args.target, data=args.data, split=args.split, overrides=args.overrides, out=args.out
+        )
+        print(report.format())
+        return 0
+    from .training import predict_paths
+
+    output = predict_paths(args.target, args.paths, top_k=args.top_k, fmt=args.format)
+    if not output.rows:
+        raise UserError(f"no audio file under {', '.join(map(str, args.paths))}")
+    print(output.text)
+    if output.n_failed == 0:
+        return 0
+    return 1 if output.n_ok else EXIT_USER_ERROR
+
+
+def _configure_logging(debug: bool, quiet: bool) -> None:
+    level = logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s" if debug else "%(message)s"))
+    log.handlers[:] = [handler]
+    log.setLevel(level)
+    log.propagate = False
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``adaspec`` console script; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    _configure_logging(args.debug, args.quiet)
+    try:
+        return _run(args)
+    except UserError as err:
+        if args.debug:
+            raise
+        print(f"adaspec: error: {err}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("adaspec: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,32 @@
+"""Run configuration: schema, YAML/JSON loading, dotted overrides, validation."""
+
+from .loading import (
+    config_differences,
+    default_config,
+    get_dotted,
+    load_config_file,
+    merge,
+    parse_override,
+    resolve_config,
+    save_config,
+    set_dotted,
+    validate_config,
+    validate_frontend_section,
+)
+from .schema import SCHEMA, Key
+
+__all__ = [
+    "SCHEMA",
+    "Key",
+    "config_differences",
+    "default_config",
+    "get_dotted",
+    "load_config_file",
+    "merge",
+    "parse_override",
+    "resolve_config",
+    "save_config",
+    "set_dotted",
+    "validate_config",
+    "validate_frontend_section",
+]

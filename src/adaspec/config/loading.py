@@ -1,0 +1,317 @@
+"""Read a YAML/JSON config, apply dotted ``key=value`` overrides, fill defaults and validate.
+
+Every problem raises :class:`~adaspec.errors.ConfigError` naming the dotted key and what is allowed.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import json
+import numbers
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import ConfigError, UserError
+from ..frontends.registry import build_frontend, frontend_class
+from .schema import FRONTEND_SECTION, SCHEMA, Key
+
+
+def default_config() -> dict[str, Any]:
+    """Every schema key at its default (``frontend`` defaults to ``{name: stft}``)."""
+
+    def fill(node: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: fill(v) if isinstance(v, Mapping) else copy.deepcopy(v.default) for k, v in node.items()}
+
+    config = fill(SCHEMA)
+    config[FRONTEND_SECTION] = {"name": "stft"}
+    return config
+
+
+def load_config_file(path: str | Path) -> dict[str, Any]:
+    """Parse a YAML (or JSON, which YAML reads too) file into a mapping.
+
+    Raises:
+        UserError: when the file is missing, unparsable or not a mapping.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: config file not found")
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (yaml.YAMLError, json.JSONDecodeError, UnicodeDecodeError) as err:
+        reason = str(err).replace("\n", " ")
+        raise UserError(f"{path}: cannot parse config: {reason}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: a config must be a mapping of sections, got {type(data).__name__}")
+    return data
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Split ``"optim.lr=0.01"`` into ``("optim.lr", 0.01)``; the value is parsed as YAML.
+
+    Raises:
+        ConfigError: when there is no ``=`` or no key.
+    """
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ConfigError(key or text, f"override {text!r} must look like key.path=value")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError:
+        value = raw
+    return key, value
+
+
+def merge(base: dict[str, Any], update: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Recursively merge ``update`` into a copy of ``base`` (sections merge, other values replace).
+
+    Mapping-valued keys of the schema (``data.fractions``, ``data.split_lists``) are replaced whole.
+
+    The front-end section is replaced as a whole when ``update`` names a different front-end, so
+    parameters of the old one do not leak into the new one.
+    """
+    merged = copy.deepcopy(base)
+    for key, value in update.items():
+        old = merged.get(key)
+        path = f"{prefix}{key}"
+        switches_frontend = (
+            path == FRONTEND_SECTION
+            and isinstance(value, Mapping)
+            and isinstance(old, Mapping)
+            and "name" in value
+            and value["name"] != old.get("name")
+        )
+        is_leaf = isinstance(_schema_node(path), Key)
+        if isinstance(value, Mapping) and isinstance(old, dict) and not switches_frontend and not is_leaf:
+            merged[key] = merge(old, value, prefix=f"{path}.")
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _schema_node(path: str) -> Any:
+    node: Any = SCHEMA
+    for part in path.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def set_dotted(config: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
+    """Return a copy of ``config`` with the dotted ``key`` set to ``value``."""
+    parts = key.split(".")
+    update: dict[str, Any] = {parts[-1]: value}
+    for part in reversed(parts[:-1]):
+        update = {part: update}
+    return merge(config, update)
+
+
+def get_dotted(config: Mapping[str, Any], key: str) -> Any:
+    """Value at a dotted key path.
+
+    Raises:
+        ConfigError: when the path does not exist.
+    """
+    node: Any = config
+    for part in key.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            raise ConfigError(key, "no such key")
+        node = node[part]
+    return node
+
+
+def resolve_config(
+    source: str | Path | Mapping[str, Any] | None = None, overrides: Iterable[str] = ()
+) -> dict[str, Any]:
+    """Defaults, then the file (or mapping), then the overrides; validated and completed.
+
+    Args:
+        source: a config file path, an already-parsed mapping, or ``None`` for the defaults.
+        overrides: ``"dotted.key=value"`` strings, applied in order.
+
+    Returns:
+        The resolved config: every key present, front-end ``sample_rate`` filled from ``data.sample_rate``.
+
+    Raises:
+        ConfigError: naming the first bad key.
+    """
+    loaded = load_config_file(source) if isinstance(source, (str, Path)) else dict(source or {})
+    config = merge(default_config(), loaded)
+    for text in overrides:
+        key, value = parse_override(text)
+        config = set_dotted(config, key, value)
+    return validate_config(config)
+
+
+def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Check every key against the schema and the front-end against its class; return a completed copy."""
+    resolved = copy.deepcopy(dict(config))
+    _check_node(resolved, SCHEMA, prefix="")
+    _check_cross_keys(resolved)
+    resolved[FRONTEND_SECTION] = validate_frontend_section(
+        resolved.get(FRONTEND_SECTION), resolved["data"]["sample_rate"], FRONTEND_SECTION
+    )
+    overrides = resolved["model"]["channel_overrides"]
+    if overrides is not None:
+        if resolved["model"]["adapter"] != "per_channel":
+            raise ConfigError("model.channel_overrides", "only applies with model.adapter=per_channel")
+        if len(overrides) != 3 or not all(isinstance(o, dict) for o in overrides):
+            raise ConfigError("model.channel_overrides", "must be a list of 3 mappings, one per channel")
+        for index, override in enumerate(overrides):
+            channel = merge(resolved[FRONTEND_SECTION], override)
+            validate_frontend_section(
+                channel, resolved["data"]["sample_rate"], f"model.channel_overrides.{index}"
+            )
+    return resolved
+
+
+def _check_node(node: dict[str, Any], schema: Mapping[str, Any], prefix: str) -> None:
+    allowed = sorted(set(schema) | ({FRONTEND_SECTION} if not prefix else set()))
+    for key in node:
+        if key not in schema and not (not prefix and key == FRONTEND_SECTION):
+            where = f"under '{prefix[:-1]}'" if prefix else "at the top level"
+            raise ConfigError(f"{prefix}{key}", f"unknown key; allowed {where}: {', '.join(allowed)}")
+    for key, spec in schema.items():
+        path = f"{prefix}{key}"
+        if isinstance(spec, Mapping):
+            section = node.get(key)
+            if not isinstance(section, dict):
+                raise ConfigError(path, f"must be a mapping of {', '.join(sorted(spec))}")
+            _check_node(section, spec, prefix=f"{path}.")
+        else:
+            node[key] = check_value(path, node.get(key, spec.default), spec)
+
+
+def check_value(path: str, value: Any, spec: Key) -> Any:
+    """Validate one leaf value against its :class:`Key`; return it normalised (ints become floats where
+    a float is expected).
+
+    Raises:
+        ConfigError: naming ``path``, the value and what is allowed.
+    """
+    if value is None:
+        if spec.nullable:
+            return None
+        raise ConfigError(path, f"must not be null; expected {_type_names(spec)}")
+    if not _type_ok(value, spec.types):
+        raise ConfigError(path, f"expected {_type_names(spec)}, got {value!r} ({type(value).__name__})")
+    if float in spec.types and int not in spec.types and isinstance(value, numbers.Integral):
+        value = float(value)
+    if spec.choices is not None and value not in spec.choices:
+        raise ConfigError(path, f"got {value!r}; allowed: {', '.join(map(str, spec.choices))}")
+    if spec.check is not None and not spec.check(value):
+        raise ConfigError(path, f"got {value!r}; must be {spec.rule}")
+    return value
+
+
+def _type_ok(value: Any, types: tuple[type, ...]) -> bool:
+    if isinstance(value, bool):
+        return bool in types
+    for kind in types:
+        if kind is float and isinstance(value, (int, float)):
+            return True
+        if kind is not bool and isinstance(value, kind):
+            return True
+    return False
+
+
+def _type_names(spec: Key) -> str:
+    names = " or ".join(t.__name__.replace("dict", "mapping") for t in spec.types)
+    return f"{names} or null" if spec.nullable else names
+
+
+def _check_cross_keys(config: dict[str, Any]) -> None:
+    data = config["data"]
+    if data["source"] in ("folders", "esc50") and data["root"] is None:
+        raise ConfigError("data.root", f"is required with data.source={data['source']}")
+    if data["source"] == "manifest" and data["manifest"] is None:
+        raise ConfigError("data.manifest", "is required with data.source=manifest")
+    if data["source"] == "esc50":
+        for key in ("val_fold", "test_fold"):
+            if not 1 <= data[key] <= 5:
+                raise ConfigError(f"data.{key}", f"ESC-50 folds are 1..5, got {data[key]!r}")
+        if data["val_fold"] == data["test_fold"]:
+            raise ConfigError("data.test_fold", "must differ from data.val_fold")
+    fractions = data["fractions"]
+    for split, fraction in fractions.items():
+        if split not in ("train", "val", "test"):
+            raise ConfigError(f"data.fractions.{split}", "unknown split; allowed: train, val, test")
+        if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or fraction < 0:
+            raise ConfigError(f"data.fractions.{split}", f"must be a number >= 0, got {fraction!r}")
+    if abs(sum(fractions.values()) - 1.0) > 1e-6:
+        raise ConfigError("data.fractions", f"must sum to 1, got {sum(fractions.values()):g}")
+    extensions = data["extensions"]
+    if not extensions or not all(isinstance(e, str) and e for e in extensions):
+        raise ConfigError(
+            "data.extensions", f"must be a non-empty list of names like wav, got {extensions!r}"
+        )
+
+
+def validate_frontend_section(section: Any, sample_rate: int, path: str) -> dict[str, Any]:
+    """Check a front-end mapping against its registered class by building it once.
+
+    Fills ``sample_rate`` from ``data.sample_rate`` when the class takes one and the section omits it.
+
+    Raises:
+        ConfigError: unknown name, unknown parameter, a mismatching sample rate or any value the
+            front-end refuses (its ValueError names the parameter).
+    """
+    if not isinstance(section, dict) or "name" not in section:
+        raise ConfigError(f"{path}.name", "the front-end section needs a registered name, e.g. name: stft")
+    params = dict(section)
+    name = params.pop("name")
+    if not isinstance(name, str):
+        raise ConfigError(f"{path}.name", f"must be a string, got {name!r}")
+    try:
+        cls = frontend_class(name)
+    except ValueError as err:
+        raise ConfigError(f"{path}.name", str(err)) from None
+    accepted = [p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "dtype")]
+    for key in params:
+        if key not in accepted:
+            raise ConfigError(f"{path}.{key}", f"not a parameter of {name!r}; allowed: {', '.join(accepted)}")
+    if "sample_rate" in accepted:
+        given = params.get("sample_rate")
+        if given is None:
+            params["sample_rate"] = sample_rate
+        elif given != sample_rate:
+            raise ConfigError(
+                f"{path}.sample_rate", f"{given!r} differs from data.sample_rate ({sample_rate}); drop it"
+            )
+    try:
+        build_frontend(name, **params)
+    except (ValueError, TypeError) as err:
+        message = str(err)
+        first_word = message.split(" ", 1)[0]
+        key = f"{path}.{first_word}" if first_word in params else path
+        raise ConfigError(key, f"{name}: {message}") from None
+    return {"name": name, **params}
+
+
+def save_config(config: Mapping[str, Any], path: str | Path) -> Path:
+    """Write ``config`` as YAML (keys in schema order)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(dict(config), sort_keys=False), encoding="utf-8")
+    return path
+
+
+def config_differences(old: Mapping[str, Any], new: Mapping[str, Any], prefix: str = "") -> list[str]:
+    """Dotted keys whose values differ between two configs, as ``"key: old -> new"`` lines."""
+    lines: list[str] = []
+    for key in sorted(set(old) | set(new), key=str):
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, Mapping) and isinstance(b, Mapping):
+            lines += config_differences(a, b, prefix=f"{prefix}{key}.")
+        elif a != b:
+            lines.append(f"{prefix}{key}: {a!r} -> {b!r}")
+    return lines

@@ -1,0 +1,201 @@
+"""Decoding audio files: soundfile to float32, mono by averaging channels, soxr resampling, and one
+human-readable reason for every way a file can be unusable."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+from .._validation import check_positive_int
+from ..errors import UserError
+
+logger = logging.getLogger(__name__)
+
+AUDIO_EXTENSIONS: tuple[str, ...] = ("wav", "flac", "ogg", "mp3")
+
+# libmpg123 may estimate an MP3's length from its bitrate when the file has no Xing/Info header; allow
+# that estimate to be a little long before calling the file truncated.
+_MP3_LENGTH_SLACK = 0.01
+_MP3_FRAME = 1152
+# Data-chunk sizes written by streaming encoders that do not know the length in advance.
+_RIFF_UNKNOWN_SIZE = 0x7FFFF000
+
+
+class AudioDecodeError(UserError):
+    """A file that cannot be used as audio.
+
+    Attributes:
+        path: the file.
+        reason: what is wrong with it, in words.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+    def __reduce__(self):  # keep (path, reason) through pickling (DataLoader workers)
+        return type(self), (self.path, self.reason)
+
+
+def resampled_length(n_samples: int, in_rate: int, out_rate: int) -> int:
+    """Number of samples ``soxr.resample`` returns for ``n_samples`` input samples.
+
+    libsoxr flushes ``(int64)(n / (in_rate / out_rate) + 0.5)`` samples in total (``_soxr_flush`` in
+    ``cr.c``): round-half-up in double precision, which differs from Python's ``round`` on exact halves.
+
+    Returns:
+        The output length (``n_samples`` itself when the rates are equal).
+    """
+    if in_rate == out_rate:
+        return int(n_samples)
+    return int(n_samples / (in_rate / out_rate) + 0.5)
+
+
+def _libsndfile_message(err: Exception) -> str:
+    """soundfile's error text without the ``Error opening '<path>': `` prefix."""
+    text = getattr(err, "error_string", None) or str(err)
+    text = text.split("': ", 1)[-1].strip()
+    return text.removeprefix("Error : ").rstrip(".")
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise AudioDecodeError(path, "file not found")
+    if not path.is_file():
+        raise AudioDecodeError(path, "not a regular file")
+    if path.stat().st_size == 0:
+        raise AudioDecodeError(path, "empty file (0 bytes)")
+
+
+def audio_frames(path: str | os.PathLike[str]) -> tuple[int, int]:
+    """Frame count and sample rate from the file header, without decoding.
+
+    Returns:
+        ``(frames, sample_rate)`` as stored in the file.
+
+    Raises:
+        AudioDecodeError: if the file is missing, empty or not a readable audio file.
+    """
+    path = Path(path)
+    _check_file(path)
+    try:
+        info = sf.info(str(path))
+    except (sf.LibsndfileError, RuntimeError) as err:
+        raise AudioDecodeError(path, f"not a decodable audio file ({_libsndfile_message(err)})") from None
+    return int(info.frames), int(info.samplerate)
+
+
+def audio_duration(path: str | os.PathLike[str]) -> float:
+    """Duration in seconds from the file header (``soundfile.info``), without decoding.
+
+    Raises:
+        AudioDecodeError: if the file is missing, empty or not a readable audio file.
+    """
+    frames, rate = audio_frames(path)
+    return frames / rate
+
+
+def _riff_frames(path: Path) -> int | None:
+    """Frames that a RIFF/WAVE header declares in its ``data`` chunk, or ``None`` when not applicable.
+
+    libsndfile silently shortens a WAV whose ``data`` chunk runs past the end of the file (its reported
+    frame count is what is present), so truncation is found by reading the declared size here.
+    """
+    size = path.stat().st_size
+    block_align = 0
+    with open(path, "rb") as fh:
+        head = fh.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return None
+        pos = 12
+        while pos + 8 <= size:
+            fh.seek(pos)
+            chunk = fh.read(8)
+            chunk_id, chunk_size = chunk[:4], int.from_bytes(chunk[4:8], "little")
+            if chunk_id == b"fmt ":
+                fmt = fh.read(16)
+                if len(fmt) >= 14:
+                    block_align = int.from_bytes(fmt[12:14], "little")
+            elif chunk_id == b"data":
+                if block_align == 0 or chunk_size == 0 or chunk_size >= _RIFF_UNKNOWN_SIZE:
+                    return None
+                return chunk_size // block_align
+            pos += 8 + chunk_size + (chunk_size & 1)
+    return None
+
+
+def _is_short(decoded: int, declared: int, fmt: str) -> bool:
+    """Whether ``decoded`` frames fall short of the ``declared`` ones beyond the format's slack."""
+    if fmt == "MP3":
+        return decoded < declared - max(2 * _MP3_FRAME, int(_MP3_LENGTH_SLACK * declared))
+    return decoded < declared
+
+
+def _decode(path: Path) -> tuple[np.ndarray, int]:
+    """Read all frames as ``(frames, channels)`` float32 and check them."""
+    try:
+        with sf.SoundFile(str(path)) as fh:
+            declared, rate, fmt = int(fh.frames), int(fh.samplerate), fh.format
+            try:
+                data = fh.read(dtype="float32", always_2d=True)
+            except (sf.LibsndfileError, RuntimeError) as err:
+                raise AudioDecodeError(
+                    path,
+                    f"decoding failed, the file is truncated or corrupt ({_libsndfile_message(err)}); "
+                    f"header declares {declared} frames",
+                ) from None
+    except (sf.LibsndfileError, RuntimeError) as err:
+        raise AudioDecodeError(path, f"not a decodable audio file ({_libsndfile_message(err)})") from None
+    if fmt in ("WAV", "WAVEX"):
+        declared = max(declared, _riff_frames(path) or 0)
+    if _is_short(len(data), declared, fmt):
+        raise AudioDecodeError(
+            path, f"truncated: header declares {declared} frames but only {len(data)} could be decoded"
+        )
+    if len(data) == 0:
+        raise AudioDecodeError(path, "contains no audio samples (0 frames)")
+    finite = np.isfinite(data)
+    if not finite.all():
+        bad = int(data.size - np.count_nonzero(finite))
+        first = int(np.argmin(finite.all(axis=1)))
+        raise AudioDecodeError(
+            path, f"contains {bad} non-finite samples (NaN or inf), first at frame {first}"
+        )
+    return data, rate
+
+
+def load_audio(path: str | os.PathLike[str], sample_rate: int) -> np.ndarray:
+    """Decode a file to a mono float32 waveform at ``sample_rate``.
+
+    Channels are averaged; a file at another rate is resampled with ``soxr`` (``quality="HQ"``).
+
+    Args:
+        path: an audio file soundfile can read (wav, flac, ogg, mp3, ...).
+        sample_rate: the rate of the returned waveform in Hz.
+
+    Returns:
+        A contiguous 1-D float32 array.
+
+    Raises:
+        ValueError: if ``sample_rate`` is not a positive integer.
+        AudioDecodeError: if the file is missing, empty, not decodable, truncated, has no samples or has
+            non-finite samples.
+    """
+    sample_rate = check_positive_int("sample_rate", sample_rate)
+    path = Path(path)
+    _check_file(path)
+    data, file_rate = _decode(path)
+    mono = data[:, 0] if data.shape[1] == 1 else data.mean(axis=1, dtype=np.float32)
+    if file_rate != sample_rate:
+        mono = soxr.resample(np.ascontiguousarray(mono), file_rate, sample_rate, quality="HQ")
+        if mono.size == 0:
+            raise AudioDecodeError(
+                path, f"too short: {len(data)} samples at {file_rate} Hz leave none at {sample_rate} Hz"
+            )
+    return np.ascontiguousarray(mono, dtype=np.float32)

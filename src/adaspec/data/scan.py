@@ -1,0 +1,89 @@
+"""Validating a dataset by decoding every file once, optionally keeping the waveforms."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._validation import check_positive_int
+from ..errors import UserError
+from .audio import AudioDecodeError, load_audio
+from .sources import AudioItem
+
+logger = logging.getLogger(__name__)
+
+_SHOWN = 5
+
+
+class DataError(UserError):
+    """A problem with the user's data (not with the code): unreadable files, nothing usable."""
+
+
+@dataclass
+class ScanResult:
+    """What :func:`scan_items` found.
+
+    Attributes:
+        items: the usable items, in input order.
+        bad: ``(item, reason)`` for each file that could not be used.
+        waves: decoded waveforms aligned with ``items`` when scanned with ``cache=True``, else ``None``.
+    """
+
+    items: list[AudioItem]
+    bad: list[tuple[AudioItem, str]]
+    waves: list[np.ndarray] | None
+
+
+def _listing(bad: Sequence[tuple[AudioItem, str]]) -> str:
+    lines = [f"{item.path}: {reason}" for item, reason in bad[:_SHOWN]]
+    if len(bad) > _SHOWN:
+        lines.append(f"... and {len(bad) - _SHOWN} more")
+    return "; ".join(lines)
+
+
+def scan_items(
+    items: Sequence[AudioItem], sample_rate: int, strict: bool = False, cache: bool = False
+) -> ScanResult:
+    """Decode every item with :func:`load_audio`; report and skip the files that fail.
+
+    Each bad file is logged as a warning ``"path: reason"``.
+
+    Args:
+        items: the items to check.
+        sample_rate: rate to decode at (the waveforms kept with ``cache``).
+        strict: raise instead of skipping when any file is bad.
+        cache: keep the decoded waveforms in the result.
+
+    Returns:
+        The usable items, the bad ones with their reasons, and the waveforms if cached.
+
+    Raises:
+        DataError: if ``strict`` and a file is bad, or if no usable item remains.
+        ValueError: if ``sample_rate`` is not a positive integer.
+    """
+    sample_rate = check_positive_int("sample_rate", sample_rate)
+    good: list[AudioItem] = []
+    bad: list[tuple[AudioItem, str]] = []
+    waves: list[np.ndarray] = []
+    for item in items:
+        try:
+            wave = load_audio(item.path, sample_rate)
+        except AudioDecodeError as err:
+            logger.warning("%s: %s", item.path, err.reason)
+            bad.append((item, err.reason))
+            continue
+        good.append(item)
+        if cache:
+            waves.append(wave)
+    if bad and strict:
+        raise DataError(f"{len(bad)} of {len(items)} audio files cannot be used (strict): {_listing(bad)}")
+    if not good:
+        if not bad:
+            raise DataError("no audio files to scan")
+        raise DataError(f"none of the {len(items)} audio files can be used: {_listing(bad)}")
+    if bad:
+        logger.warning("skipped %d of %d audio files that cannot be used", len(bad), len(items))
+    return ScanResult(items=good, bad=bad, waves=waves if cache else None)

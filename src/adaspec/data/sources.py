@@ -1,0 +1,206 @@
+"""Where the audio items come from: class folders, a manifest CSV, or the ESC-50 layout."""
+
+from __future__ import annotations
+
+import csv
+import logging
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from .audio import AUDIO_EXTENSIONS
+
+logger = logging.getLogger(__name__)
+
+SPLITS: tuple[str, ...] = ("train", "val", "test")
+ESC50_FOLDS = (1, 2, 3, 4, 5)
+
+
+@dataclass(frozen=True)
+class AudioItem:
+    """One labelled audio file.
+
+    Attributes:
+        path: the file.
+        label: its class name.
+        split: ``"train"``, ``"val"``, ``"test"`` or ``None`` (not assigned yet).
+        group: items sharing a group (same recording, speaker, source file) always share a split.
+    """
+
+    path: Path
+    label: str
+    split: str | None = None
+    group: str | None = None
+
+
+def _normalise_extensions(extensions: Iterable[str]) -> frozenset[str]:
+    if isinstance(extensions, str):
+        extensions = (extensions,)
+    normalised = frozenset(str(ext).lower().lstrip(".") for ext in extensions)
+    if not normalised or "" in normalised:
+        raise ValueError(f"extensions must be non-empty names like 'wav', got {extensions!r}")
+    return normalised
+
+
+def _is_hidden(relative: Path) -> bool:
+    return any(part.startswith(".") for part in relative.parts)
+
+
+def scan_class_folders(
+    root: str | os.PathLike[str], extensions: Iterable[str] = AUDIO_EXTENSIONS
+) -> list[AudioItem]:
+    """List ``root/<label>/**/*.<ext>``: every sub-folder of ``root`` is a class.
+
+    Extensions match case-insensitively; hidden files and folders (name starting with ``.``) are skipped.
+
+    Args:
+        root: folder holding one sub-folder per class.
+        extensions: file extensions to accept, without the dot.
+
+    Returns:
+        Items sorted by path, ``split`` and ``group`` unset.
+
+    Raises:
+        ValueError: if ``root`` is missing, has no class folder, or no audio file is found.
+    """
+    root = Path(root)
+    exts = _normalise_extensions(extensions)
+    if not root.is_dir():
+        raise ValueError(f"root {str(root)!r} does not exist or is not a folder")
+    class_dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not class_dirs:
+        raise ValueError(f"root {str(root)!r} has no class folders; expected root/<label>/<file>")
+    items: list[AudioItem] = []
+    for class_dir in class_dirs:
+        found = [
+            AudioItem(path=p, label=class_dir.name)
+            for p in class_dir.rglob("*")
+            if p.suffix.lower().lstrip(".") in exts
+            and not _is_hidden(p.relative_to(class_dir))
+            and p.is_file()
+        ]
+        if not found:
+            logger.warning("class folder %s has no audio files; skipped", class_dir)
+        items.extend(found)
+    if not items:
+        listed = ", ".join(sorted(exts))
+        raise ValueError(
+            f"root {str(root)!r} has no audio files with extensions {listed} in its class folders"
+        )
+    return sorted(items, key=lambda item: item.path)
+
+
+def _rows(csv_path: Path, required: tuple[str, ...]) -> Iterator[tuple[str, dict[str, str | None]]]:
+    """Yield ``("<file> line <n>", row)`` for each data row, after checking the required columns."""
+    if not csv_path.is_file():
+        raise ValueError(f"CSV file {str(csv_path)!r} does not exist")
+    with open(csv_path, newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle, skipinitialspace=True)
+        fields = [name.strip() for name in (reader.fieldnames or [])]
+        reader.fieldnames = fields
+        for column in required:
+            if column not in fields:
+                raise ValueError(f"{csv_path}: missing required column {column!r}; found columns {fields}")
+        for row in reader:
+            yield f"{csv_path} line {reader.line_num}", row
+
+
+def _cell(row: dict[str, str | None], column: str) -> str:
+    value = row.get(column)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def read_manifest(
+    csv_path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None
+) -> list[AudioItem]:
+    """Read a manifest CSV with a header row.
+
+    Columns ``path`` and ``label`` are required; ``split`` (``train``/``val``/``test`` or empty) and
+    ``group`` are optional; other columns are ignored.
+
+    Args:
+        csv_path: the CSV file.
+        root: folder that relative paths are resolved against (default: the CSV's folder).
+
+    Returns:
+        Items in file order.
+
+    Raises:
+        ValueError: on a missing file or column, an empty path or label, or an unknown split, naming the
+            line (the header is line 1).
+    """
+    csv_path = Path(csv_path)
+    base = Path(root) if root is not None else csv_path.parent
+    items: list[AudioItem] = []
+    for where, row in _rows(csv_path, ("path", "label")):
+        path, label = _cell(row, "path"), _cell(row, "label")
+        if not path:
+            raise ValueError(f"{where}: empty path")
+        if not label:
+            raise ValueError(f"{where}: empty label for {path!r}")
+        split = _cell(row, "split") or None
+        if split is not None and split not in SPLITS:
+            raise ValueError(f"{where}: split must be one of {', '.join(SPLITS)} or empty; got {split!r}")
+        file = Path(path)
+        items.append(
+            AudioItem(
+                path=file if file.is_absolute() else base / file,
+                label=label,
+                split=split,
+                group=_cell(row, "group") or None,
+            )
+        )
+    if not items:
+        raise ValueError(f"manifest {str(csv_path)!r} has no rows")
+    return items
+
+
+def _check_fold(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value not in ESC50_FOLDS:
+        raise ValueError(f"{name} must be an ESC-50 fold in 1..5, got {value!r}")
+    return value
+
+
+def read_esc50(root: str | os.PathLike[str], val_fold: int = 4, test_fold: int = 5) -> list[AudioItem]:
+    """Read the ESC-50 layout: ``root/meta/esc50.csv`` and ``root/audio/<filename>``.
+
+    The label is the ``category`` column; the group is ``src_file`` (clips cut from one recording stay
+    together); the split is ``"val"`` for ``val_fold``, ``"test"`` for ``test_fold`` and ``"train"`` else.
+
+    Returns:
+        Items in CSV order.
+
+    Raises:
+        ValueError: if a fold is outside 1..5, the folds are equal, or the metadata is missing or malformed.
+    """
+    val_fold = _check_fold("val_fold", val_fold)
+    test_fold = _check_fold("test_fold", test_fold)
+    if val_fold == test_fold:
+        raise ValueError(f"val_fold and test_fold must differ, both are {val_fold}")
+    root = Path(root)
+    meta = root / "meta" / "esc50.csv"
+    items: list[AudioItem] = []
+    for where, row in _rows(meta, ("filename", "fold", "category", "src_file")):
+        fold_text = _cell(row, "fold")
+        try:
+            fold = int(fold_text)
+        except ValueError:
+            raise ValueError(f"{where}: fold must be an integer in 1..5, got {fold_text!r}") from None
+        if fold not in ESC50_FOLDS:
+            raise ValueError(f"{where}: fold must be in 1..5, got {fold}")
+        filename, category = _cell(row, "filename"), _cell(row, "category")
+        if not filename or not category:
+            raise ValueError(f"{where}: empty filename or category")
+        split = "val" if fold == val_fold else "test" if fold == test_fold else "train"
+        items.append(
+            AudioItem(
+                path=root / "audio" / filename,
+                label=category,
+                split=split,
+                group=_cell(row, "src_file") or None,
+            )
+        )
+    if not items:
+        raise ValueError(f"{meta} has no rows")
+    return items

@@ -1,0 +1,21 @@
+"""Errors that the command line reports as one line (exit code 2) instead of a traceback."""
+
+from __future__ import annotations
+
+
+class UserError(ValueError):
+    """A problem with what the user asked for: a config key, a path, a data file, a checkpoint."""
+
+
+class ConfigError(UserError):
+    """A config key that is unknown, of the wrong type or out of range.
+
+    Args:
+        key: dotted key path, e.g. ``"optim.lr"``.
+        message: what is wrong and what is allowed.
+    """
+
+    def __init__(self, key: str, message: str) -> None:
+        self.key = key
+        self.message = message
+        super().__init__(f"config key '{key}': {message}" if key else f"config: {message}")

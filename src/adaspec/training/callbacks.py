@@ -1,0 +1,100 @@
+"""Callbacks that write a run's artifacts and make resumed runs continue exactly."""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+import lightning as L
+import torch
+
+from ..plots.confusion import save_confusion_matrix
+from ..plots.frontend import frontend_state, save_frontend_comparison
+from .run_dir import RunPaths, write_json
+
+log = logging.getLogger(__name__)
+
+HEADLINE = "val/acc_file"
+
+
+class RunArtifacts(L.Callback):
+    """Writes ``metrics.json`` after every epoch, ``confusion_matrix.png`` for the best epoch and
+    ``frontend.png`` (front-end parameters at the start vs at the end of training) when fitting ends.
+
+    ``metrics.json`` holds ``{"epochs": [{epoch, step, lr, train/..., val/...}, ...], "best": {...}}``;
+    the best epoch has the highest ``val/acc_file`` (the earliest on ties). Its history is part of the
+    checkpoint, so a resumed run continues the same file.
+
+    Args:
+        paths: the run directory.
+        class_names: class names for the confusion matrix.
+        initial_frontends: front-end parameters before training, as from ``frontend_state``.
+    """
+
+    def __init__(self, paths: RunPaths, class_names: list[str], initial_frontends: dict[str, torch.Tensor]):
+        self.paths = paths
+        self.class_names = class_names
+        self.initial_frontends = initial_frontends
+        self.history: list[dict[str, float]] = []
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # Runs after this epoch's validation and before ModelCheckpoint saves (it is set to save at train
+        # epoch end), so the checkpoint's history includes the epoch it was saved at.
+        if HEADLINE not in trainer.callback_metrics:
+            return
+        row: dict[str, float] = {"epoch": trainer.current_epoch, "step": trainer.global_step}
+        for index, group in enumerate(trainer.optimizers[0].param_groups if trainer.optimizers else []):
+            row[f"lr/group{index}"] = float(group["lr"])
+        for key, value in sorted(trainer.callback_metrics.items()):
+            if key.endswith("_step"):
+                continue
+            row[key.removesuffix("_epoch")] = float(value)
+        self.history = [r for r in self.history if r["epoch"] != row["epoch"]] + [row]
+        best = self.best()
+        if best is row:
+            evaluation = getattr(pl_module, "last_evaluation", None)
+            if evaluation is not None:
+                save_confusion_matrix(
+                    evaluation.file.confusion,
+                    self.class_names,
+                    self.paths.confusion_matrix,
+                    title=f"validation, epoch {row['epoch']}, file accuracy {row[HEADLINE]:.3f}",
+                )
+        write_json(self.paths.metrics, {"epochs": self.history, "best": best})
+
+    def best(self) -> dict[str, float] | None:
+        """The history row with the highest headline accuracy (earliest on ties)."""
+        rows = [r for r in self.history if not math.isnan(r.get(HEADLINE, math.nan))]
+        return max(rows, key=lambda r: (r[HEADLINE], -r["epoch"])) if rows else None
+
+    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        after = frontend_state(pl_module.model.frontends)
+        save_frontend_comparison(
+            self.initial_frontends,
+            after,
+            self.paths.frontend_figure,
+            title="front-end: start vs end of training",
+        )
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"history": [dict(r) for r in self.history]}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.history = [dict(r) for r in state_dict.get("history", [])]
+
+
+class RngState(L.Callback):
+    """Saves torch's global RNG state in checkpoints and restores it on resume, so dropout and spectrogram
+    masking draw the same numbers in a resumed run as in an uninterrupted one."""
+
+    def state_dict(self) -> dict[str, Any]:
+        state: dict[str, Any] = {"cpu": torch.get_rng_state()}
+        if torch.cuda.is_available() and torch.cuda.is_initialized():
+            state["cuda"] = torch.cuda.get_rng_state_all()
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        torch.set_rng_state(state_dict["cpu"])
+        if "cuda" in state_dict and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state_dict["cuda"])

@@ -1,0 +1,119 @@
+"""Load a trained classifier from a run directory or a ``.ckpt`` file, safely (``weights_only=True``)."""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..config import config_differences, resolve_config
+from ..errors import UserError
+from ..models import Classifier
+from .builders import build_classifier
+from .run_dir import RunPaths
+
+
+@dataclass
+class LoadedModel:
+    """A classifier in eval mode with the config and classes it was trained with."""
+
+    model: Classifier
+    config: dict[str, Any]
+    class_names: list[str]
+    checkpoint: Path
+    run: RunPaths | None
+
+
+def resolve_checkpoint(target: str | Path) -> tuple[Path, RunPaths | None]:
+    """A run directory means its ``checkpoints/best.ckpt`` (``last.ckpt`` if there is no best yet).
+
+    Returns:
+        The checkpoint path and, when it lies in a run directory, that run's paths.
+
+    Raises:
+        UserError: when nothing loadable is there.
+    """
+    target = Path(target)
+    if target.is_dir():
+        paths = RunPaths(target)
+        for candidate in (paths.best, paths.last):
+            if candidate.is_file():
+                return candidate, paths
+        raise UserError(f"{target}: no checkpoints/best.ckpt or checkpoints/last.ckpt in this run directory")
+    if target.is_file():
+        run_root = target.parent.parent
+        paths = RunPaths(run_root) if (run_root / "config.yaml").is_file() else None
+        return target, paths
+    raise UserError(f"{target}: no such run directory or checkpoint file")
+
+
+def read_checkpoint(path: str | Path) -> dict[str, Any]:
+    """``torch.load(path, weights_only=True)`` with a one-line error for files that are not checkpoints.
+
+    Raises:
+        UserError: unreadable file, not a torch checkpoint, or one without adaspec's hyper-parameters.
+    """
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, pickle.UnpicklingError, EOFError, OSError, ValueError) as err:
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise UserError(f"{path}: not a loadable checkpoint ({reason})") from None
+    hparams = checkpoint.get("hyper_parameters") if isinstance(checkpoint, dict) else None
+    if not isinstance(hparams, dict) or "config" not in hparams or "class_names" not in hparams:
+        raise UserError(f"{path}: not an adaspec checkpoint (no config/class_names in its hyper-parameters)")
+    return checkpoint
+
+
+def load_classifier(target: str | Path, config: Mapping[str, Any] | None = None) -> LoadedModel:
+    """Rebuild the classifier of a checkpoint and load its weights.
+
+    Args:
+        target: run directory or checkpoint file.
+        config: build the model from this config instead of the checkpoint's own (e.g. a run directory's
+            ``config.yaml``); it must describe the same network.
+
+    Raises:
+        UserError: the checkpoint does not fit the config (the differing keys and tensors are named).
+    """
+    path, run = resolve_checkpoint(target)
+    checkpoint = read_checkpoint(path)
+    saved_config = checkpoint["hyper_parameters"]["config"]
+    class_names = list(checkpoint["hyper_parameters"]["class_names"])
+    use_config = resolve_config(dict(config if config is not None else saved_config))
+    model = build_classifier(use_config, len(class_names))
+    state = {
+        key.removeprefix("model."): value
+        for key, value in checkpoint["state_dict"].items()
+        if key.startswith("model.")
+    }
+    problems = _state_problems(model, state)
+    if problems:
+        differences = config_differences(saved_config, use_config)
+        hint = f"; config differs: {'; '.join(differences[:3])}" if differences else ""
+        raise UserError(f"{path} does not fit this model: {problems}{hint}")
+    model.load_state_dict(state)
+    model.eval()
+    return LoadedModel(model=model, config=use_config, class_names=class_names, checkpoint=path, run=run)
+
+
+def _state_problems(model: torch.nn.Module, state: Mapping[str, torch.Tensor]) -> str:
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    shapes = [
+        f"{key} {tuple(state[key].shape)} vs {tuple(expected[key].shape)}"
+        for key in sorted(set(state) & set(expected))
+        if state[key].shape != expected[key].shape
+    ]
+    parts = []
+    if missing:
+        parts.append(f"missing {', '.join(missing[:3])}" + (" ..." if len(missing) > 3 else ""))
+    if unexpected:
+        parts.append(f"unexpected {', '.join(unexpected[:3])}" + (" ..." if len(unexpected) > 3 else ""))
+    if shapes:
+        parts.append(f"shape {', '.join(shapes[:3])}" + (" ..." if len(shapes) > 3 else ""))
+    return "; ".join(parts)

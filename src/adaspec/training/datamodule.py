@@ -1,0 +1,138 @@
+"""Lightning data module: random crops for training, split-and-vote batches for evaluation."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import lightning as L
+import torch
+from torch.utils.data import DataLoader
+
+from ..data import (
+    CropDataset,
+    GroupedPartsBatchSampler,
+    PartsDataset,
+    WaveSource,
+    build_waveform_augment,
+    collate_parts,
+)
+from ..data.samplers import EpochShuffleSampler
+from ..errors import UserError
+from .catalog import Catalog, SplitData, build_catalog
+
+
+class AudioDataModule(L.LightningDataModule):
+    """Data of one run, built from the resolved config.
+
+    Training batches are ``(waves (B, clip), labels (B,))``: one random crop of ``data.clip_seconds`` per
+    file per epoch, augmented when ``augment.enabled``. Evaluation batches come from
+    :func:`~adaspec.data.collate_parts`: every file cut into ``eval.n_parts`` equal parts.
+
+    Args:
+        config: the resolved run config.
+        class_names: fixed classes (evaluation of a trained model); ``None`` derives them from the data.
+        splits: splits to load (all when empty).
+        catalog: an already scanned catalog to reuse instead of scanning again.
+    """
+
+    def __init__(
+        self,
+        config: Mapping[str, Any],
+        class_names: list[str] | None = None,
+        splits: tuple[str, ...] = (),
+        catalog: Catalog | None = None,
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self._class_names = class_names
+        self._splits = splits
+        self.catalog = catalog
+
+    def setup(self, stage: str | None = None) -> None:
+        """Scan the dataset once (later calls reuse the result)."""
+        if self.catalog is None:
+            self.catalog = build_catalog(
+                self.config["data"], self.config["seed"], class_names=self._class_names, splits=self._splits
+            )
+
+    @property
+    def class_names(self) -> list[str]:
+        """Sorted class names (scans the dataset on first use)."""
+        self.setup()
+        assert self.catalog is not None
+        return self.catalog.class_names
+
+    def split(self, name: str) -> SplitData:
+        """The files of one split.
+
+        Raises:
+            UserError: when the split has no file.
+        """
+        self.setup()
+        assert self.catalog is not None
+        if name not in self.catalog.splits or not self.catalog.splits[name].items:
+            raise UserError(f"the dataset has no file in split {name!r}")
+        return self.catalog.splits[name]
+
+    @property
+    def sample_rate(self) -> int:
+        return int(self.config["data"]["sample_rate"])
+
+    @property
+    def clip_samples(self) -> int:
+        return max(1, round(self.config["data"]["clip_seconds"] * self.sample_rate))
+
+    def _generator(self) -> torch.Generator:
+        # Loaders draw their worker base seed from this generator instead of torch's global RNG, so the
+        # model's random stream (dropout, masking) does not depend on when loaders are (re)created.
+        return torch.Generator().manual_seed(int(self.config["seed"]))
+
+    def _source(self, split: SplitData) -> WaveSource:
+        return WaveSource(split.items, self.sample_rate, waves=split.waves)
+
+    def train_dataloader(self) -> DataLoader:
+        split = self.split("train")
+        data_cfg = self.config["data"]
+        augment = build_waveform_augment(self.config["augment"], self.sample_rate)
+        dataset = CropDataset(
+            self._source(split), split.labels, self.clip_samples, seed=self.config["seed"], augment=augment
+        )
+        # Lightning creates the first iterator (and its workers prefetch) before it calls set_epoch, so the
+        # sampler must start at the epoch about to run: the one Lightning will pass to set_epoch.
+        first_epoch = (
+            self.trainer.fit_loop.epoch_progress.current.processed if self.trainer is not None else 0
+        )
+        sampler = EpochShuffleSampler(len(dataset), seed=self.config["seed"], epoch=first_epoch)
+        batch_size = data_cfg["batch_size"]
+        return DataLoader(
+            dataset,
+            batch_size=batch_size,
+            sampler=sampler,
+            num_workers=data_cfg["num_workers"],
+            persistent_workers=data_cfg["num_workers"] > 0,
+            generator=self._generator(),
+            # A last batch of one example breaks BatchNorm in training mode.
+            drop_last=len(dataset) % batch_size == 1 and len(dataset) > batch_size,
+        )
+
+    def eval_dataloader(self, name: str) -> DataLoader:
+        """Split-and-vote loader of split ``name``: batches of whole files with equal part length."""
+        split = self.split(name)
+        dataset = PartsDataset(
+            self._source(split), split.labels, self.config["eval"]["n_parts"], min_length=self.clip_samples
+        )
+        sampler = GroupedPartsBatchSampler(dataset, max_parts=self.config["eval"]["max_parts_per_batch"])
+        return DataLoader(
+            dataset,
+            batch_sampler=sampler,
+            collate_fn=collate_parts,
+            num_workers=self.config["data"]["num_workers"],
+            generator=self._generator(),
+        )
+
+    def val_dataloader(self) -> DataLoader:
+        return self.eval_dataloader("val")
+
+    def test_dataloader(self) -> DataLoader:
+        return self.eval_dataloader("test")

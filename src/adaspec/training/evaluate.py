@@ -1,0 +1,168 @@
+"""``adaspec evaluate``: split-and-vote scores of a trained run on a dataset split."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..config import parse_override, resolve_config, set_dotted
+from ..errors import ConfigError, UserError
+from ..evaluation import EvaluationResult, write_predictions_csv
+from ..plots.confusion import save_confusion_matrix
+from .catalog import Catalog, SplitData, build_catalog
+from .checkpoints import LoadedModel, load_classifier
+from .datamodule import AudioDataModule
+from .run_dir import RunPaths, write_json
+from .votes import PartsAccumulator
+
+# Overrides that change what is evaluated, not the network: anything else would not fit the weights.
+EVALUATION_SECTIONS = ("data", "eval")
+
+
+@dataclass
+class EvaluationReport:
+    """Scores of one split plus the files written for it."""
+
+    split: str
+    checkpoint: Path
+    result: EvaluationResult
+    written: dict[str, Path]
+
+    def format(self) -> str:
+        """Human summary: headline scores, the per-class file-level table and the written files."""
+        result = self.result
+        lines = [
+            f"{self.split}: {len(result.file_ids)} files, checkpoint {self.checkpoint}",
+            f"segment level: accuracy {result.segment.accuracy:.4f}, macro-F1 {result.segment.macro_f1:.4f}",
+        ]
+        for rule, report in result.files.items():
+            lines.append(
+                f"file level ({rule} vote): accuracy {report.accuracy:.4f}, macro-F1 {report.macro_f1:.4f}"
+            )
+        lines += ["", f"per class, file level ({result.rule} vote):", result.file.format_table()]
+        lines += [f"wrote {kind}: {path}" for kind, path in self.written.items()]
+        return "\n".join(lines)
+
+
+def evaluation_config(
+    loaded: LoadedModel, data: Path | None = None, overrides: Sequence[str] = ()
+) -> dict[str, Any]:
+    """The checkpoint's config with another dataset and ``data.*`` / ``eval.*`` overrides applied.
+
+    Args:
+        loaded: the trained model.
+        data: a dataset root of the same layout, or a manifest CSV.
+        overrides: ``key=value`` strings restricted to the data and eval sections.
+
+    Raises:
+        ConfigError: an override outside ``data``/``eval`` (it would change the network).
+    """
+    config = copy.deepcopy(loaded.config)
+    if data is not None:
+        if data.suffix.lower() == ".csv":
+            config = set_dotted(config, "data.source", "manifest")
+            config = set_dotted(config, "data.manifest", str(data))
+            config = set_dotted(config, "data.root", None)
+        else:
+            config = set_dotted(config, "data.root", str(data))
+    for text in overrides:
+        key, value = parse_override(text)
+        if key.split(".")[0] not in EVALUATION_SECTIONS:
+            raise ConfigError(key, "evaluate only accepts data.* and eval.* overrides (the model is fixed)")
+        config = set_dotted(config, key, value)
+    return resolve_config(config)
+
+
+def _merged_catalog(catalog: Catalog) -> Catalog:
+    merged = SplitData([], [], [] if all(s.waves is not None for s in catalog.splits.values()) else None)
+    for split in catalog.splits.values():
+        merged.items += split.items
+        merged.labels += split.labels
+        if merged.waves is not None and split.waves is not None:
+            merged.waves += split.waves
+    return Catalog(catalog.class_names, {"all": merged}, catalog.bad)
+
+
+def score_split(
+    loaded: LoadedModel, config: dict[str, Any], split: str
+) -> tuple[EvaluationResult, SplitData]:
+    """Run the model over every file of ``split`` (``"all"`` = every file) and vote.
+
+    Returns:
+        The evaluation and the split's files (file id = position in ``SplitData.items``).
+    """
+    catalog = build_catalog(
+        config["data"],
+        config["seed"],
+        class_names=loaded.class_names,
+        splits=() if split == "all" else (split,),
+    )
+    if split == "all":
+        catalog = _merged_catalog(catalog)
+    data = AudioDataModule(config, class_names=loaded.class_names, catalog=catalog)
+    files = data.split(split)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    model = loaded.model.to(device).eval()
+    parts_seen = PartsAccumulator()
+    with torch.inference_mode():
+        for parts, labels, file_index, n_parts in data.eval_dataloader(split):
+            probs = torch.softmax(model(parts.to(device)).float(), dim=1).cpu().numpy()
+            parts_seen.add(
+                probs, file_index.repeat_interleave(n_parts).numpy(), file_index.numpy(), labels.numpy()
+            )
+    return parts_seen.evaluate(loaded.class_names, config["eval"]["vote"]), files
+
+
+def evaluate_run(
+    target: str | Path,
+    data: Path | None = None,
+    split: str = "test",
+    overrides: Sequence[str] = (),
+    out: Path | None = None,
+) -> EvaluationReport:
+    """Evaluate a run directory or checkpoint and write its reports.
+
+    Writes into ``out`` (default: the run directory, else the checkpoint's folder):
+    ``evaluation_<split>.json`` (segment and file-level reports), ``confusion_matrix_<split>.png`` and
+    ``predictions.csv`` (``predictions_<split>.csv`` for splits other than test).
+
+    Raises:
+        UserError: unusable checkpoint, data or override.
+    """
+    loaded = load_classifier(target)
+    config = evaluation_config(loaded, data, overrides)
+    result, files = score_split(loaded, config, split)
+    out_dir = Path(out) if out is not None else loaded.run.root if loaded.run else loaded.checkpoint.parent
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = RunPaths(out_dir)
+    predictions = written.predictions(split)
+    ids = result.file_ids
+    write_predictions_csv(
+        predictions,
+        [str(files.items[i].path) for i in ids],
+        result.file_probs,
+        loaded.class_names,
+        true_labels=[files.items[i].label for i in ids],
+    )
+    confusion = save_confusion_matrix(
+        result.file.confusion,
+        loaded.class_names,
+        written.evaluation_confusion(split),
+        title=f"{split}, file level ({result.rule} vote), accuracy {result.file.accuracy:.3f}",
+    )
+    report_path = written.evaluation(split)
+    write_json(report_path, {"split": split, "checkpoint": str(loaded.checkpoint), **result.to_dict()})
+    if not np.isfinite(result.file_probs).all():
+        raise UserError(f"{loaded.checkpoint}: the model produced non-finite probabilities")
+    return EvaluationReport(
+        split=split,
+        checkpoint=loaded.checkpoint,
+        result=result,
+        written={"report": report_path, "predictions": predictions, "confusion matrix": confusion},
+    )

@@ -1,0 +1,96 @@
+"""The Lightning module: a :class:`~adaspec.models.Classifier` trained on crops, validated by voting."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import lightning as L
+import torch
+from torch import nn
+
+from ..evaluation import EvaluationResult
+from .builders import build_classifier, build_optimizer, build_scheduler
+from .votes import PartsAccumulator
+
+
+class ClassifierModule(L.LightningModule):
+    """Train a classifier from a resolved config.
+
+    Logged metrics (TensorBoard and ``metrics.json``): ``train/loss``, ``train/acc`` (per crop),
+    ``val/loss`` and ``val/acc_segment`` (per part), ``val/acc_file_mean`` and ``val/acc_file_majority``
+    (per file, each vote rule), ``val/f1_file`` (macro-F1 per file) and ``val/acc_file``, the headline
+    file-level accuracy under ``eval.vote``, which picks the ``best`` checkpoint.
+
+    Args:
+        config: the resolved run config (saved in the checkpoint as plain data).
+        class_names: class names, index = label.
+    """
+
+    def __init__(self, config: Mapping[str, Any], class_names: list[str]) -> None:
+        super().__init__()
+        self.save_hyperparameters({"config": dict(config), "class_names": list(class_names)})
+        self.config = config
+        self.class_names = list(class_names)
+        self.model = build_classifier(config, len(class_names))
+        self.loss = nn.CrossEntropyLoss()
+        self._parts = PartsAccumulator()
+        self.last_evaluation: EvaluationResult | None = None
+
+    def forward(self, waves: torch.Tensor) -> torch.Tensor:
+        """Logits ``(B, n_classes)`` of waveforms ``(B, time)``."""
+        return self.model(waves)
+
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        waves, labels = batch
+        logits = self.model(waves)
+        loss = self.loss(logits, labels)
+        accuracy = (logits.argmax(dim=1) == labels).float().mean()
+        size = len(labels)
+        self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=size)
+        self.log("train/acc", accuracy, on_step=False, on_epoch=True, batch_size=size)
+        return loss
+
+    def on_validation_epoch_start(self) -> None:
+        self._parts.reset()
+
+    def validation_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> None:
+        self._evaluation_step(batch, "val")
+
+    def on_validation_epoch_end(self) -> None:
+        if self.trainer.sanity_checking:
+            return
+        evaluation = self._parts.evaluate(self.class_names, self.config["eval"]["vote"])
+        self.last_evaluation = evaluation
+        file_reports = evaluation.files
+        metrics = {
+            "val/acc_segment": evaluation.segment.accuracy,
+            "val/acc_file_mean": file_reports["mean"].accuracy,
+            "val/acc_file_majority": file_reports["majority"].accuracy,
+            "val/acc_file": evaluation.file.accuracy,
+            "val/f1_file": evaluation.file.macro_f1,
+        }
+        for name, value in metrics.items():
+            self.log(name, float(value), prog_bar=name == "val/acc_file")
+
+    def _evaluation_step(self, batch: tuple[torch.Tensor, ...], stage: str) -> None:
+        parts, labels, file_index, n_parts = batch
+        logits = self.model(parts)
+        part_labels = labels.repeat_interleave(n_parts)
+        loss = self.loss(logits, part_labels)
+        self.log(f"{stage}/loss", loss, on_step=False, on_epoch=True, batch_size=len(part_labels))
+        self._parts.add(
+            torch.softmax(logits.float(), dim=1).detach().cpu().numpy(),
+            file_index.repeat_interleave(n_parts).cpu().numpy(),
+            file_index.cpu().numpy(),
+            labels.cpu().numpy(),
+        )
+
+    def configure_optimizers(self) -> dict[str, Any]:
+        optimizer = build_optimizer(self.model, self.config["optim"])
+        scheduler = build_scheduler(optimizer, self.config["sched"])
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}
+
+    def collected_parts(self) -> PartsAccumulator:
+        """Probabilities collected during the last validation epoch."""
+        return self._parts

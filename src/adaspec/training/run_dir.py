@@ -1,0 +1,122 @@
+"""The layout of a run directory ``runs/<name>/`` and the rule for reusing one."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..config import config_differences, load_config_file, save_config
+from ..errors import UserError
+
+log = logging.getLogger(__name__)
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._=+-]*$")
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    """Every file a run writes, relative to its root."""
+
+    root: Path
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config.yaml"
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.root / "checkpoints"
+
+    @property
+    def best(self) -> Path:
+        return self.checkpoints / "best.ckpt"
+
+    @property
+    def last(self) -> Path:
+        return self.checkpoints / "last.ckpt"
+
+    @property
+    def metrics(self) -> Path:
+        return self.root / "metrics.json"
+
+    @property
+    def confusion_matrix(self) -> Path:
+        return self.root / "confusion_matrix.png"
+
+    @property
+    def frontend_figure(self) -> Path:
+        return self.root / "frontend.png"
+
+    @property
+    def tensorboard(self) -> Path:
+        return self.root / "tensorboard"
+
+    def predictions(self, split: str) -> Path:
+        """``predictions.csv`` for the test split, ``predictions_<split>.csv`` otherwise."""
+        return self.root / ("predictions.csv" if split == "test" else f"predictions_{split}.csv")
+
+    def evaluation(self, split: str) -> Path:
+        """JSON report of ``adaspec evaluate`` on ``split``."""
+        return self.root / f"evaluation_{split}.json"
+
+    def evaluation_confusion(self, split: str) -> Path:
+        return self.root / f"confusion_matrix_{split}.png"
+
+
+def check_run_name(name: str) -> str:
+    """Validate a run name (one path component of letters, digits and ``._=+-``).
+
+    Raises:
+        UserError: naming the bad name.
+    """
+    if not _NAME.match(name):
+        raise UserError(f"run name {name!r} must be letters, digits and ._=+- (no slashes or spaces)")
+    return name
+
+
+def prepare_run_dir(
+    runs_dir: str | Path, name: str, config: Mapping[str, Any], overwrite: bool = False
+) -> tuple[RunPaths, Path | None]:
+    """Create ``runs_dir/name`` or reuse it.
+
+    A directory holding the same config and a ``last.ckpt`` is resumed (a finished run is not redone);
+    one holding a different config is refused unless ``overwrite``, which deletes it first.
+
+    Returns:
+        The run's paths and the checkpoint to resume from (``None`` for a fresh run).
+
+    Raises:
+        UserError: the directory holds another config (the differing keys are named).
+    """
+    paths = RunPaths(Path(runs_dir) / check_run_name(name))
+    if paths.root.exists() and overwrite:
+        shutil.rmtree(paths.root)
+    resume = None
+    if paths.config.exists():
+        old = load_config_file(paths.config)
+        differences = config_differences(old, dict(config))
+        if differences:
+            shown = "; ".join(differences[:3]) + (" ..." if len(differences) > 3 else "")
+            raise UserError(
+                f"{paths.root} holds a run with another config ({shown}); use another --name or --overwrite"
+            )
+        if paths.last.exists():
+            resume = paths.last
+            log.info("resuming %s from %s", paths.root, paths.last)
+    paths.root.mkdir(parents=True, exist_ok=True)
+    save_config(config, paths.config)
+    return paths, resume
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write JSON atomically (a crash never leaves half a file)."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    os.replace(tmp, path)

@@ -1,0 +1,140 @@
+"""``adaspec train``: one run from a resolved config into ``runs/<name>/``."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+from lightning.pytorch.loggers import TensorBoardLogger
+from torch import nn
+
+from ..plots.frontend import frontend_state
+from .builders import build_frontends
+from .callbacks import HEADLINE, RngState, RunArtifacts
+from .datamodule import AudioDataModule
+from .module import ClassifierModule
+from .run_dir import RunPaths, prepare_run_dir
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainResult:
+    """What a finished run reports: its directory and best validation row of ``metrics.json``."""
+
+    paths: RunPaths
+    best: dict[str, float] | None
+    resumed: bool
+
+
+def quiet_lightning() -> None:
+    """Silence Lightning's hints that do not apply to this CPU-first tool."""
+    for pattern in (
+        ".*does not have many workers.*",
+        ".*GPU available but not used.*",
+        ".*Checkpoint directory .* exists and is not empty.*",
+        ".*predict_dataloader.*",
+        ".*LeafSpec.*",
+        ".*is deprecated.*tensorboardX.*",
+        ".*smaller than the logging interval.*",
+    ):
+        warnings.filterwarnings("ignore", message=pattern)
+    logging.getLogger("lightning.pytorch.utilities.rank_zero").setLevel(logging.WARNING)
+
+
+def build_trainer(
+    config: Mapping[str, Any], paths: RunPaths, callbacks: Sequence[L.Callback] = ()
+) -> L.Trainer:
+    """A Lightning Trainer with the run's checkpoints, TensorBoard logger and the ``trainer`` section."""
+    trainer_cfg = config["trainer"]
+    all_callbacks: list[L.Callback] = [
+        *callbacks,
+        RngState(),
+        ModelCheckpoint(
+            dirpath=paths.checkpoints,
+            filename="best",
+            monitor=HEADLINE,
+            mode="max",
+            save_top_k=1,
+            save_last=True,
+            auto_insert_metric_name=False,
+            enable_version_counter=False,
+            save_on_train_epoch_end=True,
+        ),
+    ]
+    if trainer_cfg["early_stopping_patience"]:
+        all_callbacks.append(
+            EarlyStopping(
+                monitor=HEADLINE,
+                mode="max",
+                patience=trainer_cfg["early_stopping_patience"],
+                check_on_train_epoch_end=True,
+            )
+        )
+    optional = {
+        key: trainer_cfg[key]
+        for key in ("gradient_clip_val", "limit_train_batches", "limit_val_batches")
+        if trainer_cfg[key] is not None
+    }
+    return L.Trainer(
+        default_root_dir=paths.root,
+        max_epochs=trainer_cfg["max_epochs"],
+        accelerator=trainer_cfg["accelerator"],
+        devices=trainer_cfg["devices"],
+        num_nodes=trainer_cfg["num_nodes"],
+        strategy=trainer_cfg["strategy"],
+        precision=trainer_cfg["precision"],
+        deterministic=trainer_cfg["deterministic"],
+        log_every_n_steps=trainer_cfg["log_every_n_steps"],
+        enable_progress_bar=trainer_cfg["progress_bar"],
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        logger=TensorBoardLogger(
+            save_dir=paths.root, name="tensorboard", version="", default_hp_metric=False
+        ),
+        callbacks=all_callbacks,
+        **optional,
+    )
+
+
+def train(
+    config: Mapping[str, Any],
+    name: str,
+    runs_dir: str | Path = "runs",
+    overwrite: bool = False,
+    callbacks: Sequence[L.Callback] = (),
+) -> TrainResult:
+    """Train (or resume) the run ``runs_dir/name`` described by a resolved config.
+
+    Args:
+        config: output of :func:`~adaspec.config.resolve_config`.
+        name: run name (one path component).
+        runs_dir: parent directory of runs.
+        overwrite: delete an existing run of that name first.
+        callbacks: extra Lightning callbacks (tests use one to interrupt a run).
+
+    Returns:
+        The run's paths, its best validation metrics and whether it resumed.
+
+    Raises:
+        UserError: for config, data or run-directory problems.
+    """
+    quiet_lightning()
+    paths, resume = prepare_run_dir(runs_dir, name, config, overwrite=overwrite)
+    L.seed_everything(config["seed"], workers=True, verbose=False)
+    data = AudioDataModule(config)
+    class_names = data.class_names
+    data.split("train")
+    data.split("val")
+    module = ClassifierModule(config, class_names)
+    initial = frontend_state(nn.ModuleList(build_frontends(config)))
+    artifacts = RunArtifacts(paths, class_names, initial)
+    trainer = build_trainer(config, paths, [*callbacks, artifacts])
+    trainer.fit(module, datamodule=data, ckpt_path=resume, weights_only=True)
+    return TrainResult(paths=paths, best=artifacts.best(), resumed=resume is not None)

@@ -1,0 +1,158 @@
+"""Config loading, dotted overrides and validation: every error names its key."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from adaspec.config import (
+    config_differences,
+    default_config,
+    get_dotted,
+    parse_override,
+    resolve_config,
+    save_config,
+)
+from adaspec.errors import ConfigError, UserError
+
+ROOT = ["data.root=/data"]
+STABLE_KEYS = (
+    "seed",
+    "data.root",
+    "data.sample_rate",
+    "data.clip_seconds",
+    "data.batch_size",
+    "data.num_workers",
+    "eval.n_parts",
+    "frontend.name",
+    "model.backbone",
+    "model.adapter",
+    "optim.name",
+    "optim.lr",
+    "sched.gamma",
+    "augment.enabled",
+    "trainer.max_epochs",
+    "trainer.devices",
+    "trainer.strategy",
+)
+
+
+def test_stable_key_paths_exist() -> None:
+    config = resolve_config(None, ROOT)
+    for key in STABLE_KEYS:
+        get_dotted(config, key)
+
+
+def test_overrides_parse_yaml_values() -> None:
+    config = resolve_config(
+        None, [*ROOT, "frontend.learn_window=true", "optim.lr=0.01", "data.fractions={train: 0.5, val: 0.5}"]
+    )
+    assert config["frontend"]["learn_window"] is True
+    assert config["optim"]["lr"] == 0.01
+    assert config["data"]["fractions"] == {"train": 0.5, "val": 0.5}
+
+
+def test_int_where_float_expected_becomes_float() -> None:
+    assert resolve_config(None, [*ROOT, "optim.lr=1"])["optim"]["lr"] == 1.0
+    assert isinstance(resolve_config(None, [*ROOT, "optim.lr=1"])["optim"]["lr"], float)
+
+
+def test_frontend_sample_rate_follows_data() -> None:
+    config = resolve_config(None, [*ROOT, "data.sample_rate=16000", "frontend.name=mel"])
+    assert config["frontend"] == {"name": "mel", "sample_rate": 16000}
+
+
+def test_switching_frontend_drops_old_parameters(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        yaml.safe_dump({"data": {"root": "/d"}, "frontend": {"name": "stft", "output": "magnitude"}})
+    )
+    config = resolve_config(path, ["frontend={name: mel, n_mels: 32}"])
+    assert config["frontend"] == {"name": "mel", "n_mels": 32, "sample_rate": 22050}
+
+
+@pytest.mark.parametrize(
+    ("override", "key"),
+    [
+        ("optim.lrr=1", "optim.lrr"),
+        ("nonsense=1", "nonsense"),
+        ("optim.lr=abc", "optim.lr"),
+        ("optim.lr=-1", "optim.lr"),
+        ("optim.name=rmsprop", "optim.name"),
+        ("data.batch_size=1.5", "data.batch_size"),
+        ("augment.enabled=3", "augment.enabled"),
+        ("frontend.name=nope", "frontend.name"),
+        ("frontend.n_ff=512", "frontend.n_ff"),
+        ("frontend.n_fft=-4", "frontend.n_fft"),
+        ("frontend.sample_rate=8000", "frontend.sample_rate"),
+        ("data.fractions={train: 0.5, val: 0.2}", "data.fractions"),
+        ("data.fractions={train: 0.5, dev: 0.5}", "data.fractions.dev"),
+        ("sched.gamma=0", "sched.gamma"),
+        ("model.channel_overrides=[{}, {}, {}]", "model.channel_overrides"),
+        ("optim=3", "optim"),
+        ("noequals", "noequals"),
+    ],
+)
+def test_bad_values_name_the_key(override: str, key: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        resolve_config(None, [*ROOT, override])
+    assert info.value.key == key
+    assert f"'{key}'" in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_unknown_key_lists_the_allowed_ones() -> None:
+    with pytest.raises(ConfigError, match=r"allowed under 'optim': .*lr.*name"):
+        resolve_config(None, [*ROOT, "optim.lrr=1"])
+
+
+def test_data_root_is_required_for_folders() -> None:
+    with pytest.raises(ConfigError, match=r"data\.root"):
+        resolve_config(None, [])
+
+
+def test_json_config_and_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps({"data": {"root": "/d"}, "optim": {"lr": 0.5}}))
+    config = resolve_config(path)
+    assert config["optim"]["lr"] == 0.5
+    saved = save_config(config, tmp_path / "saved.yaml")
+    assert resolve_config(saved) == config
+    assert config_differences(config, resolve_config(saved, ["optim.lr=0.25"])) == ["optim.lr: 0.5 -> 0.25"]
+
+
+def test_missing_or_broken_file_is_a_user_error(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="not found"):
+        resolve_config(tmp_path / "missing.yaml")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("data: [unclosed\n")
+    with pytest.raises(UserError, match="cannot parse"):
+        resolve_config(broken)
+    listing = tmp_path / "list.yaml"
+    listing.write_text("- 1\n- 2\n")
+    with pytest.raises(UserError, match="mapping"):
+        resolve_config(listing)
+
+
+def test_parse_override_keeps_strings() -> None:
+    assert parse_override("data.root=/a=b") == ("data.root", "/a=b")
+    assert parse_override("frontend.window=hann") == ("frontend.window", "hann")
+    assert parse_override("trainer.early_stopping_patience=") == ("trainer.early_stopping_patience", None)
+
+
+def test_defaults_cover_every_section() -> None:
+    config = default_config()
+    assert set(config) == {
+        "seed",
+        "data",
+        "eval",
+        "frontend",
+        "model",
+        "optim",
+        "sched",
+        "augment",
+        "trainer",
+    }

@@ -1,0 +1,180 @@
+"""load_audio against soundfile/soxr oracles, and one reason per kind of unusable file."""
+
+from __future__ import annotations
+
+import itertools
+import pickle
+import struct
+
+import numpy as np
+import pytest
+import soundfile as sf
+import soxr
+
+from adaspec.data import AudioDecodeError, audio_duration, audio_frames, load_audio, resampled_length
+from tests.data.audio_files import tone, write, write_tone
+
+
+def test_mono_file_matches_soundfile(tmp_path):
+    path = write_tone(tmp_path / "a.wav", subtype="FLOAT")
+    wave = load_audio(path, 16000)
+    expected, rate = sf.read(path, dtype="float32")
+    assert rate == 16000
+    assert wave.dtype == np.float32 and wave.ndim == 1 and wave.flags.c_contiguous
+    np.testing.assert_array_equal(wave, expected)
+
+
+def test_stereo_is_the_average_of_the_channels(tmp_path):
+    rng = np.random.default_rng(0)
+    data = np.stack([tone(0.1, 16000)[:, 0], 0.3 * rng.standard_normal(1600)], axis=1)
+    path = write(tmp_path / "stereo.wav", data, 16000, subtype="FLOAT")
+    expected = sf.read(path, dtype="float64")[0]
+    np.testing.assert_allclose(load_audio(path, 16000), (expected[:, 0] + expected[:, 1]) / 2, atol=1e-7)
+
+
+def test_resampling_matches_soxr_and_keeps_the_frequency(tmp_path):
+    path = write_tone(tmp_path / "a.wav", seconds=1.0, sample_rate=44100, subtype="FLOAT", freq=1000.0)
+    wave = load_audio(path, 16000)
+    original = sf.read(path, dtype="float32")[0]
+    expected = soxr.resample(original, 44100, 16000, quality="HQ")
+    assert wave.shape == expected.shape == (16000,)
+    np.testing.assert_allclose(wave, expected, atol=1e-6)
+    spectrum = np.abs(np.fft.rfft(wave * np.hanning(wave.size)))
+    assert np.argmax(spectrum) * 16000 / wave.size == pytest.approx(1000.0, abs=1.0)
+
+
+def test_resampled_length_matches_soxr_including_exact_halves():
+    # 800 * 11025 / 24000 = 367.5 -> soxr gives 367; 3 * 24000 / 16000 = 4.5 -> soxr gives 5:
+    # neither Python's round (half to even) nor exact half-up fits both; libsoxr rounds in floating point.
+    rates = (8000, 11025, 16000, 22050, 24000, 44100, 48000, 96000)
+    sizes = (1, 2, 3, 5, 800, 1601, 12345)
+    for (a, b), n in itertools.product(itertools.permutations(rates, 2), sizes):
+        produced = soxr.resample(np.zeros(n, dtype=np.float32), a, b, quality="HQ").size
+        assert resampled_length(n, a, b) == produced, (n, a, b)
+    assert resampled_length(800, 24000, 11025) == 367
+    assert resampled_length(3, 16000, 24000) == 5
+    assert resampled_length(123, 16000, 16000) == 123
+
+
+@pytest.mark.parametrize(
+    ("name", "rate", "subtype", "channels"),
+    [
+        ("six.wav", 16000, "PCM_16", 6),
+        ("u8.wav", 16000, "PCM_U8", 1),
+        ("s24.wav", 96000, "PCM_24", 2),
+        ("a.flac", 22050, "PCM_16", 2),
+        ("a.ogg", 16000, "VORBIS", 1),
+    ],
+)
+def test_unusual_but_valid_files_load(tmp_path, name, rate, subtype, channels):
+    path = write_tone(tmp_path / name, sample_rate=rate, subtype=subtype, channels=channels, freq=300.0)
+    assert sf.info(path).subtype == subtype and sf.info(path).channels == channels
+    decoded = sf.read(path, dtype="float64", always_2d=True)[0]
+    mono = decoded.mean(axis=1).astype(np.float32)
+    expected = mono if rate == 16000 else soxr.resample(mono, rate, 16000, quality="HQ")
+    np.testing.assert_allclose(load_audio(path, 16000), expected, atol=1e-6)
+
+
+def test_mp3_loads_when_soundfile_supports_it(tmp_path):
+    if "MP3" not in sf.available_formats():
+        pytest.skip("libsndfile without MP3")
+    path = write_tone(tmp_path / "a.mp3", seconds=0.5)
+    expected = sf.read(path, dtype="float32")[0]
+    np.testing.assert_allclose(load_audio(path, 16000), expected, atol=1e-6)
+
+
+def test_streamed_wav_with_unknown_data_size_loads(tmp_path):
+    path = write_tone(tmp_path / "a.wav", subtype="PCM_16")
+    raw = bytearray(path.read_bytes())
+    at = raw.index(b"data")
+    raw[at + 4 : at + 8] = struct.pack("<I", 0xFFFFFFFF)
+    path.write_bytes(bytes(raw))
+    assert load_audio(path, 16000).size == 4000
+
+
+def _reason(path, sample_rate=16000) -> str:
+    with pytest.raises(AudioDecodeError) as info:
+        load_audio(path, sample_rate)
+    assert info.value.path == path
+    assert str(info.value) == f"{path}: {info.value.reason}"
+    return info.value.reason
+
+
+def test_missing_file(tmp_path):
+    assert _reason(tmp_path / "nope.wav") == "file not found"
+
+
+def test_empty_file(tmp_path):
+    path = tmp_path / "empty.wav"
+    path.write_bytes(b"")
+    assert _reason(path) == "empty file (0 bytes)"
+
+
+def test_text_file_named_wav(tmp_path):
+    path = tmp_path / "notes.wav"
+    path.write_text("these are not samples\n")
+    reason = _reason(path)
+    assert reason.startswith("not a decodable audio file (") and "not recognised" in reason
+
+
+def test_zero_sample_wav(tmp_path):
+    path = write(tmp_path / "zero.wav", np.zeros((0, 1)), 16000)
+    assert _reason(path) == "contains no audio samples (0 frames)"
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_float_wav(tmp_path, bad):
+    data = tone(0.01, 16000)
+    data[7, 0] = bad
+    data[9, 0] = bad
+    path = write(tmp_path / "nan.wav", data, 16000, subtype="FLOAT")
+    assert _reason(path) == "contains 2 non-finite samples (NaN or inf), first at frame 7"
+
+
+def test_truncated_wav(tmp_path):
+    path = write_tone(tmp_path / "cut.wav", seconds=0.5, subtype="PCM_16")  # 8000 frames, 44-byte header
+    path.write_bytes(path.read_bytes()[: 44 + 2 * 3000])
+    assert _reason(path) == "truncated: header declares 8000 frames but only 3000 could be decoded"
+
+
+def test_truncated_flac(tmp_path):
+    rng = np.random.default_rng(0)
+    path = write(tmp_path / "cut.flac", 0.3 * rng.standard_normal((16000, 2)), 16000, subtype="PCM_16")
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    reason = _reason(path)
+    assert "16000 frames" in reason and ("truncated" in reason or "corrupt" in reason)
+
+
+def test_too_short_to_resample(tmp_path):
+    path = write(tmp_path / "one.wav", np.full((1, 1), 0.5), 96000)
+    assert _reason(path) == "too short: 1 samples at 96000 Hz leave none at 16000 Hz"
+
+
+def test_directory_is_not_a_file(tmp_path):
+    (tmp_path / "dir.wav").mkdir()
+    assert _reason(tmp_path / "dir.wav") == "not a regular file"
+
+
+@pytest.mark.parametrize("rate", [0, -16000, 16000.0, True, None])
+def test_bad_sample_rate(tmp_path, rate):
+    with pytest.raises(ValueError, match="sample_rate"):
+        load_audio(tmp_path / "a.wav", rate)
+
+
+def test_duration_and_frames_from_the_header(tmp_path):
+    path = write_tone(tmp_path / "a.flac", seconds=0.75, sample_rate=22050)
+    assert audio_frames(path) == (sf.info(path).frames, 22050) == (16538, 22050)
+    assert audio_duration(path) == pytest.approx(16538 / 22050)
+    text = tmp_path / "x.wav"
+    text.write_text("no")
+    with pytest.raises(AudioDecodeError, match="not a decodable audio file"):
+        audio_duration(text)
+    with pytest.raises(AudioDecodeError, match="file not found"):
+        audio_duration(tmp_path / "missing.wav")
+
+
+def test_error_is_a_value_error_and_pickles(tmp_path):
+    err = AudioDecodeError(tmp_path / "a.wav", "file not found")
+    assert isinstance(err, ValueError)
+    again = pickle.loads(pickle.dumps(err))
+    assert (again.path, again.reason, str(again)) == (err.path, err.reason, str(err))

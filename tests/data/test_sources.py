@@ -1,0 +1,150 @@
+"""Class folders, manifest CSVs and the ESC-50 layout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from adaspec.data import AudioItem, read_esc50, read_manifest, scan_class_folders
+
+
+def _touch(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"x")
+    return path
+
+
+def test_class_folders_recursive_case_insensitive_sorted(tmp_path):
+    expected = [
+        _touch(tmp_path / "cat" / "b.WAV"),
+        _touch(tmp_path / "cat" / "sub" / "deep" / "a.flac"),
+        _touch(tmp_path / "dog" / "a.Ogg"),
+        _touch(tmp_path / "dog" / "z.mp3"),
+    ]
+    _touch(tmp_path / "cat" / "notes.txt")
+    _touch(tmp_path / "cat" / ".hidden.wav")
+    _touch(tmp_path / "cat" / ".cache" / "c.wav")
+    _touch(tmp_path / ".trash" / "d.wav")
+    _touch(tmp_path / "loose.wav")  # not in a class folder
+    (tmp_path / "empty_class").mkdir()
+    items = scan_class_folders(tmp_path)
+    assert [item.path for item in items] == sorted(expected)
+    assert [item.label for item in items] == ["cat", "cat", "dog", "dog"]
+    assert all(item.split is None and item.group is None for item in items)
+
+
+def test_class_folders_extensions_filter(tmp_path):
+    _touch(tmp_path / "a" / "x.wav")
+    keep = _touch(tmp_path / "a" / "y.flac")
+    assert [item.path for item in scan_class_folders(tmp_path, extensions=(".FLAC",))] == [keep]
+
+
+def test_class_folders_errors_name_the_root(tmp_path):
+    with pytest.raises(ValueError, match="does not exist") as info:
+        scan_class_folders(tmp_path / "missing")
+    assert "missing" in str(info.value)
+    with pytest.raises(ValueError, match="no class folders"):
+        scan_class_folders(tmp_path)
+    _touch(tmp_path / "a" / "x.txt")
+    with pytest.raises(ValueError, match="no audio files") as info:
+        scan_class_folders(tmp_path)
+    assert str(tmp_path) in str(info.value)
+
+
+def _csv(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_manifest_resolves_paths_and_reads_optional_columns(tmp_path):
+    absolute = tmp_path / "elsewhere" / "c.wav"
+    csv_path = _csv(
+        tmp_path / "lists" / "m.csv",
+        f"extra,path,label,split,group\n1,a.wav,cat,train,g1\n2,sub/b.wav,dog,,\n3,{absolute},dog,test,g2\n",
+    )
+    items = read_manifest(csv_path)
+    assert items == [
+        AudioItem(tmp_path / "lists" / "a.wav", "cat", "train", "g1"),
+        AudioItem(tmp_path / "lists" / "sub" / "b.wav", "dog", None, None),
+        AudioItem(absolute, "dog", "test", "g2"),
+    ]
+    assert read_manifest(csv_path, root=tmp_path / "audio")[0].path == tmp_path / "audio" / "a.wav"
+
+
+def test_manifest_minimal_columns_and_bom(tmp_path):
+    csv_path = tmp_path / "m.csv"
+    csv_path.write_bytes("\ufeffpath,label\nx.wav,a\n".encode())
+    assert read_manifest(csv_path) == [AudioItem(tmp_path / "x.wav", "a")]
+
+
+def test_manifest_bad_split_names_line_and_value(tmp_path):
+    csv_path = _csv(tmp_path / "m.csv", "path,label,split\na.wav,x,train\nb.wav,y,training\n")
+    with pytest.raises(
+        ValueError, match=r"line 3: split must be one of train, val, test or empty; got 'training'"
+    ):
+        read_manifest(csv_path)
+
+
+def test_manifest_missing_column_is_named(tmp_path):
+    csv_path = _csv(tmp_path / "m.csv", "path,class\na.wav,x\n")
+    with pytest.raises(ValueError, match="missing required column 'label'"):
+        read_manifest(csv_path)
+
+
+def test_manifest_empty_cells_and_no_rows(tmp_path):
+    with pytest.raises(ValueError, match="line 2: empty label"):
+        read_manifest(_csv(tmp_path / "a.csv", "path,label\na.wav,\n"))
+    with pytest.raises(ValueError, match="line 3: empty path"):
+        read_manifest(_csv(tmp_path / "b.csv", "path,label\na.wav,x\n,y\n"))
+    with pytest.raises(ValueError, match="no rows"):
+        read_manifest(_csv(tmp_path / "c.csv", "path,label\n"))
+    with pytest.raises(ValueError, match="does not exist"):
+        read_manifest(tmp_path / "missing.csv")
+
+
+def _esc50(root: Path) -> Path:
+    rows = ["filename,fold,target,category,esc10,src_file,take"]
+    for fold in range(1, 6):
+        for clip, (target, category) in enumerate([(0, "dog"), (1, "rooster")]):
+            rows.append(f"{fold}-{100 + clip}-A-{target}.wav,{fold},{target},{category},True,{100 + clip},A")
+    return _csv(root / "meta" / "esc50.csv", "\n".join(rows) + "\n")
+
+
+def test_esc50_folds_labels_groups(tmp_path):
+    _esc50(tmp_path)
+    items = read_esc50(tmp_path, val_fold=2, test_fold=3)
+    assert len(items) == 10
+    assert items[0] == AudioItem(tmp_path / "audio" / "1-100-A-0.wav", "dog", "train", "100")
+    splits = {item.path.name.split("-")[0]: item.split for item in items}
+    assert splits == {"1": "train", "2": "val", "3": "test", "4": "train", "5": "train"}
+    assert {item.label for item in items} == {"dog", "rooster"}
+    assert {item.group for item in items} == {"100", "101"}
+    default = read_esc50(tmp_path)
+    assert {item.split for item in default if item.path.name.startswith("4-")} == {"val"}
+    assert {item.split for item in default if item.path.name.startswith("5-")} == {"test"}
+
+
+@pytest.mark.parametrize(
+    ("val_fold", "test_fold", "match"),
+    [
+        (0, 5, "val_fold"),
+        (4, 6, "test_fold"),
+        (3, 3, "must differ"),
+        ("4", 5, "val_fold"),
+        (True, 5, "val_fold"),
+    ],
+)
+def test_esc50_fold_errors(tmp_path, val_fold, test_fold, match):
+    _esc50(tmp_path)
+    with pytest.raises(ValueError, match=match):
+        read_esc50(tmp_path, val_fold=val_fold, test_fold=test_fold)
+
+
+def test_esc50_bad_metadata(tmp_path):
+    with pytest.raises(ValueError, match=r"esc50\.csv' does not exist"):
+        read_esc50(tmp_path)
+    _csv(tmp_path / "meta" / "esc50.csv", "filename,fold,category,src_file\na.wav,seven,dog,1\n")
+    with pytest.raises(ValueError, match="line 2: fold must be an integer"):
+        read_esc50(tmp_path)

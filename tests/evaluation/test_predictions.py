@@ -1,0 +1,126 @@
+"""Prediction CSV files and prediction text (table, CSV, JSON) from hand-made probabilities."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import numpy as np
+import pytest
+
+from adaspec.evaluation import FORMATS, format_predictions, top_k, write_predictions_csv
+
+NAMES = ["cat", "dog", "bird"]
+PROBS = np.array([[0.7, 0.2, 0.1], [0.05, 0.15, 0.8], [0.25, 0.5, 0.25]])
+PATHS = ["a/one.wav", "b/two, with comma.wav", "three.wav"]
+
+
+def test_csv_round_trip_with_true_labels(tmp_path):
+    path = write_predictions_csv(
+        tmp_path / "out" / "p.csv", PATHS, PROBS, NAMES, ["cat", "dog", None], top_k=2
+    )
+    assert path == tmp_path / "out" / "p.csv"
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == [
+        "path",
+        "predicted",
+        "probability",
+        "true_label",
+        "correct",
+        "top",
+        "p_cat",
+        "p_dog",
+        "p_bird",
+    ]
+    assert [row["path"] for row in rows] == PATHS
+    assert [row["predicted"] for row in rows] == ["cat", "bird", "dog"]
+    assert [float(row["probability"]) for row in rows] == [0.7, 0.8, 0.5]
+    assert [row["true_label"] for row in rows] == ["cat", "dog", ""]
+    assert [row["correct"] for row in rows] == ["true", "false", ""]
+    assert rows[0]["top"] == "cat:0.7;dog:0.2"
+    assert rows[2]["top"] == "dog:0.5;cat:0.25"
+    read_back = np.array([[float(row[f"p_{name}"]) for name in NAMES] for row in rows])
+    np.testing.assert_allclose(read_back, PROBS, rtol=1e-6)
+
+
+def test_csv_without_true_labels_or_top(tmp_path):
+    path = write_predictions_csv(tmp_path / "p.csv", PATHS[:1], PROBS[:1], NAMES, top_k=0)
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    assert rows == [
+        ["path", "predicted", "probability", "p_cat", "p_dog", "p_bird"],
+        ["a/one.wav", "cat", "0.7", "0.7", "0.2", "0.1"],
+    ]
+
+
+def test_csv_errors(tmp_path):
+    with pytest.raises(ValueError, match="probs"):
+        write_predictions_csv(tmp_path / "p.csv", PATHS[:2], PROBS, NAMES)
+    with pytest.raises(ValueError, match="true_labels"):
+        write_predictions_csv(tmp_path / "p.csv", PATHS, PROBS, NAMES, ["cat"])
+    with pytest.raises(ValueError, match="top_k"):
+        write_predictions_csv(tmp_path / "p.csv", PATHS, PROBS, NAMES, top_k=-1)
+
+
+def test_top_k_order_and_ties():
+    assert top_k(PROBS[1], NAMES, 2) == [("bird", 0.8), ("dog", 0.15)]
+    # Tie between cat and bird (0.25): the lower class index first.
+    assert top_k(PROBS[2], NAMES, 3) == [("dog", 0.5), ("cat", 0.25), ("bird", 0.25)]
+    assert top_k(PROBS[0], NAMES, 10) == [("cat", 0.7), ("dog", 0.2), ("bird", 0.1)]
+    with pytest.raises(ValueError, match="k must be a positive integer"):
+        top_k(PROBS[0], NAMES, 0)
+    with pytest.raises(ValueError, match="probs_row"):
+        top_k(PROBS[0], NAMES[:2], 1)
+
+
+ROWS = [
+    {"path": "x.wav", "label": "cat", "top": [("cat", 0.7), ("dog", 0.2)], "error": None},
+    {"path": "long/name.wav", "label": "bird", "top": [("bird", 0.8)], "error": None},
+    {"path": "bad.wav", "label": None, "top": [], "error": "cannot decode"},
+]
+
+
+def test_table():
+    text = format_predictions(ROWS, "table")
+    lines = text.splitlines()
+    assert len(lines) == 4
+    assert lines[0].split() == ["path", "label", "top"]
+    assert lines[1].split() == ["x.wav", "cat", "cat", "0.700,", "dog", "0.200"]
+    assert "ERROR: cannot decode" in lines[3] and lines[3].startswith("bad.wav")
+    # Labels start in the same column on every line.
+    assert (
+        len({line.index(word) for line, word in zip(lines, ["label", "cat", "bird", "ERROR"], strict=True)})
+        == 1
+    )
+
+
+def test_csv_text():
+    rows = list(csv.DictReader(io.StringIO(format_predictions(ROWS, "csv"))))
+    assert [row["path"] for row in rows] == ["x.wav", "long/name.wav", "bad.wav"]
+    assert rows[0] == {
+        "path": "x.wav",
+        "label": "cat",
+        "probability": "0.7",
+        "top": "cat:0.7;dog:0.2",
+        "error": "",
+    }
+    assert rows[2] == {"path": "bad.wav", "label": "", "probability": "", "top": "", "error": "cannot decode"}
+
+
+def test_json_text():
+    data = json.loads(format_predictions(ROWS, "json"))
+    assert data[0] == {
+        "path": "x.wav",
+        "label": "cat",
+        "error": None,
+        "top": [{"class": "cat", "probability": 0.7}, {"class": "dog", "probability": 0.2}],
+    }
+    assert data[2] == {"path": "bad.wav", "label": None, "top": [], "error": "cannot decode"}
+
+
+def test_unknown_format():
+    assert FORMATS == ("table", "csv", "json")
+    with pytest.raises(ValueError, match="fmt"):
+        format_predictions(ROWS, "xml")
