@@ -62,3 +62,35 @@ def tiny_overrides(root: Path, **extra: Any) -> list[str]:
     }
     values.update(extra)
     return [f"{key}={value}" for key, value in values.items()]
+
+
+def add_problem_files(folder: Path, sample_rate: int = 8000) -> dict[str, str]:
+    """Write every kind of awkward file into ``folder``.
+
+    Returns:
+        ``{file name: expected reason fragment}`` for the files that must be reported and skipped; the
+        unusual-but-valid files (6 channels, 8-bit, 96 kHz) are written too and must be used.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(1)
+    (folder / "empty.wav").write_bytes(b"")
+    (folder / "text.wav").write_text("this is not audio\n")
+    sf.write(folder / "zero_samples.wav", np.zeros(0, dtype=np.float32), sample_rate)
+    nan_wave = tone_clip("low", 1.0, sample_rate, rng)
+    nan_wave[100:110] = np.nan
+    sf.write(folder / "nan.wav", nan_wave, sample_rate, subtype="FLOAT")
+    sf.write(folder / "whole.wav", tone_clip("low", 1.0, sample_rate, rng), sample_rate, subtype="PCM_16")
+    data = (folder / "whole.wav").read_bytes()
+    (folder / "truncated.wav").write_bytes(data[: len(data) // 2])
+    (folder / "whole.wav").unlink()
+    six = np.stack([tone_clip("low", 1.0, sample_rate, rng) for _ in range(6)], axis=1)
+    sf.write(folder / "six_channels.wav", six, sample_rate)
+    sf.write(folder / "eight_bit.wav", tone_clip("low", 1.0, sample_rate, rng), sample_rate, subtype="PCM_U8")
+    sf.write(folder / "hi_rate.wav", tone_clip("low", 1.0, 96000, rng), 96000)
+    return {
+        "empty.wav": "empty file",
+        "text.wav": "not a decodable audio file",
+        "zero_samples.wav": "no audio samples",
+        "nan.wav": "non-finite",
+        "truncated.wav": "truncated",
+    }

@@ -49,7 +49,7 @@ def scan_items(
 ) -> ScanResult:
     """Decode every item with :func:`load_audio`; report and skip the files that fail.
 
-    Each bad file is logged as a warning ``"path: reason"``.
+    Each bad file is logged as a warning ``"path: reason"`` (unless ``strict``: then the error lists them).
 
     Args:
         items: the items to check.
@@ -72,7 +72,8 @@ def scan_items(
         try:
             wave = load_audio(item.path, sample_rate)
         except AudioDecodeError as err:
-            logger.warning("%s: %s", item.path, err.reason)
+            if not strict:  # under strict the error raised below lists the bad files itself
+                logger.warning("%s: %s", item.path, err.reason)
             bad.append((item, err.reason))
             continue
         good.append(item)

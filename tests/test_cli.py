@@ -1,0 +1,72 @@
+"""The ``adaspec`` command line: exit codes, one-line user errors, ``--debug`` tracebacks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from adaspec.cli import main
+from adaspec.errors import ConfigError
+from tests.datasets import tiny_overrides
+
+
+@pytest.fixture
+def config_file(tmp_path: Path) -> Path:
+    path = tmp_path / "c.yaml"
+    path.write_text("data: {root: /nowhere}\n")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("override", "key"),
+    [
+        ("optim.lrr=1", "optim.lrr"),
+        ("optim.lr=fast", "optim.lr"),
+        ("frontend.name=wavelet9", "frontend.name"),
+        ("model.backbone=vgg", "model.backbone"),
+    ],
+)
+def test_config_errors_exit_2_with_one_line(
+    config_file: Path, override: str, key: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["train", str(config_file), override]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith(f"adaspec: error: config key '{key}'")
+
+
+def test_missing_data_root_exits_2(config_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["-q", "train", str(config_file)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "/nowhere" in err[0]
+
+
+def test_debug_shows_the_exception(config_file: Path) -> None:
+    with pytest.raises(ConfigError):
+        main(["--debug", "train", str(config_file), "optim.lrr=1"])
+
+
+def test_usage_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["train"])
+    assert info.value.code == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_console_script_train_smoke(tone_dataset: Path, tmp_path: Path) -> None:
+    config = tmp_path / "tiny.yaml"
+    config.write_text("trainer: {max_epochs: 1}\n")
+    command = [sys.executable, "-m", "adaspec.cli", "-q", "train", str(config), *tiny_overrides(tone_dataset)]
+    command[-1:] = [command[-1], "trainer.max_epochs=1", "--runs-dir", str(tmp_path / "runs")]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "run " in done.stdout and "val file accuracy" in done.stdout
+    assert (tmp_path / "runs" / "tiny" / "checkpoints" / "best.ckpt").is_file()
+    help_text = subprocess.run(
+        [sys.executable, "-m", "adaspec.cli", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    for command_name in ("train", "evaluate", "predict"):
+        assert command_name in help_text

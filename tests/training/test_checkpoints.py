@@ -1,0 +1,66 @@
+"""Checkpoints: safe loading, clear errors for files and configs that do not fit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from adaspec.config import resolve_config
+from adaspec.errors import UserError
+from adaspec.training import TrainResult, load_classifier, read_checkpoint, resolve_checkpoint
+from tests.datasets import tiny_overrides
+
+
+def test_run_dir_resolves_to_best(trained_run: TrainResult) -> None:
+    path, run = resolve_checkpoint(trained_run.paths.root)
+    assert path == trained_run.paths.best
+    assert run is not None and run.root == trained_run.paths.root
+    assert resolve_checkpoint(trained_run.paths.last)[0] == trained_run.paths.last
+
+
+def test_loaded_model_is_in_eval_mode_with_classes(trained_run: TrainResult) -> None:
+    loaded = load_classifier(trained_run.paths.root)
+    assert not loaded.model.training
+    assert loaded.class_names == ["high", "low", "noise"]
+    state = torch.load(trained_run.paths.best, weights_only=True)["state_dict"]
+    torch.testing.assert_close(loaded.model.frontend.window, state["model.frontends.0.window"])
+
+
+def test_another_frontend_gives_a_clear_error(trained_run: TrainResult, tone_dataset: Path) -> None:
+    other = resolve_config(None, [*tiny_overrides(tone_dataset), "frontend={name: mel, n_mels: 32}"])
+    with pytest.raises(UserError) as info:
+        load_classifier(trained_run.paths.best, config=other)
+    message = str(info.value)
+    assert "does not fit this model" in message
+    assert "frontend" in message
+    assert "\n" not in message
+
+
+def test_checkpoint_of_another_size_names_the_tensor(trained_run: TrainResult, tone_dataset: Path) -> None:
+    other = resolve_config(None, tiny_overrides(tone_dataset, **{"frontend.n_fft": 512}))
+    with pytest.raises(UserError, match=r"shape .*window"):
+        load_classifier(trained_run.paths.best, config=other)
+
+
+@pytest.mark.parametrize("content", [b"", b"not a checkpoint", b"PK\x03\x04broken zip"])
+def test_non_checkpoint_files_are_refused(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "model.ckpt"
+    path.write_bytes(content)
+    with pytest.raises(UserError, match="not a loadable checkpoint"):
+        read_checkpoint(path)
+
+
+def test_plain_torch_file_is_not_an_adaspec_checkpoint(tmp_path: Path) -> None:
+    path = tmp_path / "weights.pt"
+    torch.save({"state_dict": {}}, path)
+    with pytest.raises(UserError, match="not an adaspec checkpoint"):
+        read_checkpoint(path)
+
+
+def test_missing_target(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="no such run directory"):
+        resolve_checkpoint(tmp_path / "nothing")
+    with pytest.raises(UserError, match=r"no checkpoints/best\.ckpt"):
+        resolve_checkpoint(tmp_path)

@@ -1,0 +1,81 @@
+"""``evaluate`` and ``predict`` on a trained run: reports, predictions.csv, formats, vote consistency."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from adaspec.cli import main
+from adaspec.data import load_audio, split_parts
+from adaspec.training import TrainResult, evaluate_run, load_classifier, predict_paths
+
+
+def test_evaluate_writes_reports_and_predictions(trained_run: TrainResult) -> None:
+    report = evaluate_run(trained_run.paths.root, split="test")
+    root = trained_run.paths.root
+    assert report.written["predictions"] == root / "predictions.csv"
+    rows = list(csv.DictReader((root / "predictions.csv").open()))
+    assert len(rows) == len(report.result.file_ids) == 6
+    accuracy = np.mean([row["predicted"] == row["true_label"] for row in rows])
+    assert accuracy == pytest.approx(report.result.files["mean"].accuracy)
+    saved = json.loads((root / "evaluation_test.json").read_text())
+    assert saved["files"]["mean"]["accuracy"] == pytest.approx(report.result.files["mean"].accuracy)
+    assert (root / "confusion_matrix_test.png").read_bytes()[:4] == b"\x89PNG"
+    text = report.format()
+    for fragment in ("segment level", "file level (mean vote)", "file level (majority vote)", "macro-F1"):
+        assert fragment in text
+
+
+def test_evaluate_probabilities_match_a_direct_forward_pass(trained_run: TrainResult) -> None:
+    report = evaluate_run(trained_run.paths.root, split="val", out=trained_run.paths.root / "val_eval")
+    loaded = load_classifier(trained_run.paths.root)
+    rows = list(csv.DictReader((trained_run.paths.root / "val_eval" / "predictions_val.csv").open()))
+    config = loaded.config
+    for row in rows:
+        wave = load_audio(row["path"], config["data"]["sample_rate"])
+        clip = round(config["data"]["clip_seconds"] * config["data"]["sample_rate"])
+        parts = torch.from_numpy(split_parts(wave, config["eval"]["n_parts"], min_length=clip))
+        with torch.no_grad():
+            probs = torch.softmax(loaded.model(parts), dim=1).mean(0).numpy()
+        expected = [float(row[f"p_{name}"]) for name in loaded.class_names]
+        np.testing.assert_allclose(probs, expected, rtol=1e-4, atol=1e-5)
+    assert len(rows) == len(report.result.file_ids)
+
+
+def test_evaluate_all_files_of_another_root(
+    trained_run: TrainResult, tone_dataset: Path, tmp_path: Path
+) -> None:
+    report = evaluate_run(trained_run.paths.best, data=tone_dataset, split="all", out=tmp_path)
+    assert len(report.result.file_ids) == 30
+    assert (tmp_path / "predictions_all.csv").is_file()
+
+
+def test_predict_formats(trained_run: TrainResult, tone_dataset: Path) -> None:
+    table = predict_paths(trained_run.paths.root, [tone_dataset / "noise"], top_k=2, fmt="table")
+    assert table.n_ok == 10 and table.n_failed == 0
+    as_json = json.loads(predict_paths(trained_run.paths.root, [tone_dataset / "noise"], fmt="json").text)
+    assert len(as_json) == 10
+    assert {entry["label"] for entry in as_json} <= {"high", "low", "noise"}
+    assert all(len(entry["top"]) == 3 for entry in as_json)
+    probabilities = [sum(item["probability"] for item in entry["top"]) for entry in as_json]
+    np.testing.assert_allclose(probabilities, 1.0, atol=1e-5)
+
+
+def test_cli_evaluate_and_predict(trained_run: TrainResult, tone_dataset: Path, capsys) -> None:
+    assert main(["-q", "evaluate", str(trained_run.paths.root), "--split", "val"]) == 0
+    assert "file level (mean vote)" in capsys.readouterr().out
+    assert (
+        main(["-q", "predict", str(trained_run.paths.root), str(tone_dataset / "high" / "high_01.wav")]) == 0
+    )
+    assert "high_01.wav" in capsys.readouterr().out
+
+
+def test_evaluate_refuses_model_overrides(trained_run: TrainResult, capsys) -> None:
+    code = main(["evaluate", str(trained_run.paths.root), "model.backbone=resnet18"])
+    assert code == 2
+    assert "evaluate only accepts data.* and eval.*" in capsys.readouterr().err
