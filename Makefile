@@ -14,7 +14,7 @@ endif
 
 STAMP := $(dir $(PY)).adaspec-installed
 
-.PHONY: setup test lint demo bench clean
+.PHONY: setup test lint demo fourier-demo bench bench-training clean
 
 setup: $(STAMP)
 
@@ -32,10 +32,16 @@ test: setup lint
 	$(PY) -m pytest -q
 
 demo: setup
+	$(PY) examples/training_demo.py --out demo_output
+
+fourier-demo: setup
 	$(PY) examples/fourier_demo.py --out demo_output
 
 bench: setup
 	$(PY) benchmarks/bench_fourier.py
+
+bench-training: setup
+	$(PY) benchmarks/bench_training.py
 
 clean:
 	rm -rf $(VENV) demo_output .pytest_cache .ruff_cache src/*.egg-info

@@ -39,6 +39,7 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--name", help="run name (default: the config file's stem)")
     parser.add_argument("--runs-dir", type=Path, default=Path("runs"), help="parent of run directories")
     parser.add_argument("--overwrite", action="store_true", help="delete an existing run of that name")
+    parser.add_argument("--strict", action="store_true", help="refuse the dataset if any file is unreadable")
 
 
 def _add_evaluate(commands: argparse._SubParsersAction) -> None:
@@ -52,6 +53,7 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--data", type=Path, help="another dataset root (same layout) or a manifest CSV")
     parser.add_argument("--split", default="test", choices=("train", "val", "test", "all"))
     parser.add_argument("--out", type=Path, help="where to write reports (default: the run directory)")
+    parser.add_argument("--strict", action="store_true", help="refuse the data if any file is unreadable")
     parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="data.* or eval.* overrides")
 
 
@@ -87,7 +89,8 @@ def _run(args: argparse.Namespace) -> int:
         from .config import resolve_config
         from .training import train
 
-        config = resolve_config(args.config, args.overrides)
+        strict = ["data.strict=true"] if args.strict else []
+        config = resolve_config(args.config, [*args.overrides, *strict])
         result = train(
             config, name=args.name or args.config.stem, runs_dir=args.runs_dir, overwrite=args.overwrite
         )

@@ -54,8 +54,9 @@ def test_strict_refuses_with_one_line(
 ) -> None:
     root, _ = messy_dataset
     config = tmp_path / "c.yaml"
-    config.write_text("data: {strict: true}\n")
-    code = main(["-q", "train", str(config), *tiny_overrides(root), "--runs-dir", str(tmp_path / "runs")])
+    config.write_text("seed: 0\n")
+    runs = str(tmp_path / "runs")
+    code = main(["-q", "train", str(config), *tiny_overrides(root), "--runs-dir", runs, "--strict"])
     assert code == 2
     error = capsys.readouterr().err.strip().splitlines()
     assert len(error) == 1
