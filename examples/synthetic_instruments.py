@@ -54,14 +54,12 @@ def synth_note(family: str, seconds: float, sample_rate: int, rng: np.random.Gen
 def write_dataset(
     root: Path, files_per_class: int = 40, seconds: float = 1.5, sample_rate: int = 16000
 ) -> Path:
-    """Write ``root/<family>/<family>_<i>.wav``; returns ``root``. Existing files are kept."""
+    """Write ``root/<family>/<family>_<i>.wav`` (the same bytes every time); returns ``root``."""
     for index_family, family in enumerate(FAMILIES):
         folder = root / family
         folder.mkdir(parents=True, exist_ok=True)
         rng = np.random.default_rng([2026, index_family])
         for index in range(files_per_class):
-            path = folder / f"{family}_{index:03d}.wav"
             note = synth_note(family, seconds, sample_rate, rng)
-            if not path.exists():
-                sf.write(path, note, sample_rate, subtype="PCM_16")
+            sf.write(folder / f"{family}_{index:03d}.wav", note, sample_rate, subtype="PCM_16")
     return root
