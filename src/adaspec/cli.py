@@ -1,4 +1,4 @@
-"""The ``adaspec`` command line: ``train``, ``evaluate`` and ``predict``.
+"""The ``adaspec`` command line: ``train``, ``evaluate``, ``predict``, ``data instruments`` and ``compare``.
 
 User errors (a bad config key, a missing file, an unusable checkpoint) print one line and exit with code 2;
 ``--debug`` shows the traceback instead.
@@ -70,6 +70,60 @@ def _add_predict(commands: argparse._SubParsersAction) -> None:
     parser.epilog = "exit status: 0 all files predicted, 1 some files failed, 2 none could be read"
 
 
+def _add_data(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("data", help="build datasets", description="Build datasets.")
+    kinds = parser.add_subparsers(dest="dataset", required=True, metavar="DATASET", parser_class=_Parser)
+    render = kinds.add_parser(
+        "instruments",
+        help="render an 11-family instrument dataset from General-MIDI SoundFonts",
+        description="Render 4 s notes (3 s held, then released) of the GM programs of 11 instrument "
+        "families with FluidSynth into class folders plus manifest.csv, split by SoundFont lineage "
+        "(default: Fluid fonts train, TimGM6mb validates, sf_GMbank tests).",
+    )
+    render.add_argument(
+        "--soundfont",
+        dest="soundfonts",
+        action="append",
+        type=Path,
+        metavar="PATH",
+        help="an sf2/sf3 file (repeat; default: the four Debian fonts of the default dataset)",
+    )
+    render.add_argument("--out", type=Path, required=True, help="output folder")
+    render.add_argument("--pitches", default="36:96:3", help="MIDI pitches: start:stop:step, or a,b,c")
+    render.add_argument("--velocities", default="50,80,110", help="MIDI velocities, comma-separated")
+    render.add_argument("--sample-rate", type=int, default=16000)
+    render.add_argument("--format", dest="audio_format", default="flac", choices=("flac", "wav"))
+    render.add_argument("--workers", type=int, help="parallel (font, program) jobs (default: all cores)")
+    render.add_argument(
+        "--split",
+        dest="splits",
+        action="append",
+        default=[],
+        metavar="FONT_OR_LINEAGE=SPLIT",
+        help="assign a font stem or lineage to train/val/test (repeat)",
+    )
+
+
+def _add_compare(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "compare",
+        help="train and compare front-end variants over seeds",
+        description="Train every variant x seed with the same data, backbone and budget, evaluate each best "
+        "checkpoint on val and test, and write results.md, results.csv and plots. Finished runs are reused.",
+    )
+    parser.add_argument("config", type=Path, help="YAML or JSON config file (the shared setup)")
+    parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="dotted config overrides")
+    parser.add_argument(
+        "--variants",
+        help="comma-separated variants, or 'all' (default: the seven STFT trials, mel, mel_learn)",
+    )
+    parser.add_argument("--seeds", type=int, default=3, help="seeds per variant")
+    parser.add_argument(
+        "--budget", type=int, metavar="EPOCHS", help="epochs per run (default trainer.max_epochs)"
+    )
+    parser.add_argument("--out", type=Path, help="study folder (default: runs/compare-<config stem>)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full ``adaspec`` argument parser."""
     parser = _Parser(
@@ -81,6 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(commands)
     _add_evaluate(commands)
     _add_predict(commands)
+    _add_data(commands)
+    _add_compare(commands)
     return parser
 
 
@@ -101,6 +157,10 @@ def _run(args: argparse.Namespace) -> int:
             f"val segment accuracy {best.get('val/acc_segment', float('nan')):.4f}"
         )
         return 0
+    if args.command == "data":
+        return _run_data(args)
+    if args.command == "compare":
+        return _run_compare(args)
     if args.command == "evaluate":
         from .training import evaluate_run
 
@@ -118,6 +178,47 @@ def _run(args: argparse.Namespace) -> int:
     if output.n_failed == 0:
         return 0
     return 1 if output.n_ok else EXIT_USER_ERROR
+
+
+def _run_data(args: argparse.Namespace) -> int:
+    from .data.instruments import DEFAULT_SOUNDFONTS, render_instruments
+
+    splits = {}
+    for text in args.splits:
+        name, sep, split = text.partition("=")
+        if not sep or split not in ("train", "val", "test"):
+            raise UserError(f"--split {text!r} must look like FONT_OR_LINEAGE=train|val|test")
+        splits[name] = split
+    summary = render_instruments(
+        args.soundfonts or list(DEFAULT_SOUNDFONTS),
+        args.out,
+        pitches=args.pitches,
+        velocities=args.velocities,
+        sample_rate=args.sample_rate,
+        audio_format=args.audio_format,
+        workers=args.workers,
+        splits=splits or None,
+    )
+    print(summary.format())
+    return 0
+
+
+def _run_compare(args: argparse.Namespace) -> int:
+    from .config import resolve_config
+    from .studies.compare import format_results, run_comparison
+    from .studies.variants import parse_variants
+
+    if args.seeds < 1:
+        raise UserError(f"--seeds must be a positive integer, got {args.seeds}")
+    if args.budget is not None and args.budget < 1:
+        raise UserError(f"--budget must be a positive number of epochs, got {args.budget}")
+    config = resolve_config(args.config, args.overrides)
+    variants = parse_variants(args.variants)
+    out = args.out or Path("runs") / f"compare-{args.config.stem}"
+    result = run_comparison(config, out, variants=variants, seeds=args.seeds, epochs=args.budget)
+    print(format_results(result))
+    print(f"\nwrote {out / 'results.md'}, {out / 'results.csv'} and the plots in {out}")
+    return 0
 
 
 def _configure_logging(debug: bool, quiet: bool) -> None:

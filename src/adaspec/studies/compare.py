@@ -1,0 +1,209 @@
+"""``adaspec compare``: train every front-end variant for several seeds and tabulate and plot the results.
+
+Layout of ``out_dir``: ``runs/<variant>/seed<k>/`` (ordinary run directories plus ``summary.json``),
+``results.csv``, ``results.md``, ``validation_curves.png``, ``confusion_matrices.png`` and
+``learned_frontends.png``. A run whose ``summary.json`` exists under the same config is not touched again;
+an interrupted one resumes from its ``last.ckpt`` through :func:`~adaspec.training.train`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..config import config_differences, load_config_file, resolve_config, set_dotted
+from ..errors import UserError
+from ..training.checkpoints import load_classifier
+from ..training.evaluate import score_split
+from ..training.run_dir import RunPaths
+from ..training.train import train
+from .figures import (
+    CONFUSION_FILE,
+    CURVES_FILE,
+    LEARNED_FILE,
+    write_confusion_matrices,
+    write_learned_frontends,
+    write_validation_curves,
+)
+from .report import VariantStats, aggregate, format_markdown, format_table, write_csv
+from .summary import RunSummary, summarise_run
+from .variants import VARIANTS, parse_variants, variant_config
+
+log = logging.getLogger(__name__)
+
+CSV_FILE = "results.csv"
+MARKDOWN_FILE = "results.md"
+
+
+@dataclass
+class ComparisonResult:
+    """Every run's summary and the per-variant statistics of one study."""
+
+    out_dir: Path
+    variants: list[str]
+    seeds: int
+    epochs: int
+    rows: list[RunSummary]
+    stats: dict[str, VariantStats]
+    header: dict[str, Any]
+    files: dict[str, Path] = field(default_factory=dict)
+    skipped: int = 0
+
+
+def run_config(base: Mapping[str, Any], variant: str, seed: int, epochs: int | None) -> dict[str, Any]:
+    """Base + variant overrides + ``seed`` (+ ``trainer.max_epochs``), resolved."""
+    config = set_dotted(dict(base), "seed", seed)
+    if epochs is not None:
+        config = set_dotted(config, "trainer.max_epochs", epochs)
+    return variant_config(config, variant)
+
+
+def _check_count(option: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise UserError(f"{option}: must be a whole number >= 1, got {value!r}")
+    return value
+
+
+def _finished(paths: RunPaths, config: Mapping[str, Any]) -> RunSummary | None:
+    """The run's summary when it finished under ``config``; refuses a folder holding another config."""
+    if not paths.config.exists():
+        return None
+    differences = config_differences(load_config_file(paths.config), dict(config))
+    if differences:
+        shown = "; ".join(differences[:3]) + (" ..." if len(differences) > 3 else "")
+        raise UserError(
+            f"{paths.root} holds a run with another config ({shown}); "
+            "use another output folder or delete that run"
+        )
+    return RunSummary.load(paths.root)
+
+
+def run_one(config: Mapping[str, Any], variant: str, seed: int, runs_dir: Path) -> tuple[RunSummary, bool]:
+    """Train (or resume) one run, score its best checkpoint on val and test and write ``summary.json``.
+
+    Returns:
+        The summary and whether the run was skipped because it had already finished.
+    """
+    paths = RunPaths(runs_dir / f"seed{seed}")
+    done = _finished(paths, config)
+    if done is not None:
+        log.info("skipping finished run %s (summary.json exists)", paths.root)
+        return done, True
+    log.info("training %s seed %d into %s", variant, seed, paths.root)
+    start = time.perf_counter()
+    result = train(config, name=paths.root.name, runs_dir=runs_dir)
+    seconds = time.perf_counter() - start
+    loaded = load_classifier(paths.root)
+    val, _ = score_split(loaded, loaded.config, "val")
+    test, _ = score_split(loaded, loaded.config, "test")
+    metrics = json.loads(paths.metrics.read_text(encoding="utf-8")) if paths.metrics.exists() else {}
+    summary = summarise_run(variant, seed, loaded, val, test, metrics, seconds, result.resumed)
+    summary.save(paths.root)
+    log.info(
+        "%s seed %d: val acc %.3f, test acc %.3f, test macro-F1 %.3f, %.1f s",
+        variant,
+        seed,
+        summary.val_acc,
+        summary.test_acc,
+        summary.test_f1,
+        seconds,
+    )
+    return summary, False
+
+
+def _header(base: Mapping[str, Any], seeds: int, epochs: int) -> dict[str, Any]:
+    data, model, frontend = base["data"], base["model"], base["frontend"]
+    analysis = ", ".join(
+        f"{key}={frontend[key]}" for key in ("n_fft", "win_length", "hop_length", "window") if key in frontend
+    )
+    return {
+        "data": data["root"] if data["source"] != "manifest" else data["manifest"],
+        "backbone": model["backbone"],
+        "epochs": epochs,
+        "seeds": f"{seeds} (0..{seeds - 1})",
+        "vote": base["eval"]["vote"],
+        "shared front-end parameters": analysis or "front-end defaults",
+    }
+
+
+def run_comparison(
+    config: Mapping[str, Any],
+    out_dir: str | Path,
+    variants: Sequence[str] | str | None = None,
+    seeds: int = 3,
+    epochs: int | None = None,
+) -> ComparisonResult:
+    """Train each variant for seeds ``0..seeds-1`` on the same data, backbone and budget; write the tables
+    and figures into ``out_dir``.
+
+    Args:
+        config: base config (resolved or a mapping to resolve); its front-end section gives the shared
+            analysis parameters.
+        out_dir: output folder (created).
+        variants: names or ``"a,b"``; default :data:`~adaspec.studies.variants.DEFAULT_VARIANTS`.
+        seeds: runs per variant, with ``seed`` = 0, 1, ...
+        epochs: ``trainer.max_epochs`` of every run (default: the base config's).
+
+    Raises:
+        UserError: an unknown variant, a bad count, or a run folder that holds another config.
+    """
+    base = resolve_config(config)
+    names = parse_variants(variants)
+    seeds = _check_count("--seeds", seeds)
+    epochs = _check_count("--epochs", epochs) if epochs is not None else None
+    out_dir = Path(out_dir)
+    configs = {(v, k): run_config(base, v, k, epochs) for v in names for k in range(seeds)}
+    rows, skipped = [], 0
+    run_dirs: dict[str, list[Path]] = {name: [] for name in names}
+    for (variant, seed), run_cfg in configs.items():
+        runs_dir = out_dir / "runs" / variant
+        summary, was_skipped = run_one(run_cfg, variant, seed, runs_dir)
+        rows.append(summary)
+        run_dirs[variant].append(runs_dir / f"seed{seed}")
+        skipped += was_skipped
+    budget = epochs if epochs is not None else base["trainer"]["max_epochs"]
+    descriptions = {name: VARIANTS[name].description for name in names}
+    result = ComparisonResult(
+        out_dir=out_dir,
+        variants=names,
+        seeds=seeds,
+        epochs=budget,
+        rows=rows,
+        stats=aggregate(rows, names, descriptions),
+        header=_header(base, seeds, budget),
+        skipped=skipped,
+    )
+    write_results(result, run_dirs)
+    return result
+
+
+def write_results(result: ComparisonResult, run_dirs: Mapping[str, Sequence[Path]]) -> None:
+    """Write the CSV, the figures and the markdown report into ``result.out_dir``."""
+    out = result.out_dir
+    out.mkdir(parents=True, exist_ok=True)
+    result.files["csv"] = write_csv(out / CSV_FILE, result.rows)
+    result.files["validation curves"] = write_validation_curves(run_dirs, out / CURVES_FILE)
+    result.files["confusion matrices"] = write_confusion_matrices(
+        result.rows, result.variants, out / CONFUSION_FILE
+    )
+    learned = write_learned_frontends({v: runs[0] for v, runs in run_dirs.items()}, out / LEARNED_FILE)
+    if learned is not None:
+        result.files["learned front-ends"] = learned
+    else:
+        (out / LEARNED_FILE).unlink(missing_ok=True)  # a figure of an earlier study would mislead
+    figures = [path.name for key, path in result.files.items() if path.suffix == ".png"]
+    markdown = format_markdown(result.stats, result.header, figures)
+    result.files["markdown"] = out / MARKDOWN_FILE
+    result.files["markdown"].write_text(markdown, encoding="utf-8")
+    for kind, path in result.files.items():
+        log.info("wrote %s: %s", kind, path)
+
+
+def format_results(result: ComparisonResult) -> str:
+    """The markdown table of a study, for printing."""
+    return format_table(result.stats)

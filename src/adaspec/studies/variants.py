@@ -1,0 +1,202 @@
+"""The front-end variants of ``adaspec compare``: seed 001's seven STFT trials (section 0.4.2) plus others.
+
+A :class:`Variant` turns the base config into the overrides of one trial. Every variant keeps the base's
+data, backbone, optimizer and budget; only the ``frontend`` section (replaced whole, so no learn flag of the
+base leaks in), ``model.adapter`` and ``model.channel_overrides`` change. The analysis parameters (``n_fft``,
+``hop_length``, ``win_length``, ``window``, ``center``, ...) come from the base's ``frontend`` section.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..config import resolve_config, set_dotted
+from ..errors import UserError
+from ..frontends.registry import available_frontends
+
+# Keys an STFT and a mel spectrogram share; taken from a base front-end of another kind where present.
+SHARED_KEYS = ("n_fft", "win_length", "hop_length", "window", "center", "pad_mode", "normalized")
+# Learn flags of every kind: dropped from a copied base section, so the variant alone decides what learns.
+LEARN_FLAGS = ("learn_window", "learn_kernels", "learn_filters")
+DEFAULT_N_MELS = 128
+
+Overrides = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One trial of the study.
+
+    Attributes:
+        name: the name on the command line and in the tables (also the run folder).
+        description: one line for ``results.md``.
+        frontend: the registered front-end it needs (the variant is available only when it is registered).
+        build: base resolved config -> overrides: ``"frontend"`` maps to the whole new front-end section,
+            other keys are dotted paths.
+        provisional: its parameters are a guess made before the front-end existed (check them when it lands).
+    """
+
+    name: str
+    description: str
+    frontend: str
+    build: Callable[[Mapping[str, Any]], Overrides]
+    provisional: bool = False
+
+    @property
+    def available(self) -> bool:
+        """Whether the front-end it needs is registered."""
+        return self.frontend in available_frontends()
+
+
+def _base_section(base: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """The base's front-end section for front-end ``name``: all of it when the base already is ``name``,
+    else only the shared analysis keys; learn flags and ``sample_rate`` (refilled) are dropped."""
+    section = dict(base.get("frontend") or {})
+    if section.get("name") == name:
+        kept = {k: copy.deepcopy(v) for k, v in section.items() if k not in (*LEARN_FLAGS, "sample_rate")}
+    else:
+        kept = {k: copy.deepcopy(section[k]) for k in SHARED_KEYS if k in section}
+    kept["name"] = name
+    return kept
+
+
+def _stft(
+    learn_window: bool, learn_kernels: bool, per_channel: bool
+) -> Callable[[Mapping[str, Any]], Overrides]:
+    def build(base: Mapping[str, Any]) -> Overrides:
+        section = _base_section(base, "stft")
+        section.update(output="magnitude", learn_window=learn_window, learn_kernels=learn_kernels)
+        return {
+            "frontend": section,
+            "model.adapter": "per_channel" if per_channel else "repeat",
+            "model.channel_overrides": None,
+        }
+
+    return build
+
+
+def _mel(learn: bool) -> Callable[[Mapping[str, Any]], Overrides]:
+    def build(base: Mapping[str, Any]) -> Overrides:
+        section = _base_section(base, "mel")
+        # At most one band per 4 FFT bins, so no triangle is empty (128 bands need n_fft >= 1024).
+        section.setdefault("n_mels", min(DEFAULT_N_MELS, max(8, int(section.get("n_fft", 400)) // 8)))
+        section.update(learn_window=learn, learn_kernels=False, learn_filters=learn)
+        return {"frontend": section, "model.adapter": "repeat", "model.channel_overrides": None}
+
+    return build
+
+
+def _provisional(name: str, *keys: str) -> Callable[[Mapping[str, Any]], Overrides]:
+    """PROVISIONAL: the front-end ``name`` does not exist yet. Its section carries only the base's
+    ``keys`` (e.g. ``hop_length``); whoever registers it should set sensible parameters here."""
+
+    def build(base: Mapping[str, Any]) -> Overrides:
+        section = {k: copy.deepcopy(v) for k, v in _base_section(base, name).items() if k in (*keys, "name")}
+        return {"frontend": section, "model.adapter": "repeat", "model.channel_overrides": None}
+
+    return build
+
+
+def _stft_variant(name: str, text: str, window: bool, kernels: bool, per_channel: bool = False) -> Variant:
+    return Variant(name, text, "stft", _stft(window, kernels, per_channel))
+
+
+_ALL: tuple[Variant, ...] = (
+    _stft_variant("stft", "fixed STFT magnitude (no learning)", False, False),
+    _stft_variant("stft_window", "STFT, learnable window", True, False),
+    _stft_variant("stft_kernels", "STFT, learnable DFT kernels", False, True),
+    _stft_variant("stft_both", "STFT, learnable window and DFT kernels", True, True),
+    _stft_variant("stft3_window", "3 STFTs (one per channel), learnable windows", True, False, True),
+    _stft_variant("stft3_kernels", "3 STFTs (one per channel), learnable DFT kernels", False, True, True),
+    _stft_variant("stft3_both", "3 STFTs (one per channel), learnable windows and kernels", True, True, True),
+    Variant("mel", "fixed mel spectrogram", "mel", _mel(learn=False)),
+    Variant("mel_learn", "mel spectrogram, learnable window and filterbank", "mel", _mel(learn=True)),
+    # PROVISIONAL entries: listed once their front-end is registered; their parameters are placeholders.
+    Variant("cqt", "constant-Q transform (provisional)", "cqt", _provisional("cqt", "hop_length"), True),
+    Variant(
+        "cwt", "continuous wavelet transform (provisional)", "cwt", _provisional("cwt", "hop_length"), True
+    ),
+    Variant("degram", "DEGram (provisional)", "degram", _provisional("degram", "hop_length"), True),
+    Variant("leaf", "LEAF learnable front-end (provisional)", "leaf", _provisional("leaf"), True),
+)
+VARIANTS: dict[str, Variant] = {variant.name: variant for variant in _ALL}
+
+# Seed 001's seven STFT trials plus fixed and learnable mel.
+DEFAULT_VARIANTS: tuple[str, ...] = (
+    "stft",
+    "stft_window",
+    "stft_kernels",
+    "stft_both",
+    "stft3_window",
+    "stft3_kernels",
+    "stft3_both",
+    "mel",
+    "mel_learn",
+)
+
+
+def available_variants() -> list[str]:
+    """Names of the variants whose front-end is registered, in table order."""
+    return [variant.name for variant in _ALL if variant.available]
+
+
+def get_variant(name: str) -> Variant:
+    """The variant called ``name``.
+
+    Raises:
+        UserError: unknown, or its front-end is not registered; the available variants are listed.
+    """
+    allowed = ", ".join(available_variants())
+    if name not in VARIANTS:
+        raise UserError(f"--variants: unknown variant {name!r}; available: {allowed}")
+    variant = VARIANTS[name]
+    if not variant.available:
+        raise UserError(
+            f"--variants: variant {name!r} needs the front-end {variant.frontend!r} (not registered); "
+            f"available: {allowed}"
+        )
+    return variant
+
+
+def parse_variants(text: str | Sequence[str] | None) -> list[str]:
+    """``"stft,mel"`` (or a list) -> checked names in the given order; ``None``/``"default"`` gives
+    :data:`DEFAULT_VARIANTS`, ``"all"`` every available variant.
+
+    Raises:
+        UserError: an empty list, a repeated name, or an unknown/unavailable variant.
+    """
+    if text is None:
+        return list(DEFAULT_VARIANTS)
+    parts = text.split(",") if isinstance(text, str) else list(text)
+    names = [part.strip() for part in parts if part.strip()]
+    if names == ["default"]:
+        return list(DEFAULT_VARIANTS)
+    if names == ["all"]:
+        return available_variants()
+    if not names:
+        raise UserError(f"--variants: no variant given; available: {', '.join(available_variants())}")
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise UserError(f"--variants: {', '.join(repeated)} given more than once")
+    for name in names:
+        get_variant(name)
+    return names
+
+
+def variant_config(base: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """The resolved config of variant ``name`` on top of the resolved ``base``.
+
+    Raises:
+        UserError: an unknown variant; ConfigError when the base does not fit it (naming the key).
+    """
+    overrides = get_variant(name).build(base)
+    config = copy.deepcopy(dict(base))
+    for key, value in overrides.items():
+        if key == "frontend":
+            config["frontend"] = value
+        else:
+            config = set_dotted(config, key, value)
+    return resolve_config(config)

@@ -1,0 +1,371 @@
+"""``run_comparison`` on generated tones: files written, numbers read back from the runs, resume and skip
+rules, variant configs. Oracles: the runs' own ``metrics.json``/``summary.json``/checkpoints read directly,
+numpy statistics over ``results.csv``, and analytic Hann windows and DFT kernels."""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from adaspec.config import resolve_config
+from adaspec.errors import UserError
+from adaspec.frontends.registry import available_frontends
+from adaspec.studies import (
+    DEFAULT_VARIANTS,
+    VARIANTS,
+    available_variants,
+    format_results,
+    parse_variants,
+    run_comparison,
+    run_config,
+    variant_config,
+)
+from adaspec.studies import compare as compare_module
+from adaspec.studies.figures import learned_frontend, write_learned_frontends
+from adaspec.studies.report import aggregate, format_table
+from adaspec.studies.summary import RunSummary
+from adaspec.training.builders import build_classifier
+from tests.datasets import tiny_overrides
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+FILES = (
+    "results.csv",
+    "results.md",
+    "validation_curves.png",
+    "confusion_matrices.png",
+    "learned_frontends.png",
+)
+STUDY_VARIANTS = ("stft", "stft_window")
+SEEDS = 2
+
+
+@pytest.fixture(scope="module")
+def base(tone_dataset: Path) -> dict[str, Any]:
+    return resolve_config(None, tiny_overrides(tone_dataset))
+
+
+@pytest.fixture(scope="module")
+def study(base: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """2 variants x 2 seeds x 1 epoch, run once for the module."""
+    out = tmp_path_factory.mktemp("study")
+    run_comparison(base, out, ",".join(STUDY_VARIANTS), seeds=SEEDS, epochs=1)
+    return out
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def markdown_rows(path: Path) -> dict[str, list[str]]:
+    """``{variant: cells}`` of the results table."""
+    rows = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if line.startswith("| ") and cells[0] in VARIANTS:
+            rows[cells[0]] = cells
+    return rows
+
+
+def checkpoint_mtimes(out: Path) -> dict[Path, int]:
+    return {path: path.stat().st_mtime_ns for path in sorted(out.glob("runs/*/*/checkpoints/*.ckpt"))}
+
+
+def test_every_file_is_written(study: Path) -> None:
+    for name in FILES:
+        assert (study / name).is_file(), name
+    for name in FILES[2:]:
+        assert (study / name).read_bytes()[:8] == PNG_SIGNATURE, name
+    for variant in STUDY_VARIANTS:
+        for seed in range(SEEDS):
+            assert (study / "runs" / variant / f"seed{seed}" / "summary.json").is_file()
+
+
+def test_csv_rows_are_the_runs_numbers(study: Path) -> None:
+    rows = read_csv(study / "results.csv")
+    assert [(r["variant"], int(r["seed"])) for r in rows] == [
+        (v, s) for v in STUDY_VARIANTS for s in range(SEEDS)
+    ]
+    for row in rows:
+        run = study / "runs" / row["variant"] / f"seed{row['seed']}"
+        summary = json.loads((run / "summary.json").read_text())
+        metrics = json.loads((run / "metrics.json").read_text())
+        for key in ("val_acc", "test_acc", "val_f1", "test_f1", "train_seconds"):
+            assert float(row[key]) == summary[key], key
+        # the re-scored best checkpoint agrees with the validation logged during training
+        assert float(row["val_acc"]) == pytest.approx(metrics["best"]["val/acc_file"], abs=1e-6)
+        assert float(row["val_f1"]) == pytest.approx(metrics["best"]["val/f1_file"], abs=1e-6)
+        assert int(row["epochs"]) == len(metrics["epochs"]) == 1
+        assert int(row["seed"]) == summary["seed"]
+        assert 0.0 <= float(row["test_acc"]) <= 1.0 and float(row["train_seconds"]) > 0
+        confusion = np.asarray(summary["test_confusion"])
+        assert confusion.shape == (3, 3)
+        assert np.trace(confusion) / confusion.sum() == pytest.approx(float(row["test_acc"]))
+    by_variant = {r["variant"]: r for r in rows}
+    assert int(by_variant["stft"]["frontend_params"]) == 0
+    assert int(by_variant["stft_window"]["frontend_params"]) == 256  # one learnable Hann window of n_fft
+    n_params = {v: int(by_variant[v]["n_params"]) for v in STUDY_VARIANTS}
+    assert n_params["stft_window"] - n_params["stft"] == 256
+
+
+def test_run_configs_are_base_plus_variant_plus_seed(study: Path, base: dict[str, Any]) -> None:
+    import yaml
+
+    for variant in STUDY_VARIANTS:
+        for seed in range(SEEDS):
+            saved = yaml.safe_load((study / "runs" / variant / f"seed{seed}" / "config.yaml").read_text())
+            assert saved["seed"] == seed
+            assert saved["trainer"]["max_epochs"] == 1
+            assert saved["frontend"]["learn_window"] is (variant == "stft_window")
+            assert saved["data"] == base["data"] and saved["optim"] == base["optim"]
+
+
+def test_markdown_statistics_equal_numpy_over_the_csv(study: Path, base: dict[str, Any]) -> None:
+    rows = read_csv(study / "results.csv")
+    table = markdown_rows(study / "results.md")
+    assert list(table) == list(STUDY_VARIANTS)
+    columns = {"val_acc": (2, 3), "test_acc": (3, 3), "test_f1": (4, 3), "train_seconds": (5, 1)}
+    for variant in STUDY_VARIANTS:
+        cells = table[variant]
+        assert cells[1] == str(SEEDS)
+        for key, (index, digits) in columns.items():
+            values = np.array([float(r[key]) for r in rows if r["variant"] == variant])
+            mean, std = (float(x) for x in cells[index].split("±"))
+            assert mean == pytest.approx(values.mean(), abs=0.51 * 10**-digits), key
+            assert std == pytest.approx(values.std(ddof=1), abs=0.51 * 10**-digits), key
+    text = (study / "results.md").read_text()
+    for fragment in (str(base["data"]["root"]), "small_cnn", "epochs: 1", "seeds: 2"):
+        assert fragment in text
+    assert format_results_table(study) in text
+
+
+def format_results_table(study: Path) -> str:
+    lines = (study / "results.md").read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("| variant"))
+    return "\n".join(lines[start : start + 2 + len(STUDY_VARIANTS)])
+
+
+def test_table_statistics_of_known_rows() -> None:
+    values = {"val_acc": [0.5, 0.75, 1.0], "test_acc": [0.25, 0.5, 1.0], "test_f1": [0.2, 0.4, 0.9]}
+    seconds = [10.0, 13.0, 20.0]
+    rows = [
+        RunSummary(
+            "stft",
+            k,
+            values["val_acc"][k],
+            values["test_acc"][k],
+            0.0,
+            values["test_f1"][k],
+            0,
+            0,
+            100,
+            120,
+            0,
+            seconds[k],
+            2,
+        )
+        for k in range(3)
+    ]
+    cells = format_table(aggregate(rows, ["stft"], {})).splitlines()[2].strip("| ").split(" | ")
+    for index, key in enumerate(("val_acc", "test_acc", "test_f1"), start=2):
+        assert cells[index] == f"{np.mean(values[key]):.3f} ± {np.std(values[key], ddof=1):.3f}"
+    assert cells[5] == f"{np.mean(seconds):.1f} ± {np.std(seconds, ddof=1):.1f}"
+    assert cells[6] == "100"
+
+
+def test_rerun_skips_finished_runs(
+    study: Path, base: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog
+) -> None:
+    out = tmp_path / "again"
+    shutil.copytree(study, out)
+    before = checkpoint_mtimes(out)
+    csv_before = (out / "results.csv").read_text()
+
+    def no_training(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("a finished run was trained again")
+
+    monkeypatch.setattr(compare_module, "train", no_training)
+    with caplog.at_level(logging.INFO, logger="adaspec.studies"):
+        result = run_comparison(base, out, list(STUDY_VARIANTS), seeds=SEEDS, epochs=1)
+    assert checkpoint_mtimes(out) == before and len(before) == 2 * len(STUDY_VARIANTS) * SEEDS
+    assert (
+        sum("skipping finished run" in r.getMessage() for r in caplog.records) == len(STUDY_VARIANTS) * SEEDS
+    )
+    assert result.skipped == len(STUDY_VARIANTS) * SEEDS
+    assert (out / "results.csv").read_text() == csv_before
+    assert format_results(result) == format_results_table(out)
+
+
+@pytest.mark.filterwarnings("ignore:The dirpath has changed")  # the run was copied to another folder
+def test_run_without_summary_goes_back_through_train(
+    study: Path, base: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "resume"
+    shutil.copytree(study, out)
+    run = out / "runs" / "stft" / "seed1"
+    old = json.loads((run / "summary.json").read_text())
+    (run / "summary.json").unlink()
+    calls = []
+    real_train = compare_module.train
+
+    def spy(config: Any, name: str, runs_dir: Path, **kwargs: Any) -> Any:
+        calls.append(Path(runs_dir) / name)
+        return real_train(config, name=name, runs_dir=runs_dir, **kwargs)
+
+    monkeypatch.setattr(compare_module, "train", spy)
+    run_comparison(base, out, list(STUDY_VARIANTS), seeds=SEEDS, epochs=1)
+    assert calls == [run]
+    new = json.loads((run / "summary.json").read_text())
+    assert new["resumed"] is True
+    for key in ("val_acc", "test_acc", "val_f1", "test_f1", "n_params", "epochs", "test_confusion"):
+        assert new[key] == old[key], key
+
+
+def test_another_config_in_the_output_folder_is_refused(study: Path, base: dict[str, Any]) -> None:
+    before = checkpoint_mtimes(study)
+    with pytest.raises(UserError, match=r"another config \(trainer.max_epochs: 1 -> 2"):
+        run_comparison(base, study, list(STUDY_VARIANTS), seeds=SEEDS, epochs=2)
+    assert checkpoint_mtimes(study) == before
+
+
+def test_learned_window_is_the_checkpoints_against_hann(study: Path) -> None:
+    run = study / "runs" / "stft_window" / "seed0"
+    item = learned_frontend("stft_window", run)
+    state = torch.load(run / "checkpoints" / "best.ckpt", map_location="cpu", weights_only=True)["state_dict"]
+    np.testing.assert_array_equal(item.windows["learned"], state["model.frontends.0.window"].double().numpy())
+    n = np.arange(256)
+    np.testing.assert_allclose(item.initial_window, 0.5 - 0.5 * np.cos(2 * np.pi * n / 256), atol=1e-6)
+    assert not item.changes
+
+
+def test_nothing_learnable_writes_no_learned_figure(study: Path, tmp_path: Path) -> None:
+    path = tmp_path / "learned.png"
+    assert write_learned_frontends({"stft": study / "runs" / "stft" / "seed0"}, path) is None
+    assert not path.exists()
+
+
+def test_learned_kernel_change_per_bin_and_single_seed_table(base: dict[str, Any], tmp_path: Path) -> None:
+    result = run_comparison(base, tmp_path, "stft_kernels", seeds=1, epochs=1)
+    run = tmp_path / "runs" / "stft_kernels" / "seed0"
+    state = torch.load(run / "checkpoints" / "best.ckpt", map_location="cpu", weights_only=True)["state_dict"]
+    learned = (
+        state["model.frontends.0.kernel_real"].double() + 1j * state["model.frontends.0.kernel_imag"].double()
+    )
+    k, n = np.arange(129)[:, None], np.arange(256)[None, :]
+    expected = np.abs(learned.numpy() - np.exp(-2j * np.pi * k * n / 256)).mean(axis=1)
+    change = learned_frontend("stft_kernels", run).changes["DFT kernels (learned)"]
+    np.testing.assert_allclose(change, expected, atol=1e-6)
+    assert expected.max() > 1e-4  # the kernels did move
+    assert (tmp_path / "learned_frontends.png").read_bytes()[:8] == PNG_SIGNATURE
+    cells = markdown_rows(tmp_path / "results.md")["stft_kernels"]
+    assert cells[2].endswith("± -") and cells[1] == "1"
+    assert result.stats["stft_kernels"].frontend_params == 2 * 129 * 256
+
+
+def test_unknown_or_unavailable_variants_are_refused(base: dict[str, Any], tmp_path: Path) -> None:
+    with pytest.raises(UserError, match=r"unknown variant 'nope'; available: .*stft_window"):
+        parse_variants("stft,nope")
+    with pytest.raises(UserError, match="more than once"):
+        parse_variants("stft,stft")
+    with pytest.raises(UserError, match="no variant given"):
+        parse_variants(" , ")
+    with pytest.raises(UserError, match="unknown variant"):
+        run_comparison(base, tmp_path, "stft,nope", seeds=1, epochs=1)
+    with pytest.raises(UserError, match="--seeds"):
+        run_comparison(base, tmp_path, "stft", seeds=0)
+    with pytest.raises(UserError, match="--epochs"):
+        run_comparison(base, tmp_path, "stft", seeds=1, epochs=0)
+    assert not any(tmp_path.iterdir())
+    for name in ("cqt", "cwt", "degram", "leaf"):
+        if name not in available_frontends():
+            with pytest.raises(UserError, match=rf"'{name}'.*not registered"):
+                parse_variants(name)
+
+
+def test_available_and_default_variants() -> None:
+    registered = set(available_frontends())
+    assert available_variants() == [name for name, v in VARIANTS.items() if v.frontend in registered]
+    assert set(DEFAULT_VARIANTS) <= set(available_variants())
+    assert len(DEFAULT_VARIANTS) == 9
+    assert parse_variants(None) == list(DEFAULT_VARIANTS) == parse_variants("default")
+    assert parse_variants("all") == available_variants()
+    assert parse_variants(" mel , stft ") == ["mel", "stft"]
+
+
+EXPECTED_STFT = {
+    "stft": (False, False, "repeat"),
+    "stft_window": (True, False, "repeat"),
+    "stft_kernels": (False, True, "repeat"),
+    "stft_both": (True, True, "repeat"),
+    "stft3_window": (True, False, "per_channel"),
+    "stft3_kernels": (False, True, "per_channel"),
+    "stft3_both": (True, True, "per_channel"),
+}
+
+
+def test_stft_variant_configs(tone_dataset: Path) -> None:
+    # a base that learns its window and uses a 1-channel stem: neither may leak into the variants
+    base = resolve_config(
+        None,
+        tiny_overrides(tone_dataset, **{"frontend.learn_window": "true", "frontend.window": "hamming"}),
+    )
+    for name, (window, kernels, adapter) in EXPECTED_STFT.items():
+        config = variant_config(base, name)
+        frontend = config["frontend"]
+        assert frontend["name"] == "stft" and frontend["output"] == "magnitude"
+        assert (frontend["learn_window"], frontend["learn_kernels"]) == (window, kernels), name
+        assert (frontend["n_fft"], frontend["hop_length"], frontend["window"]) == (256, 128, "hamming")
+        assert config["model"]["adapter"] == adapter and config["model"]["channel_overrides"] is None
+        assert {k: v for k, v in config.items() if k not in ("frontend", "model")} == {
+            k: v for k, v in base.items() if k not in ("frontend", "model")
+        }
+
+
+def test_per_channel_variant_builds_three_learnable_windows(base: dict[str, Any]) -> None:
+    config = run_config(base, "stft3_window", seed=4, epochs=3)
+    assert config["seed"] == 4 and config["trainer"]["max_epochs"] == 3
+    model = build_classifier(config, num_classes=3)
+    assert len(model.frontends) == 3
+    for frontend in model.frontends:
+        assert frontend.window.requires_grad and not frontend.kernel_real.requires_grad
+    assert model(torch.randn(2, 4000)).shape == (2, 3)
+
+
+@pytest.mark.filterwarnings("ignore:some of the n_mels=128 mel filters are empty")  # n_fft=256 here
+def test_mel_variants_take_the_base_analysis(tone_dataset: Path, base: dict[str, Any]) -> None:
+    fixed, learned = variant_config(base, "mel")["frontend"], variant_config(base, "mel_learn")["frontend"]
+    for frontend in (fixed, learned):
+        assert frontend["name"] == "mel" and (frontend["n_fft"], frontend["hop_length"]) == (256, 128)
+        assert frontend["n_mels"] == 256 // 8 and "output" not in frontend  # one band per 4 bins
+    assert (fixed["learn_window"], fixed["learn_filters"]) == (False, False)
+    assert (learned["learn_window"], learned["learn_kernels"], learned["learn_filters"]) == (
+        True,
+        False,
+        True,
+    )
+    mel_base = resolve_config(
+        None,
+        tiny_overrides(
+            tone_dataset, frontend="{name: mel, n_fft: 512, hop_length: 64, n_mels: 40, f_min: 50.0}"
+        ),
+    )
+    mel = variant_config(mel_base, "mel")["frontend"]
+    assert (mel["n_fft"], mel["hop_length"], mel["n_mels"], mel["f_min"]) == (512, 64, 40, 50.0)
+    stft = variant_config(mel_base, "stft")["frontend"]
+    assert (stft["n_fft"], stft["hop_length"]) == (512, 64) and "n_mels" not in stft
+
+
+@pytest.mark.filterwarnings("ignore:some of the n_mels=128 mel filters are empty")
+def test_every_available_variant_resolves(base: dict[str, Any]) -> None:
+    # catches the provisional parameters of cqt/cwt/degram/leaf once those front-ends are registered
+    for name in available_variants():
+        config = variant_config(base, name)
+        assert config["frontend"]["name"] == VARIANTS[name].frontend
