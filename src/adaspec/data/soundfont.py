@@ -1,0 +1,428 @@
+"""The SoundFont instrument-family dataset: class folders of 16-bit clips plus ``manifest.csv`` (path,
+label, program, pitch, velocity, soundfont, lineage, split, gain), and the parsing of the grid options.
+
+Jobs are (font, program) pairs over a process pool; each clip depends only on its job (see
+:mod:`adaspec.data.notes`) and the manifest rows are sorted by path, so the bytes are the same for any
+worker count. The note-level API is re-exported here.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import multiprocessing
+import os
+import sys
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+from tqdm import tqdm
+
+from .._validation import check_positive_int
+from ..errors import UserError
+from .gm_families import DEFAULT_SPLITS, PROGRAM_FAMILY, lineage_of
+from .notes import (
+    AUDIO_FORMATS,
+    Clip,
+    JobResult,
+    RenderSpec,
+    SoundFontError,
+    check_soundfont,
+    is_silent,
+    peak_dbfs,
+    render_job,
+)
+from .sources import SPLITS
+
+__all__ = [
+    "AUDIO_FORMATS",
+    "MANIFEST_COLUMNS",
+    "Clip",
+    "JobResult",
+    "RenderSpec",
+    "RenderSummary",
+    "SoundFontError",
+    "check_soundfont",
+    "clip_name",
+    "is_silent",
+    "parse_pitches",
+    "parse_velocities",
+    "peak_dbfs",
+    "render_dataset",
+    "render_job",
+]
+
+logger = logging.getLogger(__name__)
+
+MANIFEST_COLUMNS: tuple[str, ...] = (
+    "path",
+    "label",
+    "program",
+    "pitch",
+    "velocity",
+    "soundfont",
+    "lineage",
+    "split",
+    "gain",
+)
+
+
+@dataclass(frozen=True)
+class RenderSummary:
+    """What :func:`render_dataset` wrote.
+
+    Attributes:
+        out_dir: the dataset folder.
+        manifest: its ``manifest.csv``.
+        clips_written: audio files written.
+        silent_dropped: notes dropped as silent.
+        attenuated: clips scaled down to ``max_peak_dbfs`` (``gain < 1`` in the manifest).
+        missing_programs: font stem -> programs it lacks in bank 0 (fonts lacking none are absent).
+        clips_per_split: split (``""`` for none) -> clips.
+        fonts: number of fonts.
+        programs: number of programs asked for per font.
+        seconds: wall-clock time of the rendering.
+    """
+
+    out_dir: Path
+    manifest: Path
+    clips_written: int
+    silent_dropped: int
+    attenuated: int
+    missing_programs: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    clips_per_split: dict[str, int] = field(default_factory=dict)
+    fonts: int = 0
+    programs: int = 0
+    seconds: float = 0.0
+
+    def format(self) -> str:
+        """One paragraph for the command line."""
+        rate = self.clips_written / self.seconds if self.seconds > 0 else 0.0
+        splits = ", ".join(f"{name or 'no split'} {count}" for name, count in self.clips_per_split.items())
+        if self.missing_programs:
+            missing = "; programs missing: " + ", ".join(
+                f"{stem} {len(programs)} ({' '.join(map(str, programs))})"
+                for stem, programs in self.missing_programs.items()
+            )
+        else:
+            missing = "; no program missing"
+        return (
+            f"Wrote {self.clips_written} clips from {self.fonts} SoundFonts x {self.programs} programs to "
+            f"{self.out_dir} in {self.seconds:.1f} s ({rate:.0f} clips/s); manifest {self.manifest.name} "
+            f"({splits}); {self.silent_dropped} silent notes dropped; {self.attenuated} clips attenuated "
+            f"to avoid clipping{missing}."
+        )
+
+
+@dataclass(frozen=True)
+class _Job:
+    font: Path
+    program: int
+    family: str
+    split: str
+    lineage: str
+    spec: RenderSpec
+    out_dir: Path
+
+
+@dataclass(frozen=True)
+class _JobOutcome:
+    stem: str
+    program: int
+    rows: tuple[tuple[str, ...], ...]
+    silent: int
+    missing: bool
+
+
+def clip_name(font_stem: str, program: int, pitch: int, velocity: int, audio_format: str) -> str:
+    """File name of one clip: ``<font stem>_p<program>_n<pitch>_v<velocity>.<format>`` (3 digits each)."""
+    return f"{font_stem}_p{program:03d}_n{pitch:03d}_v{velocity:03d}.{audio_format}"
+
+
+def _render_and_write(job: _Job) -> _JobOutcome:
+    """Worker: render one job and write its clips; return its manifest rows."""
+    result = render_job(job.font, job.program, job.spec)
+    folder = job.out_dir / job.family
+    if result.clips:
+        folder.mkdir(parents=True, exist_ok=True)
+    rows = []
+    stem = job.font.stem
+    for clip in result.clips:
+        name = clip_name(stem, job.program, clip.pitch, clip.velocity, job.spec.audio_format)
+        sf.write(
+            folder / name,
+            clip.samples,
+            job.spec.sample_rate,
+            subtype="PCM_16",
+            format=job.spec.audio_format.upper(),
+        )
+        rows.append(
+            (
+                f"{job.family}/{name}",
+                job.family,
+                str(job.program),
+                str(clip.pitch),
+                str(clip.velocity),
+                stem,
+                job.lineage,
+                job.split,
+                f"{clip.gain:.6g}",
+            )
+        )
+    return _JobOutcome(stem, job.program, tuple(rows), len(result.silent), result.missing)
+
+
+def _resolve_split(font: Path, splits: Mapping[str, str]) -> str | None:
+    return splits.get(font.stem, splits.get(lineage_of(font)))
+
+
+def _check_splits(splits: Mapping[str, str]) -> dict[str, str]:
+    for key, value in splits.items():
+        if value not in SPLITS:
+            raise ValueError(f"splits[{key!r}] must be one of {', '.join(SPLITS)}; got {value!r}")
+    return dict(splits)
+
+
+def _check_programs(programs: Iterable[int] | None) -> tuple[int, ...]:
+    if programs is None:
+        return tuple(sorted(PROGRAM_FAMILY))
+    result = tuple(sorted({int(p) for p in programs}))
+    unknown = [p for p in result if p not in PROGRAM_FAMILY]
+    if not result or unknown:
+        raise ValueError(
+            f"programs must be non-empty and in the family table (0-based GM programs "
+            f"{', '.join(map(str, sorted(PROGRAM_FAMILY)))}); got unknown {unknown}"
+        )
+    return result
+
+
+def _check_fonts(fonts: Sequence[str | os.PathLike[str]]) -> list[Path]:
+    paths = [Path(font) for font in fonts]
+    if not paths:
+        raise UserError("no SoundFont given: pass at least one --soundfont PATH")
+    seen: dict[str, Path] = {}
+    for path in paths:
+        check_soundfont(path)
+        other = seen.get(path.stem)
+        if other is not None:
+            what = (
+                "given twice" if other.resolve() == path.resolve() else f"has the same file stem as {other}"
+            )
+            raise SoundFontError(path, f"{what}; clip names start with the stem, which must be unique")
+        seen[path.stem] = path
+    return paths
+
+
+def _warn_about_splits(fonts: list[Path], split_of: dict[Path, str | None]) -> None:
+    unsplit = [font.stem for font in fonts if split_of[font] is None]
+    if unsplit:
+        logger.warning(
+            "SoundFonts without a split: %s. Their manifest rows have an empty split cell, so a dataset "
+            "would split them by file with its fractions, which leaks recordings within a lineage; "
+            "give every font (or lineage) a split instead.",
+            ", ".join(unsplit),
+        )
+    by_lineage: dict[str, set[str]] = {}
+    for font in fonts:
+        if split_of[font] is not None:
+            by_lineage.setdefault(lineage_of(font), set()).add(split_of[font])
+    for lineage, names in sorted(by_lineage.items()):
+        if len(names) > 1:
+            # Train against val/test leaks; val against test (the default dataset's small-GM) only
+            # makes the validation score a less independent preview of the test score.
+            level = logging.WARNING if "train" in names else logging.INFO
+            logger.log(
+                level,
+                "lineage %s is in several splits (%s); fonts of one lineage share recordings",
+                lineage,
+                ", ".join(sorted(names)),
+            )
+
+
+def _stale_files(out_dir: Path, written: set[str], audio_format: str) -> int:
+    count = 0
+    for path in out_dir.glob(f"*/*.{audio_format}"):
+        if path.relative_to(out_dir).as_posix() not in written:
+            count += 1
+    return count
+
+
+def _write_manifest(path: Path, rows: list[tuple[str, ...]]) -> None:
+    partial = path.with_name(path.name + ".partial")
+    with open(partial, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(MANIFEST_COLUMNS)
+        writer.writerows(rows)
+    os.replace(partial, path)
+
+
+def _pool_context() -> multiprocessing.context.BaseContext:
+    """``fork`` on Linux (workers start at once, without importing torch again), else the default."""
+    return multiprocessing.get_context("fork" if sys.platform.startswith("linux") else None)
+
+
+def _available_cpus() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def _run_jobs(jobs: list[_Job], workers: int, progress: bool) -> list[_JobOutcome]:
+    outcomes: list[_JobOutcome] = []
+    if workers == 1:
+        with tqdm(total=len(jobs), desc="rendering", unit="program", disable=not progress) as bar:
+            for job in jobs:
+                outcomes.append(_render_and_write(job))
+                bar.update()
+        return outcomes
+    # The pool forks before the progress bar starts its monitor thread.
+    with _pool_context().Pool(workers) as pool:
+        results = pool.imap_unordered(_render_and_write, jobs, chunksize=1)
+        with tqdm(total=len(jobs), desc="rendering", unit="program", disable=not progress) as bar:
+            for outcome in results:
+                outcomes.append(outcome)
+                bar.update()
+    return outcomes
+
+
+def render_dataset(
+    fonts: Sequence[str | os.PathLike[str]],
+    out_dir: str | os.PathLike[str],
+    spec: RenderSpec,
+    workers: int | None = None,
+    splits: Mapping[str, str] | None = None,
+    programs: Iterable[int] | None = None,
+    progress: bool = True,
+) -> RenderSummary:
+    """Render the instrument-family dataset: ``out_dir/<family>/<clip_name>`` plus ``manifest.csv``.
+
+    Every font is checked before anything is rendered. Jobs are (font, program) pairs run over a process
+    pool; each clip depends only on its job, and the manifest rows are sorted by path, so the output is
+    byte-identical for any ``workers``. Existing files of the same names are overwritten; other audio
+    files already in ``out_dir`` are counted in a warning (they are not in the manifest).
+
+    Args:
+        fonts: SoundFont files (any sf2/sf3); file stems must be unique.
+        out_dir: the dataset folder (created).
+        spec: the note grid and format.
+        workers: processes; ``None`` for one per CPU (at most one per job), 1 to render in this process.
+        splits: font stem or lineage -> ``"train"``/``"val"``/``"test"`` (a stem wins over its lineage);
+            ``None`` for :data:`~adaspec.data.gm_families.DEFAULT_SPLITS`. Fonts without a split get an
+            empty split cell and a logged warning.
+        programs: 0-based GM programs to render (each in a family); ``None`` for all 81.
+        progress: show a tqdm progress bar over jobs.
+
+    Returns:
+        Counts and timing (see :class:`RenderSummary`).
+
+    Raises:
+        SoundFontError: for a missing, unreadable or corrupt font, or two fonts with the same stem.
+        UserError: if no font is given or no clip is left (every note silent or every program missing).
+        ValueError: for a wrong ``workers``, ``splits`` or ``programs``.
+    """
+    start = time.perf_counter()
+    split_table = _check_splits(DEFAULT_SPLITS if splits is None else splits)
+    program_list = _check_programs(programs)
+    font_paths = _check_fonts(fonts)
+    n_jobs = len(font_paths) * len(program_list)
+    workers = _available_cpus() if workers is None else check_positive_int("workers", workers)
+    workers = min(workers, n_jobs)
+    split_of = {font: _resolve_split(font, split_table) for font in font_paths}
+    _warn_about_splits(font_paths, split_of)
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    jobs = [
+        _Job(font, p, PROGRAM_FAMILY[p], split_of[font] or "", lineage_of(font), spec, out)
+        for font in font_paths
+        for p in program_list
+    ]
+    outcomes = _run_jobs(jobs, workers, progress)
+
+    rows = sorted(row for outcome in outcomes for row in outcome.rows)
+    if not rows:
+        raise UserError(
+            f"no clip rendered into {out}: every note was silent or every program missing from the fonts"
+        )
+    manifest = out / "manifest.csv"
+    _write_manifest(manifest, rows)
+    stale = _stale_files(out, {row[0] for row in rows}, spec.audio_format)
+    if stale:
+        logger.warning("%d audio files in %s are not in manifest.csv (left from an earlier run)", stale, out)
+
+    missing: dict[str, list[int]] = {}
+    for outcome in sorted(outcomes, key=lambda o: (o.stem, o.program)):
+        if outcome.missing:
+            missing.setdefault(outcome.stem, []).append(outcome.program)
+    for stem, lacking in missing.items():
+        logger.info(
+            "%s lacks %d of %d programs in bank 0: %s", stem, len(lacking), len(program_list), lacking
+        )
+    per_split: dict[str, int] = {}
+    for row in rows:
+        per_split[row[7]] = per_split.get(row[7], 0) + 1
+    return RenderSummary(
+        out_dir=out,
+        manifest=manifest,
+        clips_written=len(rows),
+        silent_dropped=sum(outcome.silent for outcome in outcomes),
+        attenuated=sum(1 for row in rows if float(row[8]) < 1.0),
+        missing_programs={stem: tuple(lacking) for stem, lacking in missing.items()},
+        clips_per_split={name: per_split[name] for name in (*SPLITS, "") if name in per_split},
+        fonts=len(font_paths),
+        programs=len(program_list),
+        seconds=time.perf_counter() - start,
+    )
+
+
+def _parse_grid(text: str | Iterable[int], option: str, low: int, example: str) -> list[int]:
+    usage = f"use START:STOP[:STEP] (e.g. {example}), one number or a comma list, integers in {low}..127"
+    if not isinstance(text, str):
+        values = list(text)
+        if not values or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) for v in values):
+            raise UserError(f"{option}: {values!r} is not a non-empty list of integers; {usage}")
+    else:
+        try:
+            if ":" in text:
+                parts = [int(part) for part in text.split(":")]
+                if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] < 1) or parts[1] < parts[0]:
+                    raise ValueError
+                step = parts[2] if len(parts) == 3 else 1
+                values = list(range(parts[0], parts[1] + 1, step))
+            else:
+                values = [int(part) for part in text.split(",")]
+        except ValueError:
+            raise UserError(f"{option}: {text!r} is not a valid list; {usage}") from None
+    outside = [int(v) for v in values if not low <= v <= 127]
+    if outside:
+        raise UserError(f"{option}: {outside} outside {low}..127; {usage}")
+    return sorted({int(v) for v in values})
+
+
+def parse_pitches(text: str | Iterable[int]) -> list[int]:
+    """Parse ``--pitches``: ``"36:96:3"`` (start:stop:step, stop included when it is on the grid, so
+    36, 39, ..., 96), ``"36:40"`` (step 1), ``"60"`` or ``"48,60,72"``; a list of ints passes through.
+
+    Returns:
+        Sorted distinct MIDI notes.
+
+    Raises:
+        UserError: naming ``--pitches`` for bad syntax, an empty range or a note outside 0..127.
+    """
+    return _parse_grid(text, "--pitches", 0, "36:96:3")
+
+
+def parse_velocities(text: str | Iterable[int]) -> list[int]:
+    """Parse ``--velocities`` like :func:`parse_pitches`: ``"50,80,110"``, ``"40:120:40"`` or ``"100"``.
+
+    Returns:
+        Sorted distinct MIDI velocities.
+
+    Raises:
+        UserError: naming ``--velocities`` for bad syntax or a velocity outside 1..127.
+    """
+    return _parse_grid(text, "--velocities", 1, "50,80,110")

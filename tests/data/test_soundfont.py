@@ -1,0 +1,394 @@
+"""The SoundFont renderer: option parsing, the silence and no-clipping rules, font checks, determinism
+across runs and worker counts, the manifest, missing programs and splits.
+
+Real-font tests use TimGM6mb (and sf_GMbank when present); the others use tiny generated fonts.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import pickle
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from adaspec.data.fluid import INSTALL_HINT, fluidsynth_available
+from adaspec.data.gm_families import PROGRAM_FAMILY
+from adaspec.data.instruments import (
+    APT_PACKAGES,
+    DEFAULT_SOUNDFONTS,
+    missing_default_soundfonts,
+    render_instruments,
+)
+from adaspec.data.soundfont import (
+    MANIFEST_COLUMNS,
+    RenderSpec,
+    SoundFontError,
+    check_soundfont,
+    is_silent,
+    parse_pitches,
+    parse_velocities,
+    peak_dbfs,
+    render_dataset,
+    render_job,
+)
+from adaspec.data.sources import read_manifest
+from adaspec.errors import UserError
+from tests.data.soundfont_files import write_sf2
+
+TIMGM = Path("/usr/share/sounds/sf2/TimGM6mb.sf2")
+GMBANK = Path("/usr/share/sounds/sf2/sf_GMbank.sf2")
+
+needs_fluidsynth = pytest.mark.skipif(
+    not fluidsynth_available(), reason=f"FluidSynth missing: {INSTALL_HINT}"
+)
+needs_timgm = pytest.mark.skipif(
+    not fluidsynth_available() or not TIMGM.is_file(),
+    reason=f"needs FluidSynth and {TIMGM}: apt-get install fluidsynth timgm6mb-soundfont "
+    "(and csound-soundfont for sf_GMbank)",
+)
+
+# TimGM6mb's baritone sax (program 67) has no sample above about MIDI note 80: note 84 is silent.
+TINY_PROGRAMS = (0, 67)
+TINY = {"pitches": (60, 84), "velocities": (80,)}
+FULL_SCALE = 32767
+
+
+def tiny_fonts() -> list[Path]:
+    return [TIMGM, GMBANK] if GMBANK.is_file() else [TIMGM]
+
+
+def files_of(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+def manifest_rows(folder: Path) -> list[dict[str, str]]:
+    with open(folder / "manifest.csv", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.fixture(scope="module")
+def tiny_dataset(tmp_path_factory):
+    """The tiny grid rendered once in this process (workers=1): (folder, summary)."""
+    if not fluidsynth_available() or not TIMGM.is_file():
+        pytest.skip(f"needs FluidSynth and {TIMGM}: apt-get install fluidsynth timgm6mb-soundfont")
+    out = tmp_path_factory.mktemp("tiny") / "data"
+    summary = render_dataset(
+        tiny_fonts(), out, RenderSpec(**TINY), workers=1, programs=TINY_PROGRAMS, progress=False
+    )
+    return out, summary
+
+
+@pytest.fixture
+def test_font(tmp_path):
+    """A generated font: program 0 sounds on every key, 40 only on keys 60..72, every other program absent."""
+    return write_sf2(tmp_path / "fonts" / "testfont.sf2", {0: (0, 127), 40: (60, 72)})
+
+
+# --- option parsing -----------------------------------------------------------------------------------
+
+
+def test_parse_pitches_forms():
+    assert parse_pitches("36:96:3") == list(range(36, 97, 3))
+    assert len(parse_pitches("36:96:3")) == 21
+    assert parse_pitches("36:95:3")[-1] == 93  # stop is included only when it is on the grid
+    assert parse_pitches("36:40") == [36, 37, 38, 39, 40]
+    assert parse_pitches("60") == [60]
+    assert parse_pitches("72,48,60,60") == [48, 60, 72]
+    assert parse_pitches([64, 60]) == [60, 64]
+    assert parse_pitches("0,127") == [0, 127]
+
+
+@pytest.mark.parametrize("text", ["", "abc", "96:36", "36:96:0", "1:2:3:4", "60,", "128", "-1", "36:130:3"])
+def test_parse_pitches_rejects_with_the_option_name(text):
+    with pytest.raises(UserError, match="--pitches"):
+        parse_pitches(text)
+
+
+def test_parse_velocities():
+    assert parse_velocities("50,80,110") == [50, 80, 110]
+    assert parse_velocities("40:120:40") == [40, 80, 120]
+    for bad in ("0", "128", "fast", "50;80"):
+        with pytest.raises(UserError, match="--velocities"):
+            parse_velocities(bad)
+
+
+# --- the silence and no-clipping rules ----------------------------------------------------------------
+
+
+def test_silence_rule_on_synthetic_arrays():
+    t = np.arange(16000) / 16000
+    assert peak_dbfs(0.5 * np.sin(2 * np.pi * 440 * t)) == pytest.approx(-6.0206, abs=1e-3)
+    assert peak_dbfs(np.zeros(100)) == -np.inf
+    assert is_silent(np.zeros(100))
+    assert is_silent(0.00099 * np.sin(2 * np.pi * 440 * t))  # -60.1 dBFS
+    assert not is_silent(0.00101 * np.sin(2 * np.pi * 440 * t))  # -59.9 dBFS
+    quiet = np.zeros(16000)
+    quiet[8000] = -0.002  # a single sample above the threshold keeps a clip
+    assert not is_silent(quiet)
+    assert is_silent(0.01 * np.ones(10), silence_dbfs=-30.0)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"pitches": ()}, "pitches"),
+        ({"pitches": (128,)}, "pitches"),
+        ({"velocities": (0,)}, "velocities"),
+        ({"sample_rate": 4000}, "sample_rate"),
+        ({"hold_seconds": 5.0}, "hold_seconds"),
+        ({"silence_dbfs": 3.0}, "silence_dbfs"),
+        ({"max_peak_dbfs": 0.0}, "max_peak_dbfs"),
+        ({"synth_gain": 0.0}, "synth_gain"),
+        ({"audio_format": "mp3"}, "audio_format"),
+    ],
+)
+def test_render_spec_names_the_wrong_parameter(kwargs, name):
+    base = {"pitches": (60,), "velocities": (80,)}
+    with pytest.raises(ValueError, match=name):
+        RenderSpec(**{**base, **kwargs})
+
+
+@needs_fluidsynth
+def test_loud_clips_are_scaled_to_the_ceiling_and_recorded(tmp_path, test_font):
+    spec = RenderSpec(pitches=(60,), velocities=(127,), synth_gain=10.0, max_peak_dbfs=-1.0)
+    summary = render_dataset([test_font], tmp_path / "out", spec, workers=1, programs=[0], progress=False)
+    (row,) = manifest_rows(tmp_path / "out")
+    assert summary.attenuated == 1 and 0 < float(row["gain"]) < 1
+    samples, _ = sf.read(tmp_path / "out" / row["path"], dtype="int16")
+    assert np.abs(samples.astype(np.int32)).max() == round(10 ** (-1 / 20) * FULL_SCALE)
+
+
+# --- font checks --------------------------------------------------------------------------------------
+
+
+def test_missing_font_names_the_path_and_the_package(tmp_path):
+    with pytest.raises(SoundFontError, match=r"nothere\.sf2: file not found$"):
+        check_soundfont(tmp_path / "nothere.sf2")
+    with pytest.raises(SoundFontError, match=r"TimGM6mb\.sf2: file not found \(apt-get install timgm6mb"):
+        check_soundfont(tmp_path / "TimGM6mb.sf2")
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"", "empty file"),
+        (b"this is a text file, not a SoundFont\n", "no RIFF 'sfbk' header"),
+        (b"RIFF\x04\x00\x00\x00WAVE", "no RIFF 'sfbk' header"),
+    ],
+)
+def test_not_a_soundfont(tmp_path, content, reason):
+    path = tmp_path / "fake.sf2"
+    path.write_bytes(content)
+    with pytest.raises(SoundFontError, match=reason) as info:
+        check_soundfont(path)
+    assert str(info.value).startswith(f"{path}: ")
+
+
+def test_a_directory_is_not_a_font(tmp_path):
+    with pytest.raises(SoundFontError, match="not a regular file"):
+        check_soundfont(tmp_path)
+
+
+@needs_timgm
+def test_truncated_copy_of_timgm(tmp_path):
+    path = tmp_path / "TimGM6mb_cut.sf2"
+    path.write_bytes(TIMGM.read_bytes()[: TIMGM.stat().st_size // 2])
+    with pytest.raises(SoundFontError, match="truncated") as info:
+        check_soundfont(path)
+    assert str(path) in str(info.value)
+
+
+@needs_fluidsynth
+def test_garbage_body_is_refused_by_fluidsynth_in_one_line(tmp_path, capfd):
+    body = b"sfbk" + b"LIST" + (200).to_bytes(4, "little") + bytes(200)
+    path = tmp_path / "garbage.sf2"
+    path.write_bytes(b"RIFF" + len(body).to_bytes(4, "little") + body)
+    capfd.readouterr()
+    with pytest.raises(SoundFontError, match="FluidSynth cannot load it"):
+        check_soundfont(path)
+    captured = capfd.readouterr()
+    assert captured.err == "" and captured.out == ""  # FluidSynth's own chatter went to the log
+
+
+@needs_fluidsynth
+def test_generated_font_passes_and_error_pickles(tmp_path, test_font):
+    assert check_soundfont(test_font) == test_font
+    error = pickle.loads(pickle.dumps(SoundFontError(test_font, "why")))
+    assert (error.path, error.reason, str(error)) == (test_font, "why", f"{test_font}: why")
+
+
+@needs_fluidsynth
+def test_bad_font_stops_before_any_rendering(tmp_path, test_font):
+    out = tmp_path / "out"
+    spec = RenderSpec(pitches=(60,), velocities=(80,))
+    with pytest.raises(SoundFontError, match=r"missing\.sf2: file not found"):
+        render_dataset([test_font, tmp_path / "missing.sf2"], out, spec, workers=1, progress=False)
+    assert not out.exists()
+    copy = shutil.copy(test_font, tmp_path / "testfont.sf2")
+    with pytest.raises(SoundFontError, match="same file stem"):
+        render_dataset([test_font, copy], out, spec, workers=1, progress=False)
+    with pytest.raises(SoundFontError, match="given twice"):
+        render_dataset([test_font, test_font], out, spec, workers=1, progress=False)
+
+
+# --- generated fonts: missing programs, key-range silence, splits ------------------------------------
+
+
+@needs_fluidsynth
+def test_missing_programs_are_skipped_and_counted(tmp_path, test_font, caplog):
+    spec = RenderSpec(pitches=(48, 66), velocities=(100,))
+    assert render_job(test_font, 73, spec).missing
+    assert render_job(test_font, 41, spec).clips == ()
+    with caplog.at_level(logging.WARNING, logger="adaspec.data.soundfont"):
+        summary = render_dataset(
+            [test_font], tmp_path / "out", spec, workers=1, programs=[0, 40, 73, 41], progress=False
+        )
+    assert summary.missing_programs == {"testfont": (41, 73)}
+    # Program 40 sounds only on keys 60..72: note 48 is silent.
+    assert summary.silent_dropped == 1
+    assert summary.clips_written == 3
+    rows = manifest_rows(tmp_path / "out")
+    assert [(r["program"], r["pitch"]) for r in rows] == [("0", "48"), ("0", "66"), ("40", "66")]
+    assert "programs missing: testfont 2 (41 73)" in summary.format()
+    # An unknown font has no default split: empty cells, its own stem as lineage, and a warning.
+    assert {r["split"] for r in rows} == {""} and {r["lineage"] for r in rows} == {"testfont"}
+    assert "without a split" in caplog.text and "testfont" in caplog.text
+
+
+@needs_fluidsynth
+def test_splits_by_stem_or_lineage(tmp_path, test_font):
+    spec = RenderSpec(pitches=(60,), velocities=(80,))
+    render_dataset(
+        [test_font],
+        tmp_path / "a",
+        spec,
+        workers=1,
+        programs=[0],
+        progress=False,
+        splits={"testfont": "test"},
+    )
+    assert manifest_rows(tmp_path / "a")[0]["split"] == "test"
+    with pytest.raises(ValueError, match="splits"):
+        render_dataset(
+            [test_font], tmp_path / "b", spec, programs=[0], progress=False, splits={"testfont": "dev"}
+        )
+    with pytest.raises(ValueError, match="programs"):
+        render_dataset([test_font], tmp_path / "b", spec, programs=[47], progress=False)
+
+
+@needs_fluidsynth
+def test_every_note_silent_is_an_error(tmp_path, test_font):
+    spec = RenderSpec(pitches=(30,), velocities=(80,))
+    with pytest.raises(UserError, match="no clip rendered"):
+        render_dataset([test_font], tmp_path / "out", spec, workers=1, programs=[40], progress=False)
+
+
+@needs_fluidsynth
+def test_wav_output_and_render_instruments(tmp_path, test_font):
+    summary = render_instruments(
+        [test_font],
+        tmp_path / "out",
+        pitches="60,72",
+        velocities="90",
+        audio_format="wav",
+        workers=1,
+        programs=[0],
+        progress=False,
+    )
+    assert summary.clips_written == 2
+    info = sf.info(tmp_path / "out" / "keyboard" / "testfont_p000_n072_v090.wav")
+    assert (info.format, info.subtype, info.samplerate, info.channels, info.frames) == (
+        "WAV",
+        "PCM_16",
+        16000,
+        1,
+        64000,
+    )
+
+
+def test_default_soundfonts_and_packages():
+    assert [p.stem for p in DEFAULT_SOUNDFONTS] == [
+        "FluidR3_GM",
+        "MuseScore_General_Lite",
+        "TimGM6mb",
+        "sf_GMbank",
+    ]
+    assert set(missing_default_soundfonts()) == {p for p in DEFAULT_SOUNDFONTS if not p.is_file()}
+    assert APT_PACKAGES[0] == "fluidsynth" and len(APT_PACKAGES) == 5
+
+
+# --- TimGM6mb (and sf_GMbank): determinism and the manifest -------------------------------------------
+
+
+def test_same_bytes_twice(tmp_path, tiny_dataset):
+    first, _ = tiny_dataset
+    render_dataset(
+        tiny_fonts(),
+        tmp_path / "again",
+        RenderSpec(**TINY),
+        workers=1,
+        programs=TINY_PROGRAMS,
+        progress=False,
+    )
+    assert files_of(tmp_path / "again") == files_of(first)
+
+
+def test_same_bytes_with_two_workers(tmp_path, tiny_dataset):
+    first, summary = tiny_dataset
+    other = render_dataset(
+        tiny_fonts(), tmp_path / "two", RenderSpec(**TINY), workers=2, programs=TINY_PROGRAMS, progress=False
+    )
+    assert files_of(tmp_path / "two") == files_of(first)
+    assert (other.clips_written, other.silent_dropped) == (summary.clips_written, summary.silent_dropped)
+
+
+def test_a_clip_does_not_depend_on_the_rest_of_the_grid(tmp_path, tiny_dataset):
+    first, _ = tiny_dataset
+    render_dataset(
+        [TIMGM],
+        tmp_path / "one",
+        RenderSpec(pitches=(60,), velocities=(80,)),
+        workers=1,
+        programs=[0],
+        progress=False,
+    )
+    name = "keyboard/TimGM6mb_p000_n060_v080.flac"
+    assert (tmp_path / "one" / name).read_bytes() == (first / name).read_bytes()
+
+
+def test_silent_notes_dropped_and_counted(tiny_dataset):
+    folder, summary = tiny_dataset
+    tim = [r for r in manifest_rows(folder) if r["soundfont"] == "TimGM6mb"]
+    assert [(r["program"], r["pitch"]) for r in tim] == [("0", "60"), ("0", "84"), ("67", "60")]
+    assert summary.silent_dropped == 1  # TimGM6mb program 67, note 84 (sf_GMbank has a sample there)
+    assert summary.clips_written == len(manifest_rows(folder))
+    assert summary.missing_programs == {}
+
+
+def test_manifest_columns_values_and_files(tiny_dataset):
+    folder, summary = tiny_dataset
+    rows = manifest_rows(folder)
+    with open(folder / "manifest.csv", newline="") as fh:
+        assert tuple(next(csv.reader(fh))) == MANIFEST_COLUMNS
+    assert [r["path"] for r in rows] == sorted(r["path"] for r in rows)
+    splits = {"TimGM6mb": "val", "sf_GMbank": "test"}
+    for row in rows:
+        assert row["label"] == PROGRAM_FAMILY[int(row["program"])]
+        assert row["path"] == (
+            f"{row['label']}/{row['soundfont']}_p{int(row['program']):03d}_n{int(row['pitch']):03d}"
+            f"_v{int(row['velocity']):03d}.flac"
+        )
+        assert (row["lineage"], row["split"], row["gain"]) == ("small-GM", splits[row["soundfont"]], "1")
+        samples, rate = sf.read(folder / row["path"], dtype="int16", always_2d=True)
+        assert rate == 16000 and samples.shape == (64000, 1)
+        peak = np.abs(samples.astype(np.int32)).max()
+        assert 0.001 * FULL_SCALE <= peak < FULL_SCALE  # above -60 dBFS, never at full scale
+    items = read_manifest(folder / "manifest.csv")  # the training data layer reads it as is
+    assert len(items) == summary.clips_written and {i.split for i in items} <= {"val", "test"}
