@@ -14,7 +14,7 @@ endif
 
 STAMP := $(dir $(PY)).adaspec-installed
 
-.PHONY: setup test lint demo fourier-demo bench bench-training clean
+.PHONY: setup test lint demo synthetic-demo fourier-demo bench bench-training clean
 
 setup: $(STAMP)
 
@@ -32,7 +32,10 @@ test: setup lint
 	$(PY) -m pytest -q
 
 demo: setup
-	$(PY) examples/training_demo.py --out demo_output
+	$(PY) examples/instrument_demo.py --out demo_output
+
+synthetic-demo: setup
+	$(PY) examples/training_demo.py --out demo_output/synthetic
 
 fourier-demo: setup
 	$(PY) examples/fourier_demo.py --out demo_output
