@@ -73,3 +73,23 @@ def test_console_script_train_smoke(tone_dataset: Path, tmp_path: Path) -> None:
     ).stdout
     for command_name in ("train", "evaluate", "predict"):
         assert command_name in help_text
+
+
+def test_missing_soundfont_exits_2_naming_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "nothere.sf2"
+    code = main(["data", "instruments", "--soundfont", str(missing), "--out", str(tmp_path / "out")])
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(missing) in err[0]
+
+
+def test_bad_pitch_grid_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["data", "instruments", "--out", str(tmp_path), "--pitches", "60:200"])
+    assert code == 2
+    assert "--pitches" in capsys.readouterr().err
+
+
+def test_compare_unknown_variant_exits_2(config_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["compare", str(config_file), "--variants", "stft,nonsense"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "nonsense" in err[0]
