@@ -21,10 +21,9 @@ import sys
 import time
 from pathlib import Path
 
+from adaspec.config import resolve_config
 from adaspec.data.instruments import render_instruments
 from adaspec.studies.compare import format_results, run_comparison
-
-from adaspec.config import resolve_config
 
 FONTS = {
     "train": Path("/usr/share/sounds/sf2/FluidR3_GM.sf2"),
