@@ -14,7 +14,7 @@ endif
 
 STAMP := $(dir $(PY)).adaspec-installed
 
-.PHONY: setup test lint demo synthetic-demo fourier-demo bench bench-training clean
+.PHONY: setup test lint demo synthetic-demo fourier-demo bench bench-training bench-filterbanks clean
 
 setup: $(STAMP)
 
@@ -45,6 +45,10 @@ bench: setup
 
 bench-training: setup
 	$(PY) benchmarks/bench_training.py
+
+bench-filterbanks: setup
+	$(PY) benchmarks/bench_degram.py
+	$(PY) benchmarks/bench_leaf.py
 
 clean:
 	rm -rf $(VENV) demo_output .pytest_cache .ruff_cache src/*.egg-info

@@ -1,10 +1,16 @@
 """adaspec: differentiable, learnable time-frequency front-ends for PyTorch."""
 
 from .frontends import (
+    LEAF,
     MFCC,
+    PCEN,
     STFT,
     AmplitudeToDB,
+    DEGram,
     MelSpectrogram,
+    SincGram,
+    SpectrogramNorm,
+    TFAttention,
     available_frontends,
     build_frontend,
     register_frontend,
@@ -13,10 +19,16 @@ from .frontends import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "LEAF",
     "MFCC",
+    "PCEN",
     "STFT",
     "AmplitudeToDB",
+    "DEGram",
     "MelSpectrogram",
+    "SincGram",
+    "SpectrogramNorm",
+    "TFAttention",
     "__version__",
     "available_frontends",
     "build_frontend",

@@ -5,18 +5,26 @@ from .compression import amplitude_to_db
 from .dense import dense_fourier, dense_transform
 from .fourier import windowed_fft
 from .framing import PAD_MODES, frame_count, frame_signal, normalize_pad_mode
+from .gabor import gabor_pooled_energy
+from .pcen import INITIAL_STATES, exponential_smoothing, linear_recurrence, pcen, smoothing_coefficient
 from .spectrum import OUTPUTS, parts_output, safe_sqrt
 
 __all__ = [
+    "INITIAL_STATES",
     "OUTPUTS",
     "PAD_MODES",
     "amplitude_to_db",
     "dense_fourier",
     "dense_transform",
+    "exponential_smoothing",
     "frame_count",
     "frame_signal",
+    "gabor_pooled_energy",
+    "linear_recurrence",
     "normalize_pad_mode",
     "parts_output",
+    "pcen",
     "safe_sqrt",
+    "smoothing_coefficient",
     "windowed_fft",
 ]

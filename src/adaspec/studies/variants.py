@@ -100,6 +100,34 @@ def _provisional(name: str, *keys: str) -> Callable[[Mapping[str, Any]], Overrid
     return build
 
 
+def _degram(base: Mapping[str, Any]) -> Overrides:
+    """DEGram on the base's analysis (STFT power -> SincGram -> log -> TF attention -> z-score), learning
+    its band-pass filters; its output is already logarithmic and normalised, so no compression follows."""
+    section = _base_section(base, "degram")
+    section.setdefault("n_filters", min(64, max(8, int(section.get("n_fft", 400)) // 8)))
+    section.update(learn_filters=True, learn_window=False, learn_kernels=False)
+    return {
+        "frontend": section,
+        "model.adapter": "repeat",
+        "model.channel_overrides": None,
+        "model.compression": "none",
+    }
+
+
+def _leaf(base: Mapping[str, Any]) -> Overrides:
+    """LEAF on the waveform at the base's hop, every part learnable; its PCEN output needs no compression."""
+    section: dict[str, Any] = {"name": "leaf"}
+    if "hop_length" in base["frontend"]:
+        section["hop_length"] = copy.deepcopy(base["frontend"]["hop_length"])
+    section.update(n_filters=64, learn_filters=True, learn_pooling=True, learn_pcen=True)
+    return {
+        "frontend": section,
+        "model.adapter": "repeat",
+        "model.channel_overrides": None,
+        "model.compression": "none",
+    }
+
+
 def _stft_variant(name: str, text: str, window: bool, kernels: bool, per_channel: bool = False) -> Variant:
     return Variant(name, text, "stft", _stft(window, kernels, per_channel))
 
@@ -119,8 +147,8 @@ _ALL: tuple[Variant, ...] = (
     Variant(
         "cwt", "continuous wavelet transform (provisional)", "cwt", _provisional("cwt", "hop_length"), True
     ),
-    Variant("degram", "DEGram (provisional)", "degram", _provisional("degram", "hop_length"), True),
-    Variant("leaf", "LEAF learnable front-end (provisional)", "leaf", _provisional("leaf"), True),
+    Variant("degram", "DEGram: learnable SincGram + time-frequency attention + z-score", "degram", _degram),
+    Variant("leaf", "LEAF: learnable Gabor filters, Gaussian pooling and PCEN", "leaf", _leaf),
 )
 VARIANTS: dict[str, Variant] = {variant.name: variant for variant in _ALL}
 

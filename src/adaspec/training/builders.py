@@ -14,8 +14,8 @@ from ..frontends.registry import build_frontend
 from ..models import Classifier, SpecMasking, build_backbone
 from ..models.adapters import adapter_channels
 
-# Front-ends whose output is already logarithmic: compressing it again would be wrong.
-_LOG_OUTPUT_FRONTENDS = ("mfcc", "amplitude_to_db")
+# Front-ends whose output is already compressed (log, dB or PCEN): compressing it again would be wrong.
+_LOG_OUTPUT_FRONTENDS = ("mfcc", "amplitude_to_db", "degram", "leaf")
 
 
 def build_frontends(config: Mapping[str, Any]) -> list[nn.Module]:

@@ -1,0 +1,192 @@
+"""Benchmark the DEGram front-end against a learnable MelSpectrogram on CPU (forward + backward).
+
+Config B of ``bench_fourier``: 64 signals x 1 s at 16 kHz, n_fft 512, hop 128, periodic Hann, 64 bands,
+fp32. Both front-ends train their filters (``learn_filters=True``) and keep the window fixed; DEGram runs
+its full path (SincGram, log, TF attention, per-band z-score). A step is ``zero_grad``, forward, a fixed
+random projection of the output summed to a scalar, backward. Timing is interleaved (see ``_timing``);
+ratios are medians measured in the same run. Extra rows time DEGram with stages switched off, to show
+where the time goes.
+
+Usage::
+
+    python benchmarks/bench_degram.py                    # under half a minute
+    python benchmarks/bench_degram.py --quick            # a few seconds per row
+    python benchmarks/bench_degram.py --threads 1 --out degram.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+import _timing as timing
+import adaspec
+
+TARGET_RATIO = 1.5  # DEGram fwd+bwd <= 1.5 x learnable MelSpectrogram fwd+bwd
+BATCH, SECONDS, SAMPLE_RATE, N_FFT, HOP, BANDS = 64, 1.0, 16000, 512, 128, 64
+
+
+@dataclass(frozen=True)
+class Row:
+    """One front-end to time; ``target`` marks the row judged against the reference."""
+
+    name: str
+    make: Callable[[], torch.nn.Module]
+    target: bool = False
+
+
+def _mel() -> torch.nn.Module:
+    return adaspec.MelSpectrogram(
+        sample_rate=SAMPLE_RATE, n_fft=N_FFT, hop_length=HOP, n_mels=BANDS, learn_filters=True
+    )
+
+
+def _degram(**switches: Any) -> Callable[[], torch.nn.Module]:
+    def make() -> torch.nn.Module:
+        return adaspec.DEGram(
+            sample_rate=SAMPLE_RATE,
+            n_fft=N_FFT,
+            hop_length=HOP,
+            n_filters=BANDS,
+            learn_window=False,
+            learn_filters=True,
+            **switches,
+        )
+
+    return make
+
+
+REFERENCE = Row("MelSpectrogram(learn_filters=True)", _mel)
+ROWS: tuple[Row, ...] = (
+    REFERENCE,
+    Row("DEGram full (sincgram + log + attention + norm)", _degram(), target=True),
+    Row("DEGram sincgram + log", _degram(attention=False, normalization=False)),
+    Row("DEGram sincgram + log + attention", _degram(normalization=False)),
+    Row("DEGram sincgram + log + norm", _degram(attention=False)),
+)
+
+
+def signal(seed: int = 0) -> torch.Tensor:
+    """A reproducible float32 ``(BATCH, samples)`` batch: white noise plus three tones per signal."""
+    generator = torch.Generator().manual_seed(seed)
+    n = round(SECONDS * SAMPLE_RATE)
+    t = torch.arange(n, dtype=torch.float64) / SAMPLE_RATE
+    freqs = torch.rand(BATCH, 3, 1, generator=generator, dtype=torch.float64) * 4000 + 100
+    tones = torch.sin(2 * torch.pi * freqs * t).sum(dim=1)
+    noise = torch.randn(BATCH, n, generator=generator, dtype=torch.float64)
+    return (0.3 * tones + 0.1 * noise).to(torch.float32)
+
+
+def make_step(module: torch.nn.Module, x: torch.Tensor) -> tuple[Callable[[], None], Callable[[], None]]:
+    """A training step (forward, fixed random projection, backward) and the untimed gradient reset."""
+    with torch.no_grad():
+        shape = module(x).shape
+    projection = torch.randn(shape, generator=torch.Generator().manual_seed(1))
+    trainable = [p for p in module.parameters() if p.requires_grad]
+
+    def step() -> None:
+        (module(x) * projection).sum().backward()
+
+    def reset() -> None:
+        for p in trainable:
+            p.grad = None
+
+    return step, reset
+
+
+def run(*, quick: bool = False, rounds: int | None = None, threads: int | None = None) -> str:
+    """Time every row interleaved and return the markdown report.
+
+    Args:
+        quick: small time budget and few rounds.
+        rounds: interleaved rounds (default: fitted to the budget).
+        threads: torch intra-op threads for the run (default: torch's current setting); restored after.
+    """
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads or previous)
+    try:
+        start = time.perf_counter()
+        torch.manual_seed(0)
+        x = signal()
+        impls = []
+        for row in ROWS:
+            step, reset = make_step(row.make(), x)
+            impls.append(timing.Timed(row.name, step, reset))
+        probe = timing.parallel_probe if torch.get_num_threads() > 1 else lambda: float("nan")
+        probe_before = probe()
+        estimates = timing.warm_up(impls, 1 if quick else 3)
+        budget, low, high = (4.0, 5, 15) if quick else (30.0, 15, 60)
+        n_rounds = rounds or timing.choose_rounds(estimates, impls, budget, low, high)
+        timing.interleaved(impls, n_rounds)
+        probe_after = probe()
+        return render(impls, n_rounds, (probe_before, probe_after), time.perf_counter() - start)
+    finally:
+        torch.set_num_threads(previous)
+
+
+def render(impls: Sequence[timing.Timed], rounds: int, probes: tuple[float, float], elapsed: float) -> str:
+    """The markdown report: machine facts, the table, the verdict."""
+    reference_ms = timing.median_ms(impls[0].samples)
+    table = []
+    verdicts = []
+    for row, impl in zip(ROWS, impls, strict=True):
+        median = timing.median_ms(impl.samples)
+        low, high = timing.iqr_ms(impl.samples)
+        ratio = median / reference_ms
+        target, verdict = "-", "-"
+        if row.target:
+            target, verdict = f"<= {TARGET_RATIO:g}x", "PASS" if ratio <= TARGET_RATIO else "FAIL"
+            verdicts.append(f"- {verdict}: {row.name} fwd+bwd {ratio:.2f}x MelSpectrogram (target {target})")
+        role = " (ref)" if row is REFERENCE else ""
+        table.append(
+            [row.name + role, f"{median:.2f}", f"{low:.2f} - {high:.2f}", f"{ratio:.2f}x", target, verdict]
+        )
+    headers = ["Case (fwd+bwd)", "median ms", "IQR ms", "ratio vs mel", "target", "PASS/FAIL"]
+    facts = timing.machine_facts(["torch", "numpy", "adaspec"])
+    lines = ["# DEGram vs learnable MelSpectrogram, forward + backward (CPU)", ""]
+    lines += [f"- **{label}**: {value}" for label, value in facts]
+    lines += [
+        "",
+        f"Batch {BATCH} x {SECONDS:g} s at {SAMPLE_RATE} Hz, n_fft {N_FFT}, hop {HOP}, {BANDS} filters / "
+        f"mels, fp32, window fixed, filters learnable. {rounds} interleaved rounds; parallel probe "
+        f"before / after: {probes[0]:.2f} / {probes[1]:.2f} (multi- / single-thread time of a 4M-element "
+        "multiply; near or above 1: cores busy elsewhere; nan with one thread).",
+        "",
+        timing.markdown_table(headers, table, "lrrrll"),
+        "",
+        *verdicts,
+        "",
+        f"Total benchmark wall time: {elapsed:.0f} s.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point; prints the markdown report (and writes it with ``--out``)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small time budget, few rounds")
+    parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default: fitted)")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    parser.add_argument("--out", type=Path, default=None, help="also write the markdown report here")
+    args = parser.parse_args(argv)
+    if args.threads is not None and args.threads < 1:
+        parser.error("--threads must be >= 1")
+    if args.rounds is not None and args.rounds < 1:
+        parser.error("--rounds must be >= 1")
+    report = run(quick=args.quick, rounds=args.rounds, threads=args.threads)
+    print(report)
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,274 @@
+"""Benchmark LEAF (all learnable) against a learnable MelSpectrogram on CPU (forward + backward).
+
+Config B of ``bench_fourier``: 64 signals x 1 s at 16 kHz, fp32. LEAF: 25 ms window, 10 ms hop (160
+samples), Gabor filters, pooling and PCEN all learnable. The reference is adaspec's MelSpectrogram with
+n_fft 512, hop 160, the same number of bands and ``learn_filters=True`` (window fixed); a MelSpectrogram
+with n_fft 400 (LEAF's 25 ms window) is timed too. Both 40 and 64 bands are run. A step is ``zero_grad``,
+forward, a fixed random projection of the output summed to a scalar, backward. Timing is interleaved (see
+``_timing``); ratios are medians measured in the same run. Extra rows time LEAF's two halves alone (Gabor
+energies + pooling without PCEN, and PCEN on a spectrogram of LEAF's output shape) and LEAF computed the
+way its paper does (stride-1 convolution with 401-tap filters, a few rounds only).
+
+Target: LEAF forward+backward <= 3 x MelSpectrogram forward+backward (EfficientLEAF reports about 10 x for
+the original LEAF).
+
+Usage::
+
+    python benchmarks/bench_leaf.py                     # about two minutes
+    python benchmarks/bench_leaf.py --quick             # a few seconds per row
+    python benchmarks/bench_leaf.py --threads 1 --out leaf.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+import _timing as timing
+import adaspec
+from adaspec.kernels import gaussian_lowpass
+from adaspec.ops import gabor_pooled_energy
+
+TARGET_RATIO = 3.0  # LEAF fwd+bwd <= 3 x learnable MelSpectrogram fwd+bwd
+BATCH, SECONDS, SAMPLE_RATE, HOP = 64, 1.0, 16000, 160
+BAND_COUNTS = (40, 64)
+
+
+class GaborPooling(nn.Module):
+    """LEAF without PCEN: the Gabor energies and pooling of a :class:`adaspec.LEAF` (its parameters)."""
+
+    def __init__(self, leaf: adaspec.LEAF) -> None:
+        super().__init__()
+        self.leaf = leaf
+
+    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        leaf = self.leaf
+        return gabor_pooled_energy(
+            waveform, leaf.centers, leaf.filter_widths, leaf.pooling_widths, leaf.hop_length
+        )
+
+
+class DirectLEAF(nn.Module):
+    """LEAF computed as in its paper: stride-1 convolution with the 401-tap complex Gabor filters, squared
+    modulus, 401-tap Gaussian pooling with stride ``hop``, PCEN (the parameters of an ``adaspec.LEAF``)."""
+
+    def __init__(self, leaf: adaspec.LEAF) -> None:
+        super().__init__()
+        self.leaf = leaf
+
+    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        leaf, n = self.leaf, self.leaf.window_length
+        impulse = torch.flip(leaf.impulse_responses(n), [-1])  # conv1d correlates
+        kernels = torch.cat([impulse.real, impulse.imag])[:, None]
+        filtered = nn.functional.conv1d(waveform[:, None], kernels, padding=n // 2)
+        energy = filtered[:, : leaf.n_filters] ** 2 + filtered[:, leaf.n_filters :] ** 2
+        pooling = gaussian_lowpass(leaf.pooling_widths, n)[:, None]
+        pooled = nn.functional.conv1d(
+            energy, pooling, stride=leaf.hop_length, padding=n // 2, groups=leaf.n_filters
+        )
+        return leaf.pcen(pooled)
+
+
+class PCENOnEnergies(nn.Module):
+    """LEAF's PCEN alone, on fixed energies of LEAF's output shape (the waveform input is ignored)."""
+
+    def __init__(self, bands: int) -> None:
+        super().__init__()
+        self.pcen = adaspec.LEAF(SAMPLE_RATE, n_filters=bands).pcen
+        frames = 1 + round(SECONDS * SAMPLE_RATE) // HOP
+        generator = torch.Generator().manual_seed(2)
+        self.register_buffer("energy", torch.rand(BATCH, bands, frames, generator=generator) * 10)
+
+    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        return self.pcen(self.energy)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One front-end to time; ``reference`` names the row its ratio is taken against."""
+
+    name: str
+    make: Callable[[], nn.Module]
+    reference: str | None = None
+    target: bool = False
+    max_rounds: int | None = None  # cap for very slow rows
+
+
+def _mel(bands: int, n_fft: int) -> Callable[[], nn.Module]:
+    def make() -> nn.Module:
+        return adaspec.MelSpectrogram(
+            sample_rate=SAMPLE_RATE, n_fft=n_fft, hop_length=HOP, n_mels=bands, learn_filters=True
+        )
+
+    return make
+
+
+def _leaf(bands: int) -> Callable[[], nn.Module]:
+    def make() -> nn.Module:
+        return adaspec.LEAF(SAMPLE_RATE, n_filters=bands, window_len_ms=25.0, hop_length=HOP)
+
+    return make
+
+
+def rows_for(bands: int) -> list[Row]:
+    """The rows of one band count: the reference first."""
+    ref = f"MelSpectrogram n_fft 512, {bands} mels (learn_filters)"
+    return [
+        Row(ref, _mel(bands, 512)),
+        Row(f"MelSpectrogram n_fft 400, {bands} mels (learn_filters)", _mel(bands, 400), reference=ref),
+        Row(f"LEAF {bands} filters (filters + pooling + PCEN learnable)", _leaf(bands), ref, target=True),
+        Row(f"  LEAF {bands}: Gabor energies + pooling only", lambda: GaborPooling(_leaf(bands)()), ref),
+        Row(f"  LEAF {bands}: PCEN only", lambda: PCENOnEnergies(bands), ref),
+        Row(
+            f"  LEAF {bands} as a direct stride-1 convolution (LEAF's algorithm)",
+            lambda: DirectLEAF(_leaf(bands)()),
+            ref,
+            max_rounds=5,
+        ),
+    ]
+
+
+def signal(seed: int = 0) -> torch.Tensor:
+    """A reproducible float32 ``(BATCH, samples)`` batch: white noise plus three tones per signal."""
+    generator = torch.Generator().manual_seed(seed)
+    n = round(SECONDS * SAMPLE_RATE)
+    t = torch.arange(n, dtype=torch.float64) / SAMPLE_RATE
+    freqs = torch.rand(BATCH, 3, 1, generator=generator, dtype=torch.float64) * 4000 + 100
+    tones = torch.sin(2 * torch.pi * freqs * t).sum(dim=1)
+    noise = torch.randn(BATCH, n, generator=generator, dtype=torch.float64)
+    return (0.3 * tones + 0.1 * noise).to(torch.float32)
+
+
+def make_step(module: nn.Module, x: torch.Tensor) -> tuple[Callable[[], None], Callable[[], None]]:
+    """A training step (forward, fixed random projection, backward) and the untimed gradient reset."""
+    with torch.no_grad():
+        shape = module(x).shape
+    projection = torch.randn(shape, generator=torch.Generator().manual_seed(1))
+    trainable = [p for p in module.parameters() if p.requires_grad]
+
+    def step() -> None:
+        (module(x) * projection).sum().backward()
+
+    def reset() -> None:
+        for p in trainable:
+            p.grad = None
+
+    return step, reset
+
+
+def run(
+    *,
+    quick: bool = False,
+    rounds: int | None = None,
+    threads: int | None = None,
+    bands: Sequence[int] = BAND_COUNTS,
+) -> str:
+    """Time every row interleaved and return the markdown report.
+
+    Args:
+        quick: small time budget and few rounds.
+        rounds: interleaved rounds (default: fitted to the budget).
+        threads: torch intra-op threads for the run (default: torch's current setting); restored after.
+        bands: band counts to run (40 and 64 by default).
+    """
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads or previous)
+    try:
+        start = time.perf_counter()
+        torch.manual_seed(0)
+        x = signal()
+        rows = [row for count in bands for row in rows_for(count)]
+        impls = []
+        for row in rows:
+            step, reset = make_step(row.make(), x)
+            cap = None if row.max_rounds is None else (2 if quick else row.max_rounds)
+            impls.append(timing.Timed(row.name, step, reset, max_rounds=cap, warmup=1 if cap else None))
+        probe_before = timing.parallel_probe()
+        estimates = timing.warm_up(impls, 1 if quick else 3)
+        budget, low, high = (6.0, 5, 15) if quick else (90.0, 15, 60)
+        n_rounds = rounds or timing.choose_rounds(estimates, impls, budget, low, high)
+        timing.interleaved(impls, n_rounds)
+        probe_after = timing.parallel_probe()
+        return render(rows, impls, n_rounds, (probe_before, probe_after), time.perf_counter() - start)
+    finally:
+        torch.set_num_threads(previous)
+
+
+def render(
+    rows: Sequence[Row],
+    impls: Sequence[timing.Timed],
+    rounds: int,
+    probes: tuple[float, float],
+    elapsed: float,
+) -> str:
+    """The markdown report: machine facts, the table, the verdicts."""
+    medians = {impl.name: timing.median_ms(impl.samples) for impl in impls}
+    table, verdicts = [], []
+    for row, impl in zip(rows, impls, strict=True):
+        median = medians[row.name]
+        low, high = timing.iqr_ms(impl.samples)
+        ratio_text, target, verdict = "(ref)", "-", "-"
+        if row.reference is not None:
+            ratio = median / medians[row.reference]
+            ratio_text = f"{ratio:.2f}x"
+            if row.target:
+                target, verdict = f"<= {TARGET_RATIO:g}x", "PASS" if ratio <= TARGET_RATIO else "FAIL"
+                alt = [r.name for r in rows if r.reference == row.reference and "n_fft 400" in r.name]
+                alt_text = f"; {median / medians[alt[0]]:.2f}x the n_fft 400 mel" if alt else ""
+                verdicts.append(
+                    f"- {verdict}: {row.name} fwd+bwd {ratio:.2f}x the n_fft 512 MelSpectrogram "
+                    f"(target {target}){alt_text}"
+                )
+        table.append([row.name, f"{median:.1f}", f"{low:.1f} - {high:.1f}", ratio_text, target, verdict])
+    headers = ["Case (fwd+bwd)", "median ms", "IQR ms", "ratio vs mel 512", "target", "PASS/FAIL"]
+    facts = timing.machine_facts(["torch", "numpy", "adaspec"])
+    lines = ["# LEAF vs learnable MelSpectrogram, forward + backward (CPU)", ""]
+    lines += [f"- **{label}**: {value}" for label, value in facts]
+    lines += [
+        "",
+        f"Batch {BATCH} x {SECONDS:g} s at {SAMPLE_RATE} Hz, hop {HOP}, fp32. LEAF: 25 ms window "
+        "(401 samples), filters + pooling + PCEN learnable. Mel: periodic Hann, learnable filterbank, fixed "
+        f"window. {rounds} interleaved rounds; parallel probe before / after: {probes[0]:.2f} / "
+        f"{probes[1]:.2f} (near or above 1: cores busy elsewhere).",
+        "",
+        timing.markdown_table(headers, table, "lrrrll"),
+        "",
+        *verdicts,
+        "",
+        f"Total benchmark wall time: {elapsed:.0f} s.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point; prints the markdown report (and writes it with ``--out``)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small time budget, few rounds")
+    parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default: fitted)")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    parser.add_argument(
+        "--bands", type=int, action="append", choices=BAND_COUNTS, help="band counts (default: 40 and 64)"
+    )
+    parser.add_argument("--out", type=Path, default=None, help="also write the markdown report here")
+    args = parser.parse_args(argv)
+    if args.threads is not None and args.threads < 1:
+        parser.error("--threads must be >= 1")
+    if args.rounds is not None and args.rounds < 1:
+        parser.error("--rounds must be >= 1")
+    report = run(quick=args.quick, rounds=args.rounds, threads=args.threads, bands=args.bands or BAND_COUNTS)
+    print(report)
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

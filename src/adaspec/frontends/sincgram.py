@@ -1,0 +1,131 @@
+"""SincGram: a bank of Butterworth band-passes with learnable centres and bandwidths (DEGramNet)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .._validation import check_choice, check_frequency_range, check_positive_int
+from ..kernels.butterworth import BUTTERWORTH_INITS, butterworth_centres, butterworth_filterbank, check_order
+
+#: Centres live in ``[MARGIN, 1 - MARGIN] x Nyquist``: strictly inside ``(0, Nyquist)`` even in float32,
+#: where the sigmoid rounds to exactly 0 or 1 once saturated.
+CENTRE_MARGIN = 1e-6
+#: Smallest bandwidth, as a fraction of Nyquist (keeps ``b > 0`` when the softplus underflows).
+MIN_BANDWIDTH = 1e-6
+
+
+class SincGram(nn.Module):
+    """Butterworth filterbank ``(..., n_fft // 2 + 1, frames) -> (..., n_filters, frames)`` (a power
+    spectrogram in, band energies out).
+
+    Filter ``k`` weighs bin frequency ``f`` by ``1 / sqrt(1 + ((f - c_k) / b_k) ** (2 * order))``. The
+    centres ``c`` and bandwidths ``b`` (Hz) are reparameterised so any parameter value is valid::
+
+        c = nyquist * (MARGIN + (1 - 2 MARGIN) * sigmoid(centre_logits))    # 0 < c < nyquist
+        b = nyquist * (softplus(bandwidth_logits) + MIN_BANDWIDTH)           # b > 0
+
+    ``MARGIN = MIN_BANDWIDTH = 1e-6``. The logits are initialised from :func:`butterworth_centres` (in
+    float64) so ``c`` and ``b`` equal the closed form up to the parameter dtype's rounding. Working in units
+    of Nyquist keeps the logits of order one; narrow bands (``b << nyquist``) have ``softplus(v) ~ exp(v)``,
+    so steps act on the bandwidth's logarithm. The filter matrix is rebuilt from ``(c, b)`` once per
+    forward and applied as one matrix product.
+
+    Args:
+        n_filters: number of filters (any positive integer).
+        sample_rate: sampling rate in Hz.
+        n_fft: FFT size of the spectrogram (its ``n_fft // 2 + 1`` bins).
+        f_min: lowest initialisation point in Hz.
+        f_max: highest initialisation point in Hz (default Nyquist).
+        order: Butterworth order (a number >= 1; DEGramNet uses 4).
+        init: ``"mel"`` (HTK mel spacing) or ``"linear"`` (Hz spacing) of the initial centres.
+        learn_filters: train the centres and bandwidths.
+        dtype: parameter dtype.
+    """
+
+    def __init__(
+        self,
+        n_filters: int = 64,
+        sample_rate: float = 16000.0,
+        n_fft: int = 512,
+        f_min: float = 0.0,
+        f_max: float | None = None,
+        order: float = 4,
+        init: str = "mel",
+        learn_filters: bool = True,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__()
+        self.n_filters = check_positive_int("n_filters", n_filters)
+        self.n_fft = check_positive_int("n_fft", n_fft)
+        self.order = check_order(order)
+        self.init = check_choice("init", init, BUTTERWORTH_INITS)
+        self.f_min, self.f_max = check_frequency_range(f_min, f_max, sample_rate)
+        self.sample_rate = float(sample_rate)
+        self.nyquist = self.sample_rate / 2.0
+        dtype = dtype or torch.get_default_dtype()
+        centres, bandwidths = butterworth_centres(self.n_filters, self.f_min, self.f_max, self.init)
+        unit = (centres / self.nyquist - CENTRE_MARGIN) / (1.0 - 2.0 * CENTRE_MARGIN)
+        self.centre_logits = nn.Parameter(torch.from_numpy(np.log(unit) - np.log1p(-unit)).to(dtype))
+        self.bandwidth_logits = nn.Parameter(
+            torch.from_numpy(_inverse_softplus(bandwidths / self.nyquist - MIN_BANDWIDTH)).to(dtype)
+        )
+        frequencies = np.fft.rfftfreq(self.n_fft, 1.0 / self.sample_rate)
+        self.register_buffer("frequencies", torch.from_numpy(frequencies).to(dtype), persistent=False)
+        self.learn_filters = learn_filters
+
+    @property
+    def learn_filters(self) -> bool:
+        """Whether the centres and bandwidths are trained."""
+        return self.centre_logits.requires_grad
+
+    @learn_filters.setter
+    def learn_filters(self, value: bool) -> None:
+        self.centre_logits.requires_grad_(bool(value))
+        self.bandwidth_logits.requires_grad_(bool(value))
+
+    @property
+    def n_bins(self) -> int:
+        """Number of spectrogram bins the filters expect."""
+        return self.n_fft // 2 + 1
+
+    @property
+    def centres(self) -> torch.Tensor:
+        """Centre frequencies in Hz, strictly inside ``(0, nyquist)`` (differentiable)."""
+        unit = CENTRE_MARGIN + (1.0 - 2.0 * CENTRE_MARGIN) * torch.sigmoid(self.centre_logits)
+        return self.nyquist * unit
+
+    @property
+    def bandwidths(self) -> torch.Tensor:
+        """Half-power half-widths in Hz, strictly positive (differentiable)."""
+        return self.nyquist * (F.softplus(self.bandwidth_logits) + MIN_BANDWIDTH)
+
+    def filterbank(self) -> torch.Tensor:
+        """The ``(n_bins, n_filters)`` filter matrix for the current parameters (differentiable)."""
+        return butterworth_filterbank(self.frequencies, self.centres, self.bandwidths, self.order)
+
+    def forward(self, spectrogram: torch.Tensor) -> torch.Tensor:
+        """Filter ``(..., n_bins, frames)`` power spectrograms into ``(..., n_filters, frames)``."""
+        if spectrogram.ndim < 2 or spectrogram.shape[-2] != self.n_bins:
+            raise ValueError(
+                f"spectrogram must have shape (..., {self.n_bins}, frames) (n_fft={self.n_fft}), "
+                f"got {tuple(spectrogram.shape)}"
+            )
+        weights = self.filterbank().to(spectrogram.dtype)
+        # (n_filters, bins) @ (..., bins, frames): a batched GEMM whose output is contiguous in
+        # (..., n_filters, frames), so the elementwise stages after it (log, attention, z-score) and their
+        # gradients run on one memory layout (mixed layouts make them several times slower).
+        return torch.matmul(weights.transpose(0, 1), spectrogram)
+
+    def extra_repr(self) -> str:
+        return (
+            f"n_filters={self.n_filters}, sample_rate={self.sample_rate:g}, n_fft={self.n_fft}, "
+            f"order={self.order:g}, init={self.init!r}, learn_filters={self.learn_filters}"
+        )
+
+
+def _inverse_softplus(values: np.ndarray) -> np.ndarray:
+    """``log(exp(x) - 1)`` without overflow for large ``x`` (float64)."""
+    return values + np.log(-np.expm1(-values))

@@ -1,0 +1,190 @@
+"""PCEN op and its loop-free smoother against librosa.pcen and a sequential Python recursion."""
+
+from __future__ import annotations
+
+import sys
+
+import librosa
+import numpy as np
+import pytest
+import torch
+
+from adaspec.ops import exponential_smoothing, linear_recurrence, pcen, smoothing_coefficient
+from tests.helpers import make_signal
+
+SR, HOP = 16000, 160
+PCEN_MODULE = sys.modules["adaspec.ops.pcen"]  # the name ``pcen`` in adaspec.ops is the function
+
+
+def mel_magnitude(seconds: float = 1.0) -> np.ndarray:
+    """A 40-band magnitude mel spectrogram scaled to 32-bit integer audio (librosa's PCEN advice)."""
+    y = make_signal(seconds)
+    return librosa.feature.melspectrogram(y=y, sr=SR, n_fft=512, hop_length=HOP, n_mels=40, power=1.0) * 2**31
+
+
+def loop_smoother(energy: np.ndarray, s: np.ndarray | float, initial: np.ndarray | float) -> np.ndarray:
+    """The reference: ``M[t] = (1 - s) M[t - 1] + s E[t]`` one frame at a time (``s`` per channel)."""
+    s = np.asarray(s, dtype=np.float64)
+    state = np.broadcast_to(np.asarray(initial, dtype=np.float64), energy.shape[:-1]).copy()
+    out = np.empty_like(energy)
+    for t in range(energy.shape[-1]):
+        state = (1.0 - s) * state + s * energy[..., t]
+        out[..., t] = state
+    return out
+
+
+# --------------------------------------------------------------------------- librosa parity
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(
+    ("gain", "bias", "power", "b", "eps"),
+    [(0.98, 2.0, 0.5, 0.025, 1e-6), (0.8, 10.0, 0.25, 0.1, 1e-6), (0.5, 0.5, 1.5, 0.4, 1e-3)],
+)
+def test_matches_librosa_pcen(dtype, gain, bias, power, b, eps):
+    spectrogram = mel_magnitude().astype(dtype)
+    expected = librosa.pcen(
+        spectrogram, sr=SR, hop_length=HOP, gain=gain, bias=bias, power=power, b=b, eps=eps
+    )
+    actual = pcen(torch.from_numpy(spectrogram), gain, bias, power, b, eps=eps).double().numpy()
+    np.testing.assert_allclose(actual, expected, rtol=1e-4 if dtype == np.float32 else 1e-10)
+
+
+def test_matches_librosa_time_constant():
+    spectrogram = mel_magnitude()
+    expected = librosa.pcen(spectrogram, sr=SR, hop_length=HOP, time_constant=0.06)
+    s = smoothing_coefficient(0.06, SR, HOP)
+    actual = pcen(torch.from_numpy(spectrogram), 0.98, 2.0, 0.5, s).numpy()
+    np.testing.assert_allclose(actual, expected, rtol=1e-10)
+
+
+def test_matches_librosa_on_batches_and_per_channel_tensors():
+    spectrogram = np.stack([mel_magnitude(0.5), mel_magnitude(0.5)[:, ::-1].copy()])
+    alpha = np.linspace(0.7, 0.99, 40)
+    actual = pcen(torch.from_numpy(spectrogram), torch.from_numpy(alpha), 2.0, 0.5, 0.05).numpy()
+    for i in range(2):
+        for c in (0, 17, 39):
+            expected = librosa.pcen(spectrogram[i, c : c + 1], gain=alpha[c], b=0.05)
+            np.testing.assert_allclose(actual[i, c : c + 1], expected, rtol=1e-10)
+
+
+# --------------------------------------------------------------------------- smoother
+
+
+@pytest.mark.parametrize("initial_state", ["librosa", "first_frame"])
+@pytest.mark.parametrize("n_frames", [1, 5, 16, 17, 101, 700])
+def test_smoother_matches_sequential_recursion(initial_state, n_frames):
+    rng = np.random.default_rng(n_frames)
+    energy = rng.random((2, 3, n_frames)) * rng.choice([1e-3, 1.0, 1e3], size=(2, 3, 1))
+    s = np.array([0.01, 0.2, 0.9])
+    actual = exponential_smoothing(
+        torch.from_numpy(energy), torch.from_numpy(s), initial_state=initial_state
+    ).numpy()
+    initial = 1.0 if initial_state == "librosa" else energy[..., 0]
+    np.testing.assert_allclose(actual, loop_smoother(energy, s, initial), rtol=1e-12, atol=0)
+
+
+def test_smoother_with_shared_float_coefficient():
+    energy = np.random.default_rng(0).random((4, 50))
+    actual = exponential_smoothing(torch.from_numpy(energy), 0.3).numpy()
+    np.testing.assert_allclose(actual, loop_smoother(energy, 0.3, 1.0), rtol=1e-12)
+
+
+def test_long_input_stays_exact_and_finite(monkeypatch):
+    """Several recursion levels (block 4 -> 3 levels for 200 frames) and a decay that underflows."""
+    monkeypatch.setattr(PCEN_MODULE, "_BLOCK", 4)
+    rng = np.random.default_rng(1)
+    energy = rng.random((2, 200))
+    s = np.array([0.001, 0.999])
+    actual = exponential_smoothing(torch.from_numpy(energy), torch.from_numpy(s)).numpy()
+    np.testing.assert_allclose(actual, loop_smoother(energy, s, 1.0), rtol=1e-12)
+
+
+def test_many_frames_float32_no_overflow():
+    energy = torch.rand(1, 2, 30000)
+    smoothed = exponential_smoothing(energy, torch.tensor([1e-4, 0.5]))
+    assert torch.isfinite(smoothed).all()
+    loop = loop_smoother(energy.double().numpy()[..., -2000:], np.array([1e-4, 0.5]), 0.0)
+    # after 28000 frames the start is forgotten for s=0.5; compare the tail of the fast channel
+    np.testing.assert_allclose(smoothed[0, 1, -100:].double().numpy(), loop[0, 1, -100:], rtol=1e-5)
+
+
+def test_linear_recurrence_with_scale_and_initial():
+    rng = np.random.default_rng(3)
+    u = rng.standard_normal((3, 2, 40))
+    decay = np.array([0.5, 0.95])
+    y0 = rng.standard_normal((3, 2))
+    actual = linear_recurrence(
+        torch.from_numpy(u), torch.from_numpy(np.log(decay)), torch.from_numpy(y0), torch.tensor([2.0, 3.0])
+    ).numpy()
+    expected = np.empty_like(u)
+    state = y0.copy()
+    for t in range(40):
+        state = decay * state + np.array([2.0, 3.0]) * u[..., t]
+        expected[..., t] = state
+    np.testing.assert_allclose(actual, expected, rtol=1e-10, atol=1e-12)
+
+
+# --------------------------------------------------------------------------- silence and gradients
+
+
+@pytest.mark.parametrize("initial_state", ["librosa", "first_frame"])
+@pytest.mark.parametrize("eps", [1e-6, 1e-12])
+def test_silence_is_finite_in_value_and_gradient(initial_state, eps):
+    silence = torch.zeros(2, 4, 30, requires_grad=True)
+    params = [torch.full((4,), v, requires_grad=True) for v in (0.98, 2.0, 0.5, 0.025)]
+    out = pcen(silence, *params, eps=eps, initial_state=initial_state)
+    assert torch.isfinite(out).all() and torch.equal(out, torch.zeros_like(out))
+    out.square().add(out).sum().backward()
+    for tensor in (silence, *params):
+        assert tensor.grad is not None and torch.isfinite(tensor.grad).all()
+
+
+@pytest.mark.parametrize("initial_state", ["librosa", "first_frame"])
+def test_gradcheck_all_parameters(initial_state):
+    rng = np.random.default_rng(4)
+    energy = torch.from_numpy(rng.random((2, 3, 20)) * 5).requires_grad_()
+    alpha = torch.tensor([0.9, 0.8, 0.7], dtype=torch.float64, requires_grad=True)
+    delta = torch.tensor([2.0, 1.0, 0.5], dtype=torch.float64, requires_grad=True)
+    r = torch.tensor([0.5, 0.3, 0.7], dtype=torch.float64, requires_grad=True)
+    s = torch.tensor([0.05, 0.3, 0.6], dtype=torch.float64, requires_grad=True)
+
+    def fn(e, a, d, rr, ss):
+        return pcen(e, a, d, rr, ss, eps=1e-3, initial_state=initial_state)
+
+    assert torch.autograd.gradcheck(fn, (energy, alpha, delta, r, s))
+
+
+# --------------------------------------------------------------------------- validation
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        (dict(s=0.0), "s"),
+        (dict(s=1.0), "s"),
+        (dict(delta=0.0), "delta"),
+        (dict(r=-0.5), "r"),
+        (dict(alpha=-1.0), "alpha"),
+        (dict(eps=0.0), "eps"),
+        (dict(initial_state="zeros"), "initial_state"),
+        (dict(alpha=torch.ones(3)), "per channel"),
+    ],
+)
+def test_invalid_parameters_raise_value_error_naming_them(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        pcen(torch.rand(2, 4, 10), **kwargs)
+
+
+def test_one_dimensional_input_rejected():
+    with pytest.raises(ValueError, match="channels, frames"):
+        exponential_smoothing(torch.rand(10), 0.1)
+
+
+@pytest.mark.parametrize(
+    ("args", "name"),
+    [((0.0, SR, HOP), "time_constant"), ((0.4, -1.0, HOP), "sample_rate"), ((0.4, SR, 0), "hop")],
+)
+def test_smoothing_coefficient_validation(args, name):
+    with pytest.raises(ValueError, match=name):
+        smoothing_coefficient(*args)
