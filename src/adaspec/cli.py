@@ -127,7 +127,9 @@ def _add_compare(commands: argparse._SubParsersAction) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """The full ``adaspec`` argument parser."""
     parser = _Parser(
-        prog="adaspec", description="Learnable time-frequency front-ends: train, evaluate, predict."
+        prog="adaspec",
+        description="Learnable time-frequency front-ends: train, evaluate and apply audio classifiers, "
+        "render the SoundFont instrument dataset, compare front-ends.",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
@@ -164,8 +166,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "evaluate":
         from .training import evaluate_run
 
+        overrides = [*args.overrides, *(["data.strict=true"] if args.strict else [])]
         report = evaluate_run(
-            args.target, data=args.data, split=args.split, overrides=args.overrides, out=args.out
+            args.target, data=args.data, split=args.split, overrides=overrides, out=args.out
         )
         print(report.format())
         return 0

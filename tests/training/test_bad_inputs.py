@@ -80,3 +80,15 @@ def test_predict_reports_bad_files_and_goes_on(
         assert fragment in row
     good = next(line for line in lines if "low_00.wav" in line)
     assert ",low," in good or ",high," in good or ",noise," in good
+
+
+def test_evaluate_strict_refuses_bad_files(
+    messy_dataset: tuple[Path, dict[str, str]], trained_run, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, _ = messy_dataset
+    target = str(trained_run.paths.root)
+    options = ["--data", str(root), "--split", "all", "--strict", "--out", str(root.parent / "eval")]
+    code = main(["-q", "evaluate", target, *options])
+    assert code == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and "(strict)" in error[0]
