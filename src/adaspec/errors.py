@@ -2,9 +2,29 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 
 class UserError(ValueError):
     """A problem with what the user asked for: a config key, a path, a data file, a checkpoint."""
+
+
+class FileProblem(UserError):
+    """A file that cannot be used, reported as ``"path: reason"``.
+
+    Attributes:
+        path: the file.
+        reason: what is wrong with it, in words.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+    def __reduce__(self):  # keep (path, reason) through pickling (DataLoader and render workers)
+        return type(self), (self.path, self.reason)
 
 
 class ConfigError(UserError):

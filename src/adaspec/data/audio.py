@@ -12,7 +12,7 @@ import soundfile as sf
 import soxr
 
 from .._validation import check_positive_int
-from ..errors import UserError
+from ..errors import FileProblem
 
 logger = logging.getLogger(__name__)
 
@@ -26,21 +26,8 @@ _MP3_FRAME = 1152
 _RIFF_UNKNOWN_SIZE = 0x7FFFF000
 
 
-class AudioDecodeError(UserError):
-    """A file that cannot be used as audio.
-
-    Attributes:
-        path: the file.
-        reason: what is wrong with it, in words.
-    """
-
-    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
-        self.path = Path(path)
-        self.reason = reason
-        super().__init__(f"{self.path}: {reason}")
-
-    def __reduce__(self):  # keep (path, reason) through pickling (DataLoader workers)
-        return type(self), (self.path, self.reason)
+class AudioDecodeError(FileProblem):
+    """A file that cannot be used as audio (``path`` and ``reason``, see :class:`FileProblem`)."""
 
 
 def resampled_length(n_samples: int, in_rate: int, out_rate: int) -> int:

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from .._validation import check_choice, check_positive_int
-from ..errors import UserError
+from ..errors import FileProblem
 from .fluid import FontSynth, captured_stderr
 from .gm_families import FONT_PACKAGES
 
@@ -34,21 +34,8 @@ _INT16_SCALE = 32767.0
 _WARM_UP = (60, 80)  # (pitch, velocity) of the discarded first note of every job
 
 
-class SoundFontError(UserError):
-    """A SoundFont that is missing, unreadable or not loadable by FluidSynth.
-
-    Attributes:
-        path: the file.
-        reason: what is wrong with it, in words.
-    """
-
-    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
-        self.path = Path(path)
-        self.reason = reason
-        super().__init__(f"{self.path}: {reason}")
-
-    def __reduce__(self):  # keep (path, reason) through pickling (worker processes)
-        return type(self), (self.path, self.reason)
+class SoundFontError(FileProblem):
+    """A SoundFont that is missing, unreadable or not loadable by FluidSynth (see :class:`FileProblem`)."""
 
 
 def _not_found(path: Path) -> str:
