@@ -1,5 +1,5 @@
 """Reusable pieces for adaspec's CPU benchmarks: interleaved timing, per-call peak memory measured in a
-fresh subprocess, output agreement checks, machine facts and markdown tables.
+fresh subprocess, output agreement checks, machine facts, markdown tables and the shared command line.
 
 The machines these run on are shared and noisy, so absolute times drift between runs; ratios of
 implementations timed in the same run, interleaved round by round, are what these helpers are built for.
@@ -7,6 +7,7 @@ implementations timed in the same run, interleaved round by round, are what thes
 
 from __future__ import annotations
 
+import argparse
 import gc
 import importlib
 import os
@@ -19,6 +20,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -305,3 +307,33 @@ def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[str]], align:
     lines = ["| " + " | ".join(headers) + " |", "| " + " | ".join(rule) + " |"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def benchmark_parser(doc: str, quick_help: str = "small time budget, few rounds") -> argparse.ArgumentParser:
+    """An argument parser with the options every benchmark takes: ``--quick``, ``--rounds``, ``--threads``
+    and ``--out``; scripts add their own before parsing with :func:`parse_benchmark_args`."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default: fitted)")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    parser.add_argument("--out", type=Path, default=None, help="also write the markdown report here")
+    return parser
+
+
+def parse_benchmark_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse, refusing ``--rounds`` or ``--threads`` below 1."""
+    args = parser.parse_args(argv)
+    for name in ("threads", "rounds"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            parser.error(f"--{name} must be >= 1")
+    return args
+
+
+def emit_report(report: str, out: Path | None) -> int:
+    """Print the markdown report, also write it to ``out`` when given; returns exit code 0."""
+    print(report)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(report)
+    return 0

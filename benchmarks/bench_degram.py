@@ -16,12 +16,10 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -170,22 +168,8 @@ def render(impls: Sequence[timing.Timed], rounds: int, probes: tuple[float, floa
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; prints the markdown report (and writes it with ``--out``)."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="small time budget, few rounds")
-    parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default: fitted)")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
-    parser.add_argument("--out", type=Path, default=None, help="also write the markdown report here")
-    args = parser.parse_args(argv)
-    if args.threads is not None and args.threads < 1:
-        parser.error("--threads must be >= 1")
-    if args.rounds is not None and args.rounds < 1:
-        parser.error("--rounds must be >= 1")
-    report = run(quick=args.quick, rounds=args.rounds, threads=args.threads)
-    print(report)
-    if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(report)
-    return 0
+    args = timing.parse_benchmark_args(timing.benchmark_parser(__doc__), argv)
+    return timing.emit_report(run(quick=args.quick, rounds=args.rounds, threads=args.threads), args.out)
 
 
 if __name__ == "__main__":

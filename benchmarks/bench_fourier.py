@@ -739,33 +739,23 @@ def run(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; prints the markdown report (and writes it with ``--out``)."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = timing.benchmark_parser(__doc__, quick_help="config A, few rounds, no memory, no bf16 row")
     parser.add_argument(
         "--config", choices=["A", "B", "all"], default=None, help="default: all (A with --quick)"
     )
-    parser.add_argument(
-        "--rounds", type=int, default=None, help="interleaved rounds per case (default: fitted)"
-    )
-    parser.add_argument("--quick", action="store_true", help="config A, few rounds, no memory, no bf16 row")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
     parser.add_argument("--no-bf16", action="store_true", help="skip the (slow) bf16 autocast row")
     parser.add_argument("--case", action="append", choices=sorted(CASES_BY_KEY), help="run only these cases")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
-    parser.add_argument("--out", type=Path, default=None, help="also write the markdown report here")
     parser.add_argument(
         "--memory-worker", nargs=3, metavar=("CONFIG", "CASE", "INDEX"), help=argparse.SUPPRESS
     )
-    args = parser.parse_args(argv)
-    if args.threads is not None and args.threads < 1:
-        parser.error("--threads must be >= 1")
+    args = timing.parse_benchmark_args(parser, argv)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     if args.memory_worker:
         config_key, case_key, index = args.memory_worker
         memory_worker(config_key, case_key, int(index))
         return 0
-    if args.rounds is not None and args.rounds < 1:
-        parser.error("--rounds must be >= 1")
     configs = None if args.config is None else ["A", "B"] if args.config == "all" else [args.config]
     report = run(
         configs,
@@ -776,11 +766,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         cases=args.case,
         threads=args.threads,
     )
-    print(report)
-    if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(report)
-    return 0
+    return timing.emit_report(report, args.out)
 
 
 if __name__ == "__main__":

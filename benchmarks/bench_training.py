@@ -27,7 +27,6 @@ From Python::
 
 from __future__ import annotations
 
-import argparse
 import gc
 import json
 import os
@@ -813,9 +812,7 @@ def render(r: Results) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; prints the markdown report (and writes it with ``--out``)."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="small dataset, few rounds, no end-to-end row")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    parser = timing.benchmark_parser(__doc__, quick_help="small dataset, few rounds, no end-to-end row")
     parser.add_argument(
         "--learn-kernels", action="store_true", help="also train the Fourier kernels (dense path)"
     )
@@ -826,15 +823,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="DIR",
         help="class-folder dataset to read (generated there if DIR does not exist; default: a temp dir)",
     )
-    parser.add_argument("--rounds", type=int, default=None, help="interleaved step rounds (default: fitted)")
     parser.add_argument("--workers", type=int, default=2, help="data-loader workers (default 2)")
     parser.add_argument("--no-e2e", action="store_true", help="skip training fed by the loader")
-    parser.add_argument("--out", type=Path, default=None, help="also write the markdown report here")
-    args = parser.parse_args(argv)
-    for name in ("threads", "rounds"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            parser.error(f"--{name} must be >= 1")
+    args = timing.parse_benchmark_args(parser, argv)
     if args.workers < 0:
         parser.error("--workers must be >= 0")
     report = run(
@@ -846,11 +837,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         e2e=False if args.no_e2e else None,
         workers=args.workers,
     )
-    print(report)
-    if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(report)
-    return 0
+    return timing.emit_report(report, args.out)
 
 
 if __name__ == "__main__":
