@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import config_differences, load_config_file, resolve_config, set_dotted
+from ..config import resolve_config, set_dotted
 from ..errors import UserError
 from ..training.checkpoints import load_classifier
 from ..training.evaluate import score_split
-from ..training.run_dir import RunPaths
+from ..training.run_dir import RunPaths, check_same_config
 from ..training.train import train
 from .figures import (
     CONFUSION_FILE,
@@ -73,13 +73,7 @@ def _finished(paths: RunPaths, config: Mapping[str, Any]) -> RunSummary | None:
     """The run's summary when it finished under ``config``; refuses a folder holding another config."""
     if not paths.config.exists():
         return None
-    differences = config_differences(load_config_file(paths.config), dict(config))
-    if differences:
-        shown = "; ".join(differences[:3]) + (" ..." if len(differences) > 3 else "")
-        raise UserError(
-            f"{paths.root} holds a run with another config ({shown}); "
-            "use another output folder or delete that run"
-        )
+    check_same_config(paths, config, "use another output folder or delete that run")
     return RunSummary.load(paths.root)
 
 

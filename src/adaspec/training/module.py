@@ -90,7 +90,3 @@ class ClassifierModule(L.LightningModule):
         optimizer = build_optimizer(self.model, self.config["optim"])
         scheduler = build_scheduler(optimizer, self.config["sched"])
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}
-
-    def collected_parts(self) -> PartsAccumulator:
-        """Probabilities collected during the last validation epoch."""
-        return self._parts

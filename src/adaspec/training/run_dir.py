@@ -81,6 +81,20 @@ def check_run_name(name: str) -> str:
     return name
 
 
+def check_same_config(paths: RunPaths, config: Mapping[str, Any], remedy: str) -> None:
+    """Refuse a run directory whose saved ``config.yaml`` differs from ``config`` (no-op without one).
+
+    Raises:
+        UserError: naming the first differing keys and ``remedy``.
+    """
+    if not paths.config.exists():
+        return
+    differences = config_differences(load_config_file(paths.config), dict(config))
+    if differences:
+        shown = "; ".join(differences[:3]) + (" ..." if len(differences) > 3 else "")
+        raise UserError(f"{paths.root} holds a run with another config ({shown}); {remedy}")
+
+
 def prepare_run_dir(
     runs_dir: str | Path, name: str, config: Mapping[str, Any], overwrite: bool = False
 ) -> tuple[RunPaths, Path | None]:
@@ -100,13 +114,7 @@ def prepare_run_dir(
         shutil.rmtree(paths.root)
     resume = None
     if paths.config.exists():
-        old = load_config_file(paths.config)
-        differences = config_differences(old, dict(config))
-        if differences:
-            shown = "; ".join(differences[:3]) + (" ..." if len(differences) > 3 else "")
-            raise UserError(
-                f"{paths.root} holds a run with another config ({shown}); use another --name or --overwrite"
-            )
+        check_same_config(paths, config, "use another --name or --overwrite")
         if paths.last.exists():
             resume = paths.last
             log.info("resuming %s from %s", paths.root, paths.last)
