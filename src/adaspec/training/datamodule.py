@@ -22,6 +22,11 @@ from ..errors import UserError
 from .catalog import Catalog, SplitData, build_catalog
 
 
+def clip_samples(data_cfg: Mapping[str, Any]) -> int:
+    """Samples in one training crop (also the length every evaluated file is padded to)."""
+    return max(1, round(data_cfg["clip_seconds"] * data_cfg["sample_rate"]))
+
+
 class AudioDataModule(L.LightningDataModule):
     """Data of one run, built from the resolved config.
 
@@ -81,7 +86,7 @@ class AudioDataModule(L.LightningDataModule):
 
     @property
     def clip_samples(self) -> int:
-        return max(1, round(self.config["data"]["clip_seconds"] * self.sample_rate))
+        return clip_samples(self.config["data"])
 
     def _generator(self) -> torch.Generator:
         # Loaders draw their worker base seed from this generator instead of torch's global RNG, so the

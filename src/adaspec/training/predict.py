@@ -13,6 +13,7 @@ import torch
 from ..data import AUDIO_EXTENSIONS, AudioDecodeError, load_audio, split_parts
 from ..evaluation import format_predictions, top_k, vote
 from .checkpoints import LoadedModel, load_classifier
+from .datamodule import clip_samples
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +58,8 @@ def predict_file(loaded: LoadedModel, path: Path, k: int) -> dict[str, Any]:
     except AudioDecodeError as err:
         row["error"] = err.reason
         return row
-    clip = max(1, round(config["data"]["clip_seconds"] * sample_rate))
-    parts = torch.from_numpy(split_parts(wave, config["eval"]["n_parts"], min_length=clip))
+    parts = split_parts(wave, config["eval"]["n_parts"], min_length=clip_samples(config["data"]))
+    parts = torch.from_numpy(parts)
     device = next(loaded.model.parameters()).device
     with torch.inference_mode():
         probs = torch.softmax(loaded.model(parts.to(device)).float(), dim=1).cpu().numpy()
