@@ -14,6 +14,7 @@ from .._validation import check_positive_int
 from .audio import audio_frames, load_audio, resampled_length
 from .augment import WaveformAugmentFn
 from .cropping import fit_length, part_length, random_crop, split_parts
+from .samplers import check_rank
 from .sources import AudioItem
 
 
@@ -176,26 +177,45 @@ class GroupedPartsBatchSampler(Sampler[list[int]]):
     Files are ordered by ``(part_length, index)`` and cut into batches of at most ``max_parts`` parts
     (``max_parts // n_parts`` files, at least one), never mixing part lengths. Deterministic.
 
+    With ``num_replicas`` > 1 (distributed evaluation) process ``rank`` takes every ``num_replicas``-th
+    batch from ``rank`` on: whole files only, each file in exactly one process, none padded or repeated.
+    When there are fewer batches than processes, batches are split into single files first.
+
     Args:
         dataset: the parts dataset.
         max_parts: largest number of parts in a batch.
+        num_replicas: number of processes sharing the evaluation.
+        rank: this process's index among them.
+
+    Raises:
+        ValueError: ``max_parts`` < 1, a bad rank, or fewer files than processes (a process without a
+            batch would not take part in gathering the results).
     """
 
-    def __init__(self, dataset: PartsDataset, max_parts: int) -> None:
+    def __init__(self, dataset: PartsDataset, max_parts: int, num_replicas: int = 1, rank: int = 0) -> None:
         self.max_parts = check_positive_int("max_parts", max_parts)
+        self.num_replicas, self.rank = check_rank(num_replicas, rank)
+        if len(dataset) < self.num_replicas:
+            raise ValueError(
+                f"evaluation needs at least one file per process: {len(dataset)} files, "
+                f"num_replicas={self.num_replicas}"
+            )
         files_per_batch = max(1, self.max_parts // dataset.n_parts)
         order = sorted(range(len(dataset)), key=lambda i: (dataset.part_length(i), i))
-        self.batches: list[list[int]] = []
+        batches: list[list[int]] = []
         current: list[int] = []
         for i in order:
             if current and (
                 len(current) == files_per_batch or dataset.part_length(current[0]) != dataset.part_length(i)
             ):
-                self.batches.append(current)
+                batches.append(current)
                 current = []
             current.append(i)
         if current:
-            self.batches.append(current)
+            batches.append(current)
+        if len(batches) < self.num_replicas:
+            batches = [[i] for batch in batches for i in batch]
+        self.batches = batches[self.rank :: self.num_replicas]
 
     def __iter__(self) -> Iterator[list[int]]:
         for batch in self.batches:

@@ -51,6 +51,8 @@ class RunArtifacts(L.Callback):
                 continue
             row[key.removesuffix("_epoch")] = float(value)
         self.history = [r for r in self.history if r["epoch"] != row["epoch"]] + [row]
+        if not trainer.is_global_zero:  # every process keeps the history; process 0 writes the files
+            return
         best = self.best()
         if best is row:
             evaluation = getattr(pl_module, "last_evaluation", None)
@@ -69,6 +71,8 @@ class RunArtifacts(L.Callback):
         return max(rows, key=lambda r: (r[HEADLINE], -r["epoch"])) if rows else None
 
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if not trainer.is_global_zero:
+            return
         after = frontend_state(pl_module.model.frontends)
         save_frontend_comparison(
             self.initial_frontends,

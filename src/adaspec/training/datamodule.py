@@ -32,7 +32,9 @@ class AudioDataModule(L.LightningDataModule):
 
     Training batches are ``(waves (B, clip), labels (B,))``: one random crop of ``data.clip_seconds`` per
     file per epoch, augmented when ``augment.enabled``. Evaluation batches come from
-    :func:`~adaspec.data.collate_parts`: every file cut into ``eval.n_parts`` equal parts.
+    :func:`~adaspec.data.collate_parts`: every file cut into ``eval.n_parts`` equal parts. Under a
+    distributed strategy each process loads its own share (the trainer is built with
+    ``use_distributed_sampler=False``: these samplers split the data themselves, keeping files whole).
 
     Args:
         config: the resolved run config.
@@ -93,6 +95,12 @@ class AudioDataModule(L.LightningDataModule):
         # model's random stream (dropout, masking) does not depend on when loaders are (re)created.
         return torch.Generator().manual_seed(int(self.config["seed"]))
 
+    def _replicas(self) -> tuple[int, int]:
+        """``(world_size, global_rank)`` of the attached trainer; ``(1, 0)`` without one."""
+        if self.trainer is None:
+            return 1, 0
+        return int(self.trainer.world_size), int(self.trainer.global_rank)
+
     def _source(self, split: SplitData) -> WaveSource:
         return WaveSource(split.items, self.sample_rate, waves=split.waves)
 
@@ -108,7 +116,10 @@ class AudioDataModule(L.LightningDataModule):
         first_epoch = (
             self.trainer.fit_loop.epoch_progress.current.processed if self.trainer is not None else 0
         )
-        sampler = EpochShuffleSampler(len(dataset), seed=self.config["seed"], epoch=first_epoch)
+        world_size, rank = self._replicas()
+        sampler = EpochShuffleSampler(
+            len(dataset), seed=self.config["seed"], epoch=first_epoch, num_replicas=world_size, rank=rank
+        )
         batch_size = data_cfg["batch_size"]
         return DataLoader(
             dataset,
@@ -118,16 +129,28 @@ class AudioDataModule(L.LightningDataModule):
             persistent_workers=data_cfg["num_workers"] > 0,
             generator=self._generator(),
             # A last batch of one example breaks BatchNorm in training mode.
-            drop_last=len(dataset) % batch_size == 1 and len(dataset) > batch_size,
+            drop_last=len(sampler) % batch_size == 1 and len(sampler) > batch_size,
         )
 
     def eval_dataloader(self, name: str) -> DataLoader:
-        """Split-and-vote loader of split ``name``: batches of whole files with equal part length."""
+        """Split-and-vote loader of split ``name``: batches of whole files with equal part length (in
+        distributed runs, this process's share of the files; the module gathers the shares).
+
+        Raises:
+            UserError: the split has no file, or fewer files than processes.
+        """
         split = self.split(name)
         dataset = PartsDataset(
             self._source(split), split.labels, self.config["eval"]["n_parts"], min_length=self.clip_samples
         )
-        sampler = GroupedPartsBatchSampler(dataset, max_parts=self.config["eval"]["max_parts_per_batch"])
+        world_size, rank = self._replicas()
+        if len(dataset) < world_size:
+            raise UserError(
+                f"split {name!r} has {len(dataset)} files, fewer than the {world_size} training processes"
+            )
+        sampler = GroupedPartsBatchSampler(
+            dataset, max_parts=self.config["eval"]["max_parts_per_batch"], num_replicas=world_size, rank=rank
+        )
         return DataLoader(
             dataset,
             batch_sampler=sampler,

@@ -19,8 +19,10 @@ class ClassifierModule(L.LightningModule):
 
     Logged metrics (TensorBoard and ``metrics.json``): ``train/loss``, ``train/acc`` (per crop),
     ``val/loss`` and ``val/acc_segment`` (per part), ``val/acc_file_mean`` and ``val/acc_file_majority``
-    (per file, each vote rule), ``val/f1_file`` (macro-F1 per file) and ``val/acc_file``, the headline
-    file-level accuracy under ``eval.vote``, which picks the ``best`` checkpoint.
+    (per file, each vote rule), ``val/f1_file`` (macro-F1 per file), ``val/n_files`` (files scored, all
+    processes together) and ``val/acc_file``, the headline file-level accuracy under ``eval.vote``, which
+    picks the ``best`` checkpoint. In distributed runs each process evaluates its share of the files and
+    the shares are gathered before voting.
 
     Args:
         config: the resolved run config (saved in the checkpoint as plain data).
@@ -60,6 +62,7 @@ class ClassifierModule(L.LightningModule):
     def on_validation_epoch_end(self) -> None:
         if self.trainer.sanity_checking:
             return
+        self._gather_parts()
         evaluation = self._parts.evaluate(self.class_names, self.config["eval"]["vote"])
         self.last_evaluation = evaluation
         file_reports = evaluation.files
@@ -69,16 +72,35 @@ class ClassifierModule(L.LightningModule):
             "val/acc_file_majority": file_reports["majority"].accuracy,
             "val/acc_file": evaluation.file.accuracy,
             "val/f1_file": evaluation.file.macro_f1,
+            "val/n_files": len(evaluation.file_ids),
         }
         for name, value in metrics.items():
             self.log(name, float(value), prog_bar=name == "val/acc_file")
+
+    def _gather_parts(self) -> None:
+        """In a distributed run, give every process the parts all processes evaluated (each file was
+        evaluated by exactly one of them), so all compute and log the same scores."""
+        if self.trainer.world_size <= 1 or not torch.distributed.is_initialized():
+            return
+        shares: list[PartsAccumulator | None] = [None] * self.trainer.world_size
+        torch.distributed.all_gather_object(shares, self._parts)
+        merged = PartsAccumulator()
+        merged.merge([share for share in shares if share is not None])
+        self._parts = merged
 
     def _evaluation_step(self, batch: tuple[torch.Tensor, ...], stage: str) -> None:
         parts, labels, file_index, n_parts = batch
         logits = self.model(parts)
         part_labels = labels.repeat_interleave(n_parts)
         loss = self.loss(logits, part_labels)
-        self.log(f"{stage}/loss", loss, on_step=False, on_epoch=True, batch_size=len(part_labels))
+        self.log(
+            f"{stage}/loss",
+            loss,
+            on_step=False,
+            on_epoch=True,
+            batch_size=len(part_labels),
+            sync_dist=self.trainer.world_size > 1,
+        )
         self._parts.add(
             torch.softmax(logits.float(), dim=1).detach().cpu().numpy(),
             file_index.repeat_interleave(n_parts).cpu().numpy(),

@@ -123,6 +123,24 @@ def prepare_run_dir(
     return paths, resume
 
 
+def existing_run_dir(
+    runs_dir: str | Path, name: str, config: Mapping[str, Any]
+) -> tuple[RunPaths, Path | None]:
+    """The run directory as :func:`prepare_run_dir` left it, read only (for distributed worker processes).
+
+    Returns:
+        The run's paths and the checkpoint to resume from (``None`` for a fresh run).
+
+    Raises:
+        UserError: the directory is missing or holds another config.
+    """
+    paths = RunPaths(Path(runs_dir) / check_run_name(name))
+    if not paths.config.exists():
+        raise UserError(f"{paths.root} has no config.yaml; process 0 of the distributed run creates it")
+    check_same_config(paths, config, "every process must be given the same config")
+    return paths, paths.last if paths.last.exists() else None
+
+
 def write_json(path: Path, data: Any) -> None:
     """Write JSON atomically (a crash never leaves half a file)."""
     tmp = path.with_suffix(path.suffix + ".tmp")

@@ -12,6 +12,7 @@ from typing import Any
 import lightning as L
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.utilities import rank_zero_only
 from torch import nn
 
 from ..plots.frontend import frontend_state
@@ -19,7 +20,7 @@ from .builders import build_frontends
 from .callbacks import HEADLINE, RngState, RunArtifacts
 from .datamodule import AudioDataModule
 from .module import ClassifierModule
-from .run_dir import RunPaths, prepare_run_dir
+from .run_dir import RunPaths, existing_run_dir, prepare_run_dir
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,12 @@ class TrainResult:
     paths: RunPaths
     best: dict[str, float] | None
     resumed: bool
+
+
+def process_rank() -> int:
+    """This process's global rank in a distributed run, from the environment the launcher (Lightning,
+    torchrun, SLURM) sets; 0 when not distributed."""
+    return int(rank_zero_only.rank)
 
 
 def quiet_lightning() -> None:
@@ -95,6 +102,8 @@ def build_trainer(
         enable_progress_bar=trainer_cfg["progress_bar"],
         enable_model_summary=False,
         num_sanity_val_steps=0,
+        # The data module's samplers shard the data themselves (files stay whole in evaluation).
+        use_distributed_sampler=False,
         logger=TensorBoardLogger(
             save_dir=paths.root, name="tensorboard", version="", default_hp_metric=False
         ),
@@ -126,7 +135,10 @@ def train(
         UserError: for config, data or run-directory problems.
     """
     quiet_lightning()
-    paths, resume = prepare_run_dir(runs_dir, name, config, overwrite=overwrite)
+    if process_rank() == 0:
+        paths, resume = prepare_run_dir(runs_dir, name, config, overwrite=overwrite)
+    else:  # a DDP worker: process 0 (started first) has prepared the directory; only read it
+        paths, resume = existing_run_dir(runs_dir, name, config)
     L.seed_everything(config["seed"], workers=True, verbose=False)
     data = AudioDataModule(config)
     class_names = data.class_names

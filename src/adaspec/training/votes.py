@@ -25,6 +25,13 @@ class PartsAccumulator:
         self._part_files.append(np.asarray(part_files, dtype=np.int64))
         self.file_labels.update({int(f): int(label) for f, label in zip(files, labels, strict=True)})
 
+    def merge(self, others: list[PartsAccumulator]) -> None:
+        """Add what other accumulators collected (the shares of other processes)."""
+        for other in others:
+            self._probs.extend(other._probs)
+            self._part_files.extend(other._part_files)
+            self.file_labels.update(other.file_labels)
+
     def __len__(self) -> int:
         return len(self.file_labels)
 
