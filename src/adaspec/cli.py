@@ -1,4 +1,5 @@
-"""The ``adaspec`` command line: ``train``, ``evaluate``, ``predict``, ``data instruments`` and ``compare``.
+"""The ``adaspec`` command line: ``train``, ``evaluate``, ``predict``, ``data instruments``, ``compare`` and
+``search``.
 
 User errors (a bad config key, a missing file, an unusable checkpoint) print one line and exit with code 2;
 ``--debug`` shows the traceback instead.
@@ -124,6 +125,35 @@ def _add_compare(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path, help="study folder (default: runs/compare-<config stem>)")
 
 
+def _add_search(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "search",
+        help="search hyper-parameters with Optuna (TPE, median pruning) on a shared study",
+        description="Run trials (each an ordinary run directory) until the study holds --trials completed, "
+        "pruned or running trials; then write best_config.yaml and a table of the top trials. Start the "
+        "same command on several machines with a PostgreSQL --storage to share one study; run it again to "
+        "continue it.",
+    )
+    parser.add_argument("config", type=Path, help="YAML or JSON config file (the base of every trial)")
+    parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="dotted config overrides")
+    parser.add_argument("--trials", type=int, required=True, help="the study's trial budget (all workers)")
+    parser.add_argument("--study", help="study name (default: the config file's stem)")
+    parser.add_argument(
+        "--storage",
+        metavar="URL",
+        help="database URL, e.g. postgresql://user:pw@host/db (default: sqlite file in the search folder)",
+    )
+    parser.add_argument("--space", type=Path, metavar="SPACE.yaml", help="search space (default: seed 001's)")
+    parser.add_argument("--timeout", type=float, metavar="S", help="stop starting trials after S seconds")
+    parser.add_argument("--runs-dir", type=Path, default=Path("runs"), help="parent of search-<study>/")
+    parser.add_argument("--startup-trials", type=int, default=5, help="trials before pruning starts")
+    parser.add_argument("--warmup-epochs", type=int, default=0, help="epochs of a trial never pruned")
+    parser.add_argument("--sampler-seed", type=int, help="TPE seed (one worker only; default random)")
+    parser.add_argument(
+        "--heartbeat", type=int, default=60, metavar="S", help="liveness interval of running trials"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full ``adaspec`` argument parser."""
     parser = _Parser(
@@ -139,6 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_predict(commands)
     _add_data(commands)
     _add_compare(commands)
+    _add_search(commands)
     return parser
 
 
@@ -163,6 +194,8 @@ def _run(args: argparse.Namespace) -> int:
         return _run_data(args)
     if args.command == "compare":
         return _run_compare(args)
+    if args.command == "search":
+        return _run_search(args)
     if args.command == "evaluate":
         from .training import evaluate_run
 
@@ -221,6 +254,38 @@ def _run_compare(args: argparse.Namespace) -> int:
     result = run_comparison(config, out, variants=variants, seeds=args.seeds, epochs=args.budget)
     print(format_results(result))
     print(f"\nwrote {out / 'results.md'}, {out / 'results.csv'} and the plots in {out}")
+    return 0
+
+
+def _run_search(args: argparse.Namespace) -> int:
+    from .config import resolve_config
+    from .studies.search import SearchSettings, format_search, run_search
+
+    for option, value, least in (
+        ("--startup-trials", args.startup_trials, 0),
+        ("--warmup-epochs", args.warmup_epochs, 0),
+        ("--heartbeat", args.heartbeat, 1),
+    ):
+        if value < least:
+            raise UserError(f"{option} must be >= {least}, got {value}")
+    config = resolve_config(args.config, args.overrides)
+    settings = SearchSettings(
+        startup_trials=args.startup_trials,
+        warmup_epochs=args.warmup_epochs,
+        sampler_seed=args.sampler_seed,
+        heartbeat_seconds=args.heartbeat,
+    )
+    result = run_search(
+        config,
+        trials=args.trials,
+        study_name=args.study or args.config.stem,
+        runs_dir=args.runs_dir,
+        storage=args.storage,
+        space=args.space,
+        timeout=args.timeout,
+        settings=settings,
+    )
+    print(format_search(result))
     return 0
 
 

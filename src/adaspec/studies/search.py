@@ -1,0 +1,324 @@
+"""``adaspec search``: Optuna TPE search with median pruning over any config keys, on a shared study.
+
+Layout of ``<runs_dir>/search-<study>/``: ``optuna.db`` (the default SQLite storage), ``trial-NNNN/``
+(one ordinary run directory per trial, named by its Optuna trial number), ``best_config.yaml`` (the base
+config with the best trial's parameters, ready for ``adaspec train``), ``trials.csv`` and ``search.md``.
+
+``trials`` is the study's budget, not this worker's: every worker (on any machine, same command and
+storage) takes trials until the study holds ``trials`` completed, pruned or running ones, then waits for
+the running ones. Failed trials (a crash, a killed worker whose heartbeat stopped) do not count, so the
+budget is still reached. Running the command again continues the study.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import math
+import os
+import socket
+import time
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from ..config import resolve_config, save_config
+from ..errors import UserError
+from ..training.run_dir import check_run_name
+from ..training.train import train
+from .pruning import PruningCallback
+from .space import Dimension, apply_params, load_space
+from .storage import DEFAULT_HEARTBEAT_SECONDS, StudyLock, display_url, open_storage
+
+log = logging.getLogger(__name__)
+
+BEST_CONFIG_FILE = "best_config.yaml"
+TRIALS_CSV_FILE = "trials.csv"
+MARKDOWN_FILE = "search.md"
+# Trials that use up the budget: finished with a score, or still running (or queued) somewhere.
+COUNTED_STATES = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
+# A worker whose trials keep failing stops instead of looping (failed trials do not use up the budget).
+MAX_FAILURES_IN_A_ROW = 3
+# How often a worker with nothing left to start checks the trials other workers are running.
+WAIT_SECONDS = 5
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """How a search samples and prunes.
+
+    Attributes:
+        startup_trials: trials completed before the median pruner prunes anything (also TPE's random
+            start-up trials).
+        warmup_epochs: epochs of each trial that are never pruned.
+        sampler_seed: seed of the TPE sampler (``None``: random; give workers of one study different
+            seeds or none, or they propose the same parameters).
+        heartbeat_seconds: a running trial's liveness interval; one silent for twice as long is failed.
+    """
+
+    startup_trials: int = 5
+    warmup_epochs: int = 0
+    sampler_seed: int | None = None
+    heartbeat_seconds: int = DEFAULT_HEARTBEAT_SECONDS
+
+
+@dataclass
+class SearchResult:
+    """The study as this worker left it."""
+
+    study_name: str
+    storage: str
+    out_dir: Path
+    trials: list[FrozenTrial]
+    ran: int
+    best: FrozenTrial | None
+    files: dict[str, Path] = field(default_factory=dict)
+
+    def count(self, state: TrialState) -> int:
+        """Trials of the study in ``state``."""
+        return sum(trial.state == state for trial in self.trials)
+
+
+def default_storage(out_dir: Path) -> str:
+    """The SQLite URL of ``out_dir/optuna.db`` (absolute, so every worker names the same file)."""
+    return f"sqlite:///{(out_dir / 'optuna.db').resolve()}"
+
+
+def _check_positive(option: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise UserError(f"{option} must be a whole number >= 1, got {value!r}")
+    return value
+
+
+def _create_study(storage: optuna.storages.RDBStorage, name: str, settings: SearchSettings) -> optuna.Study:
+    sampler = optuna.samplers.TPESampler(seed=settings.sampler_seed, n_startup_trials=settings.startup_trials)
+    pruner = optuna.pruners.MedianPruner(
+        n_startup_trials=settings.startup_trials, n_warmup_steps=settings.warmup_epochs
+    )
+    return optuna.create_study(
+        study_name=name,
+        storage=storage,
+        sampler=sampler,
+        pruner=pruner,
+        direction="maximize",
+        load_if_exists=True,
+    )
+
+
+class _Objective:
+    """One trial: draw the parameters, train ``trial-NNNN`` with the pruning callback, return the best
+    validation file accuracy. Releases the budget lock once Optuna has created the trial."""
+
+    def __init__(
+        self, base: Mapping[str, Any], space: Sequence[Dimension], out_dir: Path, lock: StudyLock
+    ) -> None:
+        self.base = base
+        self.space = space
+        self.out_dir = out_dir
+        self.lock = lock
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        self.lock.release()  # the trial exists (state RUNNING): other workers may count it and go on
+        params = {dimension.key: dimension.suggest(trial) for dimension in self.space}
+        config = apply_params(self.base, params)
+        name = check_run_name(f"trial-{trial.number:04d}")
+        trial.set_user_attr("run_dir", str(self.out_dir / name))
+        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
+        pruning = PruningCallback(trial)
+        log.info("trial %d: %s", trial.number, ", ".join(f"{k}={v}" for k, v in params.items()))
+        # Trial numbers are never reused within a study, so a folder of that name is from a deleted study.
+        result = train(config, name=name, runs_dir=self.out_dir, overwrite=True, callbacks=[pruning])
+        best = (result.best or {}).get("val/acc_file", math.nan)
+        trial.set_user_attr("best_epoch", (result.best or {}).get("epoch"))
+        if pruning.pruned_at is not None:
+            raise optuna.TrialPruned(f"pruned after epoch {pruning.pruned_at}")
+        if math.isnan(best):
+            raise RuntimeError(f"trial {trial.number} produced no validation accuracy")
+        return float(best)
+
+
+def _counted(study: optuna.Study) -> int:
+    return len(study.get_trials(deepcopy=False, states=COUNTED_STATES))
+
+
+def run_search(
+    config: Mapping[str, Any],
+    trials: int,
+    study_name: str,
+    runs_dir: str | Path = "runs",
+    storage: str | None = None,
+    space: str | Path | None = None,
+    timeout: float | None = None,
+    settings: SearchSettings | None = None,
+) -> SearchResult:
+    """Take trials of the study until it holds ``trials`` counted ones (or ``timeout`` seconds pass), then
+    write the best config and the trial table.
+
+    Args:
+        config: base config (resolved or a mapping to resolve); every trial is it plus drawn parameters.
+        trials: the study's budget of completed + pruned + running trials.
+        study_name: the Optuna study name (also the folder ``search-<study_name>``).
+        runs_dir: parent of the search folder.
+        storage: an SQLAlchemy URL; default the SQLite file ``search-<study_name>/optuna.db``.
+        space: a YAML/JSON search-space file; default :data:`~adaspec.studies.space.DEFAULT_SPACE`.
+        timeout: stop taking new trials after this many seconds.
+        settings: sampler and pruner settings.
+
+    Returns:
+        The study's trials, how many this worker ran, and the best trial.
+
+    Raises:
+        UserError: a bad space, budget, study name or storage URL.
+    """
+    settings = settings or SearchSettings()
+    trials = _check_positive("--trials", trials)
+    if timeout is not None and timeout <= 0:
+        raise UserError(f"--timeout must be > 0 seconds, got {timeout}")
+    base = resolve_config(config)
+    dimensions = load_space(space, base)
+    out_dir = Path(runs_dir) / check_run_name(f"search-{study_name}")
+    url = storage or default_storage(out_dir)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    lock = StudyLock(url, study_name)
+    with lock.held():
+        study = _create_study(open_storage(url, settings.heartbeat_seconds), study_name, settings)
+    objective = _Objective(base, dimensions, out_dir, lock)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    log.info("study %r in %s: budget %d trials", study_name, display_url(url), trials)
+    ran = failures = 0
+    start = time.monotonic()
+    while timeout is None or time.monotonic() - start < timeout:
+        lock.acquire()
+        try:
+            optuna.storages.fail_stale_trials(study)  # trials of killed workers end as failed
+            counted = _counted(study)
+            running = len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
+            finished: list[FrozenTrial] = []
+            if counted < trials:
+                study.optimize(
+                    objective,
+                    n_trials=1,
+                    catch=(RuntimeError,),
+                    callbacks=[lambda _, trial, sink=finished: sink.append(trial)],
+                    gc_after_trial=True,
+                )
+        finally:
+            lock.release()
+        if counted >= trials:
+            if not running:
+                break
+            # The budget is taken, but other workers still run trials: wait for them, so that a trial whose
+            # worker died (it goes stale) is failed and replaced here, and the report below is complete.
+            time.sleep(min(settings.heartbeat_seconds, WAIT_SECONDS))
+            continue
+        ran += 1
+        failures = failures + 1 if finished and finished[-1].state == TrialState.FAIL else 0
+        if failures >= MAX_FAILURES_IN_A_ROW:
+            raise UserError(f"{failures} trials in a row failed (see the log above); stopping this worker")
+    return _finish(study, url, out_dir, base, ran)
+
+
+def _finish(study: optuna.Study, url: str, out_dir: Path, base: Mapping[str, Any], ran: int) -> SearchResult:
+    all_trials = study.get_trials(deepcopy=False)
+    completed = [t for t in all_trials if t.state == TrialState.COMPLETE]
+    best = max(completed, key=lambda t: (t.value, -t.number)) if completed else None
+    result = SearchResult(study.study_name, display_url(url), out_dir, all_trials, ran, best)
+    if best is not None:
+        result.files["best config"] = save_config(apply_params(base, best.params), out_dir / BEST_CONFIG_FILE)
+    result.files["trials"] = write_trials_csv(out_dir / TRIALS_CSV_FILE, all_trials)
+    markdown = out_dir / MARKDOWN_FILE
+    markdown.write_text(format_search(result) + "\n", encoding="utf-8")
+    result.files["summary"] = markdown
+    return result
+
+
+def _ranked(trials: Sequence[FrozenTrial]) -> list[FrozenTrial]:
+    """Completed trials best first, then pruned ones by their last reported accuracy."""
+
+    def score(trial: FrozenTrial) -> float:
+        if trial.state == TrialState.COMPLETE and trial.value is not None:
+            return trial.value
+        values = trial.intermediate_values
+        return values[max(values)] if values else -math.inf
+
+    finished = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
+    return sorted(finished, key=lambda t: (t.state != TrialState.COMPLETE, -score(t), t.number))
+
+
+def _format_value(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def format_trials_table(trials: Sequence[FrozenTrial], top: int = 10) -> str:
+    """Markdown table of the ``top`` finished trials: number, state, accuracy, epochs, parameters."""
+    ranked = _ranked(trials)[:top]
+    keys = sorted({key for trial in ranked for key in trial.params})
+    header = ["trial", "state", "val acc (file)", "epochs", *keys]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for trial in ranked:
+        values = trial.intermediate_values
+        accuracy = (
+            trial.value if trial.state == TrialState.COMPLETE else values[max(values)] if values else None
+        )
+        cells = [
+            str(trial.number),
+            trial.state.name.lower(),
+            "-" if accuracy is None else f"{accuracy:.4f}",
+            str(len(values)),
+            *(_format_value(trial.params.get(key, "-")) for key in keys),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def format_search(result: SearchResult) -> str:
+    """Human summary: the counts, the best trial and its config file, the table of top trials."""
+    counts = ", ".join(
+        f"{result.count(state)} {state.name.lower()}"
+        for state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL, TrialState.RUNNING)
+    )
+    lines = [
+        f"# Search {result.study_name!r}",
+        "",
+        f"- storage: {result.storage}",
+        f"- trials: {len(result.trials)} ({counts}); this worker ran {result.ran}",
+    ]
+    if result.best is None:
+        lines.append("- best: no completed trial yet")
+    else:
+        params = ", ".join(f"{k}={_format_value(v)}" for k, v in result.best.params.items())
+        lines.append(
+            f"- best: trial {result.best.number}, val file accuracy {result.best.value:.4f} ({params})"
+        )
+        if "best config" in result.files:
+            lines.append(f"- best config: {result.files['best config']} (train it with `adaspec train`)")
+    lines += ["", format_trials_table(result.trials)]
+    return "\n".join(lines)
+
+
+def write_trials_csv(path: Path, trials: Sequence[FrozenTrial]) -> Path:
+    """Every trial of the study: number, state, value, best epoch, run folder, worker and parameters."""
+    keys = sorted({key for trial in trials for key in trial.params})
+    columns = ["number", "state", "value", "epochs", "best_epoch", "run_dir", "worker", *keys]
+    with Path(path).open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        for trial in sorted(trials, key=lambda t: t.number):
+            writer.writerow(
+                {
+                    "number": trial.number,
+                    "state": trial.state.name.lower(),
+                    "value": "" if trial.value is None else trial.value,
+                    "epochs": len(trial.intermediate_values),
+                    "best_epoch": trial.user_attrs.get("best_epoch", ""),
+                    "run_dir": trial.user_attrs.get("run_dir", ""),
+                    "worker": trial.user_attrs.get("worker", ""),
+                    **{key: trial.params.get(key, "") for key in keys},
+                }
+            )
+    return Path(path)

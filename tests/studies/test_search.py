@@ -1,0 +1,120 @@
+"""``adaspec search`` in one process: pruned and completed trials, the best config, continuing a study,
+and one-line errors for bad spaces and storages."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import optuna
+import pytest
+import yaml
+
+from adaspec.cli import main
+from adaspec.config import resolve_config
+from adaspec.studies.storage import display_url
+from adaspec.training import train
+
+
+def _study(runs: Path, name: str = "tiny") -> optuna.Study:
+    return optuna.load_study(study_name=name, storage=f"sqlite:///{runs / f'search-{name}' / 'optuna.db'}")
+
+
+def test_search_prunes_completes_and_its_best_config_reproduces(
+    search_files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, space = search_files
+    runs = tmp_path / "runs"
+    args = ["search", str(config), "--space", str(space), "--runs-dir", str(runs), "--startup-trials", "2"]
+    assert main([*args, "--trials", "6", "--sampler-seed", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "| trial | state | val acc (file) |" in printed and "best: trial" in printed
+
+    trials = _study(runs).get_trials()
+    states = [trial.state for trial in trials]
+    assert len(trials) == 6
+    assert states.count(optuna.trial.TrialState.PRUNED) >= 1
+    assert states.count(optuna.trial.TrialState.COMPLETE) >= 1
+    assert states.count(optuna.trial.TrialState.PRUNED) + states.count(optuna.trial.TrialState.COMPLETE) == 6
+    for trial in trials:  # every trial is an ordinary run directory
+        assert (runs / "search-tiny" / f"trial-{trial.number:04d}" / "metrics.json").exists()
+    with (runs / "search-tiny" / "trials.csv").open() as handle:
+        assert len(list(csv.DictReader(handle))) == 6
+
+    completed = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
+    best = max(completed, key=lambda t: (t.value, -t.number))
+    best_file = runs / "search-tiny" / "best_config.yaml"
+    saved = yaml.safe_load(best_file.read_text())
+    assert saved["optim"]["lr"] == pytest.approx(best.params["optim.lr"])
+    assert saved["eval"]["n_parts"] == best.params["eval.n_parts"]
+    again = train(resolve_config(best_file), name="again", runs_dir=tmp_path / "again")
+    assert again.best is not None and again.best["val/acc_file"] == pytest.approx(best.value, abs=1e-6)
+
+    # The same command again continues the study: a larger budget adds only the missing trials.
+    assert main([*args, "--trials", "7"]) == 0
+    assert len(_study(runs).get_trials()) == 7
+    assert "this worker ran 1" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "space_text, message",
+    [
+        ("optim.nope: {type: float, low: 0.1, high: 1.0}\n", "optim.nope"),
+        ("optim.lr: {type: float, low: 0.1, high: 0.01}\n", "low (0.1) is greater than high (0.01)"),
+        ("optim.lr: {type: float, low: 0, high: 0.1, log: true}\n", "log scale needs low > 0"),
+    ],
+)
+def test_bad_space_exits_2_with_one_line(
+    search_files: tuple[Path, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    space_text: str,
+    message: str,
+) -> None:
+    config, _ = search_files
+    space = tmp_path / "bad.yaml"
+    space.write_text(space_text)
+    code = main(["search", str(config), "--trials", "2", "--space", str(space), "--runs-dir", str(tmp_path)])
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
+    assert not list(tmp_path.glob("search-*"))  # nothing started
+
+
+@pytest.mark.parametrize(
+    "url, message",
+    [
+        ("postgresql://someone:secret@127.0.0.1:1/none", "cannot open the study storage"),
+        ("nonsense", "is not a database URL"),
+        ("nosuchdb://someone@127.0.0.1:1/none", "unknown database kind 'nosuchdb'"),
+    ],
+)
+def test_unreachable_storage_exits_2_with_one_line(
+    search_files: tuple[Path, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    url: str,
+    message: str,
+) -> None:
+    config, space = search_files
+    code = main(["search", str(config), "--trials", "2", "--space", str(space), "--storage", url])
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
+    assert "secret" not in err[0]  # passwords are masked
+
+
+def test_display_url_masks_the_password() -> None:
+    assert display_url("postgresql://u:pw@h:5432/db") == "postgresql://u:***@h:5432/db"
+
+
+@pytest.mark.parametrize("option", ["--trials=0", "--heartbeat=0", "--timeout=-1"])
+def test_bad_numbers_exit_2(
+    search_files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], option: str
+) -> None:
+    config, space = search_files
+    args = ["search", str(config), "--space", str(space), "--runs-dir", str(tmp_path)]
+    if not option.startswith("--trials"):
+        args += ["--trials", "2"]
+    assert main([*args, option]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
