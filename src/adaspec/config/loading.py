@@ -9,6 +9,7 @@ import copy
 import inspect
 import json
 import numbers
+import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -298,10 +299,13 @@ def validate_frontend_section(section: Any, sample_rate: int, path: str) -> dict
 
 
 def save_config(config: Mapping[str, Any], path: str | Path) -> Path:
-    """Write ``config`` as YAML (keys in schema order)."""
+    """Write ``config`` as YAML (keys in schema order), atomically: a reader (another process of a
+    distributed run) never sees half a file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(dict(config), sort_keys=False), encoding="utf-8")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(yaml.safe_dump(dict(config), sort_keys=False), encoding="utf-8")
+    os.replace(tmp, path)
     return path
 
 

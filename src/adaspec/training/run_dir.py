@@ -7,6 +7,7 @@ import logging
 import os
 import re
 import shutil
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,19 +125,25 @@ def prepare_run_dir(
 
 
 def existing_run_dir(
-    runs_dir: str | Path, name: str, config: Mapping[str, Any]
+    runs_dir: str | Path, name: str, config: Mapping[str, Any], wait_seconds: float = 600.0
 ) -> tuple[RunPaths, Path | None]:
     """The run directory as :func:`prepare_run_dir` left it, read only (for distributed worker processes).
+
+    Under Lightning's own launcher process 0 prepares the directory before it starts the others; under
+    ``torchrun`` or SLURM all start together, so this waits up to ``wait_seconds`` for ``config.yaml``.
 
     Returns:
         The run's paths and the checkpoint to resume from (``None`` for a fresh run).
 
     Raises:
-        UserError: the directory is missing or holds another config.
+        UserError: no ``config.yaml`` appeared in time, or it holds another config.
     """
     paths = RunPaths(Path(runs_dir) / check_run_name(name))
-    if not paths.config.exists():
-        raise UserError(f"{paths.root} has no config.yaml; process 0 of the distributed run creates it")
+    deadline = time.monotonic() + wait_seconds
+    while not paths.config.exists():
+        if time.monotonic() > deadline:
+            raise UserError(f"{paths.config} did not appear; process 0 of the distributed run writes it")
+        time.sleep(0.5)
     check_same_config(paths, config, "every process must be given the same config")
     return paths, paths.last if paths.last.exists() else None
 
