@@ -45,7 +45,7 @@ COUNTED_STATES = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, Tr
 # A worker whose trials keep failing stops instead of looping (failed trials do not use up the budget).
 MAX_FAILURES_IN_A_ROW = 3
 # How often a worker with nothing left to start checks the trials other workers are running.
-WAIT_SECONDS = 5
+WAIT_SECONDS = 2
 
 
 @dataclass(frozen=True)
