@@ -1,10 +1,13 @@
 """adaspec: differentiable, learnable time-frequency front-ends for PyTorch."""
 
 from .frontends import (
+    CQT,
+    CWT,
     LEAF,
     MFCC,
     PCEN,
     STFT,
+    VQT,
     AmplitudeToDB,
     DEGram,
     MelSpectrogram,
@@ -19,10 +22,13 @@ from .frontends import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "CQT",
+    "CWT",
     "LEAF",
     "MFCC",
     "PCEN",
     "STFT",
+    "VQT",
     "AmplitudeToDB",
     "DEGram",
     "MelSpectrogram",

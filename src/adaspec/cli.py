@@ -1,5 +1,5 @@
-"""The ``adaspec`` command line: ``train``, ``evaluate``, ``predict``, ``data instruments``, ``compare`` and
-``search``.
+"""The ``adaspec`` command line: ``train``, ``evaluate``, ``predict``, ``data instruments``, ``compare``,
+``search`` and ``spectrogram``.
 
 User errors (a bad config key, a missing file, an unusable checkpoint) print one line and exit with code 2;
 ``--debug`` shows the traceback instead.
@@ -154,6 +154,30 @@ def _add_search(commands: argparse._SubParsersAction) -> None:
     )
 
 
+def _add_spectrogram(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "spectrogram",
+        help="write one spectrogram PNG per audio file",
+        description="Decode each audio file (folders are walked recursively), transform it with a front-end "
+        "(stft, mel, cqt, cwt or any registered one, display defaults), convert to dB and write "
+        "OUT/<path relative to its input folder>.png. Unreadable files are reported and skipped.",
+    )
+    parser.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="audio files or folders")
+    parser.add_argument("--frontend", default="stft", help="stft, mel, cqt or cwt (default: stft)")
+    parser.add_argument("--out", type=Path, help="output folder (default: images_<frontend>)")
+    parser.add_argument(
+        "--size",
+        metavar="WxH",
+        help="image size in pixels (default: a pixel per frame and row; 800x400 with --axes)",
+    )
+    parser.add_argument(
+        "--axes", action="store_true", help="draw time (s) and frequency (Hz) axes, a colour bar"
+    )
+    parser.add_argument("--cmap", default="gray", help="matplotlib colour map (default: gray)")
+    parser.add_argument("--sample-rate", type=int, default=22050, help="decode at this rate (default: 22050)")
+    parser.epilog = "exit status: 0 all files written, 1 some files failed, 2 none could be written"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full ``adaspec`` argument parser."""
     parser = _Parser(
@@ -170,6 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data(commands)
     _add_compare(commands)
     _add_search(commands)
+    _add_spectrogram(commands)
     return parser
 
 
@@ -196,6 +221,8 @@ def _run(args: argparse.Namespace) -> int:
         return _run_compare(args)
     if args.command == "search":
         return _run_search(args)
+    if args.command == "spectrogram":
+        return _run_spectrogram(args)
     if args.command == "evaluate":
         from .training import evaluate_run
 
@@ -287,6 +314,30 @@ def _run_search(args: argparse.Namespace) -> int:
     )
     print(format_search(result))
     return 0
+
+
+def _run_spectrogram(args: argparse.Namespace) -> int:
+    from .plots.images import parse_size, write_spectrogram_images
+
+    if args.sample_rate < 1:
+        raise UserError(f"--sample-rate must be a positive integer, got {args.sample_rate}")
+    out = args.out or Path(f"images_{args.frontend}")
+    report = write_spectrogram_images(
+        args.inputs,
+        out,
+        args.frontend,
+        sample_rate=args.sample_rate,
+        size=parse_size(args.size) if args.size else None,
+        cmap=args.cmap,
+        axes=args.axes,
+    )
+    for path, reason in report.failed:
+        print(f"{path}: {reason}", file=sys.stderr)
+    total = len(report.written) + len(report.failed)
+    print(f"wrote {len(report.written)} of {total} images to {out}")
+    if not report.failed:
+        return 0
+    return 1 if report.written else EXIT_USER_ERROR
 
 
 def _configure_logging(debug: bool, quiet: bool) -> None:

@@ -365,7 +365,6 @@ def test_mel_variants_take_the_base_analysis(tone_dataset: Path, base: dict[str,
 
 @pytest.mark.filterwarnings("ignore:some of the n_mels=128 mel filters are empty")
 def test_every_available_variant_resolves(base: dict[str, Any]) -> None:
-    # catches the provisional parameters of cqt/cwt/degram/leaf once those front-ends are registered
     for name in available_variants():
         config = variant_config(base, name)
         assert config["frontend"]["name"] == VARIANTS[name].frontend

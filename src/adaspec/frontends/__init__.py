@@ -1,6 +1,8 @@
 """Front-end modules: kernels at construction, an op in forward, ``learn_*`` flags as properties."""
 
 from .attention import TFAttention
+from .cqt import CQT, VQT
+from .cwt import CWT
 from .db import AmplitudeToDB
 from .degram import DEGram
 from .leaf import LEAF
@@ -13,10 +15,13 @@ from .sincgram import SincGram
 from .stft import STFT
 
 __all__ = [
+    "CQT",
+    "CWT",
     "LEAF",
     "MFCC",
     "PCEN",
     "STFT",
+    "VQT",
     "AmplitudeToDB",
     "DEGram",
     "MelSpectrogram",

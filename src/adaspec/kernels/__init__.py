@@ -1,6 +1,20 @@
 """Pure functions that build filter kernels as tensors (float64 inside, any dtype out). No state."""
 
 from .butterworth import BUTTERWORTH_INITS, butterworth_centres, butterworth_filterbank
+from .cqt import (
+    CQT_NORMS,
+    cqt_atoms,
+    cqt_frequencies,
+    cqt_lengths,
+    cqt_spectral_kernels,
+    cqt_time_kernels,
+    kernel_support,
+    raised_cosine_lowpass,
+    relative_bandwidth,
+    resolve_gamma,
+    window_bandwidth,
+)
+from .cqt_levels import OctaveLevel, cqt_full_rate_kernels, cqt_level_kernels, plan_octave_levels
 from .dct import dct_matrix
 from .fourier import FREQ_SCALES, dft_kernels, fourier_frequencies
 from .gabor import (
@@ -14,19 +28,41 @@ from .gabor import (
     pooling_width_bounds,
 )
 from .mel import MEL_NORMS, MEL_SCALES, hz_to_mel, mel_filterbank, mel_frequencies, mel_to_hz
+from .wavelets import (
+    WAVELETS,
+    central_frequency,
+    frequencies_to_scales,
+    kernel_length,
+    log_frequencies,
+    scales_to_frequencies,
+    wavelet_filters,
+    wavelet_function,
+)
 from .windows import get_window, pad_center
 
 __all__ = [
     "BUTTERWORTH_INITS",
+    "CQT_NORMS",
     "FREQ_SCALES",
     "MEL_NORMS",
     "MEL_SCALES",
     "SQRT_2LN2",
+    "WAVELETS",
+    "OctaveLevel",
     "butterworth_centres",
     "butterworth_filterbank",
+    "central_frequency",
+    "cqt_atoms",
+    "cqt_frequencies",
+    "cqt_full_rate_kernels",
+    "cqt_lengths",
+    "cqt_level_kernels",
+    "cqt_spectral_kernels",
+    "cqt_time_kernels",
     "dct_matrix",
     "dft_kernels",
     "fourier_frequencies",
+    "frequencies_to_scales",
     "gabor_frequency_responses",
     "gabor_fwhm_hz",
     "gabor_impulse_responses",
@@ -34,10 +70,21 @@ __all__ = [
     "gaussian_lowpass",
     "get_window",
     "hz_to_mel",
+    "kernel_length",
+    "kernel_support",
+    "log_frequencies",
     "mel_filterbank",
     "mel_frequencies",
     "mel_gabor_parameters",
     "mel_to_hz",
     "pad_center",
+    "plan_octave_levels",
     "pooling_width_bounds",
+    "raised_cosine_lowpass",
+    "relative_bandwidth",
+    "resolve_gamma",
+    "scales_to_frequencies",
+    "wavelet_filters",
+    "wavelet_function",
+    "window_bandwidth",
 ]

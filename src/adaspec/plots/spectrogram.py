@@ -40,7 +40,8 @@ def save_spectrogram(
         path: output file; parent folders are created.
         sample_rate: with ``hop_length``, labels the time axis in seconds (else frame index).
         hop_length: samples between frames.
-        frequencies: centre frequency of each row in Hz, used to label the frequency axis (else bin index).
+        frequencies: centre frequency of each row in Hz, used to label the frequency axis (else bin index);
+            rows that are not evenly spaced in Hz (mel, CQT, CWT) are drawn evenly with Hz tick labels.
         title: figure title.
         freq_label: frequency-axis label (default "frequency (Hz)" with ``frequencies``, else "bin").
         cmap: matplotlib colour map (``"gray"`` for grayscale).
@@ -61,9 +62,14 @@ def save_spectrogram(
     n_rows, n_frames = values.shape
     seconds = sample_rate is not None and hop_length is not None
     time_end = n_frames * hop_length / sample_rate if seconds else n_frames
+    row_ticks = None
     if frequencies is not None:
         freqs = np.asarray(frequencies, dtype=np.float64)
         freq_extent, default_label = (freqs[0], freqs[-1]), "frequency (Hz)"
+        steps = np.diff(freqs)
+        if steps.size and not np.allclose(steps, steps[0], rtol=1e-6):
+            freq_extent = (-0.5, n_rows - 0.5)
+            row_ticks = np.unique(np.linspace(0, n_rows - 1, min(n_rows, 7)).round().astype(int))
     else:
         freq_extent, default_label = (0, n_rows), "bin"
     figure = plt.figure(figsize=size, dpi=dpi)
@@ -84,6 +90,8 @@ def save_spectrogram(
         if axes:
             axis.set_xlabel("time (s)" if seconds else "frame")
             axis.set_ylabel(default_label if freq_label is None else freq_label)
+            if row_ticks is not None:
+                axis.set_yticks(row_ticks, [f"{freqs[i]:.0f}" for i in row_ticks])
             if title:
                 axis.set_title(title)
             figure.colorbar(image, ax=axis)

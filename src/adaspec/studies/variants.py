@@ -9,6 +9,7 @@ base leaks in), ``model.adapter`` and ``model.channel_overrides`` change. The an
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 from ..config import resolve_config, set_dotted
 from ..errors import UserError
 from ..frontends.registry import available_frontends
+from ..kernels import cqt_frequencies, cqt_lengths, relative_bandwidth
 
 # Keys an STFT and a mel spectrogram share; taken from a base front-end of another kind where present.
 SHARED_KEYS = ("n_fft", "win_length", "hop_length", "window", "center", "pad_mode", "normalized")
@@ -36,14 +38,12 @@ class Variant:
         frontend: the registered front-end it needs (the variant is available only when it is registered).
         build: base resolved config -> overrides: ``"frontend"`` maps to the whole new front-end section,
             other keys are dotted paths.
-        provisional: its parameters are a guess made before the front-end existed (check them when it lands).
     """
 
     name: str
     description: str
     frontend: str
     build: Callable[[Mapping[str, Any]], Overrides]
-    provisional: bool = False
 
     @property
     def available(self) -> bool:
@@ -89,17 +89,6 @@ def _mel(learn: bool) -> Callable[[Mapping[str, Any]], Overrides]:
     return build
 
 
-def _provisional(name: str, *keys: str) -> Callable[[Mapping[str, Any]], Overrides]:
-    """PROVISIONAL: the front-end ``name`` does not exist yet. Its section carries only the base's
-    ``keys`` (e.g. ``hop_length``); whoever registers it should set sensible parameters here."""
-
-    def build(base: Mapping[str, Any]) -> Overrides:
-        section = {k: copy.deepcopy(v) for k, v in _base_section(base, name).items() if k in (*keys, "name")}
-        return {"frontend": section, "model.adapter": "repeat", "model.channel_overrides": None}
-
-    return build
-
-
 def _degram(base: Mapping[str, Any]) -> Overrides:
     """DEGram on the base's analysis (STFT power -> SincGram -> log -> TF attention -> z-score), learning
     its band-pass filters; its output is already logarithmic and normalised, so no compression follows."""
@@ -128,6 +117,64 @@ def _leaf(base: Mapping[str, Any]) -> Overrides:
     }
 
 
+def _cwt(base: Mapping[str, Any]) -> Overrides:
+    """A complex Morlet CWT (pywt's ``cmor1.5-1.0``) on semitones from C1 (32.70 Hz, whose wavelet spans
+    16 / 32.70 ~ 0.49 s) up to at most 0.9 x Nyquist (A7, 7040 Hz, at 16 kHz: 94 rows), magnitude at the
+    base's hop; a base without compression gets dB."""
+    f_min, nyquist = 32.70, base["data"]["sample_rate"] / 2.0
+    n_bins = math.floor(12.0 * math.log2(0.9 * nyquist / f_min)) + 1
+    section: dict[str, Any] = {"name": "cwt"}
+    if "hop_length" in base["frontend"]:
+        section["hop_length"] = copy.deepcopy(base["frontend"]["hop_length"])
+    section.update(
+        wavelet="morlet",
+        f_min=f_min,
+        f_max=f_min * 2.0 ** ((n_bins - 1) / 12.0),
+        n_bins=n_bins,
+        output="magnitude",
+        learn_wavelets=False,
+    )
+    compression = base["model"]["compression"]
+    return {
+        "frontend": section,
+        "model.adapter": "repeat",
+        "model.channel_overrides": None,
+        "model.compression": "db" if compression == "none" else compression,
+    }
+
+
+def _cqt(base: Mapping[str, Any]) -> Overrides:
+    """A fixed constant-Q magnitude (librosa.cqt's conventions) at 12 bins per octave and the base's hop:
+    from C1 (32.70 Hz, whose filter spans 0.53 s) up to 7 octaves, fewer where the filters would pass
+    Nyquist (84 rows at 16 kHz, C1 to B7). When the shortest input (an evaluation part, at least
+    ``clip_seconds / n_parts``) cannot hold C1's filter, ``f_min`` moves up to the first semitone whose
+    filter fits. A base without compression gets dB."""
+    sample_rate, bins_per_octave = float(base["data"]["sample_rate"]), 12
+    shortest = base["data"]["clip_seconds"] / base["eval"]["n_parts"]
+    quality = 1.0 / relative_bandwidth(bins_per_octave)
+    semitones = max(0, math.ceil(bins_per_octave * math.log2(quality / shortest / 32.70)))
+    f_min = 32.70 * 2.0 ** (semitones / bins_per_octave)
+    frequencies = cqt_frequencies(7 * bins_per_octave, f_min, bins_per_octave)
+    _, reach = cqt_lengths(frequencies, sample_rate, bins_per_octave=bins_per_octave)
+    section: dict[str, Any] = {"name": "cqt"}
+    if "hop_length" in base["frontend"]:
+        section["hop_length"] = copy.deepcopy(base["frontend"]["hop_length"])
+    section.update(
+        f_min=f_min,
+        n_bins=int((reach <= sample_rate / 2).sum()),
+        bins_per_octave=bins_per_octave,
+        output="magnitude",
+        learn_kernels=False,
+    )
+    compression = base["model"]["compression"]
+    return {
+        "frontend": section,
+        "model.adapter": "repeat",
+        "model.channel_overrides": None,
+        "model.compression": "db" if compression == "none" else compression,
+    }
+
+
 def _stft_variant(name: str, text: str, window: bool, kernels: bool, per_channel: bool = False) -> Variant:
     return Variant(name, text, "stft", _stft(window, kernels, per_channel))
 
@@ -142,11 +189,8 @@ _ALL: tuple[Variant, ...] = (
     _stft_variant("stft3_both", "3 STFTs (one per channel), learnable windows and kernels", True, True, True),
     Variant("mel", "fixed mel spectrogram", "mel", _mel(learn=False)),
     Variant("mel_learn", "mel spectrogram, learnable window and filterbank", "mel", _mel(learn=True)),
-    # PROVISIONAL entries: listed once their front-end is registered; their parameters are placeholders.
-    Variant("cqt", "constant-Q transform (provisional)", "cqt", _provisional("cqt", "hop_length"), True),
-    Variant(
-        "cwt", "continuous wavelet transform (provisional)", "cwt", _provisional("cwt", "hop_length"), True
-    ),
+    Variant("cqt", "constant-Q transform: 12 bins per octave from C1, magnitude", "cqt", _cqt),
+    Variant("cwt", "continuous wavelet transform: complex Morlet, 12 bins per octave", "cwt", _cwt),
     Variant("degram", "DEGram: learnable SincGram + time-frequency attention + z-score", "degram", _degram),
     Variant("leaf", "LEAF: learnable Gabor filters, Gaussian pooling and PCEN", "leaf", _leaf),
 )

@@ -1,0 +1,274 @@
+"""Continuous wavelet transform (complex Morlet, real Morlet, Ricker) as pywt.cwt computes it, with
+learnable Morlet centre frequencies and bandwidths per scale."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from .._validation import check_choice, check_positive_int
+from ..kernels.wavelets import (
+    DEFAULT_PARAMETERS,
+    DEFAULT_PRECISION,
+    PARAMETRIC_WAVELETS,
+    central_frequency,
+    frequencies_to_scales,
+    kernel_length,
+    log_frequencies,
+    normalize_wavelet,
+    scales_to_frequencies,
+    wavelet_filters,
+)
+from ..ops import OUTPUTS, parts_output
+from ..ops.convolution import decimated_fft_convolution
+from .registry import register_frontend
+
+DEFAULT_F_MIN = 32.70  # C1, as librosa's CQT
+DEFAULT_N_BINS = 84
+_MAX_LOGIT = 40.0  # sigmoid(40) = 1 - 4e-18: a wavelet centred exactly at Nyquist
+
+
+@register_frontend("cwt")
+class CWT(nn.Module):
+    """Continuous wavelet transform ``(..., time) -> (..., n_bins, frames)``, equal to ``pywt.cwt``.
+
+    Row ``i`` holds ``pywt.cwt(x, scales, wavelet)[0][i, ::hop_length]``: the transform at samples
+    ``0, hop_length, ...`` (``1 + (time - 1) // hop_length`` frames), the signal zero outside its samples
+    (linear convolution), the wavelets discretised as pywt does (see :mod:`adaspec.kernels.wavelets`).
+    Only those hop-spaced outputs are computed: one FFT of the zero-padded signal, the wavelets' spectra,
+    and per wavelet a fold of the product onto ``N / hop_length`` bins and one small inverse FFT (see
+    :mod:`adaspec.ops.convolution`).
+
+    Wavelets: ``"morlet"`` (complex, pywt ``"cmorB-C"``, default ``B = 1.5, C = 1``), ``"real_morlet"``
+    (pywt ``"morl"``: ``B = 2, C = 5 / (2 pi)``) and ``"ricker"`` (pywt ``"mexh"``); pywt's names are
+    accepted too. Scales are either given or ``n_bins`` log-spaced frequencies from ``f_min`` to ``f_max``,
+    mapped as ``pywt.scale2frequency``: ``scale = central / (frequency * dt)`` with pywt's numerical
+    central frequency (1.0 for ``"cmor1.5-1.0"``, 0.8125 for ``"morl"``, 0.25 for ``"mexh"``); rows run from
+    the first scale given, or from ``f_min`` up.
+
+    With ``learn_wavelets`` each scale's Morlet centre frequency ``C_i`` and bandwidth ``B_i`` are trained
+    (flippable after construction). They are reparameterised: ``C_i = (scale_i / 2) sigmoid(center_logits_i)``
+    keeps the wavelet's centre ``C_i / (scale_i dt)`` between 0 and Nyquist, ``B_i = exp(log_bandwidth_i)``
+    keeps the bandwidth positive (a wavelet centred exactly at Nyquist, as the top row with the default
+    ``f_max`` is for ``"morlet"``, sits on the bound and its centre gets no gradient). The Ricker wavelet has
+    no such parameters.
+
+    Args:
+        sample_rate: sampling rate in Hz.
+        wavelet: ``"morlet"``, ``"real_morlet"`` or ``"ricker"`` (or ``"cmor"``, ``"morl"``, ``"mexh"``).
+        scales: explicit scales in samples (then leave ``f_min``, ``f_max`` and ``n_bins`` unset).
+        f_min: lowest frequency in Hz (default 32.70).
+        f_max: highest frequency in Hz (default Nyquist).
+        n_bins: number of log-spaced frequencies (default 84).
+        hop_length: samples between output frames.
+        output: ``"complex"`` (the coefficients; a complex tensor, with zero imaginary part for the real
+            wavelets), ``"magnitude"`` or ``"power"`` (of a real wavelet's coefficients these oscillate at
+            the row's frequency; the complex Morlet gives a smooth envelope).
+        bandwidth: Morlet bandwidth ``B`` (default 1.5 for ``"morlet"``, 2 for ``"real_morlet"``).
+        center: Morlet centre frequency ``C`` in cycles per unit of wavelet time (default 1 and ``5 / 2 pi``).
+        precision: the wavelet is sampled at ``2^precision`` points: pywt.cwt's ``precision`` (12 since
+            PyWavelets 1.9; older versions use 10).
+        learn_wavelets: train the Morlet centre frequencies and bandwidths.
+        dtype: parameter dtype.
+    """
+
+    def __init__(
+        self,
+        sample_rate: float = 16000.0,
+        wavelet: str = "morlet",
+        scales: Sequence[float] | None = None,
+        f_min: float | None = None,
+        f_max: float | None = None,
+        n_bins: int | None = None,
+        hop_length: int = 512,
+        output: str = "magnitude",
+        bandwidth: float | None = None,
+        center: float | None = None,
+        precision: int = DEFAULT_PRECISION,
+        learn_wavelets: bool = False,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__()
+        if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, float)) or not sample_rate > 0:
+            raise ValueError(f"sample_rate must be a positive number, got {sample_rate!r}")
+        self.sample_rate = float(sample_rate)
+        self.wavelet = normalize_wavelet(wavelet)
+        self.hop_length = check_positive_int("hop_length", hop_length)
+        self.output = check_choice("output", output, OUTPUTS)
+        self.precision = check_positive_int("precision", precision)
+        parametric = self.wavelet in PARAMETRIC_WAVELETS
+        if not parametric and (bandwidth is not None or center is not None):
+            raise ValueError(f"bandwidth and center apply to the Morlet wavelets, not wavelet={wavelet!r}")
+        defaults = DEFAULT_PARAMETERS.get(self.wavelet, (None, None))
+        bandwidth = defaults[0] if bandwidth is None else _positive("bandwidth", bandwidth)
+        center = defaults[1] if center is None else _positive("center", center)
+        self.central_frequency = central_frequency(self.wavelet, bandwidth, center, self.precision)
+        scales = self._resolve_scales(scales, f_min, f_max, n_bins)
+        self._scales = scales
+        self._frequencies = scales_to_frequencies(scales, self.central_frequency, self.sample_rate)
+        self._check_nyquist(center)
+        self._lengths = [kernel_length(s, self.precision) for s in scales]
+        dtype = dtype or torch.get_default_dtype()
+        if parametric:
+            ratio = center / (scales / 2.0)  # C_i / (scale_i / 2) in (0, 1]: centre at most Nyquist
+            with np.errstate(divide="ignore"):  # a centre exactly at Nyquist gets the largest logit
+                logits = np.minimum(np.log(ratio) - np.log1p(-ratio), _MAX_LOGIT)
+            self.center_logits = nn.Parameter(torch.from_numpy(logits).to(dtype))
+            self.log_bandwidth = nn.Parameter(torch.full((scales.size,), math.log(bandwidth), dtype=dtype))
+        else:
+            self.center_logits = nn.Parameter(torch.empty(0, dtype=dtype), requires_grad=False)
+            self.log_bandwidth = nn.Parameter(torch.empty(0, dtype=dtype), requires_grad=False)
+        self.learn_wavelets = learn_wavelets
+
+    def _resolve_scales(
+        self,
+        scales: Sequence[float] | None,
+        f_min: float | None,
+        f_max: float | None,
+        n_bins: int | None,
+    ) -> np.ndarray:
+        if scales is None:
+            frequencies = log_frequencies(
+                DEFAULT_F_MIN if f_min is None else f_min,
+                f_max,
+                DEFAULT_N_BINS if n_bins is None else n_bins,
+                self.sample_rate,
+            )
+            return frequencies_to_scales(frequencies, self.central_frequency, self.sample_rate)
+        pairs = (("f_min", f_min), ("f_max", f_max), ("n_bins", n_bins))
+        given = [name for name, value in pairs if value is not None]
+        if given:
+            raise ValueError(f"give either scales or f_min/f_max/n_bins, not both (got scales and {given})")
+        try:
+            values = np.asarray(scales, dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError):
+            raise ValueError(f"scales must be a list of positive numbers, got {scales!r}") from None
+        if values.size == 0 or not np.all(np.isfinite(values)) or not np.all(values > 0):
+            raise ValueError(f"scales must be a non-empty list of positive numbers, got {values.tolist()!r}")
+        return values
+
+    def _check_nyquist(self, center: float | None) -> None:
+        """Refuse scales whose frequency (pywt's or the Morlet's own centre) is above Nyquist."""
+        nyquist = self.sample_rate / 2.0
+        central = max(self.central_frequency, center or 0.0)
+        smallest = float(self._scales.min())
+        if central / smallest > 0.5 * (1 + 1e-12):
+            raise ValueError(
+                f"scales must be >= {2 * central:g} samples for wavelet={self.wavelet!r} (frequency "
+                f"{central:g} / scale at most 0.5 cycles per sample, the Nyquist frequency {nyquist:g} Hz); "
+                f"got scale {smallest:g}, i.e. {central * self.sample_rate / smallest:g} Hz"
+            )
+
+    @property
+    def learn_wavelets(self) -> bool:
+        """Whether the Morlet centre frequencies and bandwidths are trained."""
+        return self.center_logits.requires_grad
+
+    @learn_wavelets.setter
+    def learn_wavelets(self, value: bool) -> None:
+        if value and self.wavelet not in PARAMETRIC_WAVELETS:
+            raise ValueError(
+                f"learn_wavelets needs a Morlet wavelet ({', '.join(PARAMETRIC_WAVELETS)}); "
+                f"{self.wavelet!r} has no centre frequency or bandwidth to learn"
+            )
+        self.center_logits.requires_grad_(bool(value))
+        self.log_bandwidth.requires_grad_(bool(value))
+
+    @property
+    def n_bins(self) -> int:
+        """Number of scales (output rows)."""
+        return int(self._scales.size)
+
+    @property
+    def scales(self) -> torch.Tensor:
+        """The scale of every row in samples (float64, on the parameters' device)."""
+        return torch.from_numpy(self._scales.copy()).to(self.center_logits.device)
+
+    @property
+    def frequencies(self) -> torch.Tensor:
+        """Frequency of every row in Hz (float64): ``central_frequency / (scale * dt)``, pywt's convention,
+        for the wavelet the module was built with (see :attr:`center_frequencies` once it learns)."""
+        return torch.from_numpy(self._frequencies.copy())
+
+    @property
+    def center(self) -> torch.Tensor | None:
+        """Morlet centre frequencies ``C_i`` per scale (differentiable); ``None`` for the Ricker."""
+        if self.wavelet not in PARAMETRIC_WAVELETS:
+            return None
+        return (self.scales / 2.0) * torch.sigmoid(self.center_logits.to(torch.float64))
+
+    @property
+    def bandwidth(self) -> torch.Tensor | None:
+        """Morlet bandwidths ``B_i`` per scale (differentiable); ``None`` for the Ricker."""
+        if self.wavelet not in PARAMETRIC_WAVELETS:
+            return None
+        return torch.exp(self.log_bandwidth.to(torch.float64))
+
+    @property
+    def center_frequencies(self) -> torch.Tensor:
+        """Centre of each row's wavelet in Hz: ``C_i / (scale_i dt)`` for the Morlets (differentiable;
+        ``5 / 2 pi`` rather than pywt's 0.8125 for an untrained ``"real_morlet"``), :attr:`frequencies`
+        for the Ricker."""
+        center = self.center
+        if center is None:
+            return self.frequencies
+        return center * (self.sample_rate / self.scales)
+
+    @property
+    def max_kernel_length(self) -> int:
+        """Samples spanned by the longest wavelet: inputs must be at least this long."""
+        return max(self._lengths)
+
+    def kernels(self) -> tuple[torch.Tensor, int]:
+        """The discrete filters of every scale and their shared output offset (float64, differentiable; see
+        :func:`adaspec.kernels.wavelet_filters`)."""
+        return wavelet_filters(
+            self.wavelet, self._scales, self.bandwidth, self.center, precision=self.precision
+        )
+
+    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        """Transform ``(..., time)`` real signals into ``(..., n_bins, frames)`` wavelet coefficients."""
+        if not waveform.is_floating_point():
+            raise ValueError(f"waveform must be a real floating-point tensor, got dtype {waveform.dtype}")
+        length = waveform.shape[-1] if waveform.ndim else 0
+        longest = self.max_kernel_length
+        if length < longest:
+            index = int(np.argmax(self._lengths))
+            raise ValueError(
+                f"waveform of {length} samples is shorter than the longest wavelet: {longest} samples at "
+                f"scale {self._scales[index]:g} ({self._frequencies[index]:g} Hz); use a longer input, a "
+                "higher f_min or smaller scales"
+            )
+        leading = waveform.shape[:-1]
+        dtype = torch.promote_types(waveform.dtype, torch.float32)
+        with torch.autocast(waveform.device.type, enabled=False):
+            signal = waveform.reshape(-1, length).to(dtype)
+            taps, offset = self.kernels()
+            coefficients = decimated_fft_convolution(signal, taps, offset, self.hop_length)
+        if self.output == "complex":
+            result = (
+                coefficients
+                if coefficients.is_complex()
+                else torch.complex(coefficients, torch.zeros_like(coefficients))
+            )
+        elif coefficients.is_complex():
+            result = parts_output(coefficients.real, coefficients.imag, self.output)
+        else:
+            result = coefficients.square() if self.output == "power" else coefficients.abs()
+        return result.reshape(*leading, *result.shape[-2:])
+
+    def extra_repr(self) -> str:
+        return (
+            f"sample_rate={self.sample_rate:g}, wavelet={self.wavelet!r}, n_bins={self.n_bins}, "
+            f"hop_length={self.hop_length}, output={self.output!r}, learn_wavelets={self.learn_wavelets}"
+        )
+
+
+def _positive(name: str, value: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ValueError(f"{name} must be a positive number, got {value!r}")
+    return float(value)

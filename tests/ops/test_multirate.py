@@ -1,0 +1,76 @@
+"""Decimation (closed forms, librosa's soxr resampling) and the banded kernel product (numpy)."""
+
+from __future__ import annotations
+
+import librosa
+import numpy as np
+import pytest
+import torch
+
+from adaspec.ops import banded_product, decimate, decimated_length, octave_rates
+
+
+def tones(n: int, rate: float, freqs: list[float]) -> np.ndarray:
+    t = np.arange(n) / rate
+    return sum(np.cos(2 * np.pi * f * t + 0.3 * i) for i, f in enumerate(freqs))
+
+
+@pytest.mark.parametrize("factor", [2, 4, 8])
+def test_in_band_tones_are_kept_and_out_of_band_tones_removed(factor):
+    rate, n = 8000.0, 16001
+    new_nyquist = rate / factor / 2
+    kept = [0.1 * new_nyquist, 0.5 * new_nyquist, 0.9 * new_nyquist]
+    x = tones(n, rate, kept) + tones(n, rate, [1.05 * new_nyquist, 1.6 * new_nyquist])
+    out = decimate(torch.from_numpy(x), factor).numpy()
+    assert out.shape == (decimated_length(n, factor),) == (-(-n // factor),)
+    expected = tones(n, rate, kept)[::factor]
+    # Away from the ends (where the tones start abruptly) the result is the kept tones, sampled.
+    margin = 300
+    np.testing.assert_allclose(out[margin:-margin], expected[margin:-margin], atol=2e-5)
+
+
+@pytest.mark.parametrize("factor", [2, 8])
+@pytest.mark.parametrize("n", [4000, 4001, 4003])
+def test_matches_librosa_soxr_resampling(factor, n):
+    rng = np.random.default_rng(n)
+    spectrum = np.fft.rfft(rng.standard_normal(n))
+    spectrum[np.linspace(0, 1, spectrum.size) > 0.85 / factor] = 0  # within soxr's flat pass band
+    x = np.fft.irfft(spectrum, n)
+    x /= np.abs(x).max()
+    expected = librosa.resample(x, orig_sr=factor, target_sr=1, res_type="soxr_hq", scale=True)
+    expected /= np.sqrt(factor)  # scale=True keeps the energy; we keep the amplitude
+    out = decimate(torch.from_numpy(x), factor).numpy()
+    assert out.shape == expected.shape
+    # soxr keeps round(n / factor) samples and librosa pads zeros up to ceil(n / factor): so do we.
+    valid = (2 * n + factor) // (2 * factor)
+    assert (out[valid:] == 0).all() and (expected[valid:] == 0).all()
+    np.testing.assert_allclose(out[100:-100], expected[100:-100], atol=2e-4)
+    np.testing.assert_allclose(out, expected, atol=1e-2)  # the ends: the two filters differ slightly
+
+
+def test_octave_rates_chain_lengths_and_leading_dimensions():
+    x = torch.randn(2, 3, 5001, dtype=torch.float64)
+    signals = octave_rates(x, 4, 3)
+    assert [s.shape for s in signals] == [(2, 3, 1251), (2, 3, 626), (2, 3, 313), (2, 3, 157)]
+    torch.testing.assert_close(signals[0], decimate(x, 4))
+    torch.testing.assert_close(signals[2], decimate(decimate(decimate(x, 4), 2), 2))
+    assert octave_rates(x, 1, 0)[0] is x
+
+
+def test_decimate_is_differentiable():
+    x = torch.randn(1, 37, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda v: decimate(v, 4), (x,))
+
+
+def test_banded_product_equals_dense_product():
+    rng = np.random.default_rng(0)
+    spectrum = rng.standard_normal((2, 7, 50)) + 1j * rng.standard_normal((2, 7, 50))
+    dense = np.zeros((5, 50), dtype=np.complex128)
+    dense[:3, 4:19] = rng.standard_normal((3, 15)) + 1j * rng.standard_normal((3, 15))
+    dense[3:, 30:41] = rng.standard_normal((2, 11)) + 1j * rng.standard_normal((2, 11))
+    blocks = [
+        (4, torch.from_numpy(np.stack([dense[:3, 4:19].T.real, dense[:3, 4:19].T.imag], axis=-1))),
+        (30, torch.from_numpy(np.stack([dense[3:, 30:41].T.real, dense[3:, 30:41].T.imag], axis=-1))),
+    ]
+    out = banded_product(torch.from_numpy(spectrum), blocks).numpy()
+    np.testing.assert_allclose(out, spectrum @ dense.T, rtol=1e-12, atol=1e-12)
