@@ -34,6 +34,9 @@ from .registry import register_frontend
 
 ALGORITHMS = ("multirate", "direct")
 C1_HZ = 32.70319566257483  # librosa's default f_min (note C1)
+#: ``"direct"``: samples (at a level's rate) beyond a level's frames within which librosa's decimation,
+#: cut at the signal's ends, still changes them (the low-pass's ringing): closer frames are edge frames.
+EDGE_MARGIN = 32
 
 
 @register_frontend("vqt")
@@ -49,7 +52,7 @@ class VQT(nn.Module):
     noise gives the same expected energy in every bin; ``scale=False`` gives ``L`` times the
     correlation with the L1-normalised atom instead.
 
-    Algorithms (both compute the same transform; they differ in speed and at the signal's ends):
+    Algorithms (both compute the same transform, to about 1e-3 of the largest value; they differ in speed):
         ``"multirate"`` (default; fastest): librosa's scheme. The top octave is computed at the lowest
         rate ``sample_rate / 2**e`` that holds it, each lower octave after one more anti-aliased halving
         of the signal (while ``hop_length`` at that rate is even), from short frames and the same short
@@ -59,12 +62,19 @@ class VQT(nn.Module):
         ``"direct"``: one kernel per bin at the full rate (nnAudio's CQT1992): the rfft of frames as long
         as the longest filter times frequency-domain kernels cut to the band that holds all but
         ``sparsity`` of each row's L1 mass. The kernels are the multirate ones composed with their
-        decimation, so away from the ends it agrees with librosa to about 1e-3 as well; in the frames
-        whose longest filters overlap a signal end it differs by up to a few percent (more with a
-        ``pad_mode`` other than ``"constant"``), because librosa cuts and pads each decimated signal at
-        its own rate while a transform at the full rate cannot.
+        decimation, which gives librosa's transform away from the signal's ends. Near the ends it
+        cannot: librosa low-passes each octave's signal as if zero outside the signal, cuts the result
+        to the signal's span (``round(time / factor)`` samples) and pads it at its own rate, which no
+        full-rate filtering of the padded signal reproduces (the low-pass ringing cut off before the
+        start and after the end; reflections at a lower rate). So in each level's edge frames (those
+        within half its frame plus ``EDGE_MARGIN`` samples of an end, at its rate; see
+        :meth:`edge_frames`) the full-rate kernels are applied to the decimated, padded signal
+        zero-stuffed back to the full rate, computed at the level's rate. This costs the decimation
+        chain (about 10 % more time) and matches librosa as closely as ``"multirate"`` does on every
+        frame, for every ``pad_mode``.
         With ``learn_kernels`` (or kernels changed by training) both apply their time-domain kernels
-        with one matrix product per rate (nnAudio's trainable CQT); the multirate one stays fast.
+        with one matrix product per rate (nnAudio's trainable CQT), ``"direct"`` at the full rate except
+        for the edge frames; the multirate one stays fast.
 
     Args:
         sample_rate: sampling rate in Hz.
@@ -277,12 +287,11 @@ class VQT(nn.Module):
         n_frames = 1 + length // self.hop_length
         with torch.autocast(waveform.device.type, enabled=False):
             signal = waveform.reshape(-1, length).to(dtype)
-            if self.uses_spectral_kernels():
-                spectrum = self._direct_spectral(signal, n_frames)
-                result = parts_output(spectrum.real, spectrum.imag, self.output)
+            if self.algorithm == "multirate":
+                real, imag = self._multirate(signal, n_frames)
             else:
-                real, imag = self._by_levels(signal, n_frames)
-                result = parts_output(real, imag, self.output)
+                real, imag = self._direct(signal)
+            result = parts_output(real, imag, self.output)
         return result.reshape(*leading, *result.shape[-2:])
 
     def _frames(self, signal: torch.Tensor, n_fft: int, hop_length: int) -> torch.Tensor:
@@ -294,32 +303,85 @@ class VQT(nn.Module):
         padded = torch.cat([zeros, signal, zeros], dim=-1)
         return frame_signal(padded, n_fft, hop_length, center=False, pad_mode=self.pad_mode)
 
+    def _octave_signals(self, signal: torch.Tensor) -> list[torch.Tensor]:
+        """The signal at every level's rate, highest rate first (librosa's decimation chain)."""
+        first, last = self._levels[0].factor, self._levels[-1].factor
+        return octave_rates(signal, first, last.bit_length() - first.bit_length())
+
+    def _level_frames(self, signals: list[torch.Tensor], level: OctaveLevel) -> torch.Tensor:
+        """Frames of ``level.n_fft`` samples of the signal at the level's rate, padded at that rate."""
+        level_signal = signals[(level.factor // self._levels[0].factor).bit_length() - 1]
+        return self._frames(level_signal, level.n_fft, self.hop_length // level.factor)
+
+    def _kernels_at_rate(self, level: OctaveLevel) -> torch.Tensor:
+        """``(2 rows, level.n_fft)`` real and imaginary time-domain kernels of a level at its own rate.
+
+        For ``"direct"``, the full-rate kernels at every ``factor``-th sample times ``factor``: applied to
+        the decimated signal this is the full-rate kernel applied to that signal zero-stuffed back to the
+        full rate, the same as at the full rate for the analytic kernels (band-limited to the level's
+        Nyquist frequency by their decimation low-pass).
+        """
+        step = level.factor if self.algorithm == "direct" else 1
+        span = level.n_fft * step
+        left = (self.n_fft - span) // 2
+        rows, columns = slice(level.start, level.stop), slice(left, left + span, step)
+        kernels = torch.cat([self.kernel_real[rows, columns], self.kernel_imag[rows, columns]])
+        return kernels * step if step > 1 else kernels
+
+    def _multirate(self, signal: torch.Tensor, n_frames: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Every level at its own rate, one matrix product per level, lowest bins first."""
+        signals = self._octave_signals(signal)
+        products = []
+        for level in reversed(self._levels):
+            frames = self._level_frames(signals, level)[:, :n_frames]
+            products.append(dense_transform(frames, self._kernels_at_rate(level).to(frames.dtype)))
+        return _split_parts(products, self._levels)
+
+    def edge_frames(self, length: int) -> list[tuple[int, int]]:
+        """``"direct"``: per level (highest first), how many frames at the start and at the end of a signal
+        of ``length`` samples are taken from the decimated signal (see the class docstring)."""
+        n_frames = 1 + length // self.hop_length
+        counts = []
+        for level in self._levels:
+            reach = level.factor * (level.n_fft // 2 + EDGE_MARGIN)  # full-rate samples around a centre
+            head = min(n_frames, -(-reach // self.hop_length))  # frames t with t * hop < reach
+            first_tail = (length - 1 - reach) // self.hop_length + 1  # t * hop + reach > length - 1
+            counts.append((head, n_frames - min(n_frames, max(head, first_tail))))
+        return counts
+
+    def _direct(self, signal: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Full-rate frames and kernels, except each level's frames near the signal's ends, taken at the
+        level's rate from the decimated signal padded there (as librosa does)."""
+        length = signal.shape[-1]
+        n_frames = 1 + length // self.hop_length
+        spectral = self.uses_spectral_kernels()
+        if spectral:
+            spectrum = self._direct_spectral(signal, n_frames)
+        else:
+            frames = self._frames(signal, self.n_fft, self.hop_length)
+        signals = self._octave_signals(signal)
+        products = []
+        edges = reversed(self.edge_frames(length))
+        for level, (head, tail) in zip(reversed(self._levels), edges, strict=True):
+            rows, middle = slice(level.start, level.stop), slice(head, n_frames - tail)
+            if spectral:
+                parts = [torch.cat([spectrum.real[:, rows, middle], spectrum.imag[:, rows, middle]], dim=1)]
+            else:
+                kernels = torch.cat([self.kernel_real[rows], self.kernel_imag[rows]]).to(frames.dtype)
+                parts = [dense_transform(frames[:, middle], kernels)]
+            if head or tail:
+                level_frames = self._level_frames(signals, level)
+                kernels = self._kernels_at_rate(level).to(level_frames.dtype)
+                ends = (level_frames[:, :head], level_frames[:, n_frames - tail : n_frames])
+                parts = [dense_transform(ends[0], kernels), *parts, dense_transform(ends[1], kernels)]
+            products.append(torch.cat(parts, dim=-1))
+        return _split_parts(products, self._levels)
+
     def _direct_spectral(self, signal: torch.Tensor, n_frames: int) -> torch.Tensor:
         frames = self._frames(signal, self.n_fft, self.hop_length)
         spectrum = torch.fft.rfft(frames[:, :n_frames])
         blocks = [(low, getattr(self, f"_spectral_block_{i}")) for i, low in enumerate(self._block_lows)]
         return banded_product(spectrum, blocks).transpose(-1, -2)
-
-    def _by_levels(self, signal: torch.Tensor, n_frames: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Time-domain kernels, one matrix product per level (levels at their own rates)."""
-        first, last = self._levels[0].factor, self._levels[-1].factor
-        if self.algorithm == "multirate":
-            signals = octave_rates(signal, first, last.bit_length() - first.bit_length())
-        reals, imags = [], []
-        for level in reversed(self._levels):  # lowest bins first
-            factor, n_fft = (level.factor, level.n_fft) if self.algorithm == "multirate" else (1, self.n_fft)
-            level_signal = (
-                signals[(factor // first).bit_length() - 1] if self.algorithm == "multirate" else signal
-            )
-            frames = self._frames(level_signal, n_fft, self.hop_length // factor)[:, :n_frames]
-            left = (self.n_fft - n_fft) // 2
-            rows, columns = slice(level.start, level.stop), slice(left, left + n_fft)
-            kernels = torch.cat([self.kernel_real[rows, columns], self.kernel_imag[rows, columns]])
-            product = dense_transform(frames, kernels.to(frames.dtype))
-            real, imag = torch.split(product, level.stop - level.start, dim=1)
-            reals.append(real)
-            imags.append(imag)
-        return torch.cat(reals, dim=1), torch.cat(imags, dim=1)
 
     def extra_repr(self) -> str:
         return (
@@ -371,6 +433,19 @@ class CQT(VQT):
             learn_kernels=learn_kernels,
             dtype=dtype,
         )
+
+
+def _split_parts(
+    products: list[torch.Tensor], levels: list[OctaveLevel]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Real and imaginary ``(batch, n_bins, frames)`` parts from per-level ``(batch, 2 rows, frames)``
+    products (real rows first), lowest level first."""
+    reals, imags = [], []
+    for product, level in zip(products, reversed(levels), strict=True):
+        real, imag = torch.split(product, level.stop - level.start, dim=1)
+        reals.append(real)
+        imags.append(imag)
+    return torch.cat(reals, dim=1), torch.cat(imags, dim=1)
 
 
 def _check_below_nyquist(frequencies: np.ndarray, reach: np.ndarray, sample_rate: float) -> None:
