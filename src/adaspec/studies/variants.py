@@ -89,6 +89,26 @@ def _mel(learn: bool) -> Callable[[Mapping[str, Any]], Overrides]:
     return build
 
 
+def _hop_section(base: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """A new section for front-end ``name`` that keeps only the base's ``hop_length`` (frame rate)."""
+    section: dict[str, Any] = {"name": name}
+    if "hop_length" in base["frontend"]:
+        section["hop_length"] = copy.deepcopy(base["frontend"]["hop_length"])
+    return section
+
+
+def _compressed(base: Mapping[str, Any], section: dict[str, Any]) -> Overrides:
+    """Overrides for a fixed magnitude front-end: repeated to 3 channels, compressed as the base says (dB
+    where the base has no compression)."""
+    compression = base["model"]["compression"]
+    return {
+        "frontend": section,
+        "model.adapter": "repeat",
+        "model.channel_overrides": None,
+        "model.compression": "db" if compression == "none" else compression,
+    }
+
+
 def _degram(base: Mapping[str, Any]) -> Overrides:
     """DEGram on the base's analysis (STFT power -> SincGram -> log -> TF attention -> z-score), learning
     its band-pass filters; its output is already logarithmic and normalised, so no compression follows."""
@@ -105,9 +125,7 @@ def _degram(base: Mapping[str, Any]) -> Overrides:
 
 def _leaf(base: Mapping[str, Any]) -> Overrides:
     """LEAF on the waveform at the base's hop, every part learnable; its PCEN output needs no compression."""
-    section: dict[str, Any] = {"name": "leaf"}
-    if "hop_length" in base["frontend"]:
-        section["hop_length"] = copy.deepcopy(base["frontend"]["hop_length"])
+    section = _hop_section(base, "leaf")
     section.update(n_filters=64, learn_filters=True, learn_pooling=True, learn_pcen=True)
     return {
         "frontend": section,
@@ -123,9 +141,7 @@ def _cwt(base: Mapping[str, Any]) -> Overrides:
     base's hop; a base without compression gets dB."""
     f_min, nyquist = 32.70, base["data"]["sample_rate"] / 2.0
     n_bins = math.floor(12.0 * math.log2(0.9 * nyquist / f_min)) + 1
-    section: dict[str, Any] = {"name": "cwt"}
-    if "hop_length" in base["frontend"]:
-        section["hop_length"] = copy.deepcopy(base["frontend"]["hop_length"])
+    section = _hop_section(base, "cwt")
     section.update(
         wavelet="morlet",
         f_min=f_min,
@@ -134,13 +150,7 @@ def _cwt(base: Mapping[str, Any]) -> Overrides:
         output="magnitude",
         learn_wavelets=False,
     )
-    compression = base["model"]["compression"]
-    return {
-        "frontend": section,
-        "model.adapter": "repeat",
-        "model.channel_overrides": None,
-        "model.compression": "db" if compression == "none" else compression,
-    }
+    return _compressed(base, section)
 
 
 def _cqt(base: Mapping[str, Any]) -> Overrides:
@@ -156,9 +166,7 @@ def _cqt(base: Mapping[str, Any]) -> Overrides:
     f_min = 32.70 * 2.0 ** (semitones / bins_per_octave)
     frequencies = cqt_frequencies(7 * bins_per_octave, f_min, bins_per_octave)
     _, reach = cqt_lengths(frequencies, sample_rate, bins_per_octave=bins_per_octave)
-    section: dict[str, Any] = {"name": "cqt"}
-    if "hop_length" in base["frontend"]:
-        section["hop_length"] = copy.deepcopy(base["frontend"]["hop_length"])
+    section = _hop_section(base, "cqt")
     section.update(
         f_min=f_min,
         n_bins=int((reach <= sample_rate / 2).sum()),
@@ -166,13 +174,7 @@ def _cqt(base: Mapping[str, Any]) -> Overrides:
         output="magnitude",
         learn_kernels=False,
     )
-    compression = base["model"]["compression"]
-    return {
-        "frontend": section,
-        "model.adapter": "repeat",
-        "model.channel_overrides": None,
-        "model.compression": "db" if compression == "none" else compression,
-    }
+    return _compressed(base, section)
 
 
 def _stft_variant(name: str, text: str, window: bool, kernels: bool, per_channel: bool = False) -> Variant:
