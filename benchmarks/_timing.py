@@ -8,6 +8,7 @@ implementations timed in the same run, interleaved round by round, are what thes
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import importlib
 import os
@@ -18,7 +19,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -136,6 +137,35 @@ def parallel_probe(repeats: int = 15) -> float:
     finally:
         torch.set_num_threads(threads)
     return multi / single
+
+
+@contextlib.contextmanager
+def torch_threads(threads: int | None) -> Iterator[int]:
+    """Run the block with ``threads`` torch intra-op threads (``None``: the current setting); the previous
+    setting is restored afterwards. Yields the thread count in force."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads or previous)
+    try:
+        yield torch.get_num_threads()
+    finally:
+        torch.set_num_threads(previous)
+
+
+def measure(
+    impls: Sequence[Timed], rounds: int | None, budget: tuple[float, int, int], warmup_calls: int = 1
+) -> tuple[int, tuple[float, float]]:
+    """Warm up, fit the number of rounds to ``budget`` (seconds, fewest, most) unless ``rounds`` is given,
+    and time ``impls`` interleaved, between two parallel probes (``nan`` on one thread).
+
+    Returns:
+        The rounds run and the probes before and after.
+    """
+    probe = parallel_probe if torch.get_num_threads() > 1 else lambda: float("nan")
+    before = probe()
+    estimates = warm_up(impls, warmup_calls)
+    n_rounds = rounds or choose_rounds(estimates, impls, *budget)
+    interleaved(impls, n_rounds)
+    return n_rounds, (before, probe())
 
 
 def load_average() -> str:

@@ -173,9 +173,7 @@ def run(*, quick: bool = False, rounds: int | None = None, threads: int | None =
         rounds: interleaved rounds (default: fitted to the budget).
         threads: torch intra-op threads for the run (default: torch's current setting); restored after.
     """
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads or previous)
-    try:
+    with timing.torch_threads(threads):
         start = time.perf_counter()
         x = signal()
         sparse, exact = librosa_cqt(x.numpy()), librosa_cqt(x.numpy(), sparsity=0.0)
@@ -184,16 +182,9 @@ def run(*, quick: bool = False, rounds: int | None = None, threads: int | None =
             forward = row.make(x)
             measured.append(errors(forward(), sparse, exact))
             impls.append(timing.Timed(row.name, forward, max_rounds=row.max_rounds))
-        probe = timing.parallel_probe if torch.get_num_threads() > 1 else lambda: float("nan")
-        probe_before = probe()
-        estimates = timing.warm_up(impls, 1)
-        budget, low, high = (10.0, 3, 6) if quick else (60.0, 10, 30)
-        n_rounds = rounds or timing.choose_rounds(estimates, impls, budget, low, high)
-        timing.interleaved(impls, n_rounds)
-        probe_after = probe()
-        return render(impls, measured, n_rounds, (probe_before, probe_after), time.perf_counter() - start)
-    finally:
-        torch.set_num_threads(previous)
+        budget = (10.0, 3, 6) if quick else (60.0, 10, 30)
+        n_rounds, probes = timing.measure(impls, rounds, budget)
+        return render(impls, measured, n_rounds, probes, time.perf_counter() - start)
 
 
 def render(

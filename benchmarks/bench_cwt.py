@@ -84,9 +84,7 @@ def relative_error(got: np.ndarray, expected: np.ndarray) -> float:
 
 def run(*, quick: bool = False, rounds: int | None = None, threads: int | None = None) -> str:
     """Time every row interleaved and return the markdown report."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads or previous)
-    try:
+    with timing.torch_threads(threads):
         start = time.perf_counter()
         x = signal()
         x32, x64 = x.numpy(), x.double().numpy()
@@ -113,16 +111,9 @@ def run(*, quick: bool = False, rounds: int | None = None, threads: int | None =
             step, reset = _training_step(make_module(wavelet, learn=True), x)
             impls.append(timing.Timed(f"CWT {wavelet} fwd+bwd, learn_wavelets", step, reset))
             roles.append(None)
-        probe = timing.parallel_probe if torch.get_num_threads() > 1 else lambda: float("nan")
-        probe_before = probe()
-        estimates = timing.warm_up(impls, 1 if quick else 2)
-        budget, low, high = (10.0, 3, 10) if quick else (30.0, 10, 40)
-        n_rounds = rounds or timing.choose_rounds(estimates, impls, budget, low, high)
-        timing.interleaved(impls, n_rounds)
-        probe_after = probe()
-        return render(impls, roles, n_rounds, (probe_before, probe_after), time.perf_counter() - start)
-    finally:
-        torch.set_num_threads(previous)
+        budget = (10.0, 3, 10) if quick else (30.0, 10, 40)
+        n_rounds, probes = timing.measure(impls, rounds, budget, warmup_calls=1 if quick else 2)
+        return render(impls, roles, n_rounds, probes, time.perf_counter() - start)
 
 
 def _pywt_call(case: Case, x: np.ndarray) -> Callable[[], None]:

@@ -107,9 +107,7 @@ def run(*, quick: bool = False, rounds: int | None = None, threads: int | None =
         rounds: interleaved rounds (default: fitted to the budget).
         threads: torch intra-op threads for the run (default: torch's current setting); restored after.
     """
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads or previous)
-    try:
+    with timing.torch_threads(threads):
         start = time.perf_counter()
         torch.manual_seed(0)
         x = signal()
@@ -117,16 +115,9 @@ def run(*, quick: bool = False, rounds: int | None = None, threads: int | None =
         for row in ROWS:
             step, reset = make_step(row.make(), x)
             impls.append(timing.Timed(row.name, step, reset))
-        probe = timing.parallel_probe if torch.get_num_threads() > 1 else lambda: float("nan")
-        probe_before = probe()
-        estimates = timing.warm_up(impls, 1 if quick else 3)
-        budget, low, high = (4.0, 5, 15) if quick else (30.0, 15, 60)
-        n_rounds = rounds or timing.choose_rounds(estimates, impls, budget, low, high)
-        timing.interleaved(impls, n_rounds)
-        probe_after = probe()
-        return render(impls, n_rounds, (probe_before, probe_after), time.perf_counter() - start)
-    finally:
-        torch.set_num_threads(previous)
+        budget = (4.0, 5, 15) if quick else (30.0, 15, 60)
+        n_rounds, probes = timing.measure(impls, rounds, budget, warmup_calls=1 if quick else 3)
+        return render(impls, n_rounds, probes, time.perf_counter() - start)
 
 
 def render(impls: Sequence[timing.Timed], rounds: int, probes: tuple[float, float], elapsed: float) -> str:
