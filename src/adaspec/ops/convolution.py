@@ -22,7 +22,7 @@ import math
 import torch
 
 from .._validation import check_non_negative_int, check_positive_int
-from .gabor import _next_smooth
+from .fft_sizes import next_smooth_size
 
 #: Filters are transformed in chunks of at most this many spectrum values (bounds the working memory).
 CHUNK_ELEMENTS = 1 << 22
@@ -50,7 +50,7 @@ def decimated_fft_convolution(
     if offset >= n_taps:
         raise ValueError(f"offset must be < n_taps ({n_taps}), got {offset}")
     n_frames = 1 + (length - 1) // hop
-    q = _next_smooth(max(math.ceil((length + n_taps - 1) / hop), n_frames))
+    q = next_smooth_size(max(math.ceil((length + n_taps - 1) / hop), n_frames))
     n_fft = q * hop
     real = not taps.is_complex()
     taps = taps.to(

@@ -1,0 +1,88 @@
+"""The band-wise Gabor energy op: its band plan, the fold and its adjoint, its hand-written backward
+against finite differences and float32 against float64. Agreement with a direct stride-1 computation is
+tested through LEAF in ``tests/frontends/test_leaf.py``."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import adaspec
+from adaspec.ops import gabor_pooled_energy
+from adaspec.ops.gabor import FAST_ODD_FACTORS, TAIL, _fast_size, _fold, _plan, _unfold
+
+SR, HOP = 16000, 160
+
+
+def odd_part(n: int) -> int:
+    while n % 2 == 0:
+        n //= 2
+    return n
+
+
+def test_band_sizes_are_fast_and_at_most_a_fifth_too_large():
+    for n in range(8, 6000):
+        size = _fast_size(n, 10**9)
+        assert n <= size <= 1.2 * n, n
+        assert odd_part(size) in FAST_ODD_FACTORS, size
+    assert _fast_size(5000, 4096) == 4096
+
+
+@pytest.mark.parametrize("n_filters", [40, 64])
+def test_plan_covers_every_band_without_wrap_around(n_filters):
+    module = adaspec.LEAF(SR, n_filters=n_filters)
+    centers, widths, pools = (
+        t.detach().double() for t in (module.centers, module.filter_widths, module.pooling_widths)
+    )
+    plan = _plan(SR, HOP, centers, widths, pools)
+    assert plan.n_fft == plan.q * HOP and plan.q >= 1 + SR // HOP
+    assert plan.n_fft >= SR + TAIL * (widths.max() + pools.max())
+    per_radian = plan.n_fft / (2 * math.pi)
+    for c in range(n_filters):
+        band, start = plan.bands[c], plan.offsets[c] - plan.left
+        need = TAIL * per_radian * (math.sqrt(2) / widths[c].item() + 1 / pools[c].item())
+        assert need <= band <= plan.n_fft
+        assert abs(start + band / 2 - centers[c].item() * per_radian) <= 1.0  # centred on the filter
+        assert plan.valid[c] <= band // 2
+
+
+@pytest.mark.parametrize("n_bins", [5, 12, 12 * 2 + 7])
+def test_fold_and_unfold_are_adjoint(n_bins):
+    rng = np.random.default_rng(n_bins)
+    a = torch.from_numpy(rng.standard_normal((2, 3, n_bins)) + 1j * rng.standard_normal((2, 3, n_bins)))
+    b = torch.from_numpy(rng.standard_normal((2, 3, 12)) + 1j * rng.standard_normal((2, 3, 12)))
+    folded = _fold(a, 12)
+    assert folded.shape == (2, 3, 12)
+    expected = sum(a[..., k].numpy() for k in range(n_bins) if k % 12 == 5)
+    np.testing.assert_allclose(folded[..., 5].numpy(), expected)
+    left = (folded * b.conj()).sum()
+    right = (a * _unfold(b, n_bins).conj()).sum()
+    torch.testing.assert_close(left, right)
+
+
+def test_backward_matches_finite_differences():
+    rng = np.random.default_rng(0)
+    x = torch.from_numpy(rng.standard_normal((2, 240))).requires_grad_()
+    centers = torch.tensor([0.05, 1.1, 2.9], dtype=torch.float64, requires_grad=True)
+    widths = torch.tensor([12.0, 3.0, 1.8], dtype=torch.float64, requires_grad=True)
+    pools = torch.tensor([6.0, 20.0, 2.5], dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(
+        lambda *args: gabor_pooled_energy(*args, 40), (x, centers, widths, pools), atol=1e-6, rtol=1e-4
+    )
+
+
+def test_float32_agrees_with_float64():
+    module = adaspec.LEAF(SR, n_filters=40)
+    rng = np.random.default_rng(1)
+    t = np.arange(8000) / SR
+    tone = np.sin(2 * np.pi * 700 * t) + 0.01 * rng.standard_normal(t.size)
+    x = torch.from_numpy(np.stack([rng.standard_normal(t.size), tone]))
+    params = [p.detach().double() for p in (module.centers, module.filter_widths, module.pooling_widths)]
+    exact = gabor_pooled_energy(x, *params, HOP)
+    single = gabor_pooled_energy(x.float(), *(p.float() for p in params), HOP)
+    assert single.dtype == torch.float32
+    error = (single.double() - exact).abs().amax(-1) / exact.abs().amax(-1)
+    assert error.max() < 1e-4
