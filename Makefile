@@ -47,6 +47,8 @@ bench-training: setup
 	$(PY) benchmarks/bench_training.py
 
 bench-filterbanks: setup
+	$(PY) benchmarks/bench_cqt.py
+	$(PY) benchmarks/bench_cwt.py
 	$(PY) benchmarks/bench_degram.py
 	$(PY) benchmarks/bench_leaf.py
 
