@@ -12,7 +12,7 @@ from __future__ import annotations
 import inspect
 import re
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..data.audio import AUDIO_EXTENSIONS, AudioDecodeError, load_audio
+from ..data.audio import AudioDecodeError, load_audio
+from ..data.walk import find_audio_files
 from ..errors import UserError
 from ..frontends.registry import frontend_class
 from ..ops.compression import amplitude_to_db
@@ -104,27 +105,6 @@ def build_display_frontend(name: str, sample_rate: int) -> nn.Module:
         raise UserError(f"--frontend {name}: {err} (at --sample-rate {sample_rate})") from None
 
 
-def find_audio(
-    inputs: Sequence[Path], extensions: Iterable[str] = AUDIO_EXTENSIONS
-) -> list[tuple[Path, Path]]:
-    """``(file, path relative to its input)`` for files given directly and audio files under folders
-    (recursive, sorted, hidden files skipped). Missing paths are kept so that they are reported.
-    """
-    suffixes = {f".{ext.lower()}" for ext in extensions}
-    found = []
-    for root in inputs:
-        if root.is_dir():
-            files = sorted(
-                p
-                for p in root.rglob("*")
-                if p.is_file() and p.suffix.lower() in suffixes and not p.name.startswith(".")
-            )
-            found += [(p, p.relative_to(root)) for p in files]
-        else:
-            found.append((root, Path(root.name)))
-    return found
-
-
 def spectrogram_db(frontend: nn.Module, waveform: np.ndarray) -> np.ndarray:
     """The front-end's ``(rows, frames)`` output of one waveform in dB (80 dB below its maximum).
 
@@ -195,7 +175,7 @@ def write_spectrogram_images(
     if size is not None and (len(size) != 2 or min(size) < 1):
         raise UserError(f"size must be (width, height) in positive pixels, got {size!r}")
     module = build_display_frontend(frontend, sample_rate)
-    files = find_audio([Path(p) for p in inputs])
+    files = find_audio_files([Path(p) for p in inputs])
     if not files:
         raise UserError(f"no audio file under {', '.join(map(str, inputs))}")
     out = Path(out)

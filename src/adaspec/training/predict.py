@@ -11,6 +11,7 @@ from typing import Any
 import torch
 
 from ..data import AUDIO_EXTENSIONS, AudioDecodeError, load_audio, split_parts
+from ..data.walk import find_audio_files
 from ..evaluation import format_predictions, top_k, vote
 from .checkpoints import LoadedModel, load_classifier
 from .datamodule import clip_samples
@@ -31,18 +32,7 @@ class PredictionOutput:
 def expand_paths(paths: Sequence[Path], extensions: Sequence[str] = AUDIO_EXTENSIONS) -> list[Path]:
     """Files as given; folders walked recursively for audio files (sorted). Missing paths are kept so that
     they are reported in the output."""
-    suffixes = {f".{ext.lower()}" for ext in extensions}
-    expanded: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            expanded += sorted(
-                p
-                for p in path.rglob("*")
-                if p.is_file() and p.suffix.lower() in suffixes and not p.name.startswith(".")
-            )
-        else:
-            expanded.append(path)
-    return expanded
+    return [file for file, _ in find_audio_files(paths, extensions)]
 
 
 def predict_file(loaded: LoadedModel, path: Path, k: int) -> dict[str, Any]:
