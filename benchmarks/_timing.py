@@ -168,6 +168,28 @@ def measure(
     return n_rounds, (before, probe())
 
 
+def projected_step(
+    module: torch.nn.Module,
+    x: torch.Tensor,
+    output: Callable[[torch.Tensor], torch.Tensor] = lambda y: y,
+) -> tuple[Callable[[], None], Callable[[], None]]:
+    """A training step (forward, ``output`` of it times a fixed random projection, summed, backward) and
+    its untimed reset (gradients of the trainable parameters set to ``None``)."""
+    with torch.no_grad():
+        shape = output(module(x)).shape
+    projection = torch.randn(shape, generator=torch.Generator().manual_seed(1))
+    trainable = [p for p in module.parameters() if p.requires_grad]
+
+    def step() -> None:
+        (output(module(x)) * projection).sum().backward()
+
+    def reset() -> None:
+        for p in trainable:
+            p.grad = None
+
+    return step, reset
+
+
 def load_average() -> str:
     """The 1/5/15-minute load averages (``"n/a"`` where unsupported)."""
     try:

@@ -108,7 +108,7 @@ def run(*, quick: bool = False, rounds: int | None = None, threads: int | None =
             )
             roles.append(None)
         for wavelet in ("morlet", "real_morlet"):
-            step, reset = _training_step(make_module(wavelet, learn=True), x)
+            step, reset = timing.projected_step(make_module(wavelet, learn=True), x, torch.abs)
             impls.append(timing.Timed(f"CWT {wavelet} fwd+bwd, learn_wavelets", step, reset))
             roles.append(None)
         budget = (10.0, 3, 10) if quick else (30.0, 10, 40)
@@ -131,23 +131,6 @@ def _forward(module: adaspec.CWT, x: torch.Tensor) -> Callable[[], object]:
             return module(x)
 
     return call
-
-
-def _training_step(module: adaspec.CWT, x: torch.Tensor) -> tuple[Callable[[], None], Callable[[], None]]:
-    """Forward, fixed random projection of the magnitude, backward; and the untimed gradient reset."""
-    with torch.no_grad():
-        shape = module(x).shape
-    projection = torch.randn(shape, generator=torch.Generator().manual_seed(1))
-    trainable = [p for p in module.parameters() if p.requires_grad]
-
-    def step() -> None:
-        (module(x).abs() * projection).sum().backward()
-
-    def reset() -> None:
-        for p in trainable:
-            p.grad = None
-
-    return step, reset
 
 
 def render(

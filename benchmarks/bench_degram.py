@@ -82,23 +82,6 @@ def signal(seed: int = 0) -> torch.Tensor:
     return (0.3 * tones + 0.1 * noise).to(torch.float32)
 
 
-def make_step(module: torch.nn.Module, x: torch.Tensor) -> tuple[Callable[[], None], Callable[[], None]]:
-    """A training step (forward, fixed random projection, backward) and the untimed gradient reset."""
-    with torch.no_grad():
-        shape = module(x).shape
-    projection = torch.randn(shape, generator=torch.Generator().manual_seed(1))
-    trainable = [p for p in module.parameters() if p.requires_grad]
-
-    def step() -> None:
-        (module(x) * projection).sum().backward()
-
-    def reset() -> None:
-        for p in trainable:
-            p.grad = None
-
-    return step, reset
-
-
 def run(*, quick: bool = False, rounds: int | None = None, threads: int | None = None) -> str:
     """Time every row interleaved and return the markdown report.
 
@@ -113,7 +96,7 @@ def run(*, quick: bool = False, rounds: int | None = None, threads: int | None =
         x = signal()
         impls = []
         for row in ROWS:
-            step, reset = make_step(row.make(), x)
+            step, reset = timing.projected_step(row.make(), x)
             impls.append(timing.Timed(row.name, step, reset))
         budget = (4.0, 5, 15) if quick else (30.0, 15, 60)
         n_rounds, probes = timing.measure(impls, rounds, budget, warmup_calls=1 if quick else 3)

@@ -183,23 +183,6 @@ def signal(seed: int = 0) -> torch.Tensor:
     return (0.3 * tones + 0.1 * noise).to(torch.float32)
 
 
-def make_step(module: nn.Module, x: torch.Tensor) -> tuple[Callable[[], None], Callable[[], None]]:
-    """A training step (forward, fixed random projection, backward) and the untimed gradient reset."""
-    with torch.no_grad():
-        shape = module(x).shape
-    projection = torch.randn(shape, generator=torch.Generator().manual_seed(1))
-    trainable = [p for p in module.parameters() if p.requires_grad]
-
-    def step() -> None:
-        (module(x) * projection).sum().backward()
-
-    def reset() -> None:
-        for p in trainable:
-            p.grad = None
-
-    return step, reset
-
-
 def run(
     *,
     quick: bool = False,
@@ -222,7 +205,7 @@ def run(
         rows = [row for count in bands for row in rows_for(count)]
         impls = []
         for row in rows:
-            step, reset = make_step(row.make(), x)
+            step, reset = timing.projected_step(row.make(), x)
             cap = None if row.max_rounds is None else (2 if quick else row.max_rounds)
             impls.append(timing.Timed(row.name, step, reset, max_rounds=cap, warmup=1 if cap else None))
         budget = (6.0, 5, 15) if quick else (90.0, 15, 60)

@@ -142,10 +142,6 @@ class _Objective:
         return float(best)
 
 
-def _counted(study: optuna.Study) -> int:
-    return len(study.get_trials(deepcopy=False, states=COUNTED_STATES))
-
-
 def run_search(
     config: Mapping[str, Any],
     trials: int,
@@ -196,8 +192,9 @@ def run_search(
         lock.acquire()
         try:
             optuna.storages.fail_stale_trials(study)  # trials of killed workers end as failed
-            counted = _counted(study)
-            running = len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
+            active = study.get_trials(deepcopy=False, states=COUNTED_STATES)
+            counted = len(active)
+            running = sum(trial.state == TrialState.RUNNING for trial in active)
             finished: list[FrozenTrial] = []
             if counted < trials:
                 study.optimize(
