@@ -14,7 +14,7 @@ endif
 
 STAMP := $(dir $(PY)).adaspec-installed
 
-.PHONY: setup test lint demo synthetic-demo fourier-demo bench bench-training bench-filterbanks clean
+.PHONY: setup test lint demo study synthetic-demo fourier-demo bench bench-training bench-filterbanks clean
 
 setup: $(STAMP)
 
@@ -33,6 +33,9 @@ test: setup lint
 
 demo: setup
 	$(PY) examples/instrument_demo.py --out demo_output
+
+study: setup
+	$(PY) examples/instrument_study.py --data data/instruments_v80 --out runs/compare-instruments_cpu
 
 synthetic-demo: setup
 	$(PY) examples/training_demo.py --out demo_output/synthetic

@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from adaspec.config import resolve_config
@@ -36,27 +37,33 @@ CONFIG = Path(__file__).resolve().parent.parent / "configs" / "instruments.yaml"
 log = logging.getLogger("adaspec.demo")
 
 
-def missing_system_parts() -> list[str]:
-    """What is not installed yet: the FluidSynth library and the three SoundFonts."""
+def missing_system_parts(fonts: Iterable[Path]) -> list[str]:
+    """What is not installed yet: the FluidSynth library and any of ``fonts``."""
     missing = [] if ctypes.util.find_library("fluidsynth") else ["libfluidsynth"]
-    return missing + [str(path) for path in FONTS.values() if not path.is_file()]
+    return missing + [str(path) for path in fonts if not path.is_file()]
 
 
-def ensure_system_packages() -> None:
-    """Install FluidSynth and the SoundFonts with apt-get when root; otherwise say how and exit."""
-    missing = missing_system_parts()
+def ensure_system_packages(fonts: Iterable[Path] = FONTS.values(), packages: Sequence[str] = APT) -> None:
+    """Install FluidSynth and the SoundFonts with apt-get when root; otherwise say how and exit.
+
+    Args:
+        fonts: the SoundFont files that must exist afterwards.
+        packages: the Debian packages that provide them and FluidSynth.
+    """
+    fonts = list(fonts)
+    missing = missing_system_parts(fonts)
     if not missing:
         return
-    command = f"apt-get update && apt-get install -y --no-install-recommends {' '.join(APT)}"
+    command = f"apt-get update && apt-get install -y --no-install-recommends {' '.join(packages)}"
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
         sys.exit(f"missing {', '.join(missing)}; install them with:\n  sudo sh -c '{command}'")
-    log.warning("installing %s", " ".join(APT))
+    log.warning("installing %s", " ".join(packages))
     environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run(["apt-get", "update", "-qq"], check=True, env=environment)
     subprocess.run(
-        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *APT], check=True, env=environment
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages], check=True, env=environment
     )
-    still = missing_system_parts()
+    still = missing_system_parts(fonts)
     if still:
         sys.exit(f"still missing after apt-get: {', '.join(still)}")
 

@@ -93,3 +93,11 @@ def test_compare_unknown_variant_exits_2(config_file: Path, capsys: pytest.Captu
     assert main(["compare", str(config_file), "--variants", "stft,nonsense"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "nonsense" in err[0]
+
+
+def test_compare_reference_outside_the_variants_exits_2(
+    config_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["compare", str(config_file), "--variants", "stft,mel", "--reference", "cqt"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--reference" in err[0] and "'cqt'" in err[0]

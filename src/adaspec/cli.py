@@ -123,6 +123,16 @@ def _add_compare(commands: argparse._SubParsersAction) -> None:
         "--budget", type=int, metavar="EPOCHS", help="epochs per run (default trainer.max_epochs)"
     )
     parser.add_argument("--out", type=Path, help="study folder (default: runs/compare-<config stem>)")
+    parser.add_argument(
+        "--reference",
+        metavar="VARIANT",
+        help="variant the others are compared with seed by seed (default: stft if present, else the first)",
+    )
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="train nothing: write the tables and plots from the runs that have finished",
+    )
 
 
 def _add_search(commands: argparse._SubParsersAction) -> None:
@@ -278,7 +288,15 @@ def _run_compare(args: argparse.Namespace) -> int:
     config = resolve_config(args.config, args.overrides)
     variants = parse_variants(args.variants)
     out = args.out or Path("runs") / f"compare-{args.config.stem}"
-    result = run_comparison(config, out, variants=variants, seeds=args.seeds, epochs=args.budget)
+    result = run_comparison(
+        config,
+        out,
+        variants=variants,
+        seeds=args.seeds,
+        epochs=args.budget,
+        reference=args.reference,
+        train_missing=not args.report_only,
+    )
     print(format_results(result))
     print(f"\nwrote {out / 'results.md'}, {out / 'results.csv'} and the plots in {out}")
     return 0

@@ -30,7 +30,13 @@ from adaspec.studies import (
 )
 from adaspec.studies import compare as compare_module
 from adaspec.studies.figures import learned_frontend, write_learned_frontends
-from adaspec.studies.report import aggregate, format_table
+from adaspec.studies.report import (
+    aggregate,
+    default_reference,
+    format_differences,
+    format_table,
+    paired_differences,
+)
 from adaspec.studies.summary import RunSummary
 from adaspec.training.builders import build_classifier
 from tests.datasets import tiny_overrides
@@ -65,14 +71,18 @@ def read_csv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def markdown_rows(path: Path) -> dict[str, list[str]]:
-    """``{variant: cells}`` of the results table."""
-    rows = {}
+def markdown_rows(path: Path, table: int = 0) -> dict[str, list[str]]:
+    """``{variant: cells}`` of a table of ``results.md``: 0 the results, 1 the paired differences."""
+    tables: list[dict[str, list[str]]] = []
+    previous = ""
     for line in path.read_text(encoding="utf-8").splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
-        if line.startswith("| ") and cells[0] in VARIANTS:
-            rows[cells[0]] = cells
-    return rows
+        if line.startswith("| variant") and not previous.startswith("|"):
+            tables.append({})
+        elif line.startswith("| ") and cells[0] in VARIANTS:
+            tables[-1][cells[0]] = cells
+        previous = line
+    return tables[table] if table < len(tables) else {}
 
 
 def checkpoint_mtimes(out: Path) -> dict[Path, int]:
@@ -201,7 +211,105 @@ def test_rerun_skips_finished_runs(
     )
     assert result.skipped == len(STUDY_VARIANTS) * SEEDS
     assert (out / "results.csv").read_text() == csv_before
-    assert format_results(result) == format_results_table(out)
+    printed = format_results(result)
+    assert printed.startswith(format_results_table(out))
+    assert "difference from stft, seed by seed" in printed
+
+
+def test_paired_differences_equal_numpy_over_the_csv(study: Path) -> None:
+    rows = read_csv(study / "results.csv")
+    table = markdown_rows(study / "results.md", table=1)
+    assert list(table) == ["stft_window"]  # the reference has no row of its own
+    cells = table["stft_window"]
+    assert cells[1] == str(SEEDS)
+    value = {(r["variant"], int(r["seed"])): r for r in rows}
+    for key, index in (("val_acc", 2), ("test_acc", 3), ("test_f1", 4)):
+        diffs = np.array(
+            [float(value["stft_window", k][key]) - float(value["stft", k][key]) for k in range(SEEDS)]
+        )
+        mean, std = (float(x) for x in cells[index].split("±"))
+        assert mean == pytest.approx(diffs.mean(), abs=5.1e-4), key
+        assert std == pytest.approx(diffs.std(ddof=1), abs=5.1e-4), key
+    test = [
+        float(value["stft_window", k]["test_acc"]) - float(value["stft", k]["test_acc"]) for k in range(SEEDS)
+    ]
+    expected = f"{sum(d > 0 for d in test)} / {sum(d == 0 for d in test)} / {sum(d < 0 for d in test)}"
+    assert cells[5] == expected
+    assert "## Difference from `stft`, seed by seed" in (study / "results.md").read_text()
+
+
+def test_paired_differences_of_known_rows() -> None:
+    def row(variant: str, seed: int, val: float, test: float, f1: float) -> RunSummary:
+        return RunSummary(variant, seed, val, test, 0.0, f1, 0, 0, 10, 10, 0, 1.0, 1)
+
+    rows = [
+        row("mel", 0, 0.5, 0.50, 0.4),
+        row("mel", 1, 0.6, 0.70, 0.5),
+        row("mel", 2, 0.7, 0.60, 0.6),
+        row("mel_learn", 0, 0.6, 0.55, 0.5),
+        row("mel_learn", 1, 0.6, 0.70, 0.4),
+        row("mel_learn", 3, 0.9, 0.90, 0.9),  # seed 3: the reference has no run, so it is not paired
+        row("cqt", 5, 0.1, 0.1, 0.1),  # no seed in common: left out
+    ]
+    differences = paired_differences(rows, ["mel", "mel_learn", "cqt"], default_reference(["mel", "cqt"]))
+    assert list(differences) == ["mel_learn"]
+    item = differences["mel_learn"]
+    assert item.reference == "mel" and item.seeds == [0, 1]
+    assert item.mean["val_acc"] == pytest.approx(0.05) and item.std["val_acc"] == pytest.approx(
+        np.std([0.1, 0.0], ddof=1)
+    )
+    assert item.mean["test_acc"] == pytest.approx(0.025) and item.mean["test_f1"] == pytest.approx(0.0)
+    assert (item.wins, item.ties, item.losses) == (1, 1, 0)
+    assert default_reference(["mel", "stft", "cqt"]) == "stft"
+    single = paired_differences(rows[:4], ["mel", "mel_learn"], "mel")["mel_learn"]
+    assert single.seeds == [0] and np.isnan(single.std["test_acc"])
+    assert "| mel_learn | 1 | +0.100 ± - | +0.050 ± - | +0.100 ± - | 1 / 0 / 0 |" in format_differences(
+        {"mel_learn": single}
+    )
+
+
+def test_report_only_tabulates_finished_runs_and_trains_nothing(
+    study: Path, base: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "report"
+    shutil.copytree(study, out)
+    (out / "runs" / "stft_window" / "seed1" / "summary.json").unlink()  # as if still training
+    before = checkpoint_mtimes(out)
+
+    def no_training(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("--report-only trained a run")
+
+    monkeypatch.setattr(compare_module, "train", no_training)
+    result = run_comparison(
+        base,
+        out,
+        list(STUDY_VARIANTS),
+        seeds=SEEDS + 1,
+        epochs=1,
+        reference="stft_window",
+        train_missing=False,
+    )
+    assert checkpoint_mtimes(out) == before
+    assert result.missing == [("stft", 2), ("stft_window", 1), ("stft_window", 2)]
+    assert [(r.variant, r.seed) for r in result.rows] == [("stft", 0), ("stft", 1), ("stft_window", 0)]
+    table = markdown_rows(out / "results.md")
+    assert table["stft"][1] == "2" and table["stft_window"][1] == "1"
+    differences = markdown_rows(out / "results.md", table=1)
+    assert list(differences) == ["stft"] and differences["stft"][1] == "1"  # stft - stft_window, seed 0
+    assert "not finished (left out): stft seed 2, stft_window seed 1, stft_window seed 2" in format_results(
+        result
+    )
+    empty = tmp_path / "empty"
+    with pytest.raises(UserError, match="no finished run"):
+        run_comparison(base, empty, "stft", seeds=1, epochs=1, train_missing=False)
+
+
+def test_reference_must_be_one_of_the_variants(base: dict[str, Any], tmp_path: Path) -> None:
+    with pytest.raises(
+        UserError, match=r"--reference: 'mel' is not among the variants \(stft, stft_window\)"
+    ):
+        run_comparison(base, tmp_path, list(STUDY_VARIANTS), seeds=1, epochs=1, reference="mel")
+    assert not (tmp_path / "runs").exists()
 
 
 @pytest.mark.filterwarnings("ignore:The dirpath has changed")  # the run was copied to another folder

@@ -30,7 +30,17 @@ from .figures import (
     write_learned_frontends,
     write_validation_curves,
 )
-from .report import VariantStats, aggregate, format_markdown, format_table, write_csv
+from .report import (
+    PairedDifference,
+    VariantStats,
+    aggregate,
+    default_reference,
+    format_differences,
+    format_markdown,
+    format_table,
+    paired_differences,
+    write_csv,
+)
 from .summary import RunSummary, summarise_run
 from .variants import VARIANTS, parse_variants, variant_config
 
@@ -51,8 +61,10 @@ class ComparisonResult:
     rows: list[RunSummary]
     stats: dict[str, VariantStats]
     header: dict[str, Any]
+    differences: dict[str, PairedDifference] = field(default_factory=dict)
     files: dict[str, Path] = field(default_factory=dict)
     skipped: int = 0
+    missing: list[tuple[str, int]] = field(default_factory=list)
 
 
 def run_config(base: Mapping[str, Any], variant: str, seed: int, epochs: int | None) -> dict[str, Any]:
@@ -67,6 +79,14 @@ def _check_count(option: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise UserError(f"{option}: must be a whole number >= 1, got {value!r}")
     return value
+
+
+def _check_reference(reference: str | None, names: Sequence[str]) -> str:
+    if reference is None:
+        return default_reference(names)
+    if reference not in names:
+        raise UserError(f"--reference: {reference!r} is not among the variants ({', '.join(names)})")
+    return reference
 
 
 def _finished(paths: RunPaths, config: Mapping[str, Any]) -> RunSummary | None:
@@ -131,6 +151,8 @@ def run_comparison(
     variants: Sequence[str] | str | None = None,
     seeds: int = 3,
     epochs: int | None = None,
+    reference: str | None = None,
+    train_missing: bool = True,
 ) -> ComparisonResult:
     """Train each variant for seeds ``0..seeds-1`` on the same data, backbone and budget; write the tables
     and figures into ``out_dir``.
@@ -142,24 +164,41 @@ def run_comparison(
         variants: names or ``"a,b"``; default :data:`~adaspec.studies.variants.DEFAULT_VARIANTS`.
         seeds: runs per variant, with ``seed`` = 0, 1, ...
         epochs: ``trainer.max_epochs`` of every run (default: the base config's).
+        reference: the variant the others are compared with seed by seed (default: ``stft`` when it is
+            among the variants, else the first).
+        train_missing: train the runs that have not finished (default); ``False`` only tabulates the
+            finished ones (a study still running elsewhere, or one whose seeds differ by variant).
 
     Raises:
-        UserError: an unknown variant, a bad count, or a run folder that holds another config.
+        UserError: an unknown variant or reference, a bad count, a run folder that holds another config,
+            or (``train_missing=False``) no finished run at all.
     """
     base = resolve_config(config)
     names = parse_variants(variants)
     seeds = _check_count("--seeds", seeds)
     epochs = _check_count("--epochs", epochs) if epochs is not None else None
+    reference = _check_reference(reference, names)
     out_dir = Path(out_dir)
     configs = {(v, k): run_config(base, v, k, epochs) for v in names for k in range(seeds)}
-    rows, skipped = [], 0
+    rows, skipped, missing = [], 0, []
     run_dirs: dict[str, list[Path]] = {name: [] for name in names}
     for (variant, seed), run_cfg in configs.items():
         runs_dir = out_dir / "runs" / variant
-        summary, was_skipped = run_one(run_cfg, variant, seed, runs_dir)
+        if train_missing:
+            summary, was_skipped = run_one(run_cfg, variant, seed, runs_dir)
+        else:
+            summary, was_skipped = _finished(RunPaths(runs_dir / f"seed{seed}"), run_cfg), True
+            if summary is None:
+                missing.append((variant, seed))
+                continue
         rows.append(summary)
         run_dirs[variant].append(runs_dir / f"seed{seed}")
         skipped += was_skipped
+    if not rows:
+        raise UserError(f"--report-only: no finished run of these variants and seeds in {out_dir / 'runs'}")
+    if missing:
+        log.info("not finished, left out of the tables: %s", ", ".join(f"{v} seed {k}" for v, k in missing))
+    run_dirs = {variant: runs for variant, runs in run_dirs.items() if runs}
     budget = epochs if epochs is not None else base["trainer"]["max_epochs"]
     descriptions = {name: VARIANTS[name].description for name in names}
     result = ComparisonResult(
@@ -170,7 +209,9 @@ def run_comparison(
         rows=rows,
         stats=aggregate(rows, names, descriptions),
         header=_header(base, seeds, budget),
+        differences=paired_differences(rows, names, reference),
         skipped=skipped,
+        missing=missing,
     )
     write_results(result, run_dirs)
     return result
@@ -191,7 +232,7 @@ def write_results(result: ComparisonResult, run_dirs: Mapping[str, Sequence[Path
     else:
         (out / LEARNED_FILE).unlink(missing_ok=True)  # a figure of an earlier study would mislead
     figures = [path.name for key, path in result.files.items() if path.suffix == ".png"]
-    markdown = format_markdown(result.stats, result.header, figures)
+    markdown = format_markdown(result.stats, result.header, figures, result.differences)
     result.files["markdown"] = out / MARKDOWN_FILE
     result.files["markdown"].write_text(markdown, encoding="utf-8")
     for kind, path in result.files.items():
@@ -199,5 +240,11 @@ def write_results(result: ComparisonResult, run_dirs: Mapping[str, Sequence[Path
 
 
 def format_results(result: ComparisonResult) -> str:
-    """The markdown table of a study, for printing."""
-    return format_table(result.stats)
+    """The markdown tables of a study, for printing: per variant, then the paired differences."""
+    text = format_table(result.stats)
+    if result.differences:
+        reference = next(iter(result.differences.values())).reference
+        text += f"\n\ndifference from {reference}, seed by seed:\n" + format_differences(result.differences)
+    if result.missing:
+        text += f"\n\nnot finished (left out): {', '.join(f'{v} seed {k}' for v, k in result.missing)}"
+    return text

@@ -18,6 +18,12 @@ STATISTICS = (
     ("test_f1", "test macro-F1", 3),
     ("train_seconds", "train time (s)", 1),
 )
+# Paired against the reference variant, seed by seed: (RunSummary field, column title, digits).
+DIFFERENCES = (
+    ("val_acc", "Δ val acc", 3),
+    ("test_acc", "Δ test acc", 3),
+    ("test_f1", "Δ test macro-F1", 3),
+)
 
 
 @dataclass
@@ -59,6 +65,60 @@ def aggregate(
     return stats
 
 
+@dataclass
+class PairedDifference:
+    """A variant minus the reference variant, run by run over the seeds both have, as mean and sample std
+    (ddof=1, NaN for one pair); ``wins``/``ties``/``losses`` count seeds on test accuracy. The seed fixes the
+    crops, batch order and augmentation, so pairing removes that part of the seed-to-seed spread."""
+
+    variant: str
+    reference: str
+    seeds: list[int]
+    mean: dict[str, float]
+    std: dict[str, float]
+    wins: int
+    ties: int
+    losses: int
+
+
+def default_reference(variants: Sequence[str]) -> str:
+    """The variant the others are compared with: ``stft`` (no learning) when present, else the first."""
+    return "stft" if "stft" in variants else variants[0]
+
+
+def paired_differences(
+    rows: Sequence[RunSummary], variants: Sequence[str], reference: str
+) -> dict[str, PairedDifference]:
+    """Per variant other than ``reference`` (in the order of ``variants``), its differences from
+    ``reference`` over the seeds both finished; variants sharing no seed with it are left out."""
+    by_seed = {row.seed: row for row in rows if row.variant == reference}
+    differences: dict[str, PairedDifference] = {}
+    for variant in variants:
+        if variant == reference:
+            continue
+        pairs = sorted(
+            ((row, by_seed[row.seed]) for row in rows if row.variant == variant and row.seed in by_seed),
+            key=lambda pair: pair[0].seed,
+        )
+        if not pairs:
+            continue
+        means, stds = {}, {}
+        for key, _, _ in DIFFERENCES:
+            means[key], stds[key] = mean_std([getattr(mine, key) - getattr(ref, key) for mine, ref in pairs])
+        test = [mine.test_acc - ref.test_acc for mine, ref in pairs]
+        differences[variant] = PairedDifference(
+            variant=variant,
+            reference=reference,
+            seeds=[mine.seed for mine, _ in pairs],
+            mean=means,
+            std=stds,
+            wins=sum(value > 0 for value in test),
+            ties=sum(value == 0 for value in test),
+            losses=sum(value < 0 for value in test),
+        )
+    return differences
+
+
 def write_csv(path: Path, rows: Sequence[RunSummary]) -> Path:
     """``results.csv``: one row per variant x seed, columns :data:`CSV_COLUMNS`."""
     path = Path(path)
@@ -87,10 +147,31 @@ def format_table(stats: Mapping[str, VariantStats]) -> str:
     return "\n".join(lines)
 
 
+def format_differences(differences: Mapping[str, PairedDifference]) -> str:
+    """The markdown table of :func:`paired_differences`: ``mean ± std`` of the per-seed differences."""
+    titles = [title for _, title, _ in DIFFERENCES]
+    header = ["variant", "paired seeds", *titles, "test acc better / same / worse"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for item in differences.values():
+        cells = [_signed_cell(item.mean[key], item.std[key], digits) for key, _, digits in DIFFERENCES]
+        counts = f"{item.wins} / {item.ties} / {item.losses}"
+        lines.append("| " + " | ".join([item.variant, str(len(item.seeds)), *cells, counts]) + " |")
+    return "\n".join(lines)
+
+
+def _signed_cell(mean: float, std: float, digits: int) -> str:
+    spread = "-" if math.isnan(std) else f"{std:.{digits}f}"
+    return f"{mean:+.{digits}f} ± {spread}"
+
+
 def format_markdown(
-    stats: Mapping[str, VariantStats], header: Mapping[str, Any], figures: Sequence[str]
+    stats: Mapping[str, VariantStats],
+    header: Mapping[str, Any],
+    figures: Sequence[str],
+    differences: Mapping[str, PairedDifference] | None = None,
 ) -> str:
-    """The whole ``results.md``: setup lines, the table, the variants and the figures."""
+    """The whole ``results.md``: setup lines, the table, the paired differences from the reference
+    variant (when given and not empty), the variants and the figures."""
     lines = ["# Front-end comparison", ""]
     lines += [f"- {key}: {value}" for key, value in header.items()]
     lines += [
@@ -100,6 +181,20 @@ def format_markdown(
         "",
         format_table(stats),
         "",
+    ]
+    if differences:
+        reference = next(iter(differences.values())).reference
+        lines += [
+            f"## Difference from `{reference}`, seed by seed",
+            "",
+            f"Each run minus the `{reference}` run of the same seed (the seed fixes crops, batch order and "
+            "augmentation), mean ± sample std over the seeds both have; the last column counts the seeds "
+            f"where the variant's test accuracy is above, equal to or below `{reference}`'s.",
+            "",
+            format_differences(differences),
+            "",
+        ]
+    lines += [
         "## Variants",
         "",
     ]
