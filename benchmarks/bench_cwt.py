@@ -8,7 +8,10 @@ hop-spaced outputs (one FFT of the padded signal, a fold of each wavelet's spect
 a small inverse FFT). The error column is ``max |CWT - pywt| / max |pywt|`` against pywt on the same
 signals in float64 (pywt's own float32 result is listed too: it differs from its float64 one because
 pywt rounds its sampling grid to float32). Timing is interleaved (see ``_timing``); ratios are medians
-measured in the same run. Extra rows time CWT forward + backward with learnable Morlet parameters.
+measured in the same run. The CWT keeps its fixed wavelets' spectra from one call to the next
+(``cache_spectra``, the default), so its forward rows time the transform itself; the rows with
+``cache_spectra=False`` rebuild the wavelets and their spectra in every call (what a first call costs).
+Extra rows time CWT forward + backward with learnable Morlet parameters.
 
 Usage::
 
@@ -65,11 +68,11 @@ def signal(seed: int = 0) -> torch.Tensor:
     return (0.5 * chirp + 0.3 * tones + 0.1 * noise).to(torch.float32)
 
 
-def make_module(wavelet: str, learn: bool = False) -> adaspec.CWT:
+def make_module(wavelet: str, learn: bool = False, cache: bool = True) -> adaspec.CWT:
     f_max = F_MIN * 2.0 ** ((BINS - 1) / 12.0)
     return adaspec.CWT(
         SAMPLE_RATE, wavelet, f_min=F_MIN, f_max=f_max, n_bins=BINS, hop_length=HOP, learn_wavelets=learn,
-        output="complex",
+        output="complex", cache_spectra=cache,
     )  # fmt: skip
 
 
@@ -106,6 +109,10 @@ def run(*, quick: bool = False, rounds: int | None = None, threads: int | None =
                     warmup=0,
                 )
             )
+            roles.append(None)
+        for wavelet, _ in WAVELETS:
+            name = f"CWT {wavelet} forward, cache_spectra=False"
+            impls.append(timing.Timed(name, _forward(make_module(wavelet, cache=False), x)))
             roles.append(None)
         for wavelet in ("morlet", "real_morlet"):
             step, reset = timing.projected_step(make_module(wavelet, learn=True), x, torch.abs)

@@ -182,3 +182,61 @@ def test_registered_and_built_by_name() -> None:
     assert isinstance(module, CWT) and module.n_bins == 12 and module.output == "power"
     assert module.hop_length == 512 and module(torch.randn(2, 16000)).shape == (2, 12, 32)
     assert "learn_wavelets=False" in repr(module)
+
+
+def _counting_kernels(module: CWT, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the module's wavelet builds (each cache miss builds the wavelets once)."""
+    calls: list[int] = []
+    original = module.kernels
+
+    def counted() -> tuple[torch.Tensor, int]:
+        calls.append(1)
+        return original()
+
+    monkeypatch.setattr(module, "kernels", counted)
+    return calls
+
+
+def test_fixed_wavelet_spectra_are_kept_and_rebuilt_when_they_must(monkeypatch: pytest.MonkeyPatch) -> None:
+    scales = np.geomspace(4.0, 60.0, 10)
+    module = CWT(SR, scales=scales, precision=PRECISION, hop_length=3, output="complex", dtype=torch.float64)
+    calls = _counting_kernels(module, monkeypatch)
+    signals = list(SIGNALS.values())
+    for signal in signals:  # a new signal each call, the spectra of the first call
+        got = module(torch.from_numpy(signal))
+        assert _relative_error(got, pywt.cwt(signal, scales, "cmor1.5-1.0")[0][:, ::3]) < 1e-10
+    assert len(calls) == 1
+    module(torch.from_numpy(signals[0][:3000]))  # another length
+    module(torch.from_numpy(signals[0]).float())  # another dtype
+    assert len(calls) == 3
+    with torch.no_grad():  # changed in place, as load_state_dict or an optimizer would
+        module.log_bandwidth.fill_(np.log(2.0))
+    got = module(torch.from_numpy(signals[2]).float())
+    assert len(calls) == 4
+    assert _relative_error(got, pywt.cwt(signals[2], scales, "cmor2.0-1.0")[0][:, ::3]) < 1e-5
+
+
+def test_learnable_or_uncached_wavelets_are_built_every_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    signal = torch.from_numpy(SIGNALS["tones"]).float()
+    for options in ({"learn_wavelets": True}, {"cache_spectra": False}):
+        module = CWT(SR, f_min=100.0, n_bins=6, hop_length=50, **options)
+        calls = _counting_kernels(module, monkeypatch)
+        module(signal)
+        module(signal)
+        assert len(calls) == 2, options
+        assert module._spectra is None
+
+
+def test_spectra_kept_in_inference_mode_serve_a_later_gradient() -> None:
+    scales = np.geomspace(4.0, 60.0, 6)
+    module = CWT(SR, scales=scales, precision=PRECISION, hop_length=5, output="complex", dtype=torch.float64)
+    signal = torch.from_numpy(SIGNALS["noise"][:1000]).requires_grad_()
+    with torch.inference_mode():
+        module(signal.detach())
+    weights = torch.from_numpy(np.random.default_rng(3).standard_normal((6, 200)))
+    (module(signal).real * weights).sum().backward()
+    # d/dx of sum_k w[c, k] Re(W[c, 5 k]) by pywt: the CWT is linear, so differentiate along unit impulses
+    basis = np.eye(1000)[:, None, :]
+    jacobian = np.stack([pywt.cwt(b[0], scales, "cmor1.5-1.0")[0][:, ::5].real for b in basis[::97]])
+    expected = (jacobian * weights.numpy()).sum(axis=(1, 2))
+    np.testing.assert_allclose(signal.grad.numpy()[::97], expected, rtol=1e-8, atol=1e-10)

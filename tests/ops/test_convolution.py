@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from adaspec.ops import decimated_fft_convolution
+from adaspec.ops.convolution import FilterSpectra
 
 
 @pytest.mark.parametrize("complex_taps", [False, True])
@@ -48,3 +49,28 @@ def test_bad_offsets_and_hops() -> None:
         decimated_fft_convolution(torch.zeros(1, 10), torch.zeros(2, 5), 5, 1)
     with pytest.raises(ValueError, match="hop_length must be a positive integer"):
         decimated_fft_convolution(torch.zeros(1, 10), torch.zeros(2, 5), 2, 0)
+
+
+def test_kept_filter_spectra_serve_many_batches_and_their_gradients() -> None:
+    rng = np.random.default_rng(2)
+    taps = torch.from_numpy(rng.standard_normal((3, 41)) + 1j * rng.standard_normal((3, 41))).requires_grad_()
+    spectra = FilterSpectra(taps, 20, 300, 5, dtype=torch.float64)
+    assert spectra.n_elements == 3 * spectra.q * spectra.folds
+    for seed in (4, 5):
+        signal = torch.from_numpy(np.random.default_rng(seed).standard_normal((2, 300)))
+        got = spectra.apply(signal)
+        for b in range(2):
+            for c in range(3):
+                expected = np.convolve(signal[b].numpy(), taps[c].detach().numpy())[20 : 20 + 300 : 5]
+                np.testing.assert_allclose(got[b, c].detach().numpy(), expected, rtol=0, atol=1e-11)
+    (grad,) = torch.autograd.grad(got.real.sum(), taps)
+    # d/dtaps[c, m] of sum_k Re(sum_m taps[c, m] x[5 k + 20 - m]) = sum_k x[5 k + 20 - m] (real part only)
+    padded = np.pad(signal.numpy(), ((0, 0), (20, 20)))
+    windows = np.stack([padded[:, 5 * k : 5 * k + 41][:, ::-1] for k in range(60)], axis=1)
+    np.testing.assert_allclose(
+        grad.real.numpy(), np.broadcast_to(windows.sum(axis=(0, 1)), (3, 41)), atol=1e-10
+    )
+    with pytest.raises(ValueError, match=r"waveform must have 300 samples, dtype torch\.float64"):
+        spectra.apply(signal[:, :200])
+    with pytest.raises(ValueError, match=r"dtype torch\.float64"):
+        spectra.apply(signal.float())

@@ -24,12 +24,14 @@ from ..kernels.wavelets import (
     wavelet_filters,
 )
 from ..ops import OUTPUTS, parts_output
-from ..ops.convolution import decimated_fft_convolution
+from ..ops.convolution import FilterSpectra
 from .registry import register_frontend
 
 DEFAULT_F_MIN = 32.70  # C1, as librosa's CQT
 DEFAULT_N_BINS = 84
 _MAX_LOGIT = 40.0  # sigmoid(40) = 1 - 4e-18: a wavelet centred exactly at Nyquist
+#: Fixed wavelets' spectra are kept between calls up to this many values (256 MB in complex64).
+MAX_CACHED_ELEMENTS = 1 << 25
 
 
 @register_frontend("cwt")
@@ -73,6 +75,10 @@ class CWT(nn.Module):
         precision: the wavelet is sampled at ``2^precision`` points: pywt.cwt's ``precision`` (12 since
             PyWavelets 1.9; older versions use 10).
         learn_wavelets: train the Morlet centre frequencies and bandwidths.
+        cache_spectra: while the wavelets are fixed, keep their spectra from one call to the next with the
+            same input length, dtype and device (about ``n_bins x (time + longest wavelet)`` values, up to
+            :data:`MAX_CACHED_ELEMENTS`; rebuilt when the parameters change, e.g. on ``load_state_dict``);
+            most of a call's work otherwise.
         dtype: parameter dtype.
     """
 
@@ -90,9 +96,13 @@ class CWT(nn.Module):
         center: float | None = None,
         precision: int = DEFAULT_PRECISION,
         learn_wavelets: bool = False,
+        cache_spectra: bool = True,
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
+        self.cache_spectra = bool(cache_spectra)
+        self._spectra: FilterSpectra | None = None
+        self._spectra_key: tuple | None = None
         if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, float)) or not sample_rate > 0:
             raise ValueError(f"sample_rate must be a positive number, got {sample_rate!r}")
         self.sample_rate = float(sample_rate)
@@ -247,8 +257,7 @@ class CWT(nn.Module):
         dtype = torch.promote_types(waveform.dtype, torch.float32)
         with torch.autocast(waveform.device.type, enabled=False):
             signal = waveform.reshape(-1, length).to(dtype)
-            taps, offset = self.kernels()
-            coefficients = decimated_fft_convolution(signal, taps, offset, self.hop_length)
+            coefficients = self._filter_spectra(length, dtype, signal.device).apply(signal)
         if self.output == "complex":
             result = (
                 coefficients
@@ -260,6 +269,28 @@ class CWT(nn.Module):
         else:
             result = coefficients.square() if self.output == "power" else coefficients.abs()
         return result.reshape(*leading, *result.shape[-2:])
+
+    def _filter_spectra(self, length: int, dtype: torch.dtype, device: torch.device) -> FilterSpectra:
+        """The wavelets' spectra for inputs of ``length`` samples: the kept ones while the wavelets are
+        fixed and nothing they depend on changed, else built anew (and kept when allowed and small enough)."""
+        parameters = (self.center_logits, self.log_bandwidth)
+        fixed = not any(p.requires_grad for p in parameters)
+        key = (
+            length,
+            dtype,
+            device,
+            torch.is_inference_mode_enabled(),  # inference tensors cannot enter a later autograd graph
+            *((p.data_ptr(), p._version, p.dtype, p.device) for p in parameters),
+        )
+        if fixed and self.cache_spectra and key == self._spectra_key and self._spectra is not None:
+            return self._spectra
+        self._spectra, self._spectra_key = None, None  # free the old spectra before building new ones
+        taps, offset = self.kernels()
+        spectra = FilterSpectra(taps.to(device), offset, length, self.hop_length, dtype=dtype, keep=False)
+        if fixed and self.cache_spectra and spectra.n_elements <= MAX_CACHED_ELEMENTS:
+            spectra = FilterSpectra(taps.to(device), offset, length, self.hop_length, dtype=dtype)
+            self._spectra, self._spectra_key = spectra, key
+        return spectra
 
     def extra_repr(self) -> str:
         return (

@@ -18,6 +18,7 @@ so the result equals direct convolution to rounding, whatever the filters' spect
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import torch
 
@@ -43,44 +44,102 @@ def decimated_fft_convolution(
         ``(batch, n_filters, 1 + (time - 1) // hop_length)``, complex if ``taps`` is complex, else real;
         differentiable in ``waveform`` and ``taps``.
     """
-    hop = check_positive_int("hop_length", hop_length)
-    offset = check_non_negative_int("offset", offset)
-    batch, length = waveform.shape
-    n_filters, n_taps = taps.shape
-    if offset >= n_taps:
-        raise ValueError(f"offset must be < n_taps ({n_taps}), got {offset}")
-    n_frames = 1 + (length - 1) // hop
-    q = next_smooth_size(max(math.ceil((length + n_taps - 1) / hop), n_frames))
-    n_fft = q * hop
-    real = not taps.is_complex()
-    taps = taps.to(
-        device=waveform.device,
-        dtype=waveform.dtype if real else torch.promote_types(waveform.dtype, torch.complex64),
-    )
-    transform = torch.fft.rfft if real else torch.fft.fft
-    # The signal advanced by `offset`: its first `offset` samples wrap into the end of the zero padding.
-    gap = waveform.new_zeros(batch, n_fft - length)
-    advanced = torch.cat([waveform[:, offset:], gap, waveform[:, :offset]], dim=-1)
-    spectrum = transform(advanced)
-    n_bins = spectrum.shape[-1]
-    if real:  # y = Re((1 / N) sum_{f <= N / 2} w_f Z(f) ...): weight 2 except DC and (even N) Nyquist
-        weights = torch.full((n_bins,), 2.0, dtype=waveform.dtype, device=waveform.device)
-        weights[0] = 1.0
-        if n_fft % 2 == 0:
-            weights[-1] = 1.0
-        spectrum = spectrum * weights
-    folds = -(-n_bins // q)
-    spectrum = _fold_layout(spectrum, folds, q)  # (q, batch, folds)
-    chunk = max(1, CHUNK_ELEMENTS // n_fft)
-    outputs = []
-    for start in range(0, n_filters, chunk):
-        responses = _fold_layout(transform(taps[start : start + chunk], n=n_fft), folds, q)
-        folded = _ContiguousGrad.apply(
-            torch.matmul(spectrum, responses.transpose(1, 2))
-        )  # (q, batch, filters)
-        outputs.append(torch.fft.ifft(folded, dim=0)[:n_frames])
-    result = torch.cat(outputs, dim=-1).permute(1, 2, 0) * (1.0 / hop)
-    return result.real.contiguous() if real else result.contiguous()
+    taps = taps.to(waveform.device)
+    spectra = FilterSpectra(taps, offset, waveform.shape[-1], hop_length, dtype=waveform.dtype, keep=False)
+    return spectra.apply(waveform)
+
+
+class FilterSpectra:
+    """The filters' DFTs in the folded layout :func:`decimated_fft_convolution` multiplies with, for
+    signals of one length, hop and dtype: build once and :meth:`apply` to many batches while the filters
+    stay the same (a CWT with fixed wavelets), which skips the filters' FFTs (most of the work for one
+    batch). Built from taps that require grad, :meth:`apply` is differentiable in them as well.
+
+    Memory: about ``n_filters x N`` values (complex, or real filters' half spectra) with
+    ``N >= time + n_taps - 1``; with ``keep=False`` nothing is precomputed and each :meth:`apply` transforms
+    the filters chunk by chunk (at most :data:`CHUNK_ELEMENTS` values at a time).
+
+    Args:
+        taps: ``(n_filters, n_taps)`` real or complex filters.
+        offset: output offset, ``0 <= offset < n_taps``.
+        length: samples per signal.
+        hop_length: samples between outputs.
+        dtype: real floating dtype of the signals (the taps are cast to its precision).
+        keep: precompute and hold the spectra (default); ``False`` computes them in every :meth:`apply`.
+    """
+
+    def __init__(
+        self,
+        taps: torch.Tensor,
+        offset: int,
+        length: int,
+        hop_length: int,
+        dtype: torch.dtype,
+        keep: bool = True,
+    ) -> None:
+        self.hop = check_positive_int("hop_length", hop_length)
+        self.offset = check_non_negative_int("offset", offset)
+        self.length = check_positive_int("length", length)
+        n_filters, n_taps = taps.shape
+        if self.offset >= n_taps:
+            raise ValueError(f"offset must be < n_taps ({n_taps}), got {offset}")
+        self.dtype, self.device = dtype, taps.device
+        self.n_frames = 1 + (self.length - 1) // self.hop
+        self.q = next_smooth_size(max(math.ceil((self.length + n_taps - 1) / self.hop), self.n_frames))
+        self.n_fft = self.q * self.hop
+        self.real = not taps.is_complex()
+        taps = taps.to(dtype=dtype if self.real else torch.promote_types(dtype, torch.complex64))
+        self.n_bins = self.n_fft // 2 + 1 if self.real else self.n_fft
+        self.folds = -(-self.n_bins // self.q)
+        self.n_filters = n_filters
+        self._taps = taps
+        self.chunks = list(self._spectra()) if keep else None
+
+    def _spectra(self) -> Iterator[torch.Tensor]:
+        """The folded filter spectra, ``(q, filters, folds)`` per chunk of filters."""
+        transform = torch.fft.rfft if self.real else torch.fft.fft
+        chunk = max(1, CHUNK_ELEMENTS // self.n_fft)
+        for start in range(0, self.n_filters, chunk):
+            yield _fold_layout(transform(self._taps[start : start + chunk], n=self.n_fft), self.folds, self.q)
+
+    @property
+    def n_elements(self) -> int:
+        """Spectrum values the kept spectra take (the memory cost of ``keep=True``)."""
+        return self.n_filters * self.q * self.folds
+
+    def apply(self, waveform: torch.Tensor) -> torch.Tensor:
+        """Convolve ``(batch, length)`` signals of the dtype and device given at construction.
+
+        Returns:
+            ``(batch, n_filters, 1 + (length - 1) // hop_length)``, as :func:`decimated_fft_convolution`.
+        """
+        batch, length = waveform.shape
+        if length != self.length or waveform.dtype != self.dtype or waveform.device != self.device:
+            raise ValueError(
+                f"waveform must have {self.length} samples, dtype {self.dtype} and device {self.device} "
+                f"(the filter spectra's), got {length}, {waveform.dtype} and {waveform.device}"
+            )
+        # The signal advanced by `offset`: its first `offset` samples wrap into the end of the zero padding.
+        gap = waveform.new_zeros(batch, self.n_fft - length)
+        advanced = torch.cat([waveform[:, self.offset :], gap, waveform[:, : self.offset]], dim=-1)
+        spectrum = (torch.fft.rfft if self.real else torch.fft.fft)(advanced)
+        if (
+            self.real
+        ):  # y = Re((1 / N) sum_{f <= N / 2} w_f Z(f) ...): weight 2 except DC and (even N) Nyquist
+            weights = torch.full((self.n_bins,), 2.0, dtype=waveform.dtype, device=waveform.device)
+            weights[0] = 1.0
+            if self.n_fft % 2 == 0:
+                weights[-1] = 1.0
+            spectrum = spectrum * weights
+        spectrum = _fold_layout(spectrum, self.folds, self.q)  # (q, batch, folds)
+        outputs = []
+        for responses in self.chunks if self.chunks is not None else self._spectra():
+            folded = _ContiguousGrad.apply(
+                torch.matmul(spectrum, responses.transpose(1, 2))
+            )  # (q, batch, filters)
+            outputs.append(torch.fft.ifft(folded, dim=0)[: self.n_frames])
+        result = torch.cat(outputs, dim=-1).permute(1, 2, 0) * (1.0 / self.hop)
+        return result.real.contiguous() if self.real else result.contiguous()
 
 
 class _ContiguousGrad(torch.autograd.Function):
