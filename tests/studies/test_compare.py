@@ -296,8 +296,9 @@ def test_report_only_tabulates_finished_runs_and_trains_nothing(
     assert table["stft"][1] == "2" and table["stft_window"][1] == "1"
     differences = markdown_rows(out / "results.md", table=1)
     assert list(differences) == ["stft"] and differences["stft"][1] == "1"  # stft - stft_window, seed 0
-    assert "not finished (left out): stft seed 2, stft_window seed 1, stft_window seed 2" in format_results(
-        result
+    assert (
+        "left out (no finished run): stft seed 2, stft_window seed 1, stft_window seed 2"
+        in format_results(result)
     )
     empty = tmp_path / "empty"
     with pytest.raises(UserError, match="no finished run"):

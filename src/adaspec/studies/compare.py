@@ -197,7 +197,7 @@ def run_comparison(
     if not rows:
         raise UserError(f"--report-only: no finished run of these variants and seeds in {out_dir / 'runs'}")
     if missing:
-        log.info("not finished, left out of the tables: %s", ", ".join(f"{v} seed {k}" for v, k in missing))
+        log.info("left out (no finished run): %s", ", ".join(f"{v} seed {k}" for v, k in missing))
     run_dirs = {variant: runs for variant, runs in run_dirs.items() if runs}
     budget = epochs if epochs is not None else base["trainer"]["max_epochs"]
     descriptions = {name: VARIANTS[name].description for name in names}
@@ -246,5 +246,5 @@ def format_results(result: ComparisonResult) -> str:
         reference = next(iter(result.differences.values())).reference
         text += f"\n\ndifference from {reference}, seed by seed:\n" + format_differences(result.differences)
     if result.missing:
-        text += f"\n\nnot finished (left out): {', '.join(f'{v} seed {k}' for v, k in result.missing)}"
+        text += f"\n\nleft out (no finished run): {', '.join(f'{v} seed {k}' for v, k in result.missing)}"
     return text
