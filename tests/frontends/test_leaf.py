@@ -169,6 +169,25 @@ def test_silence_is_finite_in_value_and_gradient():
     assert all(torch.isfinite(p.grad).all() for p in module.parameters())
 
 
+@pytest.mark.parametrize("frequency", [60.0, 440.0, 3000.0])
+def test_notes_after_leading_silence_are_finite(frequency):
+    # A note that starts after silence (a padded or shifted crop): the FFTs' rounding around zero energy
+    # once gave negative energies there, and PCEN's smoother started on them turned every frame NaN.
+    module = adaspec.LEAF(SR, n_filters=64, hop_length=256)
+    t = torch.arange(32000) / SR
+    x = torch.zeros(2, 32000)
+    x[0, 16000:] = torch.sin(2 * math.pi * frequency * t[16000:])
+    x[1, 4000:] = 0.01 * torch.sin(2 * math.pi * 1.5 * frequency * t[4000:])
+    x.requires_grad_()
+    energy = gabor_pooled_energy(x, module.centers, module.filter_widths, module.pooling_widths, 256)
+    assert (energy >= 0).all()
+    out = module(x)
+    assert torch.isfinite(out).all()
+    (out * torch.randn_like(out)).sum().backward()
+    assert torch.isfinite(x.grad).all()
+    assert all(torch.isfinite(p.grad).all() for p in module.parameters())
+
+
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
 def test_autocast_gives_finite_output(dtype):
     module = adaspec.LEAF(SR, n_filters=20)

@@ -87,7 +87,8 @@ def gabor_pooled_energy(
         hop_length: samples between output frames.
 
     Returns:
-        ``(batch, n_filters, 1 + time // hop_length)`` real tensor, differentiable in every input.
+        ``(batch, n_filters, 1 + time // hop_length)`` real tensor, ``>= 0`` (rounding below zero is set to
+        zero), differentiable in every input.
     """
     hop_length = check_positive_int("hop_length", hop_length)
     length = waveform.shape[-1]
@@ -95,7 +96,10 @@ def gabor_pooled_energy(
     plan = _plan(length, hop_length, centers, widths, pool_widths)
     half = torch.fft.rfft(waveform, n=plan.n_fft)
     responses, pooling = _responses(plan, centers, widths), _pooling(plan, pool_widths)
-    return _PooledBandEnergy.apply(_extend(half, plan), responses, pooling, plan, n_frames)
+    energy = _PooledBandEnergy.apply(_extend(half, plan), responses, pooling, plan, n_frames)
+    # Energies are >= 0, but where they are about 0 (silence) the FFTs' rounding leaves values of either
+    # sign (about 1e-7 of the signal's energy); a negative one would make PCEN's powers and logs NaN.
+    return energy.clamp_min(0.0)
 
 
 def _plan(
