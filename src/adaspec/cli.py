@@ -110,7 +110,8 @@ def _add_compare(commands: argparse._SubParsersAction) -> None:
         "compare",
         help="train and compare front-end variants over seeds",
         description="Train every variant x seed with the same data, backbone and budget, evaluate each best "
-        "checkpoint on val and test, and write results.md, results.csv and plots. Finished runs are reused.",
+        "checkpoint on val and test, and write results.md, results.csv and plots. Finished runs are reused; "
+        "a run that fails is logged and left out (exit code 1) and is retried by the next call.",
     )
     parser.add_argument("config", type=Path, help="YAML or JSON config file (the shared setup)")
     parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="dotted config overrides")
@@ -299,7 +300,7 @@ def _run_compare(args: argparse.Namespace) -> int:
     )
     print(format_results(result))
     print(f"\nwrote {out / 'results.md'}, {out / 'results.csv'} and the plots in {out}")
-    return 0
+    return 1 if result.failed else 0
 
 
 def _run_search(args: argparse.Namespace) -> int:

@@ -296,13 +296,46 @@ def test_report_only_tabulates_finished_runs_and_trains_nothing(
     assert table["stft"][1] == "2" and table["stft_window"][1] == "1"
     differences = markdown_rows(out / "results.md", table=1)
     assert list(differences) == ["stft"] and differences["stft"][1] == "1"  # stft - stft_window, seed 0
-    assert (
-        "left out (no finished run): stft seed 2, stft_window seed 1, stft_window seed 2"
-        in format_results(result)
-    )
+    printed = format_results(result)
+    for line in ("stft seed 2: no finished run", "stft_window seed 1: no finished run"):
+        assert f"- {line}" in printed and f"- {line}" in (out / "results.md").read_text()
     empty = tmp_path / "empty"
     with pytest.raises(UserError, match="no finished run"):
         run_comparison(base, empty, "stft", seeds=1, epochs=1, train_missing=False)
+
+
+def test_a_failing_run_is_left_out_and_the_study_goes_on(
+    study: Path, tone_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    from adaspec.cli import main
+
+    out = tmp_path / "failing"
+    shutil.copytree(study, out)
+    (out / "runs" / "stft" / "seed1" / "summary.json").unlink()  # this run must go through train again
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(compare_module, "train", broken)
+    config = tmp_path / "empty.yaml"
+    config.write_text("{}\n")
+    variants = ",".join(STUDY_VARIANTS)
+    args = ["compare", str(config), *tiny_overrides(tone_dataset), "--variants", variants, "--seeds", "2"]
+    assert main([*args, "--budget", "1", "--out", str(out)]) == 1  # some runs failed
+    printed = capsys.readouterr().out
+    assert "- stft seed 1 failed: RuntimeError: boom" in printed
+    assert "- stft seed 1 failed: RuntimeError: boom" in (out / "results.md").read_text()
+    rows = read_csv(out / "results.csv")
+    assert [(r["variant"], int(r["seed"])) for r in rows] == [
+        ("stft", 0),
+        ("stft_window", 0),
+        ("stft_window", 1),
+    ]
+    assert markdown_rows(out / "results.md")["stft"][1] == "1"
+    with pytest.raises(RuntimeError, match="boom"):  # nothing at all to tabulate: the first error
+        run_comparison(
+            resolve_config(None, tiny_overrides(tone_dataset)), tmp_path / "none", "stft", seeds=1, epochs=1
+        )
 
 
 def test_reference_must_be_one_of_the_variants(base: dict[str, Any], tmp_path: Path) -> None:

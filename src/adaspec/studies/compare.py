@@ -65,6 +65,12 @@ class ComparisonResult:
     files: dict[str, Path] = field(default_factory=dict)
     skipped: int = 0
     missing: list[tuple[str, int]] = field(default_factory=list)
+    failed: list[tuple[str, int, str]] = field(default_factory=list)
+
+    def left_out(self) -> list[str]:
+        """One line per run missing from the tables: failed ones (with the error) and unfinished ones."""
+        lines = [f"{variant} seed {seed} failed: {reason}" for variant, seed, reason in self.failed]
+        return lines + [f"{variant} seed {seed}: no finished run" for variant, seed in self.missing]
 
 
 def run_config(base: Mapping[str, Any], variant: str, seed: int, epochs: int | None) -> dict[str, Any]:
@@ -169,9 +175,13 @@ def run_comparison(
         train_missing: train the runs that have not finished (default); ``False`` only tabulates the
             finished ones (a study still running elsewhere, or one whose seeds differ by variant).
 
+    A run that fails with an error other than a :class:`UserError` is logged with its traceback and left out
+    (``result.failed``); the study goes on with the others, and running it again retries the failed run.
+
     Raises:
         UserError: an unknown variant or reference, a bad count, a run folder that holds another config,
             or (``train_missing=False``) no finished run at all.
+        Exception: the first run's error when every run failed.
     """
     base = resolve_config(config)
     names = parse_variants(variants)
@@ -180,12 +190,21 @@ def run_comparison(
     reference = _check_reference(reference, names)
     out_dir = Path(out_dir)
     configs = {(v, k): run_config(base, v, k, epochs) for v in names for k in range(seeds)}
-    rows, skipped, missing = [], 0, []
+    rows, skipped, missing, failed = [], 0, [], []
+    first_error: Exception | None = None
     run_dirs: dict[str, list[Path]] = {name: [] for name in names}
     for (variant, seed), run_cfg in configs.items():
         runs_dir = out_dir / "runs" / variant
         if train_missing:
-            summary, was_skipped = run_one(run_cfg, variant, seed, runs_dir)
+            try:
+                summary, was_skipped = run_one(run_cfg, variant, seed, runs_dir)
+            except UserError:
+                raise
+            except Exception as err:  # one broken run must not cost the study every other run
+                log.exception("%s seed %d failed; the study goes on without it", variant, seed)
+                failed.append((variant, seed, f"{type(err).__name__}: {err}"))
+                first_error = first_error or err
+                continue
         else:
             summary, was_skipped = _finished(RunPaths(runs_dir / f"seed{seed}"), run_cfg), True
             if summary is None:
@@ -194,6 +213,8 @@ def run_comparison(
         rows.append(summary)
         run_dirs[variant].append(runs_dir / f"seed{seed}")
         skipped += was_skipped
+    if not rows and first_error is not None:
+        raise first_error
     if not rows:
         raise UserError(f"--report-only: no finished run of these variants and seeds in {out_dir / 'runs'}")
     if missing:
@@ -212,6 +233,7 @@ def run_comparison(
         differences=paired_differences(rows, names, reference),
         skipped=skipped,
         missing=missing,
+        failed=failed,
     )
     write_results(result, run_dirs)
     return result
@@ -232,7 +254,7 @@ def write_results(result: ComparisonResult, run_dirs: Mapping[str, Sequence[Path
     else:
         (out / LEARNED_FILE).unlink(missing_ok=True)  # a figure of an earlier study would mislead
     figures = [path.name for key, path in result.files.items() if path.suffix == ".png"]
-    markdown = format_markdown(result.stats, result.header, figures, result.differences)
+    markdown = format_markdown(result.stats, result.header, figures, result.differences, result.left_out())
     result.files["markdown"] = out / MARKDOWN_FILE
     result.files["markdown"].write_text(markdown, encoding="utf-8")
     for kind, path in result.files.items():
@@ -245,6 +267,6 @@ def format_results(result: ComparisonResult) -> str:
     if result.differences:
         reference = next(iter(result.differences.values())).reference
         text += f"\n\ndifference from {reference}, seed by seed:\n" + format_differences(result.differences)
-    if result.missing:
-        text += f"\n\nleft out (no finished run): {', '.join(f'{v} seed {k}' for v, k in result.missing)}"
+    if result.failed or result.missing:
+        text += "\n\nleft out of the tables:\n" + "\n".join(f"- {line}" for line in result.left_out())
     return text

@@ -169,9 +169,10 @@ def format_markdown(
     header: Mapping[str, Any],
     figures: Sequence[str],
     differences: Mapping[str, PairedDifference] | None = None,
+    left_out: Sequence[str] = (),
 ) -> str:
     """The whole ``results.md``: setup lines, the table, the paired differences from the reference
-    variant (when given and not empty), the variants and the figures."""
+    variant (when given and not empty), the runs left out (one line each), the variants and the figures."""
     lines = ["# Front-end comparison", ""]
     lines += [f"- {key}: {value}" for key, value in header.items()]
     lines += [
@@ -194,6 +195,8 @@ def format_markdown(
             format_differences(differences),
             "",
         ]
+    if left_out:
+        lines += ["## Runs left out of the tables", "", *(f"- {line}" for line in left_out), ""]
     lines += [
         "## Variants",
         "",
