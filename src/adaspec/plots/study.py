@@ -39,10 +39,11 @@ def _figure(size: tuple[float, float], dpi: int):
     return Figure(figsize=size, dpi=dpi)
 
 
-def _save(figure, path: str | Path) -> Path:
+def _save(figure, path: str | Path, rect: tuple[float, float, float, float] | None = None) -> Path:
+    """Lay out (within ``rect`` of the figure, default all of it) and write a PNG."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure.tight_layout()
+    figure.tight_layout(rect=rect)
     figure.savefig(path, format="png")
     return path
 
@@ -166,16 +167,18 @@ def save_learned_frontends(
             if item.initial_window is not None:
                 axis.plot(item.initial_window, color="black", linestyle="--", label="initial")
             for label, window in item.windows.items():
-                axis.plot(window, label=label, alpha=0.85)
-            axis.set_title(f"{item.variant}: window", fontsize=9)
-            axis.set_xlabel("sample", fontsize=8)
+                axis.plot(window, label=label, alpha=0.85, marker="o" if len(window) < 3 else None)
+            is_window = item.initial_window is not None  # else 1-D parameters (centres, bandwidths, ...)
+            axis.set_title(f"{item.variant}: {'window' if is_window else 'learned parameters'}", fontsize=9)
+            axis.set_xlabel("sample" if is_window else "index", fontsize=8)
             axis.legend(fontsize=7)
         if item.changes:
             axis = figure.add_subplot(grid[row, 1] if both else grid[row, :])
             for label, change in item.changes.items():
-                axis.plot(change, label=label, alpha=0.85)
+                axis.plot(change, label=label, alpha=0.85, marker="o" if len(change) < 3 else None)
             axis.set_title(f"{item.variant}: mean |after - before|", fontsize=9)
             axis.set_xlabel(item.change_axis, fontsize=8)
             axis.legend(fontsize=7)
     figure.suptitle(title or "learned front-ends (first seed)")
-    return _save(figure, path)
+    top = 1.0 - 0.45 / figure.get_figheight()  # room for the title above the first row's titles
+    return _save(figure, path, rect=(0.0, 0.0, 1.0, top))
