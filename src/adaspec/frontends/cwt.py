@@ -288,7 +288,7 @@ class CWT(nn.Module):
         taps, offset = self.kernels()
         spectra = FilterSpectra(taps.to(device), offset, length, self.hop_length, dtype=dtype, keep=False)
         if fixed and self.cache_spectra and spectra.n_elements <= MAX_CACHED_ELEMENTS:
-            spectra = FilterSpectra(taps.to(device), offset, length, self.hop_length, dtype=dtype)
+            spectra.hold()
             self._spectra, self._spectra_key = spectra, key
         return spectra
 

@@ -93,7 +93,14 @@ class FilterSpectra:
         self.folds = -(-self.n_bins // self.q)
         self.n_filters = n_filters
         self._taps = taps
-        self.chunks = list(self._spectra()) if keep else None
+        self.chunks: list[torch.Tensor] | None = None
+        if keep:
+            self.hold()
+
+    def hold(self) -> None:
+        """Compute the spectra now and hold them for every later :meth:`apply` (:attr:`n_elements` values)."""
+        if self.chunks is None:
+            self.chunks = list(self._spectra())
 
     def _spectra(self) -> Iterator[torch.Tensor]:
         """The folded filter spectra, ``(q, filters, folds)`` per chunk of filters."""
@@ -123,9 +130,8 @@ class FilterSpectra:
         gap = waveform.new_zeros(batch, self.n_fft - length)
         advanced = torch.cat([waveform[:, self.offset :], gap, waveform[:, : self.offset]], dim=-1)
         spectrum = (torch.fft.rfft if self.real else torch.fft.fft)(advanced)
-        if (
-            self.real
-        ):  # y = Re((1 / N) sum_{f <= N / 2} w_f Z(f) ...): weight 2 except DC and (even N) Nyquist
+        # Real filters: y = Re((1 / N) sum_{f <= N / 2} w_f Z(f) ...), w_f = 2 except DC and (even N) Nyquist.
+        if self.real:
             weights = torch.full((self.n_bins,), 2.0, dtype=waveform.dtype, device=waveform.device)
             weights[0] = 1.0
             if self.n_fft % 2 == 0:

@@ -130,9 +130,9 @@ def write_csv(path: Path, rows: Sequence[RunSummary]) -> Path:
     return path
 
 
-def _cell(mean: float, std: float, digits: int) -> str:
+def _cell(mean: float, std: float, digits: int, signed: bool = False) -> str:
     spread = "-" if math.isnan(std) else f"{std:.{digits}f}"
-    return f"{mean:.{digits}f} ± {spread}"
+    return f"{mean:{'+' if signed else ''}.{digits}f} ± {spread}"
 
 
 def format_table(stats: Mapping[str, VariantStats]) -> str:
@@ -153,15 +153,10 @@ def format_differences(differences: Mapping[str, PairedDifference]) -> str:
     header = ["variant", "paired seeds", *titles, "test acc better / same / worse"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for item in differences.values():
-        cells = [_signed_cell(item.mean[key], item.std[key], digits) for key, _, digits in DIFFERENCES]
+        cells = [_cell(item.mean[key], item.std[key], digits, signed=True) for key, _, digits in DIFFERENCES]
         counts = f"{item.wins} / {item.ties} / {item.losses}"
         lines.append("| " + " | ".join([item.variant, str(len(item.seeds)), *cells, counts]) + " |")
     return "\n".join(lines)
-
-
-def _signed_cell(mean: float, std: float, digits: int) -> str:
-    spread = "-" if math.isnan(std) else f"{std:.{digits}f}"
-    return f"{mean:+.{digits}f} ± {spread}"
 
 
 def format_markdown(
