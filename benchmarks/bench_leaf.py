@@ -6,9 +6,11 @@ n_fft 512, hop 160, the same number of bands and ``learn_filters=True`` (window 
 with n_fft 400 (LEAF's 25 ms window) is timed too. Both 40 and 64 bands are run. A step is ``zero_grad``,
 forward, a fixed random projection of the output summed to a scalar, backward. Timing is interleaved (see
 ``_timing``); ratios are medians measured in the same run. Extra rows time LEAF's two halves alone (Gabor
-energies + pooling without PCEN, and PCEN on a spectrogram of LEAF's output shape) and LEAF computed the
-way its paper does (stride-1 convolution with 401-tap filters, a few rounds only). The report also gives the
-accuracy of LEAF's Gabor energies + pooling against direct stride-1 computations (float64, 0.25 s).
+energies + pooling without PCEN, and PCEN on a spectrogram of LEAF's output shape), the band FFTs alone
+(the four FFTs per band a step makes, on fixed data: the floor of the band-wise algorithm) and LEAF
+computed the way its paper does (stride-1 convolution with 401-tap filters, a few rounds only). The report
+also gives the accuracy of LEAF's Gabor energies + pooling against direct stride-1 computations
+(float64, 0.25 s).
 
 Target: LEAF forward+backward <= 3 x MelSpectrogram forward+backward (EfficientLEAF reports about 10 x for
 the original LEAF).
@@ -34,6 +36,7 @@ from torch import nn
 import _timing as timing
 import adaspec
 from adaspec.kernels import gabor_impulse_responses, gaussian_lowpass
+from adaspec.ops import gabor as gabor_ops
 from adaspec.ops import gabor_pooled_energy
 
 TARGET_RATIO = 3.0  # LEAF fwd+bwd <= 3 x learnable MelSpectrogram fwd+bwd
@@ -74,6 +77,46 @@ class DirectLEAF(nn.Module):
             energy, pooling, stride=leaf.hop_length, padding=n // 2, groups=leaf.n_filters
         )
         return leaf.pcen(pooled)
+
+
+class _BandFFTs(torch.autograd.Function):
+    """The four FFTs per band of :func:`adaspec.ops.gabor_pooled_energy` on fixed data and nothing else:
+    forward an inverse complex FFT and a real FFT of each band, backward an inverse real FFT and a complex
+    FFT. The output is a zero of the frames' shape."""
+
+    @staticmethod
+    def forward(ctx, anchor: torch.Tensor, signals: list, powers: list, frames: torch.Size) -> torch.Tensor:
+        for signal, power in zip(signals, powers, strict=True):
+            torch.fft.ifft(signal)
+            torch.fft.rfft(power)
+        ctx.signals, ctx.powers = signals, powers
+        return anchor.new_zeros(frames)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple:
+        for signal, power in zip(ctx.signals, ctx.powers, strict=True):
+            torch.fft.irfft(signal[:, : power.shape[-1] // 2 + 1], n=power.shape[-1])
+            torch.fft.fft(signal)
+        return torch.zeros(()), None, None, None
+
+
+class BandFFTsOnly(nn.Module):
+    """Only the band FFTs a :class:`adaspec.LEAF` step makes (its band plan, fixed random data): the floor
+    of the band-wise algorithm, without any of its element-wise work, pooling or PCEN."""
+
+    def __init__(self, leaf: adaspec.LEAF) -> None:
+        super().__init__()
+        samples = round(SECONDS * SAMPLE_RATE)
+        params = (leaf.centers, leaf.filter_widths, leaf.pooling_widths)
+        plan = gabor_ops._plan(samples, leaf.hop_length, *params)
+        generator = torch.Generator().manual_seed(3)
+        self.signals = [torch.randn(BATCH, m, dtype=torch.complex64, generator=generator) for m in plan.bands]
+        self.powers = [torch.randn(BATCH, m, generator=generator) for m in plan.bands]
+        self.frames = torch.Size((BATCH, leaf.n_filters, 1 + samples // leaf.hop_length))
+        self.anchor = nn.Parameter(torch.zeros(()))
+
+    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        return _BandFFTs.apply(self.anchor, self.signals, self.powers, self.frames)
 
 
 class PCENOnEnergies(nn.Module):
@@ -163,6 +206,11 @@ def rows_for(bands: int) -> list[Row]:
         Row(f"LEAF {bands} filters (filters + pooling + PCEN learnable)", _leaf(bands), ref, target=True),
         Row(f"  LEAF {bands}: Gabor energies + pooling only", lambda: GaborPooling(_leaf(bands)()), ref),
         Row(f"  LEAF {bands}: PCEN only", lambda: PCENOnEnergies(bands), ref),
+        Row(
+            f"  LEAF {bands}: its band FFTs only (the algorithm's floor)",
+            lambda: BandFFTsOnly(_leaf(bands)()),
+            ref,
+        ),
         Row(
             f"  LEAF {bands} as a direct stride-1 convolution (LEAF's algorithm)",
             lambda: DirectLEAF(_leaf(bands)()),

@@ -13,6 +13,7 @@ import torch
 import adaspec
 from adaspec.ops import gabor_pooled_energy
 from adaspec.ops.gabor import FAST_ODD_FACTORS, TAIL, _fast_size, _fold, _plan, _unfold
+from tests.frontends.test_leaf import direct_pooled_energy
 
 SR, HOP = 16000, 160
 
@@ -85,4 +86,20 @@ def test_float32_agrees_with_float64():
     single = gabor_pooled_energy(x.float(), *(p.float() for p in params), HOP)
     assert single.dtype == torch.float32
     error = (single.double() - exact).abs().amax(-1) / exact.abs().amax(-1)
+    assert error.max() < 1e-4
+
+
+def test_bands_too_small_for_the_common_bins_are_padded_and_exact():
+    """A narrow pooling on one filter makes the kept low bins outnumber another filter's half band; that
+    filter's spectrum is zero-padded (its pooling weights there are 0) and the result stays exact."""
+    centers = torch.tensor([0.3, 2.0], dtype=torch.float64)
+    widths = torch.tensor([40.0, 20.0], dtype=torch.float64)
+    pools = torch.tensor([1.5, 60.0], dtype=torch.float64)
+    plan = _plan(1500, 50, centers, widths, pools)
+    assert plan.bands[1] // 2 + 1 < plan.n_bins
+    rng = np.random.default_rng(7)
+    x = torch.from_numpy(rng.standard_normal((2, 1500)))
+    ours = gabor_pooled_energy(x, centers, widths, pools, 50)
+    expected = direct_pooled_energy(x, centers, widths, pools, 50)
+    error = (ours - expected).abs().amax(-1) / expected.abs().amax(-1)
     assert error.max() < 1e-4
