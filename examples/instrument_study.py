@@ -1,4 +1,4 @@
-"""`make study`: the front-end study on real recorded instruments, sized for a 2-core CPU (about 2.5 hours).
+"""`make study`: the front-end study on real recorded instruments, sized for a 2-core CPU (about 3 hours).
 
 1. Makes sure FluidSynth and the four SoundFonts of the default dataset are installed (as root it runs
    apt-get; otherwise it prints the exact command and stops).
@@ -6,9 +6,9 @@
    11 families, 81 GM programs, pitches 36..96 every 3 semitones; the Fluid lineage (FluidR3_GM,
    MuseScore_General_Lite) trains, TimGM6mb validates, sf_GMbank tests.
 3. Runs `adaspec compare configs/instruments_cpu.yaml` (seed 002's small CNN, 5 epochs): every available
-   variant with `--first-seeds` seeds, then the default variants (seed 001's seven STFT trials, mel,
-   learnable mel) and LEAF up to `--seeds` seeds, then one table of every finished run (`--report-only`),
-   with each variant's difference from the fixed STFT seed by seed.
+   variant, seed by seed up to `--seeds` (so that an early stop leaves whole seeds: every variant's seed 0
+   first), then one table of every finished run (`--report-only`), with each variant's difference from the
+   fixed STFT seed by seed.
 
 Run again, it reuses the rendered data and every finished run (an interrupted run resumes).
 """
@@ -22,24 +22,21 @@ from pathlib import Path
 
 from adaspec.config import resolve_config
 from adaspec.data.instruments import APT_PACKAGES, DEFAULT_SOUNDFONTS, render_instruments
-from adaspec.studies import DEFAULT_VARIANTS, available_variants, format_results, run_comparison
+from adaspec.studies import available_variants, format_results, run_comparison
 from instrument_demo import ensure_system_packages
 
 CONFIG = Path(__file__).resolve().parent.parent / "configs" / "instruments_cpu.yaml"
-#: Variants that get ``--seeds`` seeds: seed 001's seven STFT trials, mel, learnable mel, and LEAF.
-SEEDED_VARIANTS = [*DEFAULT_VARIANTS, "leaf"]
 log = logging.getLogger("adaspec.study")
 
 
 def main() -> None:
-    """Install, render, compare in two passes, tabulate every finished run."""
+    """Install, render, compare seed by seed, tabulate every finished run."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--data", type=Path, default=Path("data/instruments_v80"), help="dataset folder")
     parser.add_argument("--out", type=Path, default=Path("runs/compare-instruments_cpu"), help="study folder")
-    parser.add_argument("--first-seeds", type=int, default=1, help="seeds of every variant")
-    parser.add_argument("--seeds", type=int, default=3, help="seeds of the default variants and LEAF")
+    parser.add_argument("--seeds", type=int, default=3, help="seeds of every variant")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     started = time.perf_counter()
@@ -49,12 +46,9 @@ def main() -> None:
         log.info(render_instruments(None, args.data, velocities="80").format())
     config = resolve_config(CONFIG, [f"data.manifest={manifest}"])
     every = available_variants()
-    for variants, seeds in ((every, args.first_seeds), (SEEDED_VARIANTS, args.seeds)):
-        for count in range(1, seeds + 1):  # seed by seed, so that an early stop leaves whole seeds
-            run_comparison(config, args.out, variants=variants, seeds=count)
-    result = run_comparison(
-        config, args.out, variants=every, seeds=max(args.seeds, args.first_seeds), train_missing=False
-    )
+    for count in range(1, args.seeds + 1):  # seed by seed, so that an early stop leaves whole seeds
+        run_comparison(config, args.out, variants=every, seeds=count)
+    result = run_comparison(config, args.out, variants=every, seeds=args.seeds, train_missing=False)
     print(format_results(result))
     hours = (time.perf_counter() - started) / 3600
     print(f"\nstudy files: {args.out} (results.md, results.csv, plots); this call took {hours:.2f} h")
