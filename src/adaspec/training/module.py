@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import lightning as L
+import numpy as np
 import torch
 from torch import nn
 
@@ -42,6 +43,15 @@ class ClassifierModule(L.LightningModule):
     def forward(self, waves: torch.Tensor) -> torch.Tensor:
         """Logits ``(B, n_classes)`` of waveforms ``(B, time)``."""
         return self.model(waves)
+
+    def on_fit_start(self) -> None:
+        # Every process seeded the global RNG alike (identical initial weights), so in a distributed run
+        # the model's random stream (dropout, SpecAugment masks) would be the same on every process,
+        # applied to different examples. Processes after the first draw their own; the first (and a
+        # single-process run) keeps its stream unchanged.
+        rank = int(self.trainer.global_rank)
+        if rank > 0:
+            torch.manual_seed(process_seed(int(self.config["seed"]), rank))
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
         waves, labels = batch
@@ -112,3 +122,8 @@ class ClassifierModule(L.LightningModule):
         optimizer = build_optimizer(self.model, self.config["optim"])
         scheduler = build_scheduler(optimizer, self.config["sched"])
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}
+
+
+def process_seed(seed: int, rank: int) -> int:
+    """An independent seed for process ``rank`` of a run seeded ``seed`` (numpy's ``SeedSequence``)."""
+    return int(np.random.SeedSequence([seed, rank]).generate_state(1, dtype=np.uint64)[0])

@@ -1,0 +1,46 @@
+"""The Lightning module's per-process random streams in distributed runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import torch
+
+from adaspec.config import resolve_config
+from adaspec.training.module import ClassifierModule, process_seed
+from tests.datasets import TONE_CLASSES, tiny_overrides
+
+
+def model_stream_after_fit_start(config: dict, rank: int) -> torch.Tensor:
+    """Seed as every process does, start a fit as process ``rank``, return the next global draws."""
+    torch.manual_seed(config["seed"])
+    module = ClassifierModule(config, list(TONE_CLASSES))
+    module._trainer = SimpleNamespace(global_rank=rank)
+    module.on_fit_start()
+    return torch.rand(8)
+
+
+def test_processes_after_the_first_draw_their_own_stream(tmp_path: Path) -> None:
+    config = resolve_config(None, tiny_overrides(tmp_path))
+    torch.manual_seed(config["seed"])
+    ClassifierModule(config, list(TONE_CLASSES))
+    untouched = torch.rand(8)  # what a process draws without the hook
+
+    first = model_stream_after_fit_start(config, 0)
+    second = model_stream_after_fit_start(config, 1)
+    third = model_stream_after_fit_start(config, 2)
+    torch.testing.assert_close(first, untouched)  # a single-process run is unchanged
+    assert not torch.equal(second, first) and not torch.equal(third, second)
+    torch.manual_seed(process_seed(config["seed"], 1))
+    torch.testing.assert_close(second, torch.rand(8))
+    assert model_stream_after_fit_start(config, 1).equal(second)  # reproducible
+
+
+def test_process_seeds_are_distinct_and_stable() -> None:
+    seeds = {process_seed(0, rank) for rank in range(1, 65)} | {
+        process_seed(1, rank) for rank in range(1, 65)
+    }
+    assert len(seeds) == 128
+    assert process_seed(3, 2) == process_seed(3, 2)
+    assert all(0 <= s < 2**64 for s in seeds)
