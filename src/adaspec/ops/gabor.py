@@ -216,22 +216,27 @@ class _PooledBandEnergy(torch.autograd.Function):
         batch = spectrum.shape[0]
         buffers = _Buffers(spectrum, batch, max(plan.bands))
         keep = any(ctx.needs_input_grad)
-        signals, lows = [], []
-        for band, offset, response in _filters(plan, responses):
+        signals = []
+        # Filter-major (n_filters, batch, n_bins): each filter writes its own contiguous block. Bins from a
+        # filter's `valid` count to n_bins have pooling weight 0; bands too small to have them get zeros.
+        low = spectrum.new_empty(len(plan.bands), batch, plan.n_bins)
+        for c, (band, offset, response) in enumerate(_filters(plan, responses)):
             bands, squares, power = buffers.views(band)
             signal = torch.fft.ifft(torch.mul(spectrum[:, offset : offset + band], response, out=bands))
             torch.square(torch.view_as_real(signal), out=squares)
-            lows.append(torch.fft.rfft(torch.add(*squares.unbind(-1), out=power))[:, : plan.n_bins])
+            spectrum_low = torch.fft.rfft(torch.add(*squares.unbind(-1), out=power))
+            kept = min(plan.n_bins, spectrum_low.shape[-1])
+            low[c, :, :kept] = spectrum_low[:, :kept]
+            if kept < plan.n_bins:
+                low[c, :, kept:] = 0
             if keep:  # the backward needs each filter's output; inference drops it at once
                 signals.append(signal)
-        # Bins from a filter's `valid` count to n_bins have pooling weight 0; bands too small to have them
-        # are padded.
-        low = torch.stack([_pad_bins(part, plan.n_bins) for part in lows], dim=1)
-        frames = torch.fft.ifft(_fold(low * pooling, plan.q), dim=-1)[..., :n_frames].real
+        frames = torch.fft.ifft(_fold(low * pooling[:, None], plan.q), dim=-1)[..., :n_frames].real
         if keep:
             ctx.save_for_backward(spectrum, responses, pooling, low, *signals)
         ctx.plan = plan
-        return frames * (2.0 * plan.q / plan.n_fft)
+        result = frames.new_empty(batch, len(plan.bands), n_frames)
+        return torch.mul(frames.transpose(0, 1), 2.0 * plan.q / plan.n_fft, out=result)
 
     @staticmethod
     @once_differentiable
@@ -240,15 +245,18 @@ class _PooledBandEnergy(torch.autograd.Function):
         plan = ctx.plan
         need_spectrum, need_responses, need_pooling = ctx.needs_input_grad[:3]
         # Adjoint of frames = (2 q / N) Re(ifft_q(fold(low * pooling)))[:n_frames].
-        padded_frames = torch.nn.functional.pad(grad_frames, (0, plan.q - grad_frames.shape[-1]))
+        # Filter-major, as `low`: (n_filters, batch, q).
+        padded_frames = torch.nn.functional.pad(
+            grad_frames.transpose(0, 1), (0, plan.q - grad_frames.shape[-1])
+        )
         grad_pooled = _unfold(torch.fft.fft(padded_frames, dim=-1) * (2.0 / plan.n_fft), plan.n_bins)
-        grad_pooling = _real_dot(grad_pooled, low, dim=0) if need_pooling else None
+        grad_pooling = _real_dot(grad_pooled, low, dim=1) if need_pooling else None
         if not (need_spectrum or need_responses):
             return None, None, grad_pooling, None, None
         # d/d(energy) through the truncated rfft: a real inverse DFT of the zero-padded (or, past the
         # band's half, trimmed: those bins have pooling weight 0) gradient; doubling bin 0 makes irfft's
         # Hermitian sum count it once. Its factor M / 2 and the 2 / M of the adjoint of ifft cancel below.
-        grad_low = (grad_pooled * pooling).transpose(0, 1).contiguous()  # (n_filters, batch, n_bins)
+        grad_low = grad_pooled * pooling[:, None]  # (n_filters, batch, n_bins)
         grad_low[..., 0] *= 2.0
         del grad_pooled
         grad_spectrum = torch.zeros_like(spectrum) if need_spectrum else None
@@ -288,12 +296,6 @@ class _Buffers:
                 self.real[2 * size : 3 * size].view(self.batch, band),
             )
         return self.cache[band]
-
-
-def _pad_bins(part: torch.Tensor, n_bins: int) -> torch.Tensor:
-    """Zero-pad the last axis to ``n_bins``."""
-    missing = n_bins - part.shape[-1]
-    return torch.nn.functional.pad(part, (0, missing)) if missing > 0 else part
 
 
 def _real_dot(a: torch.Tensor, b: torch.Tensor, dim: int) -> torch.Tensor:
