@@ -12,7 +12,7 @@ import torch
 
 import adaspec
 from adaspec.ops import gabor_pooled_energy
-from adaspec.ops.gabor import FAST_ODD_FACTORS, TAIL, _fast_size, _fold, _plan, _unfold
+from adaspec.ops.gabor import FAST_ODD_FACTORS, TAIL, _fast_size, _fold, _gather_band, _plan, _runs
 from tests.frontends.test_leaf import direct_pooled_energy
 
 SR, HOP = 16000, 160
@@ -43,7 +43,7 @@ def test_plan_covers_every_band_without_wrap_around(n_filters):
     assert plan.n_fft >= SR + TAIL * (widths.max() + pools.max())
     per_radian = plan.n_fft / (2 * math.pi)
     for c in range(n_filters):
-        band, start = plan.bands[c], plan.offsets[c] - plan.left
+        band, start = plan.bands[c], plan.starts[c]
         need = TAIL * per_radian * (math.sqrt(2) / widths[c].item() + 1 / pools[c].item())
         assert need <= band <= plan.n_fft
         assert abs(start + band / 2 - centers[c].item() * per_radian) <= 1.0  # centred on the filter
@@ -51,17 +51,27 @@ def test_plan_covers_every_band_without_wrap_around(n_filters):
 
 
 @pytest.mark.parametrize("n_bins", [5, 12, 12 * 2 + 7])
-def test_fold_and_unfold_are_adjoint(n_bins):
+def test_fold_sums_bins_modulo_q(n_bins):
     rng = np.random.default_rng(n_bins)
     a = torch.from_numpy(rng.standard_normal((2, 3, n_bins)) + 1j * rng.standard_normal((2, 3, n_bins)))
-    b = torch.from_numpy(rng.standard_normal((2, 3, 12)) + 1j * rng.standard_normal((2, 3, 12)))
     folded = _fold(a, 12)
     assert folded.shape == (2, 3, 12)
-    expected = sum(a[..., k].numpy() for k in range(n_bins) if k % 12 == 5)
-    np.testing.assert_allclose(folded[..., 5].numpy(), expected)
-    left = (folded * b.conj()).sum()
-    right = (a * _unfold(b, n_bins).conj()).sum()
-    torch.testing.assert_close(left, right)
+    for r in range(12):
+        expected = sum((a[..., k].numpy() for k in range(n_bins) if k % 12 == r), np.zeros((2, 3)))
+        np.testing.assert_allclose(folded[..., r].numpy(), expected)
+
+
+@pytest.mark.parametrize("n_fft", [30, 31])
+@pytest.mark.parametrize(("start", "band"), [(-7, 12), (-15, 30), (10, 6), (12, 10), (0, 31), (20, 12)])
+def test_gather_band_is_the_full_spectrum_from_the_half(n_fft, start, band):
+    """Bands below 0 Hz, across Nyquist, inside and covering everything read the bins of numpy's full FFT."""
+    band = min(band, n_fft)
+    x = np.random.default_rng(3).standard_normal((2, n_fft))
+    half = torch.fft.rfft(torch.from_numpy(x))
+    out = torch.empty(2, band, dtype=half.dtype)
+    expected = np.fft.fft(x)[:, np.arange(start, start + band) % n_fft]
+    np.testing.assert_allclose(_gather_band(half, start, band, n_fft, out).numpy(), expected, atol=1e-12)
+    assert sum(hi - lo for lo, hi, _, _ in _runs(start, band, n_fft)) == band
 
 
 def test_backward_matches_finite_differences():

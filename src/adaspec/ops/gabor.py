@@ -36,6 +36,7 @@ microseconds each) was about a third of a step's time when it was twenty-five.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -58,10 +59,8 @@ class _Plan:
 
     q: int
     n_fft: int
-    left: int  # negative-frequency bins placed before bin 0 in the extended spectrum
-    right: int  # bins above n_fft // 2 appended after the half spectrum
     bands: tuple[int, ...]  # band size M of each filter
-    offsets: tuple[int, ...]  # first bin of each filter's band in the extended spectrum
+    starts: tuple[int, ...]  # DFT bin of each band's first bin (below 0 or above n_fft // 2 at the edges)
     valid: tuple[int, ...]  # low bins of each filter's |z|^2 spectrum that are used (<= M // 2)
     n_bins: int  # low bins kept for every filter (the most any filter's pooling needs)
 
@@ -97,7 +96,7 @@ def gabor_pooled_energy(
     plan = _plan(length, hop_length, centers, widths, pool_widths)
     half = torch.fft.rfft(waveform, n=plan.n_fft)
     responses, pooling = _responses(plan, centers, widths), _pooling(plan, pool_widths)
-    energy = _PooledBandEnergy.apply(_extend(half, plan), responses, pooling, plan, n_frames)
+    energy = _PooledBandEnergy.apply(half, responses, pooling, plan, n_frames)
     # Energies are >= 0, but where they are about 0 (silence) the FFTs' rounding leaves values of either
     # sign (about 1e-7 of the signal's energy); a negative one would make PCEN's powers and logs NaN.
     return energy.clamp_min(0.0)
@@ -119,11 +118,9 @@ def _plan(
         for sigma, pool in zip(sigmas, pools, strict=True)
     ]
     starts = [round(mu * per_radian) - band // 2 for mu, band in zip(mus, bands, strict=True)]
-    left = max(0, -min(starts))
-    right = max(0, max(s + m for s, m in zip(starts, bands, strict=True)) - (n_fft // 2 + 1))
     needed = [math.ceil(TAIL * per_radian / pool) + 1 for pool in pools]
     valid = tuple(max(1, min(n, m // 2)) for n, m in zip(needed, bands, strict=True))
-    return _Plan(q, n_fft, left, right, tuple(bands), tuple(s + left for s in starts), valid, max(valid))
+    return _Plan(q, n_fft, tuple(bands), tuple(starts), valid, max(valid))
 
 
 def _fast_size(n: int, limit: int) -> int:
@@ -135,30 +132,68 @@ def _next_power_of_two(n: int) -> int:
     return 1 << max(int(n) - 1, 0).bit_length()
 
 
-def _extend(half: torch.Tensor, plan: _Plan) -> torch.Tensor:
-    """DFT bins ``-left ... n_fft // 2 + right`` of a real signal from its half spectrum (Hermitian)."""
-    parts = [half]
-    if plan.left:
-        parts.insert(0, half[:, 1 : plan.left + 1].flip(-1).conj())
-    if plan.right:
-        # bin n_fft // 2 + k is the conjugate of bin n_fft - n_fft // 2 - k = (n_fft + 1) // 2 - k
-        top = (plan.n_fft + 1) // 2
-        parts.append(half[:, top - plan.right : top].flip(-1).conj())
-    return torch.cat(parts, dim=1) if len(parts) > 1 else half
+def _is_direct(start: int, band: int, n_fft: int) -> bool:
+    """Whether bins ``start ... start + band - 1`` all lie in the half spectrum ``0 ... n_fft // 2``."""
+    return start >= 0 and start + band <= n_fft // 2 + 1
+
+
+@functools.lru_cache(maxsize=256)
+def _runs(start: int, band: int, n_fft: int) -> tuple[tuple[int, int, int, bool], ...]:
+    """Where a band's bins come from in the half spectrum of a real signal: ``(lo, hi, source, mirrored)``
+    runs, band positions ``lo ... hi - 1`` holding half-spectrum bins ``source, source + 1, ...`` or, for
+    bins below 0 Hz or above ``n_fft // 2``, the conjugates of ``source, source - 1, ...``."""
+    top = n_fft // 2
+    runs = []
+    j = 0
+    while j < band:
+        b = (start + j) % n_fft
+        if b <= top:
+            n = min(band - j, top - b + 1)
+            runs.append((j, j + n, b, False))
+        else:  # bin b is the conjugate of bin n_fft - b
+            n = min(band - j, n_fft - b)
+            runs.append((j, j + n, n_fft - b, True))
+        j += n
+    return tuple(runs)
+
+
+def _gather_band(half: torch.Tensor, start: int, band: int, n_fft: int, out: torch.Tensor) -> torch.Tensor:
+    """``out[:, j] = X[start + j]`` for a band that crosses 0 Hz or Nyquist (``X`` Hermitian)."""
+    for lo, hi, source, mirrored in _runs(start, band, n_fft):
+        if mirrored:
+            out[:, lo:hi] = half[:, source - (hi - lo) + 1 : source + 1].flip(-1).conj()
+        else:
+            out[:, lo:hi] = half[:, source : source + hi - lo]
+    return out
+
+
+def _scatter_band(grad_half: torch.Tensor, start: int, band: int, n_fft: int, values: torch.Tensor) -> None:
+    """Adjoint of :func:`_gather_band`: add ``values`` (``(batch, band)``) into the half-spectrum gradient."""
+    for lo, hi, source, mirrored in _runs(start, band, n_fft):
+        if mirrored:
+            grad_half[:, source - (hi - lo) + 1 : source + 1] += values[:, lo:hi].conj().flip(-1)
+        else:
+            grad_half[:, source : source + hi - lo] += values[:, lo:hi]
 
 
 def _responses(plan: _Plan, centers: torch.Tensor, widths: torch.Tensor) -> torch.Tensor:
     """The Gaussian responses on every band bin, flattened filter after filter (differentiable)."""
-    index = np.repeat(np.arange(len(plan.bands)), plan.bands)
-    bins = np.concatenate([np.arange(o, o + m) for o, m in zip(plan.offsets, plan.bands, strict=True)])
-    index_t = torch.from_numpy(index).to(centers.device)
-    omega = torch.from_numpy(bins - plan.left).to(centers.device, centers.dtype) * (
-        2.0 * math.pi / plan.n_fft
-    )
+    index, bins = _band_layout(plan.bands, plan.starts)
+    index = index.to(centers.device)
+    omega = bins.to(centers.device, centers.dtype) * (2.0 * math.pi / plan.n_fft)
     # index_select rather than indexing: its backward is an index_add, several times faster than the
     # accumulating index_put that indexing's backward is.
-    width, center = (torch.index_select(p, 0, index_t) for p in (widths, centers))
+    width, center = (torch.index_select(p, 0, index) for p in (widths, centers))
     return torch.exp(-0.5 * (width * (omega - center)).square())
+
+
+@functools.lru_cache(maxsize=16)
+def _band_layout(bands: tuple[int, ...], starts: tuple[int, ...]) -> tuple[torch.Tensor, torch.Tensor]:
+    """The filter of every band bin and its DFT bin (not wrapped, float64), flattened filter after filter;
+    cached (the layout changes only when a band's size or first bin does). Callers must not modify them."""
+    index = np.repeat(np.arange(len(bands)), bands)
+    bins = np.concatenate([np.arange(s, s + m) for s, m in zip(starts, bands, strict=True)])
+    return torch.from_numpy(index), torch.from_numpy(bins.astype(np.float64))
 
 
 def _pooling(plan: _Plan, pool_widths: torch.Tensor) -> torch.Tensor:
@@ -190,50 +225,48 @@ def _fold(values: torch.Tensor, q: int) -> torch.Tensor:
     return folded
 
 
-def _unfold(values: torch.Tensor, n_bins: int) -> torch.Tensor:
-    """Adjoint of :func:`_fold`: repeat the last axis periodically to ``n_bins``."""
-    repeats = -(-n_bins // values.shape[-1])
-    return values.repeat(*([1] * (values.ndim - 1)), repeats)[..., :n_bins]
-
-
 class _PooledBandEnergy(torch.autograd.Function):
-    """Steps 2-4 of the module docstring with a hand-written backward: ``(extended spectrum (batch, bins),
+    """Steps 2-4 of the module docstring with a hand-written backward: ``(half spectrum (batch, bins),
     responses (flat), pooling (n_filters, n_bins), plan, n_frames) -> (batch, n_filters, n_frames)``.
 
     Filter by filter, so that each filter's arrays stay in cache, with few operations per filter (their
-    fixed cost is a large part of the time); the pooling, folding and the inverse DFT of the frames run once
-    for all filters."""
+    fixed cost is a large part of the time); the folding and the inverse DFT of the frames run once for all
+    filters."""
 
     @staticmethod
     def forward(
         ctx: torch.autograd.function.FunctionCtx,
-        spectrum: torch.Tensor,
+        half: torch.Tensor,
         responses: torch.Tensor,
         pooling: torch.Tensor,
         plan: _Plan,
         n_frames: int,
     ) -> torch.Tensor:
-        batch = spectrum.shape[0]
-        buffers = _Buffers(spectrum, batch, max(plan.bands))
+        batch = half.shape[0]
+        buffers = _Buffers(half, batch, max(plan.bands))
         keep = any(ctx.needs_input_grad)
         signals = []
-        # Filter-major (n_filters, batch, n_bins): each filter writes its own contiguous block. Bins from a
-        # filter's `valid` count to n_bins have pooling weight 0; bands too small to have them get zeros.
-        low = spectrum.new_empty(len(plan.bands), batch, plan.n_bins)
-        for c, (band, offset, response) in enumerate(_filters(plan, responses)):
+        # The pooled low bins, filter-major (n_filters, batch, n_bins): each filter writes its own block.
+        # Bins from a filter's `valid` count on have pooling weight 0; bands too small to have them get 0.
+        pooled = half.new_empty(len(plan.bands), batch, plan.n_bins)
+        for c, (band, start, response) in enumerate(_filters(plan, responses)):
             bands, squares, power = buffers.views(band)
-            signal = torch.fft.ifft(torch.mul(spectrum[:, offset : offset + band], response, out=bands))
+            if _is_direct(start, band, plan.n_fft):
+                torch.mul(half[:, start : start + band], response, out=bands)
+            else:
+                _gather_band(half, start, band, plan.n_fft, bands).mul_(response)
+            signal = torch.fft.ifft(bands)
             torch.square(torch.view_as_real(signal), out=squares)
             spectrum_low = torch.fft.rfft(torch.add(*squares.unbind(-1), out=power))
             kept = min(plan.n_bins, spectrum_low.shape[-1])
-            low[c, :, :kept] = spectrum_low[:, :kept]
+            torch.mul(spectrum_low[:, :kept], pooling[c, :kept], out=pooled[c, :, :kept])
             if kept < plan.n_bins:
-                low[c, :, kept:] = 0
+                pooled[c, :, kept:] = 0
             if keep:  # the backward needs each filter's output; inference drops it at once
                 signals.append(signal)
-        frames = torch.fft.ifft(_fold(low * pooling[:, None], plan.q), dim=-1)[..., :n_frames].real
+        frames = torch.fft.ifft(_fold(pooled, plan.q), dim=-1)[..., :n_frames].real
         if keep:
-            ctx.save_for_backward(spectrum, responses, pooling, low, *signals)
+            ctx.save_for_backward(half, responses, pooling, pooled, *signals)
         ctx.plan = plan
         result = frames.new_empty(batch, len(plan.bands), n_frames)
         return torch.mul(frames.transpose(0, 1), 2.0 * plan.q / plan.n_fft, out=result)
@@ -241,40 +274,69 @@ class _PooledBandEnergy(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx: torch.autograd.function.FunctionCtx, grad_frames: torch.Tensor) -> tuple:
-        spectrum, responses, pooling, low, *signals = ctx.saved_tensors
+        half, responses, pooling, pooled, *signals = ctx.saved_tensors
         plan = ctx.plan
-        need_spectrum, need_responses, need_pooling = ctx.needs_input_grad[:3]
-        # Adjoint of frames = (2 q / N) Re(ifft_q(fold(low * pooling)))[:n_frames].
-        # Filter-major, as `low`: (n_filters, batch, q).
-        padded_frames = torch.nn.functional.pad(
-            grad_frames.transpose(0, 1), (0, plan.q - grad_frames.shape[-1])
-        )
-        grad_pooled = _unfold(torch.fft.fft(padded_frames, dim=-1) * (2.0 / plan.n_fft), plan.n_bins)
-        grad_pooling = _real_dot(grad_pooled, low, dim=1) if need_pooling else None
-        if not (need_spectrum or need_responses):
+        need_half, need_responses, need_pooling = ctx.needs_input_grad[:3]
+        grad_low, grad_pooling = _frames_backward(grad_frames, pooling, pooled, plan, need_pooling)
+        if not (need_half or need_responses):
             return None, None, grad_pooling, None, None
-        # d/d(energy) through the truncated rfft: a real inverse DFT of the zero-padded (or, past the
-        # band's half, trimmed: those bins have pooling weight 0) gradient; doubling bin 0 makes irfft's
-        # Hermitian sum count it once. Its factor M / 2 and the 2 / M of the adjoint of ifft cancel below.
-        grad_low = grad_pooled * pooling[:, None]  # (n_filters, batch, n_bins)
-        grad_low[..., 0] *= 2.0
-        del grad_pooled
-        grad_spectrum = torch.zeros_like(spectrum) if need_spectrum else None
-        spectrum_parts = torch.view_as_real(spectrum)
-        buffers = _Buffers(spectrum, spectrum.shape[0], max(plan.bands))
+        grad_half = torch.zeros_like(half) if need_half else None
+        buffers = _Buffers(half, half.shape[0], max(plan.bands))
         grad_parts = []
         filters = _filters(plan, responses)
-        for (band, offset, response), signal, grad_low_filter in zip(filters, signals, grad_low, strict=True):
+        for (band, start, response), signal, grad_low_filter in zip(filters, signals, grad_low, strict=True):
             product, parts, _ = buffers.views(band)
+            direct = _is_direct(start, band, plan.n_fft)
+            # d/d(energy) through the truncated rfft: a real inverse DFT of the zero-padded (or, past the
+            # band's half, trimmed: those bins have pooling weight 0) gradient; its factor M / 2 and the
+            # 2 / M of the adjoint of ifft cancel.
             grad_energy = torch.fft.irfft(grad_low_filter, n=band)
             weighted = torch.fft.fft(torch.mul(signal, grad_energy, out=product))
             if need_responses:  # Re(conj(X) W) summed over the batch, as (band, 2) parts
-                window = spectrum_parts[:, offset : offset + band]
-                grad_parts.append(torch.mul(torch.view_as_real(weighted), window, out=parts).sum(dim=0))
-            if need_spectrum:
-                grad_spectrum[:, offset : offset + band].addcmul_(weighted, response)
+                window = (
+                    half[:, start : start + band]
+                    if direct
+                    else _gather_band(half, start, band, plan.n_fft, product)
+                )
+                grad_parts.append(
+                    torch.mul(torch.view_as_real(weighted), torch.view_as_real(window), out=parts).sum(dim=0)
+                )
+            if need_half:
+                if direct:
+                    grad_half[:, start : start + band].addcmul_(weighted, response)
+                else:
+                    _scatter_band(grad_half, start, band, plan.n_fft, weighted * response)
         grad_responses = torch.add(*torch.cat(grad_parts).unbind(-1)) if need_responses else None
-        return grad_spectrum, grad_responses, grad_pooling, None, None
+        return grad_half, grad_responses, grad_pooling, None, None
+
+
+def _frames_backward(
+    grad_frames: torch.Tensor, pooling: torch.Tensor, pooled: torch.Tensor, plan: _Plan, need_pooling: bool
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Adjoint of ``frames = (2 q / N) Re(ifft_q(fold(low * pooling)))[:n_frames]``, filter-major.
+
+    Returns the gradient of ``low`` with its DC bin doubled (so that ``irfft``'s Hermitian sum counts it
+    once), ``(n_filters, batch, n_bins)``, and that of ``pooling`` (``None`` unless asked for), which uses
+    ``Re(g conj(low)) = Re(g conj(low * pooling)) / pooling`` (``pooling`` is 0 only on bins whose weight is
+    0 whatever the pooling widths)."""
+    n_filters, batch, n_bins = pooled.shape
+    padded = torch.nn.functional.pad(grad_frames.transpose(0, 1), (0, plan.q - grad_frames.shape[-1]))
+    spectrum = torch.fft.fft(padded, dim=-1)  # (n_filters, batch, q); unfolded: bin k reads bin k mod q
+    scale = 2.0 / plan.n_fft
+    weights = pooling * scale
+    weights[:, 0] *= 2.0
+    grad_low = spectrum.new_empty(n_filters, batch, n_bins)
+    dots = pooling.new_empty(n_filters, n_bins) if need_pooling else None
+    for lo in range(0, n_bins, plan.q):
+        hi = min(lo + plan.q, n_bins)
+        torch.mul(spectrum[..., : hi - lo], weights[:, None, lo:hi], out=grad_low[..., lo:hi])
+        if dots is not None:
+            dots[:, lo:hi] = _real_dot(spectrum[..., : hi - lo], pooled[..., lo:hi], dim=1)
+    if dots is None:
+        return grad_low, None
+    positive = pooling > 0
+    grad_pooling = torch.where(positive, dots * scale / torch.where(positive, pooling, 1.0), 0.0)
+    return grad_low, grad_pooling
 
 
 class _Buffers:
@@ -304,6 +366,6 @@ def _real_dot(a: torch.Tensor, b: torch.Tensor, dim: int) -> torch.Tensor:
 
 
 def _filters(plan: _Plan, responses: torch.Tensor) -> list[tuple[int, int, torch.Tensor]]:
-    """``(band, offset, response (band,))`` of every filter."""
+    """``(band, first bin, response (band,))`` of every filter."""
     parts = torch.split(responses, list(plan.bands))
-    return list(zip(plan.bands, plan.offsets, parts, strict=True))
+    return list(zip(plan.bands, plan.starts, parts, strict=True))
