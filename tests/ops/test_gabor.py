@@ -12,7 +12,17 @@ import torch
 
 import adaspec
 from adaspec.ops import gabor_pooled_energy
-from adaspec.ops.gabor import FAST_ODD_FACTORS, TAIL, _fast_size, _fold, _gather_band, _plan, _runs
+from adaspec.ops.gabor import (
+    FAST_ODD_FACTORS,
+    GROUP_BINS,
+    TAIL,
+    _fast_size,
+    _fold,
+    _gather_band,
+    _groups,
+    _plan,
+    _runs,
+)
 from tests.frontends.test_leaf import direct_pooled_energy
 
 SR, HOP = 16000, 160
@@ -83,6 +93,29 @@ def test_backward_matches_finite_differences():
     assert torch.autograd.gradcheck(
         lambda *args: gabor_pooled_energy(*args, 40), (x, centers, widths, pools), atol=1e-6, rtol=1e-4
     )
+
+
+def test_backward_of_a_group_across_both_edges_matches_finite_differences():
+    """Equal widths give equal band sizes, so the three filters (below 0 Hz, inside, across Nyquist) are
+    transformed as one group."""
+    rng = np.random.default_rng(2)
+    x = torch.from_numpy(rng.standard_normal((2, 200))).requires_grad_()
+    centers = torch.tensor([0.02, 0.8, 3.12], dtype=torch.float64, requires_grad=True)
+    widths = torch.full((3,), 4.0, dtype=torch.float64, requires_grad=True)
+    pools = torch.tensor([5.0, 5.0, 5.0], dtype=torch.float64, requires_grad=True)
+    plan = _plan(200, 25, centers, widths, pools)
+    assert _groups(plan.bands) == ((0, 3, plan.bands[0]),)
+    assert plan.starts[0] < 0 < plan.starts[2] + plan.bands[2] - plan.n_fft // 2 - 1
+    assert torch.autograd.gradcheck(
+        lambda *args: gabor_pooled_energy(*args, 25), (x, centers, widths, pools), atol=1e-6, rtol=1e-4
+    )
+
+
+def test_groups_are_runs_of_equal_bands_cut_to_a_size():
+    assert _groups((8, 8, 8, 16, 8)) == ((0, 3, 8), (3, 1, 16), (4, 1, 8))
+    big = GROUP_BINS // 2
+    assert _groups((big,) * 5) == ((0, 2, big), (2, 2, big), (4, 1, big))
+    assert _groups((2 * GROUP_BINS,)) == ((0, 1, 2 * GROUP_BINS),)
 
 
 def test_float32_agrees_with_float64():
