@@ -7,9 +7,9 @@ with n_fft 400 (LEAF's 25 ms window) is timed too. Both 40 and 64 bands are run.
 forward, a fixed random projection of the output summed to a scalar, backward. Timing is interleaved (see
 ``_timing``); ratios are medians measured in the same run. Extra rows time LEAF's two halves alone (Gabor
 energies + pooling without PCEN, and PCEN on a spectrogram of LEAF's output shape), the band FFTs alone
-(the four FFTs per band a step makes, on fixed data: the floor of the band-wise algorithm) and LEAF
-computed the way its paper does (stride-1 convolution with 401-tap filters, a few rounds only). The report
-also gives the accuracy of LEAF's Gabor energies + pooling against direct stride-1 computations
+(the four FFTs per group of bands a step makes, on fixed data: the floor of the band-wise algorithm) and
+LEAF computed the way its paper does (stride-1 convolution with 401-tap filters, a few rounds only). The
+report also gives the accuracy of LEAF's Gabor energies + pooling against direct stride-1 computations
 (float64, 0.25 s).
 
 Target: LEAF forward+backward <= 3 x MelSpectrogram forward+backward (EfficientLEAF reports about 10 x for
@@ -80,9 +80,9 @@ class DirectLEAF(nn.Module):
 
 
 class _BandFFTs(torch.autograd.Function):
-    """The four FFTs per band of :func:`adaspec.ops.gabor_pooled_energy` on fixed data and nothing else:
-    forward an inverse complex FFT and a real FFT of each band, backward an inverse real FFT and a complex
-    FFT. The output is a zero of the frames' shape."""
+    """The four FFTs per group of bands of :func:`adaspec.ops.gabor_pooled_energy` on fixed data and nothing
+    else: forward an inverse complex FFT and a real FFT of each group, backward an inverse real FFT and a
+    complex FFT. The output is a zero of the frames' shape."""
 
     @staticmethod
     def forward(ctx, anchor: torch.Tensor, signals: list, powers: list, frames: torch.Size) -> torch.Tensor:
@@ -95,7 +95,7 @@ class _BandFFTs(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad: torch.Tensor) -> tuple:
         for signal, power in zip(ctx.signals, ctx.powers, strict=True):
-            torch.fft.irfft(signal[:, : power.shape[-1] // 2 + 1], n=power.shape[-1])
+            torch.fft.irfft(signal[..., : power.shape[-1] // 2 + 1], n=power.shape[-1])
             torch.fft.fft(signal)
         return torch.zeros(()), None, None, None
 
@@ -109,9 +109,12 @@ class BandFFTsOnly(nn.Module):
         samples = round(SECONDS * SAMPLE_RATE)
         params = (leaf.centers, leaf.filter_widths, leaf.pooling_widths)
         plan = gabor_ops._plan(samples, leaf.hop_length, *params)
+        groups = gabor_ops._groups(plan.bands)  # (first filter, count, band): transformed together
         generator = torch.Generator().manual_seed(3)
-        self.signals = [torch.randn(BATCH, m, dtype=torch.complex64, generator=generator) for m in plan.bands]
-        self.powers = [torch.randn(BATCH, m, generator=generator) for m in plan.bands]
+        self.signals = [
+            torch.randn(count, BATCH, m, dtype=torch.complex64, generator=generator) for _, count, m in groups
+        ]
+        self.powers = [torch.randn(count, BATCH, m, generator=generator) for _, count, m in groups]
         self.frames = torch.Size((BATCH, leaf.n_filters, 1 + samples // leaf.hop_length))
         self.anchor = nn.Parameter(torch.zeros(()))
 
