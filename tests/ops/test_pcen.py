@@ -100,6 +100,46 @@ def test_long_input_stays_exact_and_finite(monkeypatch):
     np.testing.assert_allclose(actual, loop_smoother(energy, s, 1.0), rtol=1e-12)
 
 
+@pytest.mark.parametrize(
+    ("solver", "decay"),
+    [
+        ("_scan", [0.5, 0.9, 0.99]),
+        ("_cumsum_scan", [0.71, 0.9, 0.99]),  # 47 |log 0.71| = 16.1: at the range the solver is given
+    ],
+)
+@pytest.mark.parametrize("signed", [False, True])
+def test_block_solvers_match_the_loop(solver, decay, signed):
+    """Both in-block solvers (doubling scan, scaled cumulative sum) from a zero state, per channel:
+    ``u`` is ``(batch, channels, blocks, block)``."""
+    rng = np.random.default_rng(4)
+    u = rng.standard_normal((3, 3, 2, 48)) if signed else rng.random((3, 3, 2, 48))
+    decay = np.array(decay)
+    log_decay = torch.from_numpy(np.log(decay)).reshape(-1, 1, 1)
+    actual = getattr(PCEN_MODULE, solver)(torch.from_numpy(u), log_decay).numpy()
+    s = (1.0 - decay)[:, None]  # y[t] = a y[t - 1] + u[t] is the smoother of u / s from 0
+    expected = loop_smoother(u / s[..., None], s, 0.0)
+    np.testing.assert_allclose(actual, expected, rtol=1e-12, atol=1e-13)
+
+
+def test_smoother_takes_the_cumulative_sum_over_several_blocks():
+    """Slow decays on the CPU: blocks of int(16 / |log(1 - 0.2)|) = 71 frames, several recursion levels."""
+    rng = np.random.default_rng(6)
+    energy = rng.random((2, 3, 700)) * 100.0
+    s = np.array([0.01, 0.05, 0.2])
+    log_decay = torch.from_numpy(np.log1p(-s))
+    block, solver = PCEN_MODULE._block_solver(log_decay, 700, torch.device("cpu"))
+    assert (block, solver) == (71, PCEN_MODULE._cumsum_scan)
+    actual = exponential_smoothing(torch.from_numpy(energy), torch.from_numpy(s)).numpy()
+    np.testing.assert_allclose(actual, loop_smoother(energy, s, 1.0), rtol=1e-12)
+
+
+@pytest.mark.parametrize("log_decay", [-50.0, float("-inf"), float("nan"), 0.0])
+def test_fast_or_degenerate_decays_choose_the_doubling_scan(log_decay):
+    block, solver = PCEN_MODULE._block_solver(torch.tensor([log_decay]), 101, torch.device("cpu"))
+    expected = PCEN_MODULE._cumsum_scan if log_decay == 0.0 else PCEN_MODULE._scan
+    assert (block, solver) == (101, expected)
+
+
 def test_many_frames_float32_no_overflow():
     energy = torch.rand(1, 2, 30000)
     smoothed = exponential_smoothing(energy, torch.tensor([1e-4, 0.5]))

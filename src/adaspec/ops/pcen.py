@@ -1,21 +1,25 @@
 """Per-channel energy normalisation (PCEN) and its first-order smoother, without a loop over frames.
 
 The smoother ``M[t] = (1 - s) M[t - 1] + s E[t]`` is a linear recurrence ``y[t] = a y[t - 1] + u[t]``
-(``a = 1 - s``, ``u = s E``). It is solved exactly in blocks of ``_BLOCK`` frames: inside a block by
-doubling (a Hillis-Steele scan: ``log2(_BLOCK)`` vectorised passes ``y[i] += a^d y[i - d]``); the values at
-block ends then obey the same recurrence with decay ``a^_BLOCK``, solved the same way (recursively), and are
-carried into each block as ``a^(i + 1) y_end[previous block]``. Every power of ``a`` is ``exp(k log a)`` with
-``k >= 0``, so nothing overflows however long the input (a cumulative-sum trick with ``a^(-t)`` would
-overflow after a few thousand frames), and the sums are of non-negative terms for non-negative inputs (no
-cancellation): the result equals the sequential recursion to float rounding. The backward solves the adjoint
-recurrence the same way, and the compression has a hand-written backward, so that a training step makes
-few passes over the spectrogram.
+(``a = 1 - s``, ``u = s E``). It is solved exactly in blocks: inside a block on the CPU, when the block is
+short enough for ``a^(-k)`` to stay below ``exp(_CUMSUM_RANGE)``, as ``y[i] = a^i cumsum(a^(-k) u[k])[i]``
+(three passes); otherwise (and on other devices, where choosing the block would wait for the device) by
+doubling (a Hillis-Steele scan: ``log2(block)`` vectorised passes ``y[i] += a^d y[i - d]``). The values at
+block ends then obey the same recurrence with decay ``a^block``, solved the same way (recursively), and are
+carried into each block as ``a^(i + 1) y_end[previous block]``. Every power of ``a`` is bounded (``exp(k log
+a)`` with ``k >= 0`` in the scan, at most ``exp(_CUMSUM_RANGE)`` in the cumulative sum), so nothing
+overflows however long the input (an unblocked cumulative-sum trick with ``a^(-t)`` would overflow after a
+few thousand frames), and for non-negative inputs the sums are of non-negative terms (no cancellation): the
+result equals the sequential recursion to float rounding. The backward solves the adjoint recurrence the
+same way, and the compression has a hand-written backward, so that a training step makes few passes over
+the spectrogram.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -25,6 +29,10 @@ from .._validation import check_choice, check_positive_int
 
 INITIAL_STATES = ("librosa", "first_frame")
 _BLOCK = 128  # frames per block: the scan inside costs log2(_BLOCK) passes; 128 holds 1.28 s at hop 10 ms
+#: Largest ``k |log a|`` the cumulative-sum solver lets its factors ``a^(-k)`` reach (e^16 ~ 9e6): rounding
+#: then stays within about ``block`` units of the last place of the inputs' scale.
+_CUMSUM_RANGE = 16.0
+_MIN_CUMSUM_BLOCK = 8  # shorter blocks (decays near 0) use the scan: many tiny blocks cost more levels
 
 Param = float | torch.Tensor
 
@@ -119,13 +127,13 @@ def _solve(
 ) -> torch.Tensor:
     """The forward of :func:`linear_recurrence` (see the module docstring)."""
     n_frames = inputs.shape[-1]
-    block = min(n_frames, _BLOCK)
+    block, solve_block = _block_solver(log_decay, n_frames, inputs.device)
     n_blocks = -(-n_frames // block)
     log_decay = log_decay.reshape(-1, 1, 1)  # (channels or 1, 1, 1)
     u = inputs if scale is None else inputs * scale.reshape(-1, 1)
     if n_blocks * block > n_frames:
         u = F.pad(u, (0, n_blocks * block - n_frames))
-    local = _scan(u.reshape(*inputs.shape[:-1], n_blocks, block), log_decay)
+    local = solve_block(u.reshape(*inputs.shape[:-1], n_blocks, block), log_decay)
     initial = initial.to(inputs.dtype).expand(inputs.shape[:-1])
     if n_blocks == 1:
         previous = initial[..., None]
@@ -136,6 +144,27 @@ def _solve(
     carry = torch.exp(lag * log_decay.reshape(-1, 1))  # (channels or 1, block): a^(i + 1)
     result = local.addcmul_(previous[..., None], carry[:, None, :])
     return result.reshape(*inputs.shape[:-1], n_blocks * block)[..., :n_frames]
+
+
+def _block_solver(
+    log_decay: torch.Tensor, n_frames: int, device: torch.device
+) -> tuple[int, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]]:
+    """The block length and in-block solver of :func:`_solve` (see the module docstring)."""
+    block = min(n_frames, _BLOCK)
+    if device.type == "cpu":
+        largest = float(log_decay.detach().abs().max())
+        span = _BLOCK if largest == 0.0 else _CUMSUM_RANGE / largest  # nan or inf: not finite, scan
+        if math.isfinite(span) and span >= min(block, _MIN_CUMSUM_BLOCK):
+            return min(block, int(span)), _cumsum_scan
+    return block, _scan
+
+
+def _cumsum_scan(u: torch.Tensor, log_decay: torch.Tensor) -> torch.Tensor:
+    """:func:`_scan`'s result as ``y[i] = a^i sum_{k <= i} a^(-k) u[k]``; the caller keeps
+    ``(block - 1) |log a| <= _CUMSUM_RANGE``."""
+    lag = torch.arange(u.shape[-1], device=u.device, dtype=u.dtype)
+    powers = lag * log_decay  # (channels or 1, 1, block): k log a <= 0
+    return torch.cumsum(u * torch.exp(-powers), dim=-1).mul_(torch.exp(powers))
 
 
 def _scan(u: torch.Tensor, log_decay: torch.Tensor) -> torch.Tensor:
