@@ -16,9 +16,9 @@ from adaspec.ops.gabor import (
     FAST_ODD_FACTORS,
     GROUP_BINS,
     TAIL,
+    _band_values,
     _fast_size,
     _fold,
-    _gather_band,
     _groups,
     _plan,
     _runs,
@@ -73,14 +73,14 @@ def test_fold_sums_bins_modulo_q(n_bins):
 
 @pytest.mark.parametrize("n_fft", [30, 31])
 @pytest.mark.parametrize(("start", "band"), [(-7, 12), (-15, 30), (10, 6), (12, 10), (0, 31), (20, 12)])
-def test_gather_band_is_the_full_spectrum_from_the_half(n_fft, start, band):
+def test_band_values_are_the_full_spectrum_from_the_half(n_fft, start, band):
     """Bands below 0 Hz, across Nyquist, inside and covering everything read the bins of numpy's full FFT."""
     band = min(band, n_fft)
     x = np.random.default_rng(3).standard_normal((2, n_fft))
     half = torch.fft.rfft(torch.from_numpy(x))
     out = torch.empty(2, band, dtype=half.dtype)
     expected = np.fft.fft(x)[:, np.arange(start, start + band) % n_fft]
-    np.testing.assert_allclose(_gather_band(half, start, band, n_fft, out).numpy(), expected, atol=1e-12)
+    np.testing.assert_allclose(_band_values(half, start, band, n_fft, out).numpy(), expected, atol=1e-12)
     assert sum(hi - lo for lo, hi, _, _ in _runs(start, band, n_fft)) == band
 
 

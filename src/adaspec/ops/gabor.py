@@ -165,8 +165,11 @@ def _runs(start: int, band: int, n_fft: int) -> tuple[tuple[int, int, int, bool]
     return tuple(runs)
 
 
-def _gather_band(half: torch.Tensor, start: int, band: int, n_fft: int, out: torch.Tensor) -> torch.Tensor:
-    """``out[:, j] = X[start + j]`` for a band that crosses 0 Hz or Nyquist (``X`` Hermitian)."""
+def _band_values(half: torch.Tensor, start: int, band: int, n_fft: int, out: torch.Tensor) -> torch.Tensor:
+    """``X[start ... start + band - 1]`` (``X`` Hermitian): a view of ``half`` where the band lies inside it,
+    else gathered into ``out`` (for a band that crosses 0 Hz or Nyquist)."""
+    if _is_direct(start, band, n_fft):
+        return half[:, start : start + band]
     for lo, hi, source, mirrored in _runs(start, band, n_fft):
         if mirrored:
             out[:, lo:hi] = half[:, source - (hi - lo) + 1 : source + 1].flip(-1).conj()
@@ -176,7 +179,7 @@ def _gather_band(half: torch.Tensor, start: int, band: int, n_fft: int, out: tor
 
 
 def _scatter_band(grad_half: torch.Tensor, start: int, band: int, n_fft: int, values: torch.Tensor) -> None:
-    """Adjoint of :func:`_gather_band`: add ``values`` (``(batch, band)``) into the half-spectrum gradient."""
+    """Adjoint of :func:`_band_values`: add ``values`` (``(batch, band)``) into the half-spectrum gradient."""
     for lo, hi, source, mirrored in _runs(start, band, n_fft):
         if mirrored:
             grad_half[:, source - (hi - lo) + 1 : source + 1] += values[:, lo:hi].conj().flip(-1)
@@ -262,10 +265,7 @@ class _PooledBandEnergy(torch.autograd.Function):
         for first, count, band in groups:
             bands, squares, power = buffers.views(count, band)
             for i, (_, start, response) in enumerate(filters[first : first + count]):
-                if _is_direct(start, band, plan.n_fft):
-                    torch.mul(half[:, start : start + band], response, out=bands[i])
-                else:
-                    _gather_band(half, start, band, plan.n_fft, bands[i]).mul_(response)
+                torch.mul(_band_values(half, start, band, plan.n_fft, bands[i]), response, out=bands[i])
             signal = torch.fft.ifft(bands)
             torch.square(torch.view_as_real(signal), out=squares)
             spectrum_low = torch.fft.rfft(torch.add(*squares.unbind(-1), out=power))
@@ -306,19 +306,11 @@ class _PooledBandEnergy(torch.autograd.Function):
             weighted = torch.fft.fft(torch.mul(signal, grad_energy, out=product))
             weighted_parts = torch.view_as_real(weighted)
             for i, (_, start, response) in enumerate(filters[first : first + count]):
-                direct = _is_direct(start, band, plan.n_fft)
                 if need_responses:  # Re(conj(X) W), summed over the batch below, as (band, 2) parts
-                    window = (
-                        half[:, start : start + band]
-                        if direct
-                        else _gather_band(half, start, band, plan.n_fft, product[i])
-                    )
+                    window = _band_values(half, start, band, plan.n_fft, product[i])
                     torch.mul(weighted_parts[i], torch.view_as_real(window), out=parts[i])
                 if need_half:
-                    if direct:
-                        grad_half[:, start : start + band].addcmul_(weighted[i], response)
-                    else:
-                        _scatter_band(grad_half, start, band, plan.n_fft, weighted[i] * response)
+                    _scatter_band(grad_half, start, band, plan.n_fft, weighted[i] * response)
             if need_responses:
                 grad_parts.append(parts.sum(dim=1).reshape(-1, 2))
         grad_responses = torch.add(*torch.cat(grad_parts).unbind(-1)) if need_responses else None
