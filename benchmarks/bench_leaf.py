@@ -36,8 +36,8 @@ from torch import nn
 import _timing as timing
 import adaspec
 from adaspec.kernels import gabor_impulse_responses, gaussian_lowpass
-from adaspec.ops import gabor as gabor_ops
 from adaspec.ops import gabor_pooled_energy
+from adaspec.ops.gabor_plan import make_plan
 
 TARGET_RATIO = 3.0  # LEAF fwd+bwd <= 3 x learnable MelSpectrogram fwd+bwd
 BATCH, SECONDS, SAMPLE_RATE, HOP = 64, 1.0, 16000, 160
@@ -108,13 +108,12 @@ class BandFFTsOnly(nn.Module):
         super().__init__()
         samples = round(SECONDS * SAMPLE_RATE)
         params = (leaf.centers, leaf.filter_widths, leaf.pooling_widths)
-        plan = gabor_ops._plan(samples, leaf.hop_length, *params)
-        groups = gabor_ops._groups(plan.bands)  # (first filter, count, band): transformed together
+        groups = make_plan(samples, leaf.hop_length, *params).groups  # filters transformed together
         generator = torch.Generator().manual_seed(3)
         self.signals = [
-            torch.randn(count, BATCH, m, dtype=torch.complex64, generator=generator) for _, count, m in groups
+            torch.randn(g.count, BATCH, g.band, dtype=torch.complex64, generator=generator) for g in groups
         ]
-        self.powers = [torch.randn(count, BATCH, m, generator=generator) for _, count, m in groups]
+        self.powers = [torch.randn(g.count, BATCH, g.band, generator=generator) for g in groups]
         self.frames = torch.Size((BATCH, leaf.n_filters, 1 + samples // leaf.hop_length))
         self.anchor = nn.Parameter(torch.zeros(()))
 

@@ -1,10 +1,8 @@
-"""The band-wise Gabor energy op: its band plan, the fold and its adjoint, its hand-written backward
-against finite differences and float32 against float64. Agreement with a direct stride-1 computation is
-tested through LEAF in ``tests/frontends/test_leaf.py``."""
+"""The band-wise Gabor energy op: the band gathering, the fold, its hand-written backward against finite
+differences and float32 against float64 (its band plan is tested in ``test_gabor_plan.py``). Agreement
+with a direct stride-1 computation is tested through LEAF in ``tests/frontends/test_leaf.py``."""
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 import pytest
@@ -12,52 +10,11 @@ import torch
 
 import adaspec
 from adaspec.ops import gabor_pooled_energy
-from adaspec.ops.gabor import (
-    FAST_ODD_FACTORS,
-    GROUP_BINS,
-    TAIL,
-    _band_values,
-    _fast_size,
-    _fold,
-    _groups,
-    _plan,
-    _runs,
-)
+from adaspec.ops.gabor import _fold, _gather_band, _group_bands
+from adaspec.ops.gabor_plan import band_runs, make_plan
 from tests.frontends.test_leaf import direct_pooled_energy
 
 SR, HOP = 16000, 160
-
-
-def odd_part(n: int) -> int:
-    while n % 2 == 0:
-        n //= 2
-    return n
-
-
-def test_band_sizes_are_fast_and_at_most_a_fifth_too_large():
-    for n in range(8, 6000):
-        size = _fast_size(n, 10**9)
-        assert n <= size <= 1.2 * n, n
-        assert odd_part(size) in FAST_ODD_FACTORS, size
-    assert _fast_size(5000, 4096) == 4096
-
-
-@pytest.mark.parametrize("n_filters", [40, 64])
-def test_plan_covers_every_band_without_wrap_around(n_filters):
-    module = adaspec.LEAF(SR, n_filters=n_filters)
-    centers, widths, pools = (
-        t.detach().double() for t in (module.centers, module.filter_widths, module.pooling_widths)
-    )
-    plan = _plan(SR, HOP, centers, widths, pools)
-    assert plan.n_fft == plan.q * HOP and plan.q >= 1 + SR // HOP
-    assert plan.n_fft >= SR + TAIL * (widths.max() + pools.max())
-    per_radian = plan.n_fft / (2 * math.pi)
-    for c in range(n_filters):
-        band, start = plan.bands[c], plan.starts[c]
-        need = TAIL * per_radian * (math.sqrt(2) / widths[c].item() + 1 / pools[c].item())
-        assert need <= band <= plan.n_fft
-        assert abs(start + band / 2 - centers[c].item() * per_radian) <= 1.0  # centred on the filter
-        assert plan.valid[c] <= band // 2
 
 
 @pytest.mark.parametrize("n_bins", [5, 12, 12 * 2 + 7])
@@ -73,15 +30,32 @@ def test_fold_sums_bins_modulo_q(n_bins):
 
 @pytest.mark.parametrize("n_fft", [30, 31])
 @pytest.mark.parametrize(("start", "band"), [(-7, 12), (-15, 30), (10, 6), (12, 10), (0, 31), (20, 12)])
-def test_band_values_are_the_full_spectrum_from_the_half(n_fft, start, band):
+def test_gathered_bands_are_the_full_spectrum_from_the_half(n_fft, start, band):
     """Bands below 0 Hz, across Nyquist, inside and covering everything read the bins of numpy's full FFT."""
     band = min(band, n_fft)
     x = np.random.default_rng(3).standard_normal((2, n_fft))
     half = torch.fft.rfft(torch.from_numpy(x))
     out = torch.empty(2, band, dtype=half.dtype)
     expected = np.fft.fft(x)[:, np.arange(start, start + band) % n_fft]
-    np.testing.assert_allclose(_band_values(half, start, band, n_fft, out).numpy(), expected, atol=1e-12)
-    assert sum(hi - lo for lo, hi, _, _ in _runs(start, band, n_fft)) == band
+    np.testing.assert_allclose(_gather_band(half, start, band, n_fft, out).numpy(), expected, atol=1e-12)
+    assert sum(hi - lo for lo, hi, _, _ in band_runs(start, band, n_fft)) == band
+
+
+@pytest.mark.parametrize("n_filters", [40, 64])
+def test_group_bands_are_the_full_spectrum_from_the_half(n_filters):
+    """Every group of LEAF's plan, strided views and gathered groups alike, holds its filters' bands."""
+    module = adaspec.LEAF(SR, n_filters=n_filters)
+    plan = make_plan(SR, HOP, module.centers, module.filter_widths, module.pooling_widths)
+    x = np.random.default_rng(4).standard_normal((2, SR))
+    half = torch.fft.rfft(torch.from_numpy(x), n=plan.n_fft)
+    full = np.fft.fft(x, n=plan.n_fft)
+    assert any(group.direct for group in plan.groups) and not all(group.direct for group in plan.groups)
+    for group in plan.groups:
+        out = torch.empty(group.count, 2, group.band, dtype=half.dtype)
+        bands = _group_bands(half, group, plan.n_fft, out).numpy()
+        for i, start in enumerate(group.starts()):
+            expected = full[:, np.arange(start, start + group.band) % plan.n_fft]
+            np.testing.assert_allclose(bands[i], expected, atol=1e-9)
 
 
 def test_backward_matches_finite_differences():
@@ -96,26 +70,34 @@ def test_backward_matches_finite_differences():
 
 
 def test_backward_of_a_group_across_both_edges_matches_finite_differences():
-    """Equal widths give equal band sizes, so the three filters (below 0 Hz, inside, across Nyquist) are
-    transformed as one group."""
+    """Equal widths give equal band sizes and equally spaced centres equally spaced starts, so the three
+    filters (below 0 Hz, inside, across Nyquist) are transformed as one gathered group."""
     rng = np.random.default_rng(2)
     x = torch.from_numpy(rng.standard_normal((2, 200))).requires_grad_()
-    centers = torch.tensor([0.02, 0.8, 3.12], dtype=torch.float64, requires_grad=True)
+    centers = torch.tensor([0.02, 1.57, 3.12], dtype=torch.float64, requires_grad=True)
     widths = torch.full((3,), 4.0, dtype=torch.float64, requires_grad=True)
     pools = torch.tensor([5.0, 5.0, 5.0], dtype=torch.float64, requires_grad=True)
-    plan = _plan(200, 25, centers, widths, pools)
-    assert _groups(plan.bands) == ((0, 3, plan.bands[0]),)
+    plan = make_plan(200, 25, centers, widths, pools)
+    assert [(group.count, group.direct) for group in plan.groups] == [(3, False)]
     assert plan.starts[0] < 0 < plan.starts[2] + plan.bands[2] - plan.n_fft // 2 - 1
     assert torch.autograd.gradcheck(
         lambda *args: gabor_pooled_energy(*args, 25), (x, centers, widths, pools), atol=1e-6, rtol=1e-4
     )
 
 
-def test_groups_are_runs_of_equal_bands_cut_to_a_size():
-    assert _groups((8, 8, 8, 16, 8)) == ((0, 3, 8), (3, 1, 16), (4, 1, 8))
-    big = GROUP_BINS // 2
-    assert _groups((big,) * 5) == ((0, 2, big), (2, 2, big), (4, 1, big))
-    assert _groups((2 * GROUP_BINS,)) == ((0, 1, 2 * GROUP_BINS),)
+def test_backward_of_strided_groups_matches_finite_differences():
+    """Four filters with equal widths and equally spaced centres inside the half spectrum: one group read
+    as a strided view of it."""
+    rng = np.random.default_rng(5)
+    x = torch.from_numpy(rng.standard_normal((2, 300))).requires_grad_()
+    centers = torch.tensor([0.9, 1.2, 1.5, 1.8], dtype=torch.float64, requires_grad=True)
+    widths = torch.full((4,), 12.0, dtype=torch.float64, requires_grad=True)
+    pools = torch.full((4,), 8.0, dtype=torch.float64, requires_grad=True)
+    plan = make_plan(300, 25, centers, widths, pools)
+    assert [(group.count, group.direct) for group in plan.groups] == [(4, True)]
+    assert torch.autograd.gradcheck(
+        lambda *args: gabor_pooled_energy(*args, 25), (x, centers, widths, pools), atol=1e-6, rtol=1e-4
+    )
 
 
 def test_float32_agrees_with_float64():
@@ -138,7 +120,7 @@ def test_bands_too_small_for_the_common_bins_are_padded_and_exact():
     centers = torch.tensor([0.3, 2.0], dtype=torch.float64)
     widths = torch.tensor([40.0, 20.0], dtype=torch.float64)
     pools = torch.tensor([1.5, 60.0], dtype=torch.float64)
-    plan = _plan(1500, 50, centers, widths, pools)
+    plan = make_plan(1500, 50, centers, widths, pools)
     assert plan.bands[1] // 2 + 1 < plan.n_bins
     rng = np.random.default_rng(7)
     x = torch.from_numpy(rng.standard_normal((2, 1500)))

@@ -1,0 +1,202 @@
+"""The band layout of :func:`adaspec.ops.gabor_pooled_energy`: the DFT length, each Gabor filter's band of
+bins, and the groups of filters whose bands are transformed together.
+
+Every filter ``c`` needs the bins within ``need_c / 2`` of its centre bin ``m_c`` (see
+:mod:`adaspec.ops.gabor` for ``need_c``). Its band is ``M_c >= need_c`` bins (a fast FFT size) starting at
+any bin ``s_c`` whose window covers that range; the demodulation frequency does not change ``|z_c|^2``.
+Neighbouring filters with equal band sizes form a group when their starts can be chosen equally spaced
+(``s_c = start + (c - first) step``): the group's bands are then one strided view of the half spectrum,
+multiplied by the filters' responses in one operation. Groups hold at most :data:`GROUP_BINS` bins.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .fft_sizes import next_smooth_size
+
+#: Gaussians are treated as zero beyond this many standard deviations (exp(-4.5^2 / 2) ~ 4e-5).
+TAIL = 4.5
+#: Odd parts of the band sizes ``2^a k``: fast FFT sizes (MKL is several times slower on ``3^5``, ``3^6``).
+FAST_ODD_FACTORS = (1, 3, 5, 7, 9, 15)
+#: Most band bins per group of filters transformed together. Groups make fewer, larger FFT calls and
+#: elementwise passes than one filter at a time, while each group's arrays stay within a few MB: for LEAF
+#: with 40 / 64 filters a step was 6-8% / 16-17% faster than filter by filter (interleaved runs, 2 threads;
+#: 2048 to 4608 bins measured, 3072 best or near it with and without the glibc allocator retaining memory).
+GROUP_BINS = 3072
+
+
+@dataclass(frozen=True)
+class Group:
+    """Filters ``first ... first + count - 1``, each with a band of ``band`` bins starting at DFT bin
+    ``start + i * step`` (``i`` counting from 0 in the group); ``offset`` is the group's first bin in the
+    flattened layout (filter after filter) and ``direct`` whether every band lies inside the half spectrum
+    ``0 ... n_fft // 2`` (else some bins are conjugates of mirrored ones: see :func:`band_runs`)."""
+
+    first: int
+    count: int
+    band: int
+    start: int
+    step: int
+    offset: int
+    direct: bool
+
+    def starts(self) -> tuple[int, ...]:
+        """The first DFT bin of each filter's band."""
+        return tuple(self.start + i * self.step for i in range(self.count))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Static layout of one call: DFT length ``n_fft = q * hop``, each filter's band, the groups."""
+
+    q: int
+    n_fft: int
+    bands: tuple[int, ...]  # band size M of each filter
+    starts: tuple[int, ...]  # DFT bin of each band's first bin (below 0 or above n_fft // 2 at the edges)
+    valid: tuple[int, ...]  # low bins of each filter's |z|^2 spectrum that are used (<= M // 2)
+    n_bins: int  # low bins kept for every filter (the most any filter's pooling needs)
+    groups: tuple[Group, ...]
+
+    @property
+    def largest_group(self) -> int:
+        """The most band bins of any group (sizes the work buffers)."""
+        return max(group.count * group.band for group in self.groups)
+
+
+def make_plan(
+    length: int, hop: int, centers: torch.Tensor, widths: torch.Tensor, pool_widths: torch.Tensor
+) -> Plan:
+    """DFT length, band layout and groups from the current (detached) parameters.
+
+    Args:
+        length: signal length in samples.
+        hop: samples between output frames.
+        centers, widths, pool_widths: ``(n_filters,)`` Gabor centres (radians per sample), Gabor widths and
+            pooling widths (samples).
+
+    Returns:
+        The :class:`Plan`.
+    """
+    mus = centers.detach().double().cpu().tolist()
+    sigmas = widths.detach().double().cpu().tolist()
+    pools = pool_widths.detach().double().cpu().tolist()
+    reach = TAIL * (max(sigmas) + max(pools))
+    q = next_smooth_size(max(math.ceil((length + reach) / hop), 1 + length // hop))
+    n_fft = q * hop
+    per_radian = n_fft / (2.0 * math.pi)
+    pairs = zip(sigmas, pools, strict=True)
+    needs = [TAIL * per_radian * (math.sqrt(2.0) / sigma + 1.0 / pool) for sigma, pool in pairs]
+    bands = tuple(fast_size(math.ceil(need), n_fft) for need in needs)
+    centres = [mu * per_radian for mu in mus]
+    windows = tuple(_start_range(m, need, band) for m, need, band in zip(centres, needs, bands, strict=True))
+    groups = group_filters(bands, windows, n_fft)
+    starts = tuple(start for group in groups for start in group.starts())
+    low = [math.ceil(TAIL * per_radian / pool) + 1 for pool in pools]
+    valid = tuple(max(1, min(n, m // 2)) for n, m in zip(low, bands, strict=True))
+    return Plan(q, n_fft, bands, starts, valid, max(valid), groups)
+
+
+def _start_range(centre: float, need: float, band: int) -> tuple[int, int, int]:
+    """``(lowest, centred, highest)`` first bin of a band of ``band`` bins that covers the bins within
+    ``need / 2`` of ``centre``; the centred start is always allowed (it is the choice for a lone filter)."""
+    centred = round(centre) - band // 2
+    lowest = math.ceil(centre + 0.5 * need + 0.5 - band)
+    highest = math.floor(centre - 0.5 * need + 0.5)
+    return min(lowest, centred), centred, max(highest, centred)
+
+
+@functools.lru_cache(maxsize=64)
+def group_filters(
+    bands: tuple[int, ...], windows: tuple[tuple[int, int, int], ...], n_fft: int
+) -> tuple[Group, ...]:
+    """Split the filters into runs of neighbours with equal band sizes, at most :data:`GROUP_BINS` bins
+    (or one filter) each, whose allowed starts (``windows``, from :func:`_start_range`) admit equally spaced
+    choices; cached (the layout changes only when a band or an allowed start does)."""
+    groups: list[Group] = []
+    first, offset = 0, 0
+    while first < len(bands):
+        band = bands[first]
+        count, start, step = 1, windows[first][1], 0
+        fits = max(1, GROUP_BINS // band)
+        while first + count < min(len(bands), first + fits) and bands[first + count] == band:
+            spacing = _equal_spacing(windows[first : first + count + 1])
+            if spacing is None:
+                break
+            count += 1
+            start, step = spacing
+        direct = all(_is_direct(start + i * step, band, n_fft) for i in range(count))
+        groups.append(Group(first, count, band, start, step, offset, direct))
+        first += count
+        offset += count * band
+    return tuple(groups)
+
+
+def _equal_spacing(windows: tuple[tuple[int, int, int], ...]) -> tuple[int, int] | None:
+    """``(start, step)`` with ``step >= 0`` and every ``start + i * step`` within ``windows[i]``'s range,
+    as close to the centred starts as possible; ``None`` if there is none."""
+    last = len(windows) - 1
+    lowest_step = max(0, math.ceil((windows[-1][0] - windows[0][2]) / last))
+    highest_step = math.floor((windows[-1][2] - windows[0][0]) / last)
+    best: tuple[float, int, int] | None = None
+    for step in range(lowest_step, highest_step + 1):
+        low = max(lo - i * step for i, (lo, _, _) in enumerate(windows))
+        high = min(hi - i * step for i, (_, _, hi) in enumerate(windows))
+        if low > high:
+            continue
+        ideal = sum(centred - i * step for i, (_, centred, _) in enumerate(windows)) / len(windows)
+        start = min(max(round(ideal), low), high)
+        cost = max(abs(start + i * step - centred) for i, (_, centred, _) in enumerate(windows))
+        if best is None or cost < best[0]:
+            best = (cost, start, step)
+    return None if best is None else (best[1], best[2])
+
+
+@functools.lru_cache(maxsize=4096)
+def fast_size(n: int, limit: int) -> int:
+    """The smallest ``2^a k >= n`` with ``k`` in :data:`FAST_ODD_FACTORS` (``limit`` if that is smaller)."""
+    return min(min(k * _next_power_of_two(-(-n // k)) for k in FAST_ODD_FACTORS), limit)
+
+
+def _next_power_of_two(n: int) -> int:
+    return 1 << max(int(n) - 1, 0).bit_length()
+
+
+def _is_direct(start: int, band: int, n_fft: int) -> bool:
+    """Whether bins ``start ... start + band - 1`` all lie in the half spectrum ``0 ... n_fft // 2``."""
+    return start >= 0 and start + band <= n_fft // 2 + 1
+
+
+@functools.lru_cache(maxsize=256)
+def band_runs(start: int, band: int, n_fft: int) -> tuple[tuple[int, int, int, bool], ...]:
+    """Where a band's bins come from in the half spectrum of a real signal: ``(lo, hi, source, mirrored)``
+    runs, band positions ``lo ... hi - 1`` holding half-spectrum bins ``source, source + 1, ...`` or, for
+    bins below 0 Hz or above ``n_fft // 2``, the conjugates of ``source, source - 1, ...``."""
+    top = n_fft // 2
+    runs = []
+    j = 0
+    while j < band:
+        b = (start + j) % n_fft
+        if b <= top:
+            n = min(band - j, top - b + 1)
+            runs.append((j, j + n, b, False))
+        else:  # bin b is the conjugate of bin n_fft - b
+            n = min(band - j, n_fft - b)
+            runs.append((j, j + n, n_fft - b, True))
+        j += n
+    return tuple(runs)
+
+
+@functools.lru_cache(maxsize=16)
+def band_layout(plan: Plan) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The filter of every band bin, its DFT bin (not wrapped, float64), flattened filter after filter,
+    and each filter's band size (int64); cached. Callers must not modify them."""
+    index = np.repeat(np.arange(len(plan.bands)), plan.bands)
+    bins = np.concatenate([np.arange(s, s + m) for s, m in zip(plan.starts, plan.bands, strict=True)])
+    lengths = np.asarray(plan.bands, dtype=np.int64)
+    return torch.from_numpy(index), torch.from_numpy(bins.astype(np.float64)), torch.from_numpy(lengths)

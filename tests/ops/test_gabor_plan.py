@@ -1,0 +1,107 @@
+"""The band plan of the Gabor energy op: fast band sizes, bands that cover every filter's needed bins, and
+groups of neighbouring filters with equal bands and equally spaced starts."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import adaspec
+from adaspec.ops.gabor_plan import (
+    FAST_ODD_FACTORS,
+    GROUP_BINS,
+    TAIL,
+    fast_size,
+    group_filters,
+    make_plan,
+)
+
+SR, HOP = 16000, 160
+
+
+def odd_part(n: int) -> int:
+    while n % 2 == 0:
+        n //= 2
+    return n
+
+
+def test_band_sizes_are_fast_and_at_most_a_fifth_too_large():
+    for n in range(8, 6000):
+        size = fast_size(n, 10**9)
+        assert n <= size <= 1.2 * n, n
+        assert odd_part(size) in FAST_ODD_FACTORS, size
+    assert fast_size(5000, 4096) == 4096
+
+
+@pytest.mark.parametrize("n_filters", [40, 64, 128])
+def test_plan_covers_every_band_without_wrap_around(n_filters):
+    module = adaspec.LEAF(SR, n_filters=n_filters)
+    centers, widths, pools = (
+        t.detach().double() for t in (module.centers, module.filter_widths, module.pooling_widths)
+    )
+    plan = make_plan(SR, HOP, centers, widths, pools)
+    assert plan.n_fft == plan.q * HOP and plan.q >= 1 + SR // HOP
+    assert plan.n_fft >= SR + TAIL * (widths.max() + pools.max())
+    per_radian = plan.n_fft / (2 * math.pi)
+    for c in range(n_filters):
+        band, start = plan.bands[c], plan.starts[c]
+        need = TAIL * per_radian * (math.sqrt(2) / widths[c].item() + 1 / pools[c].item())
+        centre = centers[c].item() * per_radian
+        assert need <= band <= plan.n_fft
+        # The band's bins (each standing for one bin's width) cover the needed range, to a bin.
+        assert start - 0.5 <= centre - need / 2 + 1.0
+        assert start + band - 0.5 >= centre + need / 2 - 1.0
+        assert plan.valid[c] <= band // 2
+
+
+@pytest.mark.parametrize("n_filters", [40, 64, 128])
+def test_groups_are_neighbours_with_equal_bands_and_equally_spaced_starts(n_filters):
+    module = adaspec.LEAF(SR, n_filters=n_filters)
+    plan = make_plan(SR, HOP, module.centers, module.filter_widths, module.pooling_widths)
+    assert [g.first for g in plan.groups] == [0, *(g.first + g.count for g in plan.groups[:-1])]
+    assert sum(g.count for g in plan.groups) == n_filters
+    offset = 0
+    for group in plan.groups:
+        members = range(group.first, group.first + group.count)
+        assert {plan.bands[c] for c in members} == {group.band}
+        assert group.count == 1 or group.count * group.band <= GROUP_BINS
+        assert [plan.starts[c] for c in members] == list(group.starts())
+        assert group.step >= 0 and group.offset == offset
+        inside = all(s >= 0 and s + group.band <= plan.n_fft // 2 + 1 for s in group.starts())
+        assert group.direct == inside
+        offset += group.count * group.band
+    # The mel layout has runs of equal bands: far fewer groups than filters.
+    assert len(plan.groups) < 0.6 * n_filters
+
+
+def wide(centred: int, slack: int = 100) -> tuple[int, int, int]:
+    return centred - slack, centred, centred + slack
+
+
+def test_groups_are_runs_of_equal_bands_cut_to_a_size():
+    windows = tuple(wide(10 * i) for i in range(5))
+    assert [(g.first, g.count) for g in group_filters((8, 8, 8, 16, 8), windows, 1000)] == [
+        (0, 3),
+        (3, 1),
+        (4, 1),
+    ]
+    big = GROUP_BINS // 2
+    groups = group_filters((big,) * 5, windows, 10**6)
+    assert [(g.first, g.count) for g in groups] == [(0, 2), (2, 2), (4, 1)]
+    assert [g.count for g in group_filters((2 * GROUP_BINS,), windows[:1], 10**6)] == [1]
+
+
+def test_groups_split_where_no_equal_spacing_fits():
+    """Starts fixed (no slack) at 0, 10 and 30: the first two can share a step, the third cannot."""
+    windows = ((0, 0, 0), (10, 10, 10), (30, 30, 30))
+    groups = group_filters((8, 8, 8), windows, 1000)
+    assert [(g.first, g.count, g.start, g.step) for g in groups] == [(0, 2, 0, 10), (2, 1, 30, 0)]
+
+
+def test_equal_spacing_stays_within_every_window_and_near_the_centred_starts():
+    windows = ((95, 100, 104), (118, 121, 125), (136, 140, 150), (160, 161, 170))
+    (group,) = group_filters((16,) * 4, windows, 1000)
+    for start, (low, centred, high) in zip(group.starts(), windows, strict=True):
+        assert low <= start <= high
+        assert abs(start - centred) <= 3
