@@ -4,6 +4,7 @@ groups of neighbouring filters with equal bands and equally spaced starts."""
 from __future__ import annotations
 
 import math
+import random
 
 import pytest
 
@@ -12,6 +13,7 @@ from adaspec.ops.gabor_plan import (
     FAST_ODD_FACTORS,
     GROUP_BINS,
     TAIL,
+    _equal_spacing,
     fast_size,
     group_filters,
     make_plan,
@@ -105,3 +107,25 @@ def test_equal_spacing_stays_within_every_window_and_near_the_centred_starts():
     for start, (low, centred, high) in zip(group.starts(), windows, strict=True):
         assert low <= start <= high
         assert abs(start - centred) <= 3
+
+
+def test_equal_spacing_exists_exactly_when_some_step_fits():
+    """The pairwise bounds on the step decide feasibility as trying every step and start does."""
+    rng = random.Random(0)
+    for _ in range(500):
+        windows = []
+        for i in range(rng.randint(2, 5)):
+            centred = 10 * i + rng.randint(-6, 6)
+            windows.append((centred - rng.randint(0, 4), centred, centred + rng.randint(0, 4)))
+        windows = tuple(windows)
+        brute = [
+            (start, step)
+            for step in range(0, 40)
+            for start in range(-20, 60)
+            if all(lo <= start + i * step <= hi for i, (lo, _, hi) in enumerate(windows))
+        ]
+        found = _equal_spacing(windows)
+        assert (found is not None) == bool(brute), windows
+        if found is not None:
+            start, step = found
+            assert all(lo <= start + i * step <= hi for i, (lo, _, hi) in enumerate(windows))

@@ -140,8 +140,8 @@ def _filter_gradients(
     """Gradients of the centres and widths from ``dots`` (the gradient of every response): with ``H =
     exp(-(sigma (w - mu))^2 / 2)``, ``dH/dmu = H sigma^2 (w - mu)`` and ``dH/dsigma = -H sigma (w - mu)^2``,
     summed over each filter's bins."""
-    weighted = dots.mul_(responses)
-    moments = torch.stack((weighted * offsets, weighted.mul_(offsets.square())), dim=-1)
+    first = dots.mul_(responses).mul_(offsets)  # dots H (w - mu)
+    moments = torch.stack((first, first * offsets), dim=-1)
     _, _, lengths = band_layout(plan)
     sums = torch.segment_reduce(moments, "sum", lengths=lengths.to(moments.device), axis=0)
     return widths.square() * sums[:, 0], -widths * sums[:, 1]

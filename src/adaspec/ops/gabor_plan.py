@@ -138,23 +138,31 @@ def group_filters(
 
 
 def _equal_spacing(windows: tuple[tuple[int, int, int], ...]) -> tuple[int, int] | None:
-    """``(start, step)`` with ``step >= 0`` and every ``start + i * step`` within ``windows[i]``'s range,
-    as close to the centred starts as possible; ``None`` if there is none."""
-    last = len(windows) - 1
-    lowest_step = max(0, math.ceil((windows[-1][0] - windows[0][2]) / last))
-    highest_step = math.floor((windows[-1][2] - windows[0][0]) / last)
-    best: tuple[float, int, int] | None = None
-    for step in range(lowest_step, highest_step + 1):
-        low = max(lo - i * step for i, (lo, _, _) in enumerate(windows))
-        high = min(hi - i * step for i, (_, _, hi) in enumerate(windows))
-        if low > high:
-            continue
-        ideal = sum(centred - i * step for i, (_, centred, _) in enumerate(windows)) / len(windows)
-        start = min(max(round(ideal), low), high)
-        cost = max(abs(start + i * step - centred) for i, (_, centred, _) in enumerate(windows))
-        if best is None or cost < best[0]:
-            best = (cost, start, step)
-    return None if best is None else (best[1], best[2])
+    """``(start, step)`` with ``step >= 0`` and every ``start + i * step`` within ``windows[i]``'s range, the
+    step nearest the least-squares slope of the centred starts and the start nearest their line; ``None`` if
+    there is none.
+
+    For a given step the starts allowed form the interval ``max(lo_i - i step) ... min(hi_j - j step)``,
+    which is non-empty exactly when ``(lo_i - hi_j) / (i - j) <= step <= (hi_j - lo_i) / (j - i)`` for every
+    pair ``i < j``: the pairs bound the feasible steps, so no step has to be tried (this runs on every plan
+    whose layout is not cached, i.e. after most training steps)."""
+    count = len(windows)
+    lowest_step, highest_step = 0, math.inf
+    for i, (low_i, _, high_i) in enumerate(windows):
+        for j in range(i + 1, count):
+            low_j, _, high_j = windows[j]
+            lowest_step = max(lowest_step, math.ceil((low_j - high_i) / (j - i)))
+            highest_step = min(highest_step, math.floor((high_j - low_i) / (j - i)))
+    if lowest_step > highest_step:
+        return None
+    middle = (count - 1) / 2
+    centred_mean = sum(centred for _, centred, _ in windows) / count
+    covariance = sum((i - middle) * (centred - centred_mean) for i, (_, centred, _) in enumerate(windows))
+    slope = covariance / sum((i - middle) ** 2 for i in range(count))
+    step = min(max(round(slope), lowest_step), highest_step)
+    low = max(lo - i * step for i, (lo, _, _) in enumerate(windows))
+    high = min(hi - i * step for i, (_, _, hi) in enumerate(windows))
+    return min(max(round(centred_mean - middle * step), low), high), step
 
 
 @functools.lru_cache(maxsize=4096)
