@@ -10,7 +10,7 @@ import torch
 
 import adaspec
 from adaspec.ops import gabor_pooled_energy
-from adaspec.ops.gabor import _fold, _gather_band, _group_bands
+from adaspec.ops.gabor import _fold, _gather_band, _group_bands, _responses
 from adaspec.ops.gabor_plan import band_runs, make_plan
 from tests.frontends.test_leaf import direct_pooled_energy
 
@@ -39,6 +39,29 @@ def test_gathered_bands_are_the_full_spectrum_from_the_half(n_fft, start, band):
     expected = np.fft.fft(x)[:, np.arange(start, start + band) % n_fft]
     np.testing.assert_allclose(_gather_band(half, start, band, n_fft, out).numpy(), expected, atol=1e-12)
     assert sum(hi - lo for lo, hi, _, _ in band_runs(start, band, n_fft)) == band
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_responses_are_the_gaussians_on_every_band_bin(dtype):
+    """Offsets ``w - mu`` and responses ``exp(-(sigma (w - mu))^2 / 2)`` on bins ``start ... start + M - 1``
+    of each filter's band, flattened filter after filter (closed form in float64)."""
+    module = adaspec.LEAF(SR, n_filters=40, dtype=dtype)
+    centers, widths = module.centers.detach(), module.filter_widths.detach()
+    plan = make_plan(SR, HOP, centers, widths, module.pooling_widths)
+    responses, offsets = _responses(plan, centers, widths)
+    bins = np.concatenate([np.arange(s, s + m) for s, m in zip(plan.starts, plan.bands, strict=True)])
+    mus = np.repeat(centers.double().numpy(), plan.bands)
+    sigmas = np.repeat(widths.double().numpy(), plan.bands)
+    expected = bins * (2 * np.pi / plan.n_fft) - mus
+    tolerance = 1e-6 if dtype == torch.float32 else 1e-13
+    assert offsets.dtype == responses.dtype == dtype
+    np.testing.assert_allclose(offsets.double().numpy(), expected, rtol=0, atol=tolerance)
+    np.testing.assert_allclose(
+        responses.double().numpy(),
+        np.exp(-0.5 * (sigmas * expected) ** 2),
+        rtol=0,
+        atol=10 * tolerance * sigmas.max(),
+    )
 
 
 @pytest.mark.parametrize("n_filters", [40, 64])

@@ -14,6 +14,7 @@ from adaspec.ops.gabor_plan import (
     GROUP_BINS,
     TAIL,
     _equal_spacing,
+    band_layout,
     fast_size,
     group_filters,
     make_plan,
@@ -34,6 +35,13 @@ def test_band_sizes_are_fast_and_at_most_a_fifth_too_large():
         assert n <= size <= 1.2 * n, n
         assert odd_part(size) in FAST_ODD_FACTORS, size
     assert fast_size(5000, 4096) == 4096
+
+
+def test_band_layout_numbers_the_bins_of_each_band():
+    index, positions, lengths = band_layout((3, 1, 2))
+    assert index.tolist() == [0, 0, 0, 1, 2, 2]
+    assert positions.tolist() == [0.0, 1.0, 2.0, 0.0, 0.0, 1.0]
+    assert lengths.tolist() == [3, 1, 2]
 
 
 @pytest.mark.parametrize("n_filters", [40, 64, 128])

@@ -119,19 +119,28 @@ def _scatter_band(grad_half: torch.Tensor, start: int, band: int, n_fft: int, va
 
 def _responses(plan: Plan, centers: torch.Tensor, widths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """The Gaussian responses ``exp(-(widths (w - centers))^2 / 2)`` on every band bin and the offsets
-    ``w - centers``, flattened filter after filter (not differentiable: the op's backward uses both)."""
-    index, omega = _layout_on(plan, centers.device, centers.dtype)
-    offsets = omega - torch.index_select(centers, 0, index)
+    ``w - centers``, flattened filter after filter (not differentiable: the op's backward uses both).
+
+    ``w - centers`` is formed as the bin's offset in its band plus ``w(start) - centers`` per filter, so
+    that only the per-filter part depends on the plan's starts (the per-bin part is cached by band sizes)."""
+    index, positions, _ = _layout_on(plan.bands, plan.n_fft, centers.device, centers.dtype)
+    radians = 2.0 * math.pi / plan.n_fft
+    starts = torch.tensor(plan.starts, dtype=torch.float64) * radians
+    shifts = starts.to(centers.device, centers.dtype) - centers
+    offsets = torch.index_select(shifts, 0, index).add_(positions)
     scaled = offsets * torch.index_select(widths, 0, index)
     return torch.exp(scaled.square_().mul_(-0.5)), offsets
 
 
 @functools.lru_cache(maxsize=16)
-def _layout_on(plan: Plan, device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
-    """The filter of every band bin and its angular frequency (radians per sample, not wrapped), on
-    ``device``; cached. Callers must not modify them."""
-    index, bins, _ = band_layout(plan)
-    return index.to(device), bins.to(device, dtype) * (2.0 * math.pi / plan.n_fft)
+def _layout_on(
+    bands: tuple[int, ...], n_fft: int, device: torch.device, dtype: torch.dtype
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """:func:`~adaspec.ops.gabor_plan.band_layout` on ``device``, with the positions in radians per sample
+    (``2 pi / n_fft`` per bin) in ``dtype``; cached. Callers must not modify them."""
+    index, positions, lengths = band_layout(bands)
+    radians = positions * (2.0 * math.pi / n_fft)
+    return index.to(device), radians.to(device, dtype), lengths.to(device)
 
 
 def _filter_gradients(
@@ -142,8 +151,8 @@ def _filter_gradients(
     summed over each filter's bins."""
     first = dots.mul_(responses).mul_(offsets)  # dots H (w - mu)
     moments = torch.stack((first, first * offsets), dim=-1)
-    _, _, lengths = band_layout(plan)
-    sums = torch.segment_reduce(moments, "sum", lengths=lengths.to(moments.device), axis=0)
+    _, _, lengths = _layout_on(plan.bands, plan.n_fft, moments.device, moments.dtype)
+    sums = torch.segment_reduce(moments, "sum", lengths=lengths, axis=0)
     return widths.square() * sums[:, 0], -widths * sums[:, 1]
 
 
@@ -153,7 +162,7 @@ def _pooling(plan: Plan, pool_widths: torch.Tensor) -> torch.Tensor:
     times each band's sampling scale ``M / N``, with weight 1/2 on the DC bin (the frames count the real
     part of the positive bins twice) and 0 on bins a band does not resolve."""
     device, dtype = pool_widths.device, pool_widths.dtype
-    scale = _pooling_scale(plan).to(device, dtype)
+    scale = _pooling_scale(plan.bands, plan.valid, plan.n_bins, plan.n_fft).to(device, dtype)
     omega = torch.arange(plan.n_bins, device=device, dtype=dtype) * (2.0 * math.pi / plan.n_fft)
     pool = pool_widths[:, None]
     spectrum = sum(
@@ -163,12 +172,12 @@ def _pooling(plan: Plan, pool_widths: torch.Tensor) -> torch.Tensor:
 
 
 @functools.lru_cache(maxsize=16)
-def _pooling_scale(plan: Plan) -> torch.Tensor:
+def _pooling_scale(bands: tuple[int, ...], valid: tuple[int, ...], n_bins: int, n_fft: int) -> torch.Tensor:
     """``(n_filters, n_bins)`` float64: ``sqrt(2 pi) M / N`` on each filter's valid bins (half on the DC
-    bin), 0 beyond; cached. Callers must not modify it."""
-    scale = torch.zeros(len(plan.bands), plan.n_bins, dtype=torch.float64)
-    for c, (band, valid) in enumerate(zip(plan.bands, plan.valid, strict=True)):
-        scale[c, :valid] = band * math.sqrt(2.0 * math.pi) / plan.n_fft
+    bin), 0 beyond; cached (by the plan's sizes, not its starts). Callers must not modify it."""
+    scale = torch.zeros(len(bands), n_bins, dtype=torch.float64)
+    for c, (band, count) in enumerate(zip(bands, valid, strict=True)):
+        scale[c, :count] = band * math.sqrt(2.0 * math.pi) / n_fft
     scale[:, 0] *= 0.5
     return scale
 

@@ -201,10 +201,12 @@ def band_runs(start: int, band: int, n_fft: int) -> tuple[tuple[int, int, int, b
 
 
 @functools.lru_cache(maxsize=16)
-def band_layout(plan: Plan) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The filter of every band bin, its DFT bin (not wrapped, float64), flattened filter after filter,
-    and each filter's band size (int64); cached. Callers must not modify them."""
-    index = np.repeat(np.arange(len(plan.bands)), plan.bands)
-    bins = np.concatenate([np.arange(s, s + m) for s, m in zip(plan.starts, plan.bands, strict=True)])
-    lengths = np.asarray(plan.bands, dtype=np.int64)
-    return torch.from_numpy(index), torch.from_numpy(bins.astype(np.float64)), torch.from_numpy(lengths)
+def band_layout(bands: tuple[int, ...]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """For bands of the given sizes flattened filter after filter: the filter of every band bin, the bin's
+    position in its band (float64), and each band's size (int64); cached by the sizes alone, which change
+    far less often than the bands' starts (those move with the centres, so a training step usually makes a
+    new :class:`Plan`). Callers must not modify them."""
+    sizes = np.asarray(bands, dtype=np.int64)
+    index = np.repeat(np.arange(len(bands)), sizes)
+    positions = np.arange(index.size) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    return torch.from_numpy(index), torch.from_numpy(positions.astype(np.float64)), torch.from_numpy(sizes)
