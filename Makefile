@@ -14,7 +14,7 @@ endif
 
 STAMP := $(dir $(PY)).adaspec-installed
 
-.PHONY: setup test lint demo study synthetic-demo fourier-demo bench bench-training bench-filterbanks clean
+.PHONY: setup test lint demo study synthetic-demo fourier-demo bench bench-training bench-filterbanks bench-peers clean
 
 setup: $(STAMP)
 
@@ -49,7 +49,13 @@ bench: setup
 bench-training: setup
 	$(PY) benchmarks/bench_training.py
 
-bench-filterbanks: setup
+# Peers that only the benchmarks time: SpeechBrain (its LEAF) without its torch / torchaudio requirements,
+# which would replace the installed torch; hyperpyyaml and sentencepiece are what its import needs.
+bench-peers: setup
+	$(PY) -m pip install --quiet --no-deps "speechbrain==1.1.2"
+	$(PY) -m pip install --quiet hyperpyyaml sentencepiece
+
+bench-filterbanks: setup bench-peers
 	$(PY) benchmarks/bench_cqt.py
 	$(PY) benchmarks/bench_cwt.py
 	$(PY) benchmarks/bench_degram.py

@@ -9,8 +9,10 @@ forward, a fixed random projection of the output summed to a scalar, backward. T
 (untimed) before every step, so that each step plans its bands afresh as in training; LEAF's two halves
 alone (Gabor energies + pooling without PCEN, and PCEN on a spectrogram of LEAF's output shape); the band
 FFTs alone (the four FFTs per group of bands a step makes, on fixed data: the floor of the band-wise
-algorithm); and LEAF computed the way its paper does (stride-1 convolution with 401-tap filters, a few
-rounds only). The report also gives the accuracy of LEAF's Gabor energies + pooling against direct
+algorithm); LEAF computed the way its paper does (stride-1 convolution with 401-tap filters, a few
+rounds only); and, where SpeechBrain is installed (``make bench-peers``), SpeechBrain's LEAF
+(``speechbrain.lobes.features.Leaf``, the most used PyTorch port; see ``_speechbrain.py``), a few rounds
+only. The report also gives the accuracy of LEAF's Gabor energies + pooling against direct
 stride-1 computations (float64, 0.25 s).
 
 Target: LEAF forward+backward <= 3 x MelSpectrogram forward+backward (EfficientLEAF reports about 10 x for
@@ -36,6 +38,7 @@ from torch import nn
 
 import _timing as timing
 import adaspec
+from _speechbrain import load_leaf_class, speechbrain_leaf
 from adaspec.kernels import gabor_impulse_responses, gaussian_lowpass
 from adaspec.ops import gabor_pooled_energy
 from adaspec.ops.gabor_plan import make_plan
@@ -227,6 +230,21 @@ def rows_for(bands: int) -> list[Row]:
             ref,
             max_rounds=5,
         ),
+        *peer_rows(bands, ref),
+    ]
+
+
+def peer_rows(bands: int, reference: str) -> list[Row]:
+    """SpeechBrain's Leaf with ``bands`` filters, if SpeechBrain can be loaded (else no row)."""
+    if load_leaf_class()[0] is None:
+        return []
+    return [
+        Row(
+            f"SpeechBrain Leaf {bands} filters (peer; every part learnable)",
+            lambda: speechbrain_leaf(bands, SAMPLE_RATE, 25.0, 1000.0 * HOP / SAMPLE_RATE),
+            reference,
+            max_rounds=5,
+        )
     ]
 
 
@@ -321,6 +339,7 @@ def render(
         table.append([row.name, f"{median:.1f}", f"{low:.1f} - {high:.1f}", ratio_text, target, verdict])
     headers = ["Case (fwd+bwd)", "median ms", "IQR ms", "ratio vs mel 512", "target", "PASS/FAIL"]
     facts = timing.machine_facts(["torch", "numpy", "adaspec"])
+    facts.append(("SpeechBrain Leaf", load_leaf_class()[1]))
     lines = ["# LEAF vs learnable MelSpectrogram, forward + backward (CPU)", ""]
     lines += [f"- **{label}**: {value}" for label, value in facts]
     lines += [
