@@ -50,7 +50,8 @@ bench-training: setup
 	$(PY) benchmarks/bench_training.py
 
 # Peers that only the benchmarks time: SpeechBrain (its LEAF) without its torch / torchaudio requirements,
-# which would replace the installed torch; hyperpyyaml and sentencepiece are what its import needs.
+# which would replace the installed torch; hyperpyyaml and sentencepiece are what its import needs. pip then
+# reports SpeechBrain's torchaudio and huggingface_hub requirements as unmet: expected, the benchmark needs neither.
 bench-peers: setup
 	$(PY) -m pip install --quiet --no-deps "speechbrain==1.1.2"
 	$(PY) -m pip install --quiet hyperpyyaml sentencepiece
