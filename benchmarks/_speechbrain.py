@@ -14,6 +14,7 @@ initialise the Gabor filters from mel filters; everything timed is SpeechBrain's
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import os
@@ -27,8 +28,9 @@ from torch import nn
 STAND_IN_NAME = "adaspec benchmark stand-in for torchaudio"
 
 
+@functools.cache
 def load_leaf_class() -> tuple[type[nn.Module] | None, str]:
-    """SpeechBrain's ``Leaf`` class and a note on how it was loaded, or ``(None, why not)``."""
+    """SpeechBrain's ``Leaf`` class and a note on how it was loaded, or ``(None, why not)``; loaded once."""
     if importlib.util.find_spec("speechbrain") is None:
         return None, "not timed: SpeechBrain is not installed (`make bench-peers` installs it)"
     try:

@@ -45,6 +45,7 @@ from adaspec.ops.gabor_plan import make_plan
 
 TARGET_RATIO = 3.0  # LEAF fwd+bwd <= 3 x learnable MelSpectrogram fwd+bwd
 BATCH, SECONDS, SAMPLE_RATE, HOP = 64, 1.0, 16000, 160
+WINDOW_MS = 25.0  # LEAF's filter and pooling window (401 samples at 16 kHz)
 BAND_COUNTS = (40, 64)
 
 
@@ -164,7 +165,9 @@ def accuracy(bands: int, x: torch.Tensor) -> tuple[float, float]:
     pooling (float64) against direct computations: with the filters and pooling windows cut at 8 standard
     deviations (the same maths: the fast path's numerical accuracy) and at LEAF's 401 taps (LEAF's own
     truncated filters: the difference is the truncation, which adaspec's LEAF does not make)."""
-    leaf = adaspec.LEAF(SAMPLE_RATE, n_filters=bands, window_len_ms=25.0, hop_length=HOP, dtype=torch.float64)
+    leaf = adaspec.LEAF(
+        SAMPLE_RATE, n_filters=bands, window_len_ms=WINDOW_MS, hop_length=HOP, dtype=torch.float64
+    )
     with torch.no_grad():
         fast = GaborPooling(leaf)(x)
         wide = 2 * math.ceil(8 * leaf.filter_widths.max().item()) + 1
@@ -199,7 +202,7 @@ def _mel(bands: int, n_fft: int) -> Callable[[], nn.Module]:
 
 def _leaf(bands: int) -> Callable[[], nn.Module]:
     def make() -> nn.Module:
-        return adaspec.LEAF(SAMPLE_RATE, n_filters=bands, window_len_ms=25.0, hop_length=HOP)
+        return adaspec.LEAF(SAMPLE_RATE, n_filters=bands, window_len_ms=WINDOW_MS, hop_length=HOP)
 
     return make
 
@@ -241,7 +244,7 @@ def peer_rows(bands: int, reference: str) -> list[Row]:
     return [
         Row(
             f"SpeechBrain Leaf {bands} filters (peer; every part learnable)",
-            lambda: speechbrain_leaf(bands, SAMPLE_RATE, 25.0, 1000.0 * HOP / SAMPLE_RATE),
+            lambda: speechbrain_leaf(bands, SAMPLE_RATE, WINDOW_MS, 1000.0 * HOP / SAMPLE_RATE),
             reference,
             max_rounds=5,
         )
@@ -344,7 +347,7 @@ def render(
     lines += [f"- **{label}**: {value}" for label, value in facts]
     lines += [
         "",
-        f"Batch {BATCH} x {SECONDS:g} s at {SAMPLE_RATE} Hz, hop {HOP}, fp32. LEAF: 25 ms window "
+        f"Batch {BATCH} x {SECONDS:g} s at {SAMPLE_RATE} Hz, hop {HOP}, fp32. LEAF: {WINDOW_MS:g} ms window "
         "(401 samples), filters + pooling + PCEN learnable. Mel: periodic Hann, learnable filterbank, fixed "
         f"window. {rounds} interleaved rounds; parallel probe before / after: {probes[0]:.2f} / "
         f"{probes[1]:.2f} (near or above 1: cores busy elsewhere).",
