@@ -48,6 +48,9 @@ from .._validation import check_positive_int
 from .gabor_plan import Group, Plan, band_layout, band_runs, make_plan
 
 
+# Not traced by torch.compile: the band layout is planned from the parameters' current values, so a traced
+# graph would be specialised to them and recompiled after every optimiser step (until Dynamo's cache limit).
+@torch.compiler.disable
 def gabor_pooled_energy(
     waveform: torch.Tensor,
     centers: torch.Tensor,

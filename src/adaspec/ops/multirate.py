@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import scipy.fft
 import torch
 
 from ..kernels.cqt import raised_cosine_lowpass
+from .fft_sizes import next_smooth_size
 
 #: End of the flat pass band of each halving, as a fraction of the new Nyquist frequency: soxr's 'HQ'
 #: preset (librosa's resampler) keeps 91.3 %; the gain then falls as a raised cosine to 0 at Nyquist.
@@ -35,7 +35,7 @@ def decimate(waveform: torch.Tensor, factor: int, pass_edge: float = PASS_EDGE) 
     length = waveform.shape[-1]
     kept = decimated_length(length, factor)
     valid = (2 * length + factor) // (2 * factor)
-    out_size = scipy.fft.next_fast_len(kept + GUARD_SAMPLES, real=True)
+    out_size = next_smooth_size(kept + GUARD_SAMPLES)  # plain Python: torch.compile traces it
     # Zero-pad by concatenation: rfft's own padding would first zero-fill the whole buffer.
     zeros = waveform.new_zeros(*waveform.shape[:-1], factor * out_size - length)
     spectrum = torch.fft.rfft(torch.cat([waveform, zeros], dim=-1))[..., : out_size // 2 + 1]

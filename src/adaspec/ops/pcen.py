@@ -55,6 +55,9 @@ def smoothing_coefficient(time_constant: float, sample_rate: float, hop_length: 
     return (math.sqrt(1.0 + 4.0 * t_frames**2) - 1.0) / (2.0 * t_frames**2)
 
 
+# Not traced by torch.compile: on the CPU the block length is chosen from the decay's current value (a
+# graph break, and a recompilation whenever training moves it across a block length).
+@torch.compiler.disable
 def linear_recurrence(
     inputs: torch.Tensor,
     log_decay: torch.Tensor,
