@@ -45,12 +45,13 @@ import torch
 from torch.autograd.function import once_differentiable
 
 from .._validation import check_positive_int
+from ._tracing import untraced
 from .gabor_plan import Group, Plan, band_layout, band_runs, make_plan
 
 
 # Not traced by torch.compile: the band layout is planned from the parameters' current values, so a traced
 # graph would be specialised to them and recompiled after every optimiser step (until Dynamo's cache limit).
-@torch.compiler.disable
+@untraced
 def gabor_pooled_energy(
     waveform: torch.Tensor,
     centers: torch.Tensor,

@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
 from .._validation import check_choice, check_positive_int
+from ._tracing import untraced
 
 INITIAL_STATES = ("librosa", "first_frame")
 _BLOCK = 128  # frames per block: the scan inside costs log2(_BLOCK) passes; 128 holds 1.28 s at hop 10 ms
@@ -57,7 +58,7 @@ def smoothing_coefficient(time_constant: float, sample_rate: float, hop_length: 
 
 # Not traced by torch.compile: on the CPU the block length is chosen from the decay's current value (a
 # graph break, and a recompilation whenever training moves it across a block length).
-@torch.compiler.disable
+@untraced
 def linear_recurrence(
     inputs: torch.Tensor,
     log_decay: torch.Tensor,
