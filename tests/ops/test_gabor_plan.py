@@ -12,12 +12,14 @@ import adaspec
 from adaspec.ops.gabor_plan import (
     FAST_ODD_FACTORS,
     GROUP_BINS,
+    MERGE_RATIO,
     TAIL,
     _equal_spacing,
     band_layout,
     fast_size,
     group_filters,
     make_plan,
+    merge_sizes,
 )
 
 SR, HOP = 16000, 160
@@ -35,6 +37,27 @@ def test_band_sizes_are_fast_and_at_most_a_fifth_too_large():
         assert n <= size <= 1.2 * n, n
         assert odd_part(size) in FAST_ODD_FACTORS, size
     assert fast_size(5000, 4096) == 4096
+
+
+def test_merge_sizes_raises_near_equal_neighbours_to_their_largest():
+    assert merge_sizes((100, 110, 120, 200, 210, 400), 1.2, 10**6) == (120, 120, 120, 210, 210, 400)
+    assert merge_sizes((100, 110, 120), 1.0, 10**6) == (100, 110, 120)
+    assert merge_sizes((100, 110, 120), 1.2, 300) == (110, 110, 120)  # 3 x 120 bins would exceed 300
+    assert merge_sizes((500, 100), 1.2, 300) == (500, 100)  # a lone band larger than a group stays
+
+
+def runs(sizes: tuple[int, ...]) -> int:
+    return sum(1 for i, size in enumerate(sizes) if i == 0 or size != sizes[i - 1])
+
+
+def test_merged_sizes_grow_by_at_most_the_ratio_and_form_fewer_runs():
+    rng = random.Random(0)
+    choices = (64, 96, 112, 128, 160, 192, 256, 320, 384)
+    for _ in range(200):
+        bands = tuple(sorted(rng.choice(choices) for _ in range(rng.randint(1, 30))))
+        merged = merge_sizes(bands, 1.3, 1024)
+        assert all(b <= m <= 1.3 * b for m, b in zip(merged, bands, strict=True))
+        assert set(merged) <= set(bands) and runs(merged) <= runs(bands)
 
 
 def test_band_layout_numbers_the_bins_of_each_band():
@@ -69,6 +92,10 @@ def test_plan_covers_every_band_without_wrap_around(n_filters):
 def test_groups_are_neighbours_with_equal_bands_and_equally_spaced_starts(n_filters):
     module = adaspec.LEAF(SR, n_filters=n_filters)
     plan = make_plan(SR, HOP, module.centers, module.filter_widths, module.pooling_widths)
+    per_radian = plan.n_fft / (2 * math.pi)
+    pairs = zip(module.filter_widths.tolist(), module.pooling_widths.tolist(), strict=True)
+    needs = [TAIL * per_radian * (math.sqrt(2) / width + 1 / pool) for width, pool in pairs]
+    own_sizes = [fast_size(math.ceil(need), plan.n_fft) for need in needs]
     assert [g.first for g in plan.groups] == [0, *(g.first + g.count for g in plan.groups[:-1])]
     assert sum(g.count for g in plan.groups) == n_filters
     offset = 0
@@ -76,6 +103,8 @@ def test_groups_are_neighbours_with_equal_bands_and_equally_spaced_starts(n_filt
         members = range(group.first, group.first + group.count)
         assert {plan.bands[c] for c in members} == {group.band}
         assert group.count == 1 or group.count * group.band <= GROUP_BINS
+        own = [own_sizes[c] for c in members]  # sizes before merging: within MERGE_RATIO of the group's
+        assert max(own) == group.band and group.band <= MERGE_RATIO * min(own)
         assert [plan.starts[c] for c in members] == list(group.starts())
         assert group.step >= 0 and group.offset == offset
         inside = all(s >= 0 and s + group.band <= plan.n_fft // 2 + 1 for s in group.starts())
