@@ -23,15 +23,15 @@ pooled energies equal a direct stride-1 computation with the untruncated filters
 channel's maximum (``tests/frontends/test_leaf.py`` checks <= 1e-4 on noise, tones 30 dB above a noise
 floor and a click, and the gradients; ``bench_leaf.py`` reports the error on its batch).
 
-Speed: the work is about four FFTs of the bands per step (an inverse FFT and a real FFT forward, an
-inverse real FFT and an FFT backward); for 40 filters over 1 s at 16 kHz the bands hold about 2.4 times
-as many complex values as the signal has samples. The band layout (:mod:`adaspec.ops.gabor_plan`) puts
-neighbouring filters with equal, fast band sizes (the mel layout has runs of them) and equally spaced
-starts into groups, transformed together: each FFT and elementwise pass is batched over a group's filters
-and signals, with work buffers reused from group to group, and a group's bands are one strided view of
-the signal's half spectrum (groups with bands across 0 Hz or Nyquist are gathered through its Hermitian
-symmetry). Everything runs in one autograd node with a hand-written backward, which also forms the centre
-and width gradients from those of the responses; the pooling is applied as each group's low bins are
+Speed: the work is about four FFTs of the bands per step (an inverse FFT and a real FFT forward, an inverse
+real FFT and an FFT backward); for 40 filters over 1 s at 16 kHz the bands hold about 2.5 times as many
+complex values as the padded signal has samples. The band layout (:mod:`adaspec.ops.gabor_plan`) gives
+neighbouring filters with near-equal band sizes the largest of them and puts runs with equal, fast band sizes
+and equally spaced starts into groups, transformed together: each FFT and elementwise pass is batched over a
+group's filters and signals, with work buffers reused from group to group, and a group's bands are one strided
+view of the signal's half spectrum (groups with bands across 0 Hz or Nyquist are gathered through its
+Hermitian symmetry). Everything runs in one autograd node with a hand-written backward, which also forms the
+centre and width gradients from those of the responses; the pooling is applied as each group's low bins are
 written, and the folding and the inverse DFT of the frames run once for all filters. The fixed cost of a
 tensor operation (a few microseconds) matters here: a step makes about ten operations per group each way.
 """
