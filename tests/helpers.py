@@ -1,4 +1,5 @@
-"""Helpers shared by the front-end tests (signals, running a module in numpy, tolerance checks)."""
+"""Helpers shared by the front-end tests (signals, running a module in numpy, tolerance checks, counting
+the graphs torch.compile captures)."""
 
 from __future__ import annotations
 
@@ -35,3 +36,15 @@ def assert_close_to_max(actual: np.ndarray, expected: np.ndarray, rtol: float) -
 def rtol_for(dtype: torch.dtype) -> float:
     """The issue's tolerance: 1e-4 in float32, 1e-10 in float64."""
     return 1e-4 if dtype == torch.float32 else 1e-10
+
+
+def counting_backend() -> tuple[object, list]:
+    """A ``torch.compile`` backend that runs each captured graph as it is, and the list it appends every
+    graph to (its length counts compilations, recompilations included)."""
+    graphs: list = []
+
+    def backend(graph_module: torch.fx.GraphModule, example_inputs: list) -> object:
+        graphs.append(graph_module)
+        return graph_module.forward
+
+    return backend, graphs

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 import adaspec
+from tests.helpers import counting_backend
 
 SR = 16000
 
@@ -93,14 +94,9 @@ def test_parameter_updates_do_not_recompile(name, signal_factory):
     bands and PCEN its smoother blocks from the values, so those ops stay out of the graph)."""
     module = _build(name)
     x = _input(name, signal_factory, SR // 4)
-    graphs = []
-
-    def counting_backend(graph_module: torch.fx.GraphModule, example_inputs: list) -> object:
-        graphs.append(graph_module)
-        return graph_module.forward
-
+    backend, graphs = counting_backend()
     torch._dynamo.reset()
-    compiled = torch.compile(module, backend=counting_backend)
+    compiled = torch.compile(module, backend=backend)
     optimizer = torch.optim.SGD(module.parameters(), lr=0.05) if list(module.parameters()) else None
     captured = []
     for _ in range(4):

@@ -31,6 +31,13 @@ def odd_part(n: int) -> int:
     return n
 
 
+def needed_bins(plan, widths, pools) -> list[float]:
+    """Closed form of each filter's needed band (DFT bins): ``TAIL (sqrt(2) / sigma + 1 / s) N / (2 pi)``."""
+    per_radian = plan.n_fft / (2 * math.pi)
+    pairs = zip(widths.tolist(), pools.tolist(), strict=True)
+    return [TAIL * per_radian * (math.sqrt(2) / width + 1 / pool) for width, pool in pairs]
+
+
 def test_band_sizes_are_fast_and_at_most_a_fifth_too_large():
     for n in range(8, 6000):
         size = fast_size(n, 10**9)
@@ -77,9 +84,8 @@ def test_plan_covers_every_band_without_wrap_around(n_filters):
     assert plan.n_fft == plan.q * HOP and plan.q >= 1 + SR // HOP
     assert plan.n_fft >= SR + TAIL * (widths.max() + pools.max())
     per_radian = plan.n_fft / (2 * math.pi)
-    for c in range(n_filters):
+    for c, need in enumerate(needed_bins(plan, widths, pools)):
         band, start = plan.bands[c], plan.starts[c]
-        need = TAIL * per_radian * (math.sqrt(2) / widths[c].item() + 1 / pools[c].item())
         centre = centers[c].item() * per_radian
         assert need <= band <= plan.n_fft
         # The band's bins (each standing for one bin's width) cover the needed range, to a bin.
@@ -92,9 +98,7 @@ def test_plan_covers_every_band_without_wrap_around(n_filters):
 def test_groups_are_neighbours_with_equal_bands_and_equally_spaced_starts(n_filters):
     module = adaspec.LEAF(SR, n_filters=n_filters)
     plan = make_plan(SR, HOP, module.centers, module.filter_widths, module.pooling_widths)
-    per_radian = plan.n_fft / (2 * math.pi)
-    pairs = zip(module.filter_widths.tolist(), module.pooling_widths.tolist(), strict=True)
-    needs = [TAIL * per_radian * (math.sqrt(2) / width + 1 / pool) for width, pool in pairs]
+    needs = needed_bins(plan, module.filter_widths, module.pooling_widths)
     own_sizes = [fast_size(math.ceil(need), plan.n_fft) for need in needs]
     assert [g.first for g in plan.groups] == [0, *(g.first + g.count for g in plan.groups[:-1])]
     assert sum(g.count for g in plan.groups) == n_filters

@@ -9,6 +9,7 @@ import sys
 import torch
 
 from adaspec.ops._tracing import untraced
+from tests.helpers import counting_backend
 
 
 def _scaled_by_plan(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
@@ -29,15 +30,10 @@ class _Model(torch.nn.Module):
 
 def _graphs_per_step(op) -> tuple[list[int], list[float]]:
     """Compile a model around ``op``, take five optimiser steps; graphs captured so far and outputs."""
-    graphs = []
-
-    def counting_backend(graph_module: torch.fx.GraphModule, example_inputs: list) -> object:
-        graphs.append(graph_module)
-        return graph_module.forward
-
+    backend, graphs = counting_backend()
     torch._dynamo.reset()
     model = _Model(op)
-    compiled = torch.compile(model, backend=counting_backend)
+    compiled = torch.compile(model, backend=backend)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.2)
     counts, outputs = [], []
     for _ in range(5):

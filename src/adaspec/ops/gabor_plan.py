@@ -32,9 +32,10 @@ FAST_ODD_FACTORS = (1, 3, 5, 7, 9, 15)
 #: With equal band sizes only, 2048 to 4608 bins measured alike; with :data:`MERGE_RATIO` 4608 is better.
 GROUP_BINS = 4608
 #: Neighbouring filters whose band sizes are within this factor of each other all take the largest (a wider
-#: band is as exact), so that they form one group: a step makes about 33 tensor operations per group whatever
-#: the batch. For LEAF with 40 / 64 filters this gives 11 / 12 groups instead of 23 / 22 for 4 % / 5 % more
-#: bins; a step of 16 signals was 10-17 % faster, one of 64 signals 1-5 % (interleaved, 2026-12-06).
+#: band is as exact), so that they form one group: a step makes about ten tensor operations per group each
+#: way (some 30 calls into torch with views and slices) whatever the batch. For LEAF with 40 / 64 filters
+#: this gives 11 / 12 groups instead of 23 / 22 for 4 % / 5 % more bins; a step of 16 signals was 10-17 %
+#: faster, one of 64 signals 1-5 % (interleaved, 2026-12-06).
 MERGE_RATIO = 1.2
 
 
