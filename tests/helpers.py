@@ -1,10 +1,23 @@
-"""Helpers shared by the front-end tests (signals, running a module in numpy, tolerance checks, counting
-the graphs torch.compile captures)."""
+"""Helpers shared by the front-end tests (small learnable configurations, signals, running a module in
+numpy, tolerance checks, counting the graphs torch.compile captures)."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
+
+#: Small, fully learnable configurations of each registered front-end (16 kHz input).
+LEARNABLE_CONFIGS = {
+    "stft": {"n_fft": 256, "hop_length": 64, "learn_window": True, "learn_kernels": True},
+    "mel": {"sample_rate": 16000, "n_fft": 256, "hop_length": 64, "n_mels": 24, "learn_filters": True},
+    "mfcc": {"sample_rate": 16000, "n_mfcc": 13, "melkwargs": {"n_fft": 256, "hop_length": 64, "n_mels": 24}},
+    "amplitude_to_db": {"stype": "power", "top_db": 80.0},
+    "cqt": {"sample_rate": 16000, "hop_length": 128, "f_min": 100.0, "n_bins": 24, "learn_kernels": True},
+    "vqt": {"sample_rate": 16000, "hop_length": 128, "f_min": 100.0, "n_bins": 24, "learn_kernels": True},
+    "cwt": {"sample_rate": 16000, "hop_length": 128, "f_min": 100.0, "n_bins": 24, "learn_wavelets": True},
+    "degram": {"sample_rate": 16000, "n_fft": 256, "hop_length": 64, "n_filters": 24, "learn_filters": True},
+    "leaf": {"sample_rate": 16000, "n_filters": 16},
+}
 
 
 def make_signal(seconds: float = 0.5, sr: int = 16000, seed: int = 0) -> np.ndarray:

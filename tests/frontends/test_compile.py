@@ -12,23 +12,10 @@ import pytest
 import torch
 
 import adaspec
+from tests.helpers import LEARNABLE_CONFIGS as CONFIGS
 from tests.helpers import counting_backend
 
 SR = 16000
-
-#: Small, fully learnable configurations of each registered front-end.
-CONFIGS = {
-    "stft": {"n_fft": 256, "hop_length": 64, "learn_window": True, "learn_kernels": True},
-    "mel": {"sample_rate": SR, "n_fft": 256, "hop_length": 64, "n_mels": 24, "learn_filters": True},
-    "mfcc": {"sample_rate": SR, "n_mfcc": 13, "melkwargs": {"n_fft": 256, "hop_length": 64, "n_mels": 24}},
-    "amplitude_to_db": {"stype": "power", "top_db": 80.0},
-    "cqt": {"sample_rate": SR, "hop_length": 128, "f_min": 100.0, "n_bins": 24, "learn_kernels": True},
-    "vqt": {"sample_rate": SR, "hop_length": 128, "f_min": 100.0, "n_bins": 24, "learn_kernels": True},
-    "cwt": {"sample_rate": SR, "hop_length": 128, "f_min": 100.0, "n_bins": 24, "learn_wavelets": True},
-    "degram": {"sample_rate": SR, "n_fft": 256, "hop_length": 64, "n_filters": 24, "learn_filters": True},
-    "leaf": {"sample_rate": SR, "n_filters": 16},
-}
-
 
 #: Front-ends outside the registry, by factory (see :func:`_input` for what they take).
 EXTRAS = {"pcen": lambda: adaspec.PCEN(n_channels=8)}

@@ -103,7 +103,7 @@ class TFAttention(nn.Module):
         """
         x4 = self._as_4d(x)
         batch, frames = x4.shape[0], x4.shape[-1]
-        freq_gate, time_gate = self._flat_gates(x4.reshape(batch, -1, frames))
+        freq_gate, time_gate = self._flat_gates(x4.reshape(batch, x4.shape[1] * x4.shape[2], frames))
         freq_gate = freq_gate.reshape(batch, self.channels, self.n_freq, 1)
         time_gate = time_gate.reshape(batch, 1, 1, frames)
         if x.ndim == 3:
@@ -113,7 +113,7 @@ class TFAttention(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Rescale ``x`` by the combined gates; the output has the input's shape."""
         x4 = self._as_4d(x)
-        flat = x4.reshape(x4.shape[0], -1, x4.shape[-1])
+        flat = x4.reshape(x4.shape[0], x4.shape[1] * x4.shape[2], x4.shape[3])
         freq_gate, time_gate = self._flat_gates(flat)
         return _Gate.apply(flat, freq_gate, time_gate, self.combine).reshape(x.shape)
 

@@ -30,6 +30,7 @@ from ..ops import (
     parts_output,
 )
 from ..ops.multirate import PASS_EDGE
+from ._batch import map_signals
 from .registry import register_frontend
 
 ALGORITHMS = ("multirate", "direct")
@@ -287,12 +288,16 @@ class VQT(nn.Module):
         n_frames = 1 + length // self.hop_length
         with torch.autocast(waveform.device.type, enabled=False):
             signal = waveform.reshape(-1, length).to(dtype)
-            if self.algorithm == "multirate":
-                real, imag = self._multirate(signal, n_frames)
-            else:
-                real, imag = self._direct(signal)
-            result = parts_output(real, imag, self.output)
+            result = map_signals(lambda signals: self._transform(signals, n_frames), signal)
         return result.reshape(*leading, *result.shape[-2:])
+
+    def _transform(self, signal: torch.Tensor, n_frames: int) -> torch.Tensor:
+        """``(batch, time)`` signals to ``(batch, n_bins, n_frames)`` coefficients in the output form."""
+        if self.algorithm == "multirate":
+            real, imag = self._multirate(signal, n_frames)
+        else:
+            real, imag = self._direct(signal)
+        return parts_output(real, imag, self.output)
 
     def _frames(self, signal: torch.Tensor, n_fft: int, hop_length: int) -> torch.Tensor:
         """Frames centred on multiples of ``hop_length`` (a strided view of the padded signal)."""

@@ -25,6 +25,7 @@ from ..kernels.wavelets import (
 )
 from ..ops import OUTPUTS, parts_output
 from ..ops.convolution import FilterSpectra
+from ._batch import map_signals
 from .registry import register_frontend
 
 DEFAULT_F_MIN = 32.70  # C1, as librosa's CQT
@@ -257,7 +258,7 @@ class CWT(nn.Module):
         dtype = torch.promote_types(waveform.dtype, torch.float32)
         with torch.autocast(waveform.device.type, enabled=False):
             signal = waveform.reshape(-1, length).to(dtype)
-            coefficients = self._filter_spectra(length, dtype, signal.device).apply(signal)
+            coefficients = map_signals(self._filter_spectra(length, dtype, signal.device).apply, signal)
         if self.output == "complex":
             result = (
                 coefficients

@@ -17,6 +17,7 @@ from ..kernels.gabor import (
     pooling_width_bounds,
 )
 from ..ops.gabor import gabor_pooled_energy
+from ._batch import map_signals
 from ._flags import delegated_flag, parameter_flag
 from .pcen import PCEN
 from .registry import register_frontend
@@ -186,15 +187,20 @@ class LEAF(nn.Module):
         dtype = torch.promote_types(waveform.dtype, torch.float32)
         with torch.autocast(waveform.device.type, enabled=False):
             signal = waveform.reshape(-1, waveform.shape[-1]).to(dtype)
-            energy = gabor_pooled_energy(
-                signal,
-                self.centers.to(dtype),
-                self.filter_widths.to(dtype),
-                self.pooling_widths.to(dtype),
-                self.hop_length,
-            )
-            result = self.pcen(energy)
+            result = map_signals(self._transform, signal)
         return result.reshape(*leading, *result.shape[-2:])
+
+    def _transform(self, signal: torch.Tensor) -> torch.Tensor:
+        """``(batch, time)`` signals (float32 or float64) to ``(batch, n_filters, frames)``."""
+        dtype = signal.dtype
+        energy = gabor_pooled_energy(
+            signal,
+            self.centers.to(dtype),
+            self.filter_widths.to(dtype),
+            self.pooling_widths.to(dtype),
+            self.hop_length,
+        )
+        return self.pcen(energy)
 
     def extra_repr(self) -> str:
         return (

@@ -40,7 +40,7 @@ class SpectrogramNorm(nn.Module):
             raise ValueError(f"spectrogram must have shape (..., freq, frames), got {shape}")
         if self.mode == "frequency":
             return _ZScore.apply(spectrogram, self.eps)
-        flat = spectrogram.reshape(*spectrogram.shape[:-2], -1)
+        flat = spectrogram.flatten(-2)
         return _ZScore.apply(flat, self.eps).reshape(spectrogram.shape)
 
     def extra_repr(self) -> str:

@@ -11,6 +11,7 @@ from .._validation import check_choice, check_positive_int
 from ..kernels import FREQ_SCALES, dft_kernels, fourier_frequencies, get_window, pad_center
 from ..kernels.windows import WindowSpec
 from ..ops import OUTPUTS, dense_fourier, frame_signal, normalize_pad_mode, parts_output, windowed_fft
+from ._batch import map_signals
 from ._flags import parameter_flag
 from .registry import register_frontend
 
@@ -169,23 +170,22 @@ class STFT(nn.Module):
         if not waveform.is_floating_point():
             raise ValueError(f"waveform must be a real floating-point tensor, got dtype {waveform.dtype}")
         leading = waveform.shape[:-1]
+        result = map_signals(self._transform, waveform.reshape(-1, waveform.shape[-1]))
+        return result.reshape(*leading, *result.shape[-2:])
+
+    def _transform(self, signals: torch.Tensor) -> torch.Tensor:
+        """``(batch, time)`` signals to ``(batch, freq, frames)`` spectra."""
         frames = frame_signal(
-            waveform.reshape(-1, waveform.shape[-1]),
-            self.n_fft,
-            self.hop_length,
-            center=self.center,
-            pad_mode=self.pad_mode,
+            signals, self.n_fft, self.hop_length, center=self.center, pad_mode=self.pad_mode
         )
         window = self.analysis_window().to(frames.dtype)
         if self.uses_fft():
             result = windowed_fft(frames, window, onesided=self.onesided, output=self.output)
-            result = result.transpose(-1, -2)
-        else:
-            real_kernels = self.kernel_real.to(frames.dtype)
-            imag_kernels = self.kernel_imag.to(frames.dtype)
-            real, imag = dense_fourier(frames, real_kernels, imag_kernels, window)
-            result = parts_output(real, imag, self.output)
-        return result.reshape(*leading, *result.shape[-2:])
+            return result.transpose(-1, -2)
+        real_kernels = self.kernel_real.to(frames.dtype)
+        imag_kernels = self.kernel_imag.to(frames.dtype)
+        real, imag = dense_fourier(frames, real_kernels, imag_kernels, window)
+        return parts_output(real, imag, self.output)
 
     def extra_repr(self) -> str:
         return (
