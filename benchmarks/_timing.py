@@ -176,8 +176,9 @@ def projected_step(
     """A training step (forward, ``output`` of it times a fixed random projection, summed, backward) and
     its untimed reset (gradients of the trainable parameters set to ``None``)."""
     with torch.no_grad():
-        shape = output(module(x)).shape
-    projection = torch.randn(shape, generator=torch.Generator().manual_seed(1))
+        reference = output(module(x))
+    projection = torch.randn(reference.shape, generator=torch.Generator().manual_seed(1))
+    projection = projection.to(reference.device, reference.dtype)
     trainable = [p for p in module.parameters() if p.requires_grad]
 
     def step() -> None:
