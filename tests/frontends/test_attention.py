@@ -144,3 +144,15 @@ def test_invalid_parameters_raise_value_error_naming_them(kwargs, name):
 def test_wrong_input_shape_raises(shape):
     with pytest.raises(ValueError, match="shape"):
         adaspec.TFAttention(16)(torch.randn(shape))
+
+
+@pytest.mark.parametrize("shape", [(0, 16, 9), (0, 3, 16, 9)])
+def test_empty_batch_keeps_its_shape(shape):
+    module = adaspec.TFAttention(16, channels=1 if len(shape) == 3 else shape[1], reduction=4)
+    x = torch.zeros(shape, requires_grad=True)
+    out = module(x)
+    assert out.shape == x.shape
+    freq_gate, time_gate = module.gates(x)
+    assert freq_gate.shape[0] == time_gate.shape[0] == 0
+    out.sum().backward()
+    assert x.grad.shape == x.shape

@@ -76,3 +76,12 @@ def test_invalid_parameters_raise_value_error_naming_them(kwargs, name):
 def test_one_dimensional_input_raises():
     with pytest.raises(ValueError, match="shape"):
         adaspec.SpectrogramNorm()(torch.randn(10))
+
+
+@pytest.mark.parametrize("mode", ["frequency", "example"])
+def test_empty_batch_keeps_its_shape(mode):
+    x = torch.zeros(0, 3, 16, 30, requires_grad=True)
+    out = adaspec.SpectrogramNorm(mode=mode)(x)
+    assert out.shape == x.shape
+    out.sum().backward()
+    assert x.grad.shape == x.shape
