@@ -191,6 +191,20 @@ def projected_step(
     return step, reset
 
 
+def tones_and_noise(
+    batch: int, seconds: float, sample_rate: int, seed: int = 0, lowest: float = 100.0
+) -> torch.Tensor:
+    """A reproducible float32 ``(batch, samples)`` test batch: three tones per signal, uniform in ``lowest``
+    to ``lowest + 4000`` Hz, at 0.3 each, plus white noise at 0.1 (computed in float64)."""
+    generator = torch.Generator().manual_seed(seed)
+    n = round(seconds * sample_rate)
+    t = torch.arange(n, dtype=torch.float64) / sample_rate
+    freqs = torch.rand(batch, 3, 1, generator=generator, dtype=torch.float64) * 4000 + lowest
+    tones = torch.sin(2 * torch.pi * freqs * t).sum(dim=1)
+    noise = torch.randn(batch, n, generator=generator, dtype=torch.float64)
+    return (0.3 * tones + 0.1 * noise).to(torch.float32)
+
+
 def load_average() -> str:
     """The 1/5/15-minute load averages (``"n/a"`` where unsupported)."""
     try:

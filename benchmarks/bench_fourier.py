@@ -83,13 +83,8 @@ class Config:
         )
 
     def signal(self, seed: int = 0) -> torch.Tensor:
-        """A reproducible float32 ``(batch, samples)`` test batch: white noise plus a few tones."""
-        generator = torch.Generator().manual_seed(seed)
-        t = torch.arange(self.n_samples, dtype=torch.float64) / self.sample_rate
-        freqs = torch.rand(self.batch, 3, 1, generator=generator, dtype=torch.float64) * 4000 + 100
-        tones = torch.sin(2 * torch.pi * freqs * t).sum(dim=1)
-        noise = torch.randn(self.batch, self.n_samples, generator=generator, dtype=torch.float64)
-        return (0.3 * tones + 0.1 * noise).to(torch.float32)
+        """A reproducible float32 ``(batch, samples)`` test batch: three tones plus white noise per signal."""
+        return timing.tones_and_noise(self.batch, self.seconds, self.sample_rate, seed)
 
 
 CONFIGS = {

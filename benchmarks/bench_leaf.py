@@ -276,14 +276,8 @@ def _nudging(module: nn.Module, reset: Callable[[], None]) -> Callable[[], None]
 
 
 def signal(seed: int = 0, batch: int = BATCH) -> torch.Tensor:
-    """A reproducible float32 ``(batch, samples)`` batch: white noise plus three tones per signal."""
-    generator = torch.Generator().manual_seed(seed)
-    n = round(SECONDS * SAMPLE_RATE)
-    t = torch.arange(n, dtype=torch.float64) / SAMPLE_RATE
-    freqs = torch.rand(batch, 3, 1, generator=generator, dtype=torch.float64) * 4000 + 100
-    tones = torch.sin(2 * torch.pi * freqs * t).sum(dim=1)
-    noise = torch.randn(batch, n, generator=generator, dtype=torch.float64)
-    return (0.3 * tones + 0.1 * noise).to(torch.float32)
+    """The test batch: ``batch`` signals of three tones plus white noise (see ``_timing.tones_and_noise``)."""
+    return timing.tones_and_noise(batch, SECONDS, SAMPLE_RATE, seed)
 
 
 def run(
