@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+import adaspec
+
 #: Small, fully learnable configurations of each registered front-end (16 kHz input).
 LEARNABLE_CONFIGS = {
     "stft": {"n_fft": 256, "hop_length": 64, "learn_window": True, "learn_kernels": True},
@@ -18,6 +20,17 @@ LEARNABLE_CONFIGS = {
     "degram": {"sample_rate": 16000, "n_fft": 256, "hop_length": 64, "n_filters": 24, "learn_filters": True},
     "leaf": {"sample_rate": 16000, "n_filters": 16},
 }
+#: Learnable front-ends outside the registry, by factory: PCEN takes ``(..., 8, frames)`` spectrograms.
+LEARNABLE_EXTRAS = {"pcen": lambda: adaspec.PCEN(n_channels=8)}
+#: Every name :func:`build_learnable` knows.
+LEARNABLE_NAMES = sorted([*LEARNABLE_CONFIGS, *LEARNABLE_EXTRAS])
+
+
+def build_learnable(name: str) -> torch.nn.Module:
+    """The small learnable front-end ``name`` (a registered one, or one of :data:`LEARNABLE_EXTRAS`)."""
+    if name in LEARNABLE_EXTRAS:
+        return LEARNABLE_EXTRAS[name]()
+    return adaspec.build_frontend(name, **LEARNABLE_CONFIGS[name])
 
 
 def make_signal(seconds: float = 0.5, sr: int = 16000, seed: int = 0) -> np.ndarray:

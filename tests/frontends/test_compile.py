@@ -12,22 +12,13 @@ import pytest
 import torch
 
 import adaspec
-from tests.helpers import LEARNABLE_CONFIGS as CONFIGS
-from tests.helpers import counting_backend
+from tests.helpers import LEARNABLE_CONFIGS, LEARNABLE_NAMES, build_learnable, counting_backend
 
 SR = 16000
 
-#: Front-ends outside the registry, by factory (see :func:`_input` for what they take).
-EXTRAS = {"pcen": lambda: adaspec.PCEN(n_channels=8)}
-NAMES = sorted([*CONFIGS, *EXTRAS])
-
 
 def test_every_registered_frontend_has_a_config():
-    assert set(CONFIGS) == set(adaspec.available_frontends())
-
-
-def _build(name: str) -> torch.nn.Module:
-    return EXTRAS[name]() if name in EXTRAS else adaspec.build_frontend(name, **CONFIGS[name])
+    assert set(LEARNABLE_CONFIGS) == set(adaspec.available_frontends())
 
 
 def _input(name: str, signal_factory, n_samples: int) -> torch.Tensor:
@@ -55,9 +46,9 @@ def _step(
     return out.detach(), grads
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", LEARNABLE_NAMES)
 def test_compiled_frontend_matches_eager(name, signal_factory):
-    module = _build(name)
+    module = build_learnable(name)
     x = _input(name, signal_factory, SR // 2)
     torch._dynamo.reset()
     compiled = torch.compile(module, backend="aot_eager")
@@ -75,11 +66,11 @@ def test_compiled_frontend_matches_eager(name, signal_factory):
                 parameter.mul_(1.01).add_(1e-3)
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", LEARNABLE_NAMES)
 def test_parameter_updates_do_not_recompile(name, signal_factory):
     """Graphs are captured once: an optimiser step changes values, not what Dynamo guards on (LEAF plans its
     bands and PCEN its smoother blocks from the values, so those ops stay out of the graph)."""
-    module = _build(name)
+    module = build_learnable(name)
     x = _input(name, signal_factory, SR // 4)
     backend, graphs = counting_backend()
     torch._dynamo.reset()

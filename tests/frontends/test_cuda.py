@@ -13,20 +13,12 @@ import copy
 import pytest
 import torch
 
-import adaspec
-from tests.helpers import LEARNABLE_CONFIGS
+from tests.helpers import LEARNABLE_NAMES, build_learnable
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
 DEVICE = "cuda"
 SR = 16000
-NAMES = sorted([*LEARNABLE_CONFIGS, "pcen"])
-
-
-def _build(name: str) -> torch.nn.Module:
-    if name == "pcen":
-        return adaspec.PCEN(n_channels=8)
-    return adaspec.build_frontend(name, **LEARNABLE_CONFIGS[name])
 
 
 def _input(name: str) -> torch.Tensor:
@@ -53,9 +45,9 @@ def _step(module: torch.nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, dict[
     return real.detach().cpu(), grads
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", LEARNABLE_NAMES)
 def test_cuda_matches_cpu_in_float64(name):
-    module = _build(name).to(torch.float64)
+    module = build_learnable(name).to(torch.float64)
     x = _input(name)
     expected, expected_grads = _step(module, x)
     actual, actual_grads = _step(copy.deepcopy(module).to(DEVICE), x.to(DEVICE))
@@ -68,7 +60,7 @@ def test_cuda_matches_cpu_in_float64(name):
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
 def test_leaf_under_cuda_autocast_is_finite(dtype):
-    module = _build("leaf").to(DEVICE)
+    module = build_learnable("leaf").to(DEVICE)
     x = _input("leaf").to(DEVICE, torch.float32)
     with torch.autocast(DEVICE, dtype=dtype):
         out = module(x)

@@ -7,8 +7,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-import adaspec
-from tests.helpers import LEARNABLE_CONFIGS
+from tests.helpers import LEARNABLE_CONFIGS, build_learnable
 
 N_SAMPLES = 4000
 #: ``amplitude_to_db`` takes ``(..., freq, frames)`` power spectrograms; the others waveforms.
@@ -22,7 +21,7 @@ def _example_shape(name: str) -> tuple[int, ...]:
 @pytest.mark.parametrize("leading", [(0,), (3, 0)])
 @pytest.mark.parametrize("name", sorted(LEARNABLE_CONFIGS))
 def test_empty_batch_gives_empty_output_and_zero_gradients(name, leading):
-    module = adaspec.build_frontend(name, **LEARNABLE_CONFIGS[name])
+    module = build_learnable(name)
     example = _example_shape(name)
     with torch.no_grad():
         one = module(torch.rand(example))  # the shape of one example's result
@@ -39,7 +38,7 @@ def test_empty_batch_gives_empty_output_and_zero_gradients(name, leading):
 
 def test_non_empty_batches_are_unchanged_by_the_empty_batch_path():
     """The helper only acts on empty batches: a batch of two gives each signal's own result."""
-    module = adaspec.build_frontend("leaf", **LEARNABLE_CONFIGS["leaf"])
+    module = build_learnable("leaf")
     signals = torch.randn(2, N_SAMPLES, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         batch = module(signals)
