@@ -29,8 +29,8 @@ from ..ops import (
     octave_rates,
     parts_output,
 )
+from ..ops._batch import map_signals
 from ..ops.multirate import PASS_EDGE
-from ._batch import map_signals
 from .registry import register_frontend
 
 ALGORITHMS = ("multirate", "direct")

@@ -24,8 +24,8 @@ from ..kernels.wavelets import (
     wavelet_filters,
 )
 from ..ops import OUTPUTS, parts_output
+from ..ops._batch import map_signals
 from ..ops.convolution import FilterSpectra
-from ._batch import map_signals
 from .registry import register_frontend
 
 DEFAULT_F_MIN = 32.70  # C1, as librosa's CQT

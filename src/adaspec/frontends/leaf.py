@@ -16,8 +16,8 @@ from ..kernels.gabor import (
     mel_gabor_parameters,
     pooling_width_bounds,
 )
+from ..ops._batch import map_signals
 from ..ops.gabor import gabor_pooled_energy
-from ._batch import map_signals
 from ._flags import delegated_flag, parameter_flag
 from .pcen import PCEN
 from .registry import register_frontend

@@ -11,7 +11,7 @@ from .._validation import check_choice, check_positive_int
 from ..kernels import FREQ_SCALES, dft_kernels, fourier_frequencies, get_window, pad_center
 from ..kernels.windows import WindowSpec
 from ..ops import OUTPUTS, dense_fourier, frame_signal, normalize_pad_mode, parts_output, windowed_fft
-from ._batch import map_signals
+from ..ops._batch import map_signals
 from ._flags import parameter_flag
 from .registry import register_frontend
 

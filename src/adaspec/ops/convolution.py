@@ -23,6 +23,7 @@ from collections.abc import Iterator
 import torch
 
 from .._validation import check_non_negative_int, check_positive_int
+from ._batch import map_signals
 from .fft_sizes import next_smooth_size
 
 #: Filters are transformed in chunks of at most this many spectrum values (bounds the working memory).
@@ -120,12 +121,17 @@ class FilterSpectra:
         Returns:
             ``(batch, n_filters, 1 + (length - 1) // hop_length)``, as :func:`decimated_fft_convolution`.
         """
-        batch, length = waveform.shape
+        length = waveform.shape[-1]
         if length != self.length or waveform.dtype != self.dtype or waveform.device != self.device:
             raise ValueError(
                 f"waveform must have {self.length} samples, dtype {self.dtype} and device {self.device} "
                 f"(the filter spectra's), got {length}, {waveform.dtype} and {waveform.device}"
             )
+        return map_signals(self._convolve, waveform)
+
+    def _convolve(self, waveform: torch.Tensor) -> torch.Tensor:
+        """:meth:`apply` to a non-empty ``(batch, length)`` batch."""
+        batch, length = waveform.shape
         # The signal advanced by `offset`: its first `offset` samples wrap into the end of the zero padding.
         gap = waveform.new_zeros(batch, self.n_fft - length)
         advanced = torch.cat([waveform[:, self.offset :], gap, waveform[:, : self.offset]], dim=-1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from .._validation import check_choice
+from ._batch import map_signals
 from .spectrum import OUTPUTS
 
 
@@ -92,4 +93,4 @@ def windowed_fft(
         ``(..., n_frames, n_bins)`` tensor: complex, or real for magnitude and power.
     """
     check_choice("output", output, OUTPUTS)
-    return _WindowedFFT.apply(frames, window, onesided, output)
+    return map_signals(lambda rows: _WindowedFFT.apply(rows, window, onesided, output), frames)

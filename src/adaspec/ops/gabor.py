@@ -45,6 +45,7 @@ import torch
 from torch.autograd.function import once_differentiable
 
 from .._validation import check_positive_int
+from ._batch import map_signals
 from ._tracing import untraced
 from .gabor_plan import Group, Plan, band_layout, band_runs, make_plan
 
@@ -79,14 +80,16 @@ def gabor_pooled_energy(
     """
     hop_length = check_positive_int("hop_length", hop_length)
     length = waveform.shape[-1]
-    n_frames = 1 + length // hop_length
     plan = make_plan(length, hop_length, centers, widths, pool_widths)
-    half = torch.fft.rfft(waveform, n=plan.n_fft)
     pooling = _pooling(plan, pool_widths)
-    energy = _PooledBandEnergy.apply(half, centers, widths, pooling, plan, n_frames)
+
+    def transform(signals: torch.Tensor) -> torch.Tensor:
+        half = torch.fft.rfft(signals, n=plan.n_fft)
+        return _PooledBandEnergy.apply(half, centers, widths, pooling, plan, 1 + length // hop_length)
+
     # Energies are >= 0, but where they are about 0 (silence) the FFTs' rounding leaves values of either
     # sign (about 1e-7 of the signal's energy); a negative one would make PCEN's powers and logs NaN.
-    return energy.clamp_min(0.0)
+    return map_signals(transform, waveform).clamp_min(0.0)
 
 
 def _group_bands(half: torch.Tensor, group: Group, n_fft: int, out: torch.Tensor) -> torch.Tensor:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from ..kernels.cqt import raised_cosine_lowpass
+from ._batch import map_signals
 from .fft_sizes import next_smooth_size
 
 #: End of the flat pass band of each halving, as a fraction of the new Nyquist frequency: soxr's 'HQ'
@@ -32,6 +33,11 @@ def decimate(waveform: torch.Tensor, factor: int, pass_edge: float = PASS_EDGE) 
     """
     if factor == 1:
         return waveform
+    return map_signals(lambda signals: _decimate(signals, factor, pass_edge), waveform)
+
+
+def _decimate(waveform: torch.Tensor, factor: int, pass_edge: float) -> torch.Tensor:
+    """:func:`decimate` of a non-empty batch (``factor > 1``)."""
     length = waveform.shape[-1]
     kept = decimated_length(length, factor)
     valid = (2 * length + factor) // (2 * factor)

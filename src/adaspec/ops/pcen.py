@@ -103,6 +103,12 @@ class _LinearRecurrence(torch.autograd.Function):
     @once_differentiable
     def backward(ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor) -> tuple:
         inputs, log_decay, initial, scale, result = ctx.saved_tensors
+        if inputs.shape[-1] == 0:  # no frames: nothing depends on any argument
+            arguments = (inputs, log_decay, initial, scale)
+            return tuple(
+                torch.zeros_like(tensor) if need else None
+                for tensor, need in zip(arguments, ctx.needs_input_grad, strict=True)
+            )
         zero = grad.new_zeros(())
         adjoint = _solve(grad.flip(-1), log_decay, zero, None).flip(-1)  # l[t] = g[t] + a l[t + 1]
         decay = log_decay.exp().reshape(-1, 1)
@@ -131,6 +137,8 @@ def _solve(
 ) -> torch.Tensor:
     """The forward of :func:`linear_recurrence` (see the module docstring)."""
     n_frames = inputs.shape[-1]
+    if n_frames == 0:
+        return torch.zeros_like(inputs)
     block, solve_block = _block_solver(log_decay, n_frames, inputs.device)
     n_blocks = -(-n_frames // block)
     log_decay = log_decay.reshape(-1, 1, 1)  # (channels or 1, 1, 1)
@@ -221,8 +229,8 @@ def exponential_smoothing(
     log_decay = log_decay.to(energy.dtype).reshape(-1)
     if initial_state == "librosa":
         initial = torch.ones((), dtype=energy.dtype, device=energy.device)
-    else:
-        initial = energy[..., 0]
+    else:  # M[-1] = E[0]; with no frames there is none (a sum over none: zeros, still connected)
+        initial = energy[..., 0] if energy.shape[-1] else energy.sum(dim=-1)
     return linear_recurrence(energy, log_decay, initial, scale=s_t.reshape(-1))
 
 
