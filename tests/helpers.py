@@ -1,7 +1,12 @@
-"""Helpers shared by the front-end tests (small learnable configurations, signals, running a module in
-numpy, tolerance checks, counting the graphs torch.compile captures)."""
+"""Helpers shared by the tests (small learnable configurations, signals, running a module in numpy,
+tolerance checks, counting the graphs torch.compile captures, subprocesses without some packages)."""
 
 from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -74,3 +79,16 @@ def counting_backend() -> tuple[object, list]:
         return graph_module.forward
 
     return backend, graphs
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_blocked(code: str, blocked: list[str]) -> subprocess.CompletedProcess:
+    """Run ``code`` with ``python -c`` from the repository root, the ``blocked`` top-level modules
+    unimportable (``code`` must ``import tests.blocking`` first, see :mod:`tests.blocking`)."""
+    path = os.pathsep.join([str(ROOT / "src"), str(ROOT)])
+    env = {**os.environ, "ADASPEC_BLOCK": ",".join(blocked), "PYTHONPATH": path}
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )

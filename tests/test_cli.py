@@ -12,6 +12,7 @@ import pytest
 from adaspec.cli import main
 from adaspec.errors import ConfigError
 from tests.datasets import tiny_overrides
+from tests.helpers import run_blocked
 
 
 @pytest.fixture
@@ -101,3 +102,17 @@ def test_compare_reference_outside_the_variants_exits_2(
     assert main(["compare", str(config_file), "--variants", "stft,mel", "--reference", "cqt"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--reference" in err[0] and "'cqt'" in err[0]
+
+
+def test_missing_cli_extra_exits_2_with_the_install_hint(config_file: Path) -> None:
+    """Installed without the ``cli`` extra, the command names the missing package and the pip command."""
+    call = f"main(['train', {str(config_file)!r}])"
+    code = f"import sys, tests.blocking; from adaspec.cli import main; sys.exit({call})"
+    result = run_blocked(code, ["lightning"])
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "adaspec: error: the adaspec command needs lightning, which is not installed: "
+        "pip install 'adaspec[cli]'"
+    ]
+    debug = run_blocked(code.replace("['train'", "['--debug', 'train'"), ["lightning"])
+    assert "Traceback" in debug.stderr and "ModuleNotFoundError" in debug.stderr

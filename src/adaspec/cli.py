@@ -20,6 +20,22 @@ log = logging.getLogger("adaspec")
 
 EXIT_USER_ERROR = 2
 
+#: Top-level modules of the ``cli`` extra (``pip install "adaspec[cli]"``) -> their pip package. The
+#: front-ends need none of them; the command's layers (data, training, studies, plots) do.
+CLI_EXTRA_MODULES = {
+    "audiomentations": "audiomentations",
+    "fluidsynth": "pyfluidsynth",
+    "lightning": "lightning",
+    "matplotlib": "matplotlib",
+    "optuna": "optuna",
+    "soundfile": "soundfile",
+    "soxr": "soxr",
+    "sqlalchemy": "optuna",
+    "tensorboard": "tensorboard",
+    "tqdm": "tqdm",
+    "yaml": "pyyaml",
+}
+
 
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors (exit 2), like every other user error of the tool."""
@@ -378,6 +394,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             raise
         print(f"adaspec: error: {err}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except ModuleNotFoundError as err:
+        package = CLI_EXTRA_MODULES.get((err.name or "").partition(".")[0])
+        if package is None or args.debug:
+            raise
+        print(
+            f"adaspec: error: the adaspec command needs {package}, which is not installed: "
+            "pip install 'adaspec[cli]'",
+            file=sys.stderr,
+        )
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("adaspec: interrupted", file=sys.stderr)
