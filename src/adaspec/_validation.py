@@ -2,9 +2,72 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Iterable
 from typing import Any
+
+import numpy as np
+import torch
+
+
+def is_real_number(value: Any) -> bool:
+    """Whether ``value`` is a real number (Python or NumPy int or float, not a bool or a tensor)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
+def check_positive_number(name: str, value: Any, *, meaning: str = "") -> float:
+    """Return ``value`` as a float if it is a finite real number > 0.
+
+    Args:
+        name: the parameter's name, for the message.
+        value: the value to check.
+        meaning: optional explanation appended to the message, e.g. ``" (2 = power, 1 = magnitude)"``.
+
+    Raises:
+        ValueError: naming ``name`` when ``value`` is not a finite number > 0 (NaN and infinity included).
+    """
+    if not is_real_number(value) or not math.isfinite(value) or not value > 0:
+        raise ValueError(f"{name} must be a finite positive number{meaning}, got {value!r}")
+    return float(value)
+
+
+def check_finite_number(name: str, value: Any) -> float:
+    """Return ``value`` as a float if it is a finite real number.
+
+    Raises:
+        ValueError: naming ``name`` when ``value`` is not a finite real number.
+    """
+    if not is_real_number(value) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def check_flag(name: str, value: Any) -> bool:
+    """Return ``value`` if it is a bool (Python or NumPy): strings such as ``"no"`` would otherwise read
+    as ``True``.
+
+    Raises:
+        ValueError: naming ``name`` when ``value`` is not ``True`` or ``False``.
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def check_dtype(value: Any) -> torch.dtype:
+    """Resolve a parameter ``dtype`` argument: ``None`` gives torch's default dtype.
+
+    Raises:
+        ValueError: when ``value`` is not ``None`` or a real floating-point ``torch.dtype``.
+    """
+    if value is None:
+        return torch.get_default_dtype()
+    if not isinstance(value, torch.dtype) or not value.is_floating_point:
+        raise ValueError(
+            f"dtype must be None or a real floating-point torch.dtype (e.g. torch.float64), got {value!r}"
+        )
+    return value
 
 
 def check_positive_int(name: str, value: Any) -> int:
@@ -34,7 +97,8 @@ def check_choice(name: str, value: Any, choices: Iterable[Any]) -> Any:
 def check_frequency_range(
     f_min: float, f_max: float | None, sample_rate: float, *, f_min_name: str = "f_min"
 ) -> tuple[float, float]:
-    """Validate ``0 <= f_min < f_max <= sample_rate / 2`` and resolve ``f_max=None`` to Nyquist.
+    """Validate ``0 <= f_min < f_max <= sample_rate / 2`` (finite numbers) and resolve ``f_max=None`` to
+    Nyquist.
 
     Returns:
         ``(f_min, f_max)`` as floats.
@@ -42,10 +106,10 @@ def check_frequency_range(
     Raises:
         ValueError: naming the offending bound and the allowed range.
     """
-    if not sample_rate > 0:
-        raise ValueError(f"sample_rate must be positive, got {sample_rate!r}")
+    sample_rate = check_positive_number("sample_rate", sample_rate)
+    f_min = check_finite_number(f_min_name, f_min)
     nyquist = sample_rate / 2.0
-    f_max = nyquist if f_max is None else float(f_max)
+    f_max = nyquist if f_max is None else check_finite_number("f_max", f_max)
     if not 0.0 <= f_min < nyquist:
         raise ValueError(f"{f_min_name} must be in [0, {nyquist:g}) Hz (Nyquist), got {f_min!r}")
     if f_max > nyquist * (1 + 1e-12):
@@ -74,6 +138,6 @@ def check_probability(name: str, value: Any) -> float:
     Raises:
         ValueError: naming ``name`` when ``value`` is not a real number in ``[0, 1)``.
     """
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 <= value < 1.0:
+    if not is_real_number(value) or not 0.0 <= value < 1.0:
         raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
     return float(value)

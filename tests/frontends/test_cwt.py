@@ -118,7 +118,7 @@ def test_parameter_errors_name_the_parameter_and_the_limit() -> None:
         ({"scales": [4.0], "f_min": 50.0}, "either scales or f_min/f_max/n_bins"),
         ({"scales": []}, "scales must be a non-empty list"),
         ({"wavelet": "ricker", "bandwidth": 2.0}, "bandwidth and center apply to the Morlet"),
-        ({"bandwidth": -1.0}, "bandwidth must be a positive number"),
+        ({"bandwidth": -1.0}, "bandwidth must be a finite positive number"),
         ({"output": "phase"}, "output must be one of"),
         ({"hop_length": 0}, "hop_length must be a positive integer"),
         ({"wavelet": "ricker", "learn_wavelets": True}, "learn_wavelets needs a Morlet wavelet"),
@@ -240,3 +240,21 @@ def test_spectra_kept_in_inference_mode_serve_a_later_gradient() -> None:
     jacobian = np.stack([pywt.cwt(b[0], scales, "cmor1.5-1.0")[0][:, ::5].real for b in basis[::97]])
     expected = (jacobian * weights.numpy()).sum(axis=(1, 2))
     np.testing.assert_allclose(signal.grad.numpy()[::97], expected, rtol=1e-8, atol=1e-10)
+
+
+def test_kept_spectra_follow_hop_length_and_kernels_changed() -> None:
+    """The kept wavelet spectra are rebuilt when ``hop_length`` changes; after an edit through ``.data``
+    (which the cache cannot see) ``kernels_changed()`` drops them."""
+    signal = torch.randn(2, 4000, generator=torch.Generator().manual_seed(0))
+    module = CWT(hop_length=64, f_min=200.0, n_bins=8)
+    module(signal)
+    module.hop_length = 128
+    fresh = CWT(hop_length=128, f_min=200.0, n_bins=8)
+    torch.testing.assert_close(module(signal), fresh(signal))
+    with torch.no_grad():
+        fresh.log_bandwidth.data += 0.3
+    fresh.kernels_changed()
+    moved = CWT(hop_length=128, f_min=200.0, n_bins=8)
+    with torch.no_grad():
+        moved.log_bandwidth += 0.3
+    torch.testing.assert_close(fresh(signal), moved(signal))

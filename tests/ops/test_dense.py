@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from adaspec.ops import dense_fourier, dense_transform
@@ -31,3 +32,11 @@ def test_autocast_bfloat16_returns_float32():
     assert result.dtype == torch.float32
     reference = dense_transform(frames, kernels)
     assert (result - reference).abs().max() <= 2e-2 * reference.abs().max()
+
+
+def test_dense_fourier_refuses_mismatched_kernels() -> None:
+    frames = torch.zeros(2, 5, 64)
+    with pytest.raises(ValueError, match="real_kernels and imag_kernels"):
+        dense_fourier(frames, torch.ones(5, 64), torch.ones(4, 64), torch.ones(64))
+    with pytest.raises(ValueError, match="real_kernels and imag_kernels"):
+        dense_fourier(frames, torch.ones(5, 64), torch.ones(5, 64), torch.ones(32))

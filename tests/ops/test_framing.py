@@ -36,3 +36,31 @@ def test_too_short_inputs_are_refused_with_the_limit():
         frame_signal(torch.zeros(1, 63), 64, 16, center=False, pad_mode="reflect")
     with pytest.raises(ValueError, match="0 samples"):
         frame_signal(torch.zeros(1, 0), 64, 16, center=True, pad_mode="constant")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"frame_length": 0}, "frame_length"),
+        ({"hop_length": 0}, "hop_length"),
+        ({"pad_mode": "mirror"}, "pad_mode"),
+    ],
+)
+def test_frame_signal_bad_arguments(kwargs, name) -> None:
+    arguments = {"frame_length": 64, "hop_length": 16, "center": True, "pad_mode": "reflect", **kwargs}
+    with pytest.raises(ValueError, match=name):
+        frame_signal(torch.zeros(2, 1000), **arguments)
+
+
+def test_frame_signal_takes_numpy_pad_names() -> None:
+    signal = torch.randn(1, 300, generator=torch.Generator().manual_seed(0))
+    edge = frame_signal(signal, 64, 16, center=True, pad_mode="edge")
+    expected = librosa.util.frame(np.pad(signal[0].numpy(), 32, mode="edge"), frame_length=64, hop_length=16)
+    np.testing.assert_array_equal(edge[0].numpy(), expected.T)
+
+
+def test_frame_count_refuses_what_frame_signal_refuses() -> None:
+    with pytest.raises(ValueError, match="holds no frame"):
+        frame_count(10, 64, 16, center=False)
+    with pytest.raises(ValueError, match="hop_length"):
+        frame_count(100, 64, 0, center=True)

@@ -151,3 +151,30 @@ def test_bands_too_small_for_the_common_bins_are_padded_and_exact():
     expected = direct_pooled_energy(x, centers, widths, pools, 50)
     error = (ours - expected).abs().amax(-1) / expected.abs().amax(-1)
     assert error.max() < 1e-4
+
+
+def test_any_leading_shape_gives_each_signal_its_own_result() -> None:
+    """``(..., time)``: a 1-D signal and a ``(2, 3, time)`` batch give the rows of the 2-D batch."""
+    signals = torch.randn(6, 2000, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    centers = torch.tensor([0.3, 0.9], dtype=torch.float64)
+    widths = torch.tensor([8.0, 6.0], dtype=torch.float64)
+    pools = torch.tensor([20.0, 15.0], dtype=torch.float64)
+    flat = gabor_pooled_energy(signals, centers, widths, pools, 100)
+    batched = gabor_pooled_energy(signals.reshape(2, 3, -1), centers, widths, pools, 100)
+    torch.testing.assert_close(batched, flat.reshape(2, 3, *flat.shape[1:]))
+    torch.testing.assert_close(gabor_pooled_energy(signals[0], centers, widths, pools, 100), flat[0])
+
+
+@pytest.mark.parametrize(
+    ("widths", "pools", "name"),
+    [
+        ([0.0, 6.0], [20.0, 15.0], "widths"),
+        ([8.0, 6.0], [20.0, float("nan")], "pool_widths"),
+        ([8.0], [20.0, 15.0], "n_filters"),
+    ],
+)
+def test_bad_filter_parameters_are_named(widths, pools, name) -> None:
+    with pytest.raises(ValueError, match=name):
+        gabor_pooled_energy(
+            torch.zeros(1, 2000), torch.tensor([0.3, 0.9]), torch.tensor(widths), torch.tensor(pools), 100
+        )

@@ -74,3 +74,11 @@ def test_banded_product_equals_dense_product():
     ]
     out = banded_product(torch.from_numpy(spectrum), blocks).numpy()
     np.testing.assert_allclose(out, spectrum @ dense.T, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("factor", "pass_edge", "name"), [(0, 0.9, "factor"), (-2, 0.9, "factor"), (2, 1.0, "pass_edge")]
+)
+def test_decimate_bad_arguments(factor, pass_edge, name) -> None:
+    with pytest.raises(ValueError, match=name):
+        decimate(torch.zeros(2, 1000), factor, pass_edge)

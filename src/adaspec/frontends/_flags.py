@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from torch import nn
 
+from .._validation import check_flag
 
-def parameter_flag(parameter: str) -> property:
-    """A bool property mirroring ``requires_grad`` of the parameter named ``parameter``."""
+
+def parameter_flag(parameter: str, name: str | None = None) -> property:
+    """A bool property mirroring ``requires_grad`` of the parameter named ``parameter``; ``name`` is the
+    flag's own name for error messages (default ``learn_<parameter>``)."""
+    flag = name or f"learn_{parameter}"
 
     def getter(self: nn.Module) -> bool:
         return getattr(self, parameter).requires_grad
 
     def setter(self: nn.Module, value: bool) -> None:
-        getattr(self, parameter).requires_grad_(bool(value))
+        getattr(self, parameter).requires_grad_(check_flag(flag, value))
 
     return property(getter, setter, doc=f"Whether ``{parameter}`` is trained (its ``requires_grad``).")
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import numbers
-
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .._validation import check_choice, check_positive_int
+from .._validation import check_choice, check_positive_int, check_positive_number
 
 COMBINES = ("sum", "product", "max")
 
@@ -19,9 +17,7 @@ def check_reduction(reduction: float) -> float:
     Raises:
         ValueError: naming ``reduction`` when it is not a number > 0.
     """
-    if isinstance(reduction, bool) or not isinstance(reduction, numbers.Real) or not reduction > 0:
-        raise ValueError(f"reduction must be a number > 0 (the SE reduction ratio), got {reduction!r}")
-    return float(reduction)
+    return check_positive_number("reduction", reduction, meaning=" (the SE reduction ratio)")
 
 
 class TFAttention(nn.Module):

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 import torch
 from torch import nn
 
-from .._validation import check_choice, check_positive_int
+from .._validation import (
+    check_choice,
+    check_dtype,
+    check_flag,
+    check_positive_int,
+    check_positive_number,
+    is_real_number,
+)
 from ..kernels.cqt import (
     CQT_NORMS,
     cqt_frequencies,
@@ -29,8 +35,8 @@ from ..ops import (
     octave_rates,
     parts_output,
 )
-from ..ops._batch import map_signals
 from ..ops.multirate import PASS_EDGE
+from ._waveform import check_waveform, over_signals
 from .registry import register_frontend
 
 ALGORITHMS = ("multirate", "direct")
@@ -120,17 +126,16 @@ class VQT(nn.Module):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        if not _is_real(sample_rate) or not sample_rate > 0:
-            raise ValueError(f"sample_rate must be a number > 0 Hz, got {sample_rate!r}")
+        check_positive_number("sample_rate", sample_rate, meaning=" (Hz)")
         if isinstance(window, (torch.Tensor, np.ndarray)):
             raise ValueError("window must be a scipy.signal.get_window spec such as 'hann', not an array")
-        if not _is_real(sparsity) or not 0.0 <= sparsity < 1.0:
+        if not is_real_number(sparsity) or not 0.0 <= sparsity < 1.0:
             raise ValueError(f"sparsity must be a number in [0, 1), got {sparsity!r}")
         self.sample_rate = float(sample_rate)
         self.hop_length = check_positive_int("hop_length", hop_length)
         self.bins_per_octave = check_positive_int("bins_per_octave", bins_per_octave)
         self.norm = check_choice("norm", norm, CQT_NORMS)
-        self.scale = bool(scale)
+        self.scale = check_flag("scale", scale)
         self.pad_mode = normalize_pad_mode(pad_mode)
         self.output = check_choice("output", output, OUTPUTS)
         self.algorithm = check_choice("algorithm", algorithm, ALGORITHMS)
@@ -158,7 +163,7 @@ class VQT(nn.Module):
             self.n_fft = max(level.n_fft * level.factor for level in self._levels)
         else:
             self.n_fft = max(level.n_fft for level in self._levels)
-        dtype = dtype or torch.get_default_dtype()
+        dtype = check_dtype(dtype)
         spectral = self._full_rate_spectral_kernels() if self.algorithm == "direct" else None
         exact = self._exact_time_kernels(spectral)
         self.kernel_real = nn.Parameter(torch.from_numpy(exact.real).to(dtype))
@@ -230,8 +235,9 @@ class VQT(nn.Module):
 
     @learn_kernels.setter
     def learn_kernels(self, value: bool) -> None:
-        self.kernel_real.requires_grad_(bool(value))
-        self.kernel_imag.requires_grad_(bool(value))
+        flag = check_flag("learn_kernels", value)
+        self.kernel_real.requires_grad_(flag)
+        self.kernel_imag.requires_grad_(flag)
 
     @property
     def n_bins(self) -> int:
@@ -274,22 +280,15 @@ class VQT(nn.Module):
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         """Transform ``(..., time)`` signals into ``(..., n_bins, frames)``, ``1 + time // hop_length``
         frames. Computed in float32 (float64 for float64 input) even under autocast."""
-        if not waveform.is_floating_point():
-            raise ValueError(f"waveform must be a real floating-point tensor, got dtype {waveform.dtype}")
-        length = waveform.shape[-1] if waveform.ndim else 0
-        if length < self.min_length:
-            raise ValueError(
-                f"input of {length} samples is shorter than the longest filter ({self.min_length} samples, "
-                f"for f_min={self.f_min:g} Hz at sample_rate={self.sample_rate:g}); use at least "
-                f"{self.min_length} samples or raise f_min"
-            )
-        leading = waveform.shape[:-1]
-        dtype = torch.promote_types(waveform.dtype, torch.float32)
+        length = waveform.shape[-1] if isinstance(waveform, torch.Tensor) and waveform.ndim else 0
+        too_short = (
+            f"input of {length} samples is shorter than the longest filter ({self.min_length} samples, "
+            f"for f_min={self.f_min:g} Hz at sample_rate={self.sample_rate:g}); use at least "
+            f"{self.min_length} samples or raise f_min"
+        )
+        check_waveform(waveform, self.min_length, too_short)
         n_frames = 1 + length // self.hop_length
-        with torch.autocast(waveform.device.type, enabled=False):
-            signal = waveform.reshape(-1, length).to(dtype)
-            result = map_signals(lambda signals: self._transform(signals, n_frames), signal)
-        return result.reshape(*leading, *result.shape[-2:])
+        return over_signals(lambda signals: self._transform(signals, n_frames), waveform)
 
     def _transform(self, signal: torch.Tensor, n_frames: int) -> torch.Tensor:
         """``(batch, time)`` signals to ``(batch, n_bins, n_frames)`` coefficients in the output form."""
@@ -474,7 +473,3 @@ def _equals_rounded(parameter: torch.Tensor, exact: torch.Tensor) -> bool:
     values = parameter.detach()
     exact = exact.to(values.device)
     return any(torch.equal(values, exact.to(dtype).to(values.dtype)) for dtype in _ROUNDINGS)
-
-
-def _is_real(value: object) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._validation import check_choice, check_positive_int
+from .._validation import check_choice, check_dtype, check_flag, check_positive_int, check_positive_number
 from ..kernels.wavelets import (
     DEFAULT_PARAMETERS,
     DEFAULT_PRECISION,
@@ -24,8 +24,8 @@ from ..kernels.wavelets import (
     wavelet_filters,
 )
 from ..ops import OUTPUTS, parts_output
-from ..ops._batch import map_signals
 from ..ops.convolution import FilterSpectra
+from ._waveform import check_waveform, over_signals
 from .registry import register_frontend
 
 DEFAULT_F_MIN = 32.70  # C1, as librosa's CQT
@@ -78,8 +78,9 @@ class CWT(nn.Module):
         learn_wavelets: train the Morlet centre frequencies and bandwidths.
         cache_spectra: while the wavelets are fixed, keep their spectra from one call to the next with the
             same input length, dtype and device (about ``n_bins x (time + longest wavelet)`` values, up to
-            :data:`MAX_CACHED_ELEMENTS`; rebuilt when the parameters change, e.g. on ``load_state_dict``);
-            most of a call's work otherwise.
+            :data:`MAX_CACHED_ELEMENTS`; rebuilt when the parameters or ``hop_length`` change, e.g. on
+            ``load_state_dict``; after edits through ``.data``, which bypass that check, call
+            :meth:`kernels_changed`); most of a call's work otherwise.
         dtype: parameter dtype.
     """
 
@@ -101,12 +102,10 @@ class CWT(nn.Module):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        self.cache_spectra = bool(cache_spectra)
+        self.cache_spectra = check_flag("cache_spectra", cache_spectra)
         self._spectra: FilterSpectra | None = None
         self._spectra_key: tuple | None = None
-        if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, float)) or not sample_rate > 0:
-            raise ValueError(f"sample_rate must be a positive number, got {sample_rate!r}")
-        self.sample_rate = float(sample_rate)
+        self.sample_rate = check_positive_number("sample_rate", sample_rate)
         self.wavelet = normalize_wavelet(wavelet)
         self.hop_length = check_positive_int("hop_length", hop_length)
         self.output = check_choice("output", output, OUTPUTS)
@@ -123,7 +122,7 @@ class CWT(nn.Module):
         self._frequencies = scales_to_frequencies(scales, self.central_frequency, self.sample_rate)
         self._check_nyquist(center)
         self._lengths = [kernel_length(s, self.precision) for s in scales]
-        dtype = dtype or torch.get_default_dtype()
+        dtype = check_dtype(dtype)
         if parametric:
             ratio = center / (scales / 2.0)  # C_i / (scale_i / 2) in (0, 1]: centre at most Nyquist
             with np.errstate(divide="ignore"):  # a centre exactly at Nyquist gets the largest logit
@@ -186,8 +185,13 @@ class CWT(nn.Module):
                 f"learn_wavelets needs a Morlet wavelet ({', '.join(PARAMETRIC_WAVELETS)}); "
                 f"{self.wavelet!r} has no centre frequency or bandwidth to learn"
             )
-        self.center_logits.requires_grad_(bool(value))
-        self.log_bandwidth.requires_grad_(bool(value))
+        flag = check_flag("learn_wavelets", value)
+        self.center_logits.requires_grad_(flag)
+        self.log_bandwidth.requires_grad_(flag)
+
+    def kernels_changed(self) -> None:
+        """Drop the kept wavelet spectra (needed only after edits of the parameters through ``.data``)."""
+        self._spectra, self._spectra_key = None, None
 
     @property
     def n_bins(self) -> int:
@@ -243,22 +247,24 @@ class CWT(nn.Module):
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         """Transform ``(..., time)`` real signals into ``(..., n_bins, frames)`` wavelet coefficients."""
-        if not waveform.is_floating_point():
-            raise ValueError(f"waveform must be a real floating-point tensor, got dtype {waveform.dtype}")
-        length = waveform.shape[-1] if waveform.ndim else 0
+        length = waveform.shape[-1] if isinstance(waveform, torch.Tensor) and waveform.ndim else 0
         longest = self.max_kernel_length
-        if length < longest:
-            index = int(np.argmax(self._lengths))
-            raise ValueError(
-                f"waveform of {length} samples is shorter than the longest wavelet: {longest} samples at "
-                f"scale {self._scales[index]:g} ({self._frequencies[index]:g} Hz); use a longer input, a "
-                "higher f_min or smaller scales"
-            )
-        leading = waveform.shape[:-1]
-        dtype = torch.promote_types(waveform.dtype, torch.float32)
-        with torch.autocast(waveform.device.type, enabled=False):
-            signal = waveform.reshape(-1, length).to(dtype)
-            coefficients = map_signals(self._filter_spectra(length, dtype, signal.device).apply, signal)
+        index = int(np.argmax(self._lengths))
+        too_short = (
+            f"waveform of {length} samples is shorter than the longest wavelet: {longest} samples at "
+            f"scale {self._scales[index]:g} ({self._frequencies[index]:g} Hz); use a longer input, a "
+            "higher f_min or smaller scales"
+        )
+        check_waveform(waveform, longest, too_short)
+        return over_signals(lambda signals: self._output(self._coefficients(signals)), waveform)
+
+    def _coefficients(self, signals: torch.Tensor) -> torch.Tensor:
+        """``(batch, time)`` signals to ``(batch, n_bins, frames)`` coefficients (real for real wavelets)."""
+        spectra = self._filter_spectra(signals.shape[-1], signals.dtype, signals.device)
+        return spectra.apply(signals)
+
+    def _output(self, coefficients: torch.Tensor) -> torch.Tensor:
+        """The coefficients in the requested output form."""
         if self.output == "complex":
             result = (
                 coefficients
@@ -269,7 +275,7 @@ class CWT(nn.Module):
             result = parts_output(coefficients.real, coefficients.imag, self.output)
         else:
             result = coefficients.square() if self.output == "power" else coefficients.abs()
-        return result.reshape(*leading, *result.shape[-2:])
+        return result
 
     def _filter_spectra(self, length: int, dtype: torch.dtype, device: torch.device) -> FilterSpectra:
         """The wavelets' spectra for inputs of ``length`` samples: the kept ones while the wavelets are
@@ -278,6 +284,7 @@ class CWT(nn.Module):
         fixed = not any(p.requires_grad for p in parameters)
         key = (
             length,
+            self.hop_length,
             dtype,
             device,
             torch.is_inference_mode_enabled(),  # inference tensors cannot enter a later autograd graph
@@ -301,6 +308,4 @@ class CWT(nn.Module):
 
 
 def _positive(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ValueError(f"{name} must be a positive number, got {value!r}")
-    return float(value)
+    return check_positive_number(name, value)

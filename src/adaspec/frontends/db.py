@@ -7,7 +7,7 @@ import math
 import torch
 from torch import nn
 
-from .._validation import check_choice
+from .._validation import check_choice, check_positive_number, is_real_number
 from ..ops import amplitude_to_db
 from .registry import register_frontend
 
@@ -41,17 +41,18 @@ class AmplitudeToDB(nn.Module):
     ) -> None:
         super().__init__()
         self.stype = check_choice("stype", stype, STYPES)
-        if top_db is not None and not top_db >= 0:
-            raise ValueError(f"top_db must be >= 0 or None, got {top_db!r}")
-        if not amin > 0:
-            raise ValueError(f"amin must be > 0, got {amin!r}")
-        if ref != "max" and (isinstance(ref, str) or not ref > 0):
-            raise ValueError(f"ref must be a positive number or 'max', got {ref!r}")
-        if log_base is not None and (isinstance(log_base, bool) or not log_base > 0 or log_base == 1):
-            raise ValueError(f"log_base must be a positive number other than 1, or None; got {log_base!r}")
+        if top_db is not None and not (is_real_number(top_db) and math.isfinite(top_db) and top_db >= 0):
+            raise ValueError(f"top_db must be a finite number >= 0 or None, got {top_db!r}")
+        self.amin = check_positive_number("amin", amin)
+        if ref != "max" and not (is_real_number(ref) and math.isfinite(ref) and ref > 0):
+            raise ValueError(f"ref must be a finite positive number or 'max', got {ref!r}")
+        valid_base = is_real_number(log_base) and math.isfinite(log_base) and log_base > 0 and log_base != 1
+        if log_base is not None and not valid_base:
+            raise ValueError(
+                f"log_base must be a finite positive number other than 1, or None; got {log_base!r}"
+            )
         self.top_db = None if top_db is None else float(top_db)
-        self.amin = float(amin)
-        self.ref = ref
+        self.ref = ref if ref == "max" else float(ref)
         self.log_base = None if log_base is None else float(log_base)
 
     @property

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import numbers
-
 import torch
 from torch import nn
 
-from .._validation import check_choice, check_frequency_range, check_positive_int
+from .._validation import check_choice, check_frequency_range, check_positive_int, check_positive_number
 from ..kernels.butterworth import BUTTERWORTH_INITS, check_order
 from ..kernels.windows import WindowSpec
 from ._flags import delegated_flag
@@ -86,9 +84,7 @@ class DEGram(nn.Module):
         check_choice("combine", combine, COMBINES)
         check_choice("norm_mode", norm_mode, NORM_MODES)
         check_reduction(reduction)
-        if isinstance(log_eps, bool) or not isinstance(log_eps, numbers.Real) or not log_eps > 0:
-            raise ValueError(f"log_eps must be a number > 0 (log(x + log_eps)), got {log_eps!r}")
-        self.log_eps = float(log_eps)
+        self.log_eps = check_positive_number("log_eps", log_eps, meaning=" (log(x + log_eps))")
         self.sample_rate = float(sample_rate)
         self.stft = STFT(
             n_fft=n_fft,

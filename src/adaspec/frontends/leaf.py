@@ -3,22 +3,28 @@
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Any
 
 import torch
 from torch import nn
 
-from .._validation import check_frequency_range, check_positive_int
+from .._validation import (
+    check_dtype,
+    check_flag,
+    check_frequency_range,
+    check_positive_int,
+    check_positive_number,
+    is_real_number,
+)
 from ..kernels.gabor import (
     gabor_impulse_responses,
     gabor_width_bounds,
     mel_gabor_parameters,
     pooling_width_bounds,
 )
-from ..ops._batch import map_signals
 from ..ops.gabor import gabor_pooled_energy
 from ._flags import delegated_flag, parameter_flag
+from ._waveform import check_waveform, over_signals
 from .pcen import PCEN
 from .registry import register_frontend
 
@@ -67,7 +73,7 @@ class LEAF(nn.Module):
         dtype: parameter dtype.
     """
 
-    learn_pooling = parameter_flag("pooling_logits")
+    learn_pooling = parameter_flag("pooling_logits", "learn_pooling")
     learn_pcen = delegated_flag("pcen", "learn_parameters")
 
     def __init__(
@@ -86,12 +92,9 @@ class LEAF(nn.Module):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        if not _is_number(sample_rate) or not sample_rate > 0:
-            raise ValueError(f"sample_rate must be a positive number, got {sample_rate!r}")
-        self.sample_rate = float(sample_rate)
+        self.sample_rate = check_positive_number("sample_rate", sample_rate)
         self.n_filters = check_positive_int("n_filters", n_filters)
-        if not _is_number(window_len_ms) or not window_len_ms > 0:
-            raise ValueError(f"window_len_ms must be a positive number, got {window_len_ms!r}")
+        check_positive_number("window_len_ms", window_len_ms)
         self.window_length = int(self.sample_rate * window_len_ms / 1000.0) + 1
         if self.window_length < _MIN_WINDOW:
             raise ValueError(
@@ -103,7 +106,7 @@ class LEAF(nn.Module):
         self.hop_length = check_positive_int("hop_length", default_hop if hop_length is None else hop_length)
         self.f_min, self.f_max = check_frequency_range(f_min, f_max, self.sample_rate)
         low, high = pooling_width_bounds(self.window_length)
-        if not _is_number(pooling_width) or not low < pooling_width < high:
+        if not is_real_number(pooling_width) or not low < pooling_width < high:
             raise ValueError(
                 f"pooling_width must be in ({low:g}, {high:g}) for this window, got {pooling_width!r}"
             )
@@ -116,7 +119,7 @@ class LEAF(nn.Module):
         # Keep the initial widths strictly inside the range so that their logits are finite.
         margin = 1e-6 * (width_high - width_low)
         widths = widths.clamp(width_low + margin, width_high - margin)
-        dtype = dtype or torch.get_default_dtype()
+        dtype = check_dtype(dtype)
         self.center_logits = nn.Parameter(torch.logit(centers / math.pi).to(dtype))
         self.width_logits = nn.Parameter(
             torch.logit((widths - width_low) / (width_high - width_low)).to(dtype)
@@ -141,8 +144,9 @@ class LEAF(nn.Module):
 
     @learn_filters.setter
     def learn_filters(self, value: bool) -> None:
-        self.center_logits.requires_grad_(bool(value))
-        self.width_logits.requires_grad_(bool(value))
+        flag = check_flag("learn_filters", value)
+        self.center_logits.requires_grad_(flag)
+        self.width_logits.requires_grad_(flag)
 
     @property
     def centers(self) -> torch.Tensor:
@@ -177,18 +181,8 @@ class LEAF(nn.Module):
         Computed in float32 (or float64 for float64 input) even under autocast: CPU FFTs have no
         half-precision kernels and the PCEN recurrence needs the mantissa.
         """
-        if not waveform.is_floating_point():
-            raise ValueError(f"waveform must be a real floating-point tensor, got dtype {waveform.dtype}")
-        if waveform.ndim == 0 or waveform.shape[-1] == 0:
-            raise ValueError(
-                f"waveform must have shape (..., time) with time >= 1, got {tuple(waveform.shape)}"
-            )
-        leading = waveform.shape[:-1]
-        dtype = torch.promote_types(waveform.dtype, torch.float32)
-        with torch.autocast(waveform.device.type, enabled=False):
-            signal = waveform.reshape(-1, waveform.shape[-1]).to(dtype)
-            result = map_signals(self._transform, signal)
-        return result.reshape(*leading, *result.shape[-2:])
+        check_waveform(waveform)
+        return over_signals(self._transform, waveform)
 
     def _transform(self, signal: torch.Tensor) -> torch.Tensor:
         """``(batch, time)`` signals (float32 or float64) to ``(batch, n_filters, frames)``."""
@@ -209,7 +203,3 @@ class LEAF(nn.Module):
             f"learn_filters={self.learn_filters}, learn_pooling={self.learn_pooling}, "
             f"learn_pcen={self.learn_pcen}"
         )
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)

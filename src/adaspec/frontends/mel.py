@@ -5,7 +5,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .._validation import check_choice, check_dtype, check_frequency_range, check_positive_number
 from ..kernels import mel_filterbank
+from ..kernels.mel import MEL_NORMS, MEL_SCALES
 from ..kernels.windows import WindowSpec
 from ._flags import delegated_flag, parameter_flag
 from .registry import register_frontend
@@ -60,9 +62,7 @@ class MelSpectrogram(nn.Module):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        if isinstance(power, bool) or not isinstance(power, (int, float)) or not power > 0:
-            raise ValueError(f"power must be a positive number (2 = power, 1 = magnitude), got {power!r}")
-        self.power = float(power)
+        self.power = check_positive_number("power", power, meaning=" (2 = power, 1 = magnitude)")
         self.stft = STFT(
             n_fft=n_fft,
             win_length=win_length,
@@ -79,8 +79,11 @@ class MelSpectrogram(nn.Module):
         )
         self.sample_rate = float(sample_rate)
         self.n_mels = n_mels
-        if n_mels is None:
-            self.filters = nn.Parameter(torch.empty(0, dtype=dtype or torch.get_default_dtype()))
+        if n_mels is None:  # the filterbank's arguments are still checked, as with n_mels set
+            check_choice("mel_scale", mel_scale, MEL_SCALES)
+            check_choice("norm", norm, MEL_NORMS)
+            check_frequency_range(f_min, f_max, sample_rate)
+            self.filters = nn.Parameter(torch.empty(0, dtype=check_dtype(dtype)))
         else:
             self.filters = nn.Parameter(
                 mel_filterbank(

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from .._validation import check_choice, check_positive_int
+from .._validation import check_choice, check_dtype, check_flag, check_positive_int, is_real_number
 from ..kernels import dct_matrix
 from ._flags import delegated_flag
 from .db import AmplitudeToDB
@@ -54,20 +55,23 @@ class MFCC(nn.Module):
         super().__init__()
         check_choice("dct_type", dct_type, (2,))
         check_choice("norm", norm, ("ortho",))
-        if not lifter >= 0:
-            raise ValueError(f"lifter must be >= 0, got {lifter!r}")
+        if not is_real_number(lifter) or not math.isfinite(lifter) or lifter < 0:
+            raise ValueError(f"lifter must be a finite number >= 0 (0: no liftering), got {lifter!r}")
         melkwargs = dict(melkwargs or {})
         for reserved in ("sample_rate", "dtype"):
             if reserved in melkwargs:
                 raise ValueError(f"melkwargs must not contain {reserved!r}: pass it to MFCC itself")
         if melkwargs.get("n_mels", 128) is None:
             raise ValueError("melkwargs['n_mels'] must be a positive integer for MFCC, got None")
-        self.mel_spectrogram = MelSpectrogram(sample_rate=sample_rate, dtype=dtype, **melkwargs)
+        try:
+            self.mel_spectrogram = MelSpectrogram(sample_rate=sample_rate, dtype=dtype, **melkwargs)
+        except TypeError as err:  # an unknown keyword
+            raise ValueError(f"melkwargs: {err}") from None
         n_mels = self.mel_spectrogram.n_mels
         self.n_mfcc = check_positive_int("n_mfcc", n_mfcc)
-        self.log_mels = bool(log_mels)
+        self.log_mels = check_flag("log_mels", log_mels)
         self.to_db = AmplitudeToDB("power", top_db=top_db)
-        dtype = dtype or torch.get_default_dtype()
+        dtype = check_dtype(dtype)
         self.register_buffer("dct", dct_matrix(n_mfcc, n_mels, dtype=dtype))
         weights = np.ones(n_mfcc)
         if lifter > 0:

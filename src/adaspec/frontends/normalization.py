@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import numbers
-
 import torch
 from torch import nn
 
-from .._validation import check_choice
+from .._validation import check_choice, check_positive_number
 
 NORM_MODES = ("frequency", "example")
 
@@ -29,9 +27,7 @@ class SpectrogramNorm(nn.Module):
     def __init__(self, mode: str = "frequency", eps: float = 1e-5) -> None:
         super().__init__()
         self.mode = check_choice("mode", mode, NORM_MODES)
-        if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not eps > 0:
-            raise ValueError(f"eps must be a number > 0 (keeps silence finite), got {eps!r}")
-        self.eps = float(eps)
+        self.eps = check_positive_number("eps", eps, meaning=" (keeps silence finite)")
 
     def forward(self, spectrogram: torch.Tensor) -> torch.Tensor:
         """Normalise ``(..., F, T)`` spectrograms (at least 2-D)."""

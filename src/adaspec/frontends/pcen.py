@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import math
-import numbers
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._validation import check_choice, check_positive_int
+from .._validation import (
+    check_choice,
+    check_dtype,
+    check_flag,
+    check_positive_int,
+    check_positive_number,
+    is_real_number,
+)
 from ..ops.pcen import INITIAL_STATES, pcen, smoothing_coefficient
 
 _DEFAULT_S = 0.025
@@ -67,8 +73,7 @@ class PCEN(nn.Module):
         super().__init__()
         self.n_channels = check_positive_int("n_channels", n_channels)
         for name, value in (("alpha", alpha), ("delta", delta), ("r", r), ("eps", eps)):
-            if not _is_number(value) or not value > 0:
-                raise ValueError(f"{name} must be a positive number, got {value!r}")
+            check_positive_number(name, value)
         if time_constant is not None:
             if s is not None:
                 raise ValueError(
@@ -80,14 +85,14 @@ class PCEN(nn.Module):
         elif sample_rate is not None or hop_length is not None:
             raise ValueError("sample_rate and hop_length are only used with time_constant")
         s = _DEFAULT_S if s is None else s
-        if not _is_number(s) or not 0.0 < s < 1.0:
+        if not is_real_number(s) or not 0.0 < s < 1.0:
             raise ValueError(f"s must be a number in (0, 1), got {s!r}")
         if not isinstance(per_channel, bool):
             raise ValueError(f"per_channel must be True or False, got {per_channel!r}")
         self.per_channel = per_channel
         self.initial_state = check_choice("initial_state", initial_state, INITIAL_STATES)
         self.eps = float(eps)
-        dtype = dtype or torch.get_default_dtype()
+        dtype = check_dtype(dtype)
         size = self.n_channels if per_channel else 1
 
         def filled(value: float) -> nn.Parameter:
@@ -106,8 +111,9 @@ class PCEN(nn.Module):
 
     @learn_parameters.setter
     def learn_parameters(self, value: bool) -> None:
+        flag = check_flag("learn_parameters", value)
         for parameter in (self.log_alpha, self.log_delta, self.log_r, self.logit_s):
-            parameter.requires_grad_(bool(value))
+            parameter.requires_grad_(flag)
 
     @property
     def alpha(self) -> torch.Tensor:
@@ -163,7 +169,3 @@ class PCEN(nn.Module):
             f"n_channels={self.n_channels}, per_channel={self.per_channel}, eps={self.eps:g}, "
             f"initial_state={self.initial_state!r}, learn_parameters={self.learn_parameters}"
         )
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)

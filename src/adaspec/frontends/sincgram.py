@@ -7,7 +7,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .._validation import check_choice, check_frequency_range, check_positive_int
+from .._validation import check_choice, check_dtype, check_flag, check_frequency_range, check_positive_int
 from ..kernels.butterworth import BUTTERWORTH_INITS, butterworth_centres, butterworth_filterbank, check_order
 
 #: Centres live in ``[MARGIN, 1 - MARGIN] x Nyquist``: strictly inside ``(0, Nyquist)`` even in float32,
@@ -65,7 +65,7 @@ class SincGram(nn.Module):
         self.f_min, self.f_max = check_frequency_range(f_min, f_max, sample_rate)
         self.sample_rate = float(sample_rate)
         self.nyquist = self.sample_rate / 2.0
-        dtype = dtype or torch.get_default_dtype()
+        dtype = check_dtype(dtype)
         centres, bandwidths = butterworth_centres(self.n_filters, self.f_min, self.f_max, self.init)
         unit = (centres / self.nyquist - CENTRE_MARGIN) / (1.0 - 2.0 * CENTRE_MARGIN)
         self.centre_logits = nn.Parameter(torch.from_numpy(np.log(unit) - np.log1p(-unit)).to(dtype))
@@ -83,8 +83,9 @@ class SincGram(nn.Module):
 
     @learn_filters.setter
     def learn_filters(self, value: bool) -> None:
-        self.centre_logits.requires_grad_(bool(value))
-        self.bandwidth_logits.requires_grad_(bool(value))
+        flag = check_flag("learn_filters", value)
+        self.centre_logits.requires_grad_(flag)
+        self.bandwidth_logits.requires_grad_(flag)
 
     @property
     def n_bins(self) -> int:

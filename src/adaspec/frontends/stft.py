@@ -7,12 +7,12 @@ import math
 import torch
 from torch import nn
 
-from .._validation import check_choice, check_positive_int
+from .._validation import check_choice, check_dtype, check_flag, check_positive_int, check_positive_number
 from ..kernels import FREQ_SCALES, dft_kernels, fourier_frequencies, get_window, pad_center
 from ..kernels.windows import WindowSpec
 from ..ops import OUTPUTS, dense_fourier, frame_signal, normalize_pad_mode, parts_output, windowed_fft
-from ..ops._batch import map_signals
 from ._flags import parameter_flag
+from ._waveform import check_waveform, over_signals
 from .registry import register_frontend
 
 NORMALIZATIONS = (False, True, "window", "frame_length")
@@ -88,15 +88,15 @@ class STFT(nn.Module):
         self.hop_length = check_positive_int(
             "hop_length", max(self.win_length // 4, 1) if hop_length is None else hop_length
         )
-        self.center = bool(center)
+        self.center = check_flag("center", center)
         self.pad_mode = normalize_pad_mode(pad_mode)
         self.normalized = check_choice("normalized", normalized, NORMALIZATIONS)
-        self.onesided = bool(onesided)
+        self.onesided = check_flag("onesided", onesided)
         self.output = check_choice("output", output, OUTPUTS)
         self.freq_scale = check_choice("freq_scale", freq_scale, FREQ_SCALES)
         if freq_scale == "full" and n_bins is not None:
             raise ValueError("n_bins applies to freq_scale='linear' or 'log' only; got freq_scale='full'")
-        self.sample_rate = float(sample_rate)
+        self.sample_rate = check_positive_number("sample_rate", sample_rate)
         frequencies = fourier_frequencies(
             self.n_fft,
             self.sample_rate,
@@ -107,7 +107,7 @@ class STFT(nn.Module):
             f_max=f_max,
         )
         self._frequencies = frequencies
-        dtype = dtype or torch.get_default_dtype()
+        dtype = check_dtype(dtype)
         real, imag = dft_kernels(self.n_fft, frequencies, self.sample_rate, dtype=dtype)
         self.window = nn.Parameter(get_window(window, self.win_length, dtype=dtype))
         self.kernel_real = nn.Parameter(real)
@@ -124,8 +124,9 @@ class STFT(nn.Module):
 
     @learn_kernels.setter
     def learn_kernels(self, value: bool) -> None:
-        self.kernel_real.requires_grad_(bool(value))
-        self.kernel_imag.requires_grad_(bool(value))
+        flag = check_flag("learn_kernels", value)
+        self.kernel_real.requires_grad_(flag)
+        self.kernel_imag.requires_grad_(flag)
 
     @property
     def frequencies(self) -> torch.Tensor:
@@ -166,12 +167,11 @@ class STFT(nn.Module):
         return window
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
-        """Transform ``(..., time)`` real signals into ``(..., freq, frames)`` spectra."""
-        if not waveform.is_floating_point():
-            raise ValueError(f"waveform must be a real floating-point tensor, got dtype {waveform.dtype}")
-        leading = waveform.shape[:-1]
-        result = map_signals(self._transform, waveform.reshape(-1, waveform.shape[-1]))
-        return result.reshape(*leading, *result.shape[-2:])
+        """Transform ``(..., time)`` real signals into ``(..., freq, frames)`` spectra, float32 (float64 for
+        float64 input) also for half-precision input. Under ``torch.autocast`` the dense product of learnable
+        kernels runs in the autocast dtype (see :func:`adaspec.ops.dense_transform`)."""
+        check_waveform(waveform)
+        return over_signals(self._transform, waveform, autocast=True)
 
     def _transform(self, signals: torch.Tensor) -> torch.Tensor:
         """``(batch, time)`` signals to ``(batch, freq, frames)`` spectra."""

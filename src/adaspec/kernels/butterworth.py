@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import numbers
+import math
 
 import numpy as np
 import torch
 
-from .._validation import check_choice, check_positive_int
+from .._validation import check_choice, check_positive_int, is_real_number
 from .mel import mel_frequencies
 
 BUTTERWORTH_INITS = ("mel", "linear")
@@ -19,7 +19,7 @@ def check_order(order: float) -> float:
     Raises:
         ValueError: naming ``order`` when it is not a real number >= 1.
     """
-    if isinstance(order, bool) or not isinstance(order, numbers.Real) or not order >= 1:
+    if not is_real_number(order) or not math.isfinite(order) or not order >= 1:
         raise ValueError(f"order must be a number >= 1 (the Butterworth order), got {order!r}")
     return float(order)
 

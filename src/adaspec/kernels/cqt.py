@@ -4,12 +4,11 @@ frequency-domain and time-domain forms (the conventions of librosa.cqt / librosa
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 import torch
 
-from .._validation import check_choice, check_positive_int
+from .._validation import check_choice, check_positive_int, check_positive_number, is_real_number
 from .windows import WindowSpec, get_window
 
 CQT_NORMS = (None, 1, 2, math.inf)
@@ -21,9 +20,8 @@ def cqt_frequencies(n_bins: int, f_min: float, bins_per_octave: int = 12) -> np.
     """Centre frequencies ``f_min * 2 ** (k / bins_per_octave)`` (Hz, float64) for ``k < n_bins``."""
     n_bins = check_positive_int("n_bins", n_bins)
     bins_per_octave = check_positive_int("bins_per_octave", bins_per_octave)
-    if not _is_real(f_min) or not f_min > 0:
-        raise ValueError(f"f_min must be a frequency > 0 Hz, got {f_min!r}")
-    return float(f_min) * 2.0 ** (np.arange(n_bins, dtype=np.float64) / bins_per_octave)
+    f_min = check_positive_number("f_min", f_min, meaning=" (Hz)")
+    return f_min * 2.0 ** (np.arange(n_bins, dtype=np.float64) / bins_per_octave)
 
 
 def relative_bandwidth(bins_per_octave: int) -> float:
@@ -42,7 +40,7 @@ def resolve_gamma(gamma: float | None, bins_per_octave: int) -> float:
     """
     if gamma is None:
         return relative_bandwidth(bins_per_octave) * _ERB_OFFSET_HZ / _ERB_SLOPE
-    if not _is_real(gamma) or not gamma >= 0:
+    if not is_real_number(gamma) or not math.isfinite(gamma) or not gamma >= 0:
         raise ValueError(f"gamma must be a number >= 0 Hz (0 = constant-Q) or None (ERB), got {gamma!r}")
     return float(gamma)
 
@@ -79,8 +77,7 @@ def cqt_lengths(
     Returns:
         ``(lengths, reach)``: float64 lengths (fractional) and upper pass-band edges in Hz, per bin.
     """
-    if not _is_real(filter_scale) or not filter_scale > 0:
-        raise ValueError(f"filter_scale must be a number > 0, got {filter_scale!r}")
+    filter_scale = check_positive_number("filter_scale", filter_scale)
     freqs = np.asarray(frequencies, dtype=np.float64)
     alpha = relative_bandwidth(bins_per_octave)
     quality = float(filter_scale) / alpha
@@ -177,7 +174,3 @@ def raised_cosine_lowpass(relative: torch.Tensor, pass_edge: float) -> torch.Ten
 def next_power_of_two(value: float) -> int:
     """The smallest power of two >= ``value`` (at least 1)."""
     return 1 << max(0, math.ceil(math.log2(max(float(value), 1.0))))
-
-
-def _is_real(value: object) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)

@@ -7,7 +7,13 @@ import math
 import numpy as np
 import torch
 
-from .._validation import check_choice, check_frequency_range, check_positive_int
+from .._validation import (
+    check_choice,
+    check_dtype,
+    check_frequency_range,
+    check_positive_int,
+    check_positive_number,
+)
 
 FREQ_SCALES = ("full", "linear", "log")
 
@@ -38,6 +44,8 @@ def fourier_frequencies(
     Returns:
         A float64 array of frequencies in Hz.
     """
+    n_fft = check_positive_int("n_fft", n_fft)
+    check_positive_number("sample_rate", sample_rate)
     check_choice("freq_scale", freq_scale, FREQ_SCALES)
     if freq_scale == "full":
         count = n_fft // 2 + 1 if onesided else n_fft
@@ -68,7 +76,9 @@ def dft_kernels(
     Returns:
         ``(real, imag)``, each of shape ``(len(frequencies), n_fft)``.
     """
-    dtype = dtype or torch.get_default_dtype()
+    n_fft = check_positive_int("n_fft", n_fft)
+    check_positive_number("sample_rate", sample_rate)
+    dtype = check_dtype(dtype)
     n = np.arange(n_fft, dtype=np.float64)
     freqs = np.asarray(frequencies, dtype=np.float64)
     if np.allclose(freqs * n_fft / sample_rate, np.round(freqs * n_fft / sample_rate), rtol=0, atol=1e-9):

@@ -77,6 +77,7 @@ def mel_filterbank(
     Returns:
         Filters of shape ``(n_mels, n_fft // 2 + 1)``.
     """
+    n_fft = check_positive_int("n_fft", n_fft)
     n_mels = check_positive_int("n_mels", n_mels)
     check_choice("mel_scale", mel_scale, MEL_SCALES)
     check_choice("norm", norm, MEL_NORMS)

@@ -57,9 +57,22 @@ def is_complex_wavelet(wavelet: str) -> bool:
     return normalize_wavelet(wavelet) == "morlet"
 
 
+#: Largest ``precision``: ``2^20`` points (8 MB) is far beyond pywt's 10 or 12.
+MAX_PRECISION = 20
+
+
 def wavelet_grid(precision: int = DEFAULT_PRECISION) -> np.ndarray:
-    """The ``2^precision`` float64 points of the support where ``psi`` is sampled (``pywt`` ``wavefun``)."""
+    """The ``2^precision`` float64 points of the support where ``psi`` is sampled (``pywt`` ``wavefun``).
+
+    Raises:
+        ValueError: unless ``precision`` is an integer from 1 to :data:`MAX_PRECISION`.
+    """
     precision = check_positive_int("precision", precision)
+    if precision > MAX_PRECISION:
+        raise ValueError(
+            f"precision must be at most {MAX_PRECISION} (2^precision points; pywt uses 10 or 12), "
+            f"got {precision}"
+        )
     return np.linspace(*SUPPORT, 2**precision)
 
 

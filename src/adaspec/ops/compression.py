@@ -33,7 +33,15 @@ def amplitude_to_db(
 
     Returns:
         Tensor of the input's shape.
+
+    Raises:
+        ValueError: for a ``log_base`` that is not a positive number other than 1, or a non-positive
+            ``amin``.
     """
+    if not (math.isfinite(log_base) and log_base > 0 and log_base != 1):
+        raise ValueError(f"log_base must be a finite positive number other than 1, got {log_base!r}")
+    if not amin > 0:
+        raise ValueError(f"amin must be a positive number, got {amin!r}")
     reduce_dims = tuple(range(-min(2, spectrogram.ndim), 0)) if spectrogram.ndim else ()
     scale = multiplier / math.log(log_base)
     compressed = torch.log(spectrogram.clamp(min=amin)) * scale

@@ -40,7 +40,15 @@ def dense_fourier(
 
     Returns:
         ``(real, imag)``, each ``(batch, n_bins, n_frames)``.
+
+    Raises:
+        ValueError: when the kernels' shapes differ or do not match the window.
     """
+    if real_kernels.shape != imag_kernels.shape or real_kernels.shape[-1:] != window.shape:
+        raise ValueError(
+            "real_kernels and imag_kernels must both be (n_bins, n_fft) with n_fft the window's length, got "
+            f"{tuple(real_kernels.shape)}, {tuple(imag_kernels.shape)} and window {tuple(window.shape)}"
+        )
     n_bins = real_kernels.shape[0]
     kernels = torch.cat([real_kernels, imag_kernels], dim=0) * window
     product = dense_transform(frames, kernels)

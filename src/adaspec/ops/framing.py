@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .._validation import check_choice
+from .._validation import check_choice, check_positive_int
 
 PAD_MODES = ("constant", "reflect", "replicate", "circular")
 _NUMPY_PAD_NAMES = {"edge": "replicate", "wrap": "circular"}
@@ -30,14 +30,18 @@ def frame_signal(
         frame_length: samples per frame (``n_fft``).
         hop_length: samples between frame starts.
         center: pad so that frames are centred on multiples of ``hop_length``.
-        pad_mode: one of ``PAD_MODES`` (already normalised).
+        pad_mode: one of ``PAD_MODES`` (or a numpy name, ``"edge"`` or ``"wrap"``).
 
     Returns:
         A ``(batch, n_frames, frame_length)`` strided view (no copy) of the (padded) signal.
 
     Raises:
-        ValueError: if the signal is too short for the padding mode or for a single frame.
+        ValueError: for a non-positive frame or hop length, an unknown padding mode, or a signal too short
+            for the padding mode or for a single frame.
     """
+    frame_length = check_positive_int("frame_length", frame_length)
+    hop_length = check_positive_int("hop_length", hop_length)
+    pad_mode = normalize_pad_mode(pad_mode)
     length = waveform.shape[-1]
     if center:
         pad = frame_length // 2
@@ -63,6 +67,15 @@ def frame_signal(
 
 
 def frame_count(length: int, frame_length: int, hop_length: int, *, center: bool) -> int:
-    """Number of frames ``frame_signal`` returns for a signal of ``length`` samples."""
+    """Number of frames ``frame_signal`` returns for a signal of ``length`` samples.
+
+    Raises:
+        ValueError: for non-positive lengths, or (``center=False``) a signal shorter than one frame.
+    """
+    length = check_positive_int("length", length)
+    frame_length = check_positive_int("frame_length", frame_length)
+    hop_length = check_positive_int("hop_length", hop_length)
+    if not center and length < frame_length:
+        raise ValueError(f"a signal of {length} samples holds no frame of {frame_length} with center=False")
     padded = length + 2 * (frame_length // 2) if center else length
     return 1 + (padded - frame_length) // hop_length

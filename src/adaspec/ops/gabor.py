@@ -68,17 +68,23 @@ def gabor_pooled_energy(
     :func:`adaspec.kernels.gabor_impulse_responses`.
 
     Args:
-        waveform: ``(batch, time)`` real tensor.
+        waveform: ``(..., time)`` real tensor.
         centers: ``(n_filters,)`` centres in radians per sample.
         widths: ``(n_filters,)`` Gabor widths in samples (>= about 1.5).
         pool_widths: ``(n_filters,)`` pooling Gaussian widths in samples (>= about 1).
         hop_length: samples between output frames.
 
     Returns:
-        ``(batch, n_filters, 1 + time // hop_length)`` real tensor, ``>= 0`` (rounding below zero is set to
+        ``(..., n_filters, 1 + time // hop_length)`` real tensor, ``>= 0`` (rounding below zero is set to
         zero), differentiable in every input.
+
+    Raises:
+        ValueError: for a bad ``hop_length`` or filter parameters (see
+            :func:`~adaspec.ops.gabor_plan.make_plan`), or a 0-d or complex ``waveform``.
     """
     hop_length = check_positive_int("hop_length", hop_length)
+    if waveform.ndim == 0 or waveform.is_complex():
+        raise ValueError(f"waveform must be a real (..., time) tensor, got shape {tuple(waveform.shape)}")
     length = waveform.shape[-1]
     plan = make_plan(length, hop_length, centers, widths, pool_widths)
     pooling = _pooling(plan, pool_widths)
@@ -89,7 +95,9 @@ def gabor_pooled_energy(
 
     # Energies are >= 0, but where they are about 0 (silence) the FFTs' rounding leaves values of either
     # sign (about 1e-7 of the signal's energy); a negative one would make PCEN's powers and logs NaN.
-    return map_signals(transform, waveform).clamp_min(0.0)
+    rows = waveform.reshape(-1, length)
+    energy = map_signals(transform, rows).clamp_min(0.0)
+    return energy.reshape(*waveform.shape[:-1], *energy.shape[1:])
 
 
 def _group_bands(half: torch.Tensor, group: Group, n_fft: int, out: torch.Tensor) -> torch.Tensor:

@@ -90,10 +90,24 @@ def make_plan(
 
     Returns:
         The :class:`Plan`.
+
+    Raises:
+        ValueError: for widths that are not finite and positive, centres that are not finite, or a
+            different number of each.
     """
     mus = centers.detach().double().cpu().tolist()
     sigmas = widths.detach().double().cpu().tolist()
     pools = pool_widths.detach().double().cpu().tolist()
+    if not len(mus) == len(sigmas) == len(pools) or not mus:
+        raise ValueError(
+            "centers, widths and pool_widths must be (n_filters,) tensors of one length n_filters >= 1, got "
+            f"{tuple(centers.shape)}, {tuple(widths.shape)} and {tuple(pool_widths.shape)}"
+        )
+    for name, values in (("widths", sigmas), ("pool_widths", pools)):
+        if not all(math.isfinite(value) and value > 0 for value in values):
+            raise ValueError(f"{name} must be finite and positive (samples), got {values}")
+    if not all(math.isfinite(value) for value in mus):
+        raise ValueError(f"centers must be finite (radians per sample), got {mus}")
     reach = TAIL * (max(sigmas) + max(pools))
     q = next_smooth_size(max(math.ceil((length + reach) / hop), 1 + length // hop))
     n_fft = q * hop

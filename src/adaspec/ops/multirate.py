@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from .._validation import check_positive_int
 from ..kernels.cqt import raised_cosine_lowpass
 from ._batch import map_signals
 from .fft_sizes import next_smooth_size
@@ -31,6 +32,9 @@ def decimate(waveform: torch.Tensor, factor: int, pass_edge: float = PASS_EDGE) 
     soxr resampling, ``round(time / factor)`` samples (halves up) are kept and zeros fill up to
     ``ceil(time / factor)`` samples.
     """
+    factor = check_positive_int("factor", factor)
+    if not 0.0 < pass_edge < 1.0:
+        raise ValueError(f"pass_edge must be in (0, 1) (a fraction of the new Nyquist), got {pass_edge!r}")
     if factor == 1:
         return waveform
     return map_signals(lambda signals: _decimate(signals, factor, pass_edge), waveform)

@@ -18,14 +18,13 @@ the spectrogram.
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
-from .._validation import check_choice, check_positive_int
+from .._validation import check_choice, check_positive_int, check_positive_number, is_real_number
 from ._tracing import untraced
 
 INITIAL_STATES = ("librosa", "first_frame")
@@ -47,10 +46,8 @@ def smoothing_coefficient(time_constant: float, sample_rate: float, hop_length: 
     Raises:
         ValueError: naming a non-positive ``time_constant`` or ``sample_rate`` or a bad ``hop_length``.
     """
-    if not _is_number(time_constant) or not time_constant > 0:
-        raise ValueError(f"time_constant must be a positive number of seconds, got {time_constant!r}")
-    if not _is_number(sample_rate) or not sample_rate > 0:
-        raise ValueError(f"sample_rate must be a positive number, got {sample_rate!r}")
+    check_positive_number("time_constant", time_constant, meaning=" of seconds")
+    check_positive_number("sample_rate", sample_rate)
     hop_length = check_positive_int("hop_length", hop_length)
     t_frames = time_constant * sample_rate / float(hop_length)
     return (math.sqrt(1.0 + 4.0 * t_frames**2) - 1.0) / (2.0 * t_frames**2)
@@ -221,7 +218,7 @@ def exponential_smoothing(
     check_choice("initial_state", initial_state, INITIAL_STATES)
     if energy.ndim < 2:
         raise ValueError(f"energy must have shape (..., channels, frames), got {tuple(energy.shape)}")
-    if _is_number(s) and not 0.0 < s < 1.0:
+    if is_real_number(s) and not 0.0 < s < 1.0:
         raise ValueError(f"s must be in (0, 1), got {s!r}")
     s_t = _channel_param(s, energy)
     if log_decay is None:
@@ -267,13 +264,12 @@ def pcen(
     Raises:
         ValueError: naming a number parameter outside its range or an unknown ``initial_state``.
     """
-    if _is_number(alpha) and not alpha >= 0:
+    if is_real_number(alpha) and not (math.isfinite(alpha) and alpha >= 0):
         raise ValueError(f"alpha must be >= 0, got {alpha!r}")
     for name, value in (("delta", delta), ("r", r)):
-        if _is_number(value) and not value > 0:
+        if is_real_number(value) and not (math.isfinite(value) and value > 0):
             raise ValueError(f"{name} must be > 0, got {value!r}")
-    if not _is_number(eps) or not eps > 0:
-        raise ValueError(f"eps must be a positive number, got {eps!r}")
+    check_positive_number("eps", eps)
     smoother = exponential_smoothing(spectrogram, s, initial_state=initial_state, log_decay=log_decay)
     alpha_t, delta_t, r_t = (_channel_param(p, spectrogram)[..., None] for p in (alpha, delta, r))
     return _Compression.apply(spectrogram, smoother, alpha_t, delta_t, r_t, float(eps))
@@ -339,10 +335,6 @@ def _sum_product(factor: torch.Tensor, values: torch.Tensor, target: torch.Tenso
     if factor.numel() == 1 or factor.shape == target.shape:
         return factor * values.sum_to_size(target.shape)
     return (factor * values).sum_to_size(target.shape)
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def _channel_param(value: Param, like: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,90 @@
+"""Every front-end refuses bad parameter values with a ValueError naming the parameter: NaN and infinite
+numbers, strings where numbers belong, non-bool flags, non-float dtypes; NumPy scalars are numbers."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import adaspec
+
+NAN, INF = math.nan, math.inf
+CASES = [
+    (adaspec.STFT, {"sample_rate": 0}, "sample_rate"),
+    (adaspec.STFT, {"sample_rate": NAN}, "sample_rate"),
+    (adaspec.STFT, {"sample_rate": "16000"}, "sample_rate"),
+    (adaspec.STFT, {"freq_scale": "linear", "f_max": NAN}, "f_max"),
+    (adaspec.STFT, {"center": "no"}, "center"),
+    (adaspec.STFT, {"onesided": "no"}, "onesided"),
+    (adaspec.STFT, {"dtype": "float32"}, "dtype"),
+    (adaspec.STFT, {"dtype": torch.complex64}, "dtype"),
+    (adaspec.MelSpectrogram, {"sample_rate": 0}, "sample_rate"),
+    (adaspec.MelSpectrogram, {"f_max": NAN}, "f_max"),
+    (adaspec.MelSpectrogram, {"f_min": "20"}, "f_min"),
+    (adaspec.MelSpectrogram, {"power": INF}, "power"),
+    (adaspec.MelSpectrogram, {"n_mels": None, "mel_scale": "foo"}, "mel_scale"),
+    (adaspec.MelSpectrogram, {"n_mels": None, "f_min": NAN}, "f_min"),
+    (adaspec.MFCC, {"lifter": INF}, "lifter"),
+    (adaspec.MFCC, {"lifter": "22"}, "lifter"),
+    (adaspec.MFCC, {"log_mels": "yes", "melkwargs": {"n_mels": 32}}, "log_mels"),
+    (adaspec.MFCC, {"melkwargs": {"bogus": 1}}, "melkwargs"),
+    (adaspec.AmplitudeToDB, {"top_db": "80"}, "top_db"),
+    (adaspec.AmplitudeToDB, {"ref": INF}, "ref"),
+    (adaspec.AmplitudeToDB, {"log_base": "e"}, "log_base"),
+    (adaspec.AmplitudeToDB, {"amin": NAN}, "amin"),
+    (adaspec.CQT, {"sample_rate": INF}, "sample_rate"),
+    (adaspec.CQT, {"filter_scale": INF}, "filter_scale"),
+    (adaspec.CQT, {"scale": "no"}, "scale"),
+    (adaspec.CWT, {"f_min": 200.0, "n_bins": 8, "precision": 40}, "precision"),
+    (adaspec.CWT, {"f_min": 200.0, "n_bins": 8, "bandwidth": INF}, "bandwidth"),
+    (adaspec.CWT, {"wavelet": "ricker", "f_min": 200.0, "n_bins": 8, "dtype": torch.int64}, "dtype"),
+    (adaspec.LEAF, {"f_max": NAN}, "f_max"),
+    (adaspec.LEAF, {"window_len_ms": INF}, "window_len_ms"),
+    (adaspec.PCEN, {"n_channels": 8, "delta": INF}, "delta"),
+    (adaspec.PCEN, {"n_channels": 8, "alpha": INF}, "alpha"),
+    (adaspec.SincGram, {"f_max": NAN}, "f_max"),
+]
+
+
+@pytest.mark.parametrize(("cls", "kwargs", "name"), CASES, ids=lambda v: getattr(v, "__name__", None))
+def test_bad_values_raise_value_error_naming_the_parameter(cls, kwargs, name) -> None:
+    with pytest.raises(ValueError, match=name):
+        cls(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("cls", "kwargs"),
+    [
+        (adaspec.MelSpectrogram, {"power": np.int64(2), "n_mels": 32}),
+        (adaspec.CWT, {"sample_rate": np.int64(16000), "f_min": 200.0, "n_bins": 8}),
+        (adaspec.CWT, {"f_min": 200.0, "n_bins": 8, "bandwidth": np.float32(1.5)}),
+        (adaspec.CQT, {"sample_rate": np.int64(16000), "f_min": 200.0, "n_bins": 8}),
+        (adaspec.PCEN, {"n_channels": 8, "alpha": np.float32(0.9)}),
+    ],
+)
+def test_numpy_scalars_are_numbers(cls, kwargs) -> None:
+    cls(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("module", "flag"),
+    [
+        (lambda: adaspec.STFT(n_fft=64), "learn_window"),
+        (lambda: adaspec.STFT(n_fft=64), "learn_kernels"),
+        (lambda: adaspec.MelSpectrogram(n_fft=64, n_mels=8), "learn_filters"),
+        (lambda: adaspec.LEAF(n_filters=4), "learn_pooling"),
+        (lambda: adaspec.LEAF(n_filters=4), "learn_filters"),
+        (lambda: adaspec.PCEN(4), "learn_parameters"),
+        (lambda: adaspec.SincGram(n_filters=4, n_fft=64), "learn_filters"),
+        (lambda: adaspec.CQT(f_min=200.0, n_bins=8), "learn_kernels"),
+    ],
+)
+def test_learn_flags_take_only_bools(module, flag) -> None:
+    built = module()
+    with pytest.raises(ValueError, match=f"^{flag} must be True or False"):
+        setattr(built, flag, "no")
+    setattr(built, flag, True)
+    assert getattr(built, flag) is True
