@@ -116,3 +116,87 @@ def test_missing_cli_extra_exits_2_with_the_install_hint(config_file: Path) -> N
     ]
     debug = run_blocked(code.replace("['train'", "['--debug', 'train'"), ["lightning"])
     assert "Traceback" in debug.stderr and "ModuleNotFoundError" in debug.stderr
+
+
+def test_overrides_may_follow_options(config_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``KEY=VALUE`` after an option is an override (it reaches config checking), not an argparse error."""
+    assert main(["train", str(config_file), "--name", "x", "optim.lrr=1"]) == 2
+    assert capsys.readouterr().err.startswith("adaspec: error: config key 'optim.lrr'")
+    with pytest.raises(SystemExit) as stop:
+        main(["predict", "run", "a.wav", "--bogus"])
+    assert stop.value.code == 2
+    assert "unrecognized arguments: --bogus" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["predict", "run", "a.wav", "--top-k", "0"], "--top-k: must be an integer >= 1, got 0"),
+        (["train"], "the following arguments are required: config (see --help)"),
+        (["data", "instruments", "--out", "d", "--workers", "x"], "--workers: must be an integer >= 1"),
+    ],
+)
+def test_argument_errors_are_one_line(argv, message, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
+
+
+def test_output_folder_that_is_a_file_and_empty_name(
+    config_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["train", str(config_file), "--runs-dir", str(config_file)]) == 2
+    assert "--runs-dir" in capsys.readouterr().err
+    assert main(["evaluate", str(tmp_path), "--out", str(config_file)]) == 2
+    assert f"--out {config_file} is a file" in capsys.readouterr().err
+    assert main(["train", str(config_file), "--name", ""]) == 2
+    assert "--name must not be empty" in capsys.readouterr().err
+    assert main(["train", str(tmp_path)]) == 2
+    assert "is a folder; give a YAML or JSON config file" in capsys.readouterr().err
+
+
+class MisconfigurationException(Exception):
+    """Stands in for Lightning's exception of that name (recognised by name)."""
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (ValueError("input of 16 samples is too short\nfor n_fft=512"), 2),
+        (MisconfigurationException("no GPU"), 2),
+        (RuntimeError("a bug"), None),
+    ],
+)
+def test_value_errors_are_user_errors_and_bugs_keep_their_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], error: Exception, expected
+) -> None:
+    import adaspec.cli as cli
+
+    def fail(args: object) -> int:
+        raise error
+
+    monkeypatch.setattr(cli, "_run", fail)
+    if expected is None:
+        with pytest.raises(RuntimeError):
+            main(["predict", "run", "a.wav"])
+        return
+    assert main(["predict", "run", "a.wav"]) == expected
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"adaspec: error: {' '.join(str(error).split())}"]
+    with pytest.raises(type(error)):
+        main(["--debug", "predict", "run", "a.wav"])
+
+
+def test_a_closed_output_pipe_ends_quietly() -> None:
+    """``adaspec predict ... | head``: the reader leaving is not an error and prints no traceback."""
+    code = (
+        "import sys, adaspec.cli as cli\n"
+        "def run(args):\n"
+        "    raise BrokenPipeError\n"
+        "cli._run = run\n"
+        "sys.exit(cli.main(['predict', 'run', 'a.wav']))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and result.stderr == ""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -37,6 +38,26 @@ CLI_EXTRA_MODULES = {
 }
 
 
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (a bad value is a one-line usage error, exit 2)."""
+    return _bounded_int(text, 1)
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: an integer >= 0."""
+    return _bounded_int(text, 0)
+
+
+def _bounded_int(text: str, least: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= {least}, got {text!r}") from None
+    if value < least:
+        raise argparse.ArgumentTypeError(f"must be an integer >= {least}, got {value}")
+    return value
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors (exit 2), like every other user error of the tool."""
 
@@ -52,7 +73,9 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
         "e.g. `adaspec train configs/gtzan.yaml frontend.learn_window=true optim.lr=0.01 --name lw`.",
     )
     parser.add_argument("config", type=Path, help="YAML or JSON config file")
-    parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="dotted config overrides")
+    parser.add_argument(
+        "overrides", nargs="*", metavar="KEY=VALUE", default=[], help="dotted config overrides"
+    )
     parser.add_argument("--name", help="run name (default: the config file's stem)")
     parser.add_argument("--runs-dir", type=Path, default=Path("runs"), help="parent of run directories")
     parser.add_argument("--overwrite", action="store_true", help="delete an existing run of that name")
@@ -71,7 +94,9 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--split", default="test", choices=("train", "val", "test", "all"))
     parser.add_argument("--out", type=Path, help="where to write reports (default: the run directory)")
     parser.add_argument("--strict", action="store_true", help="refuse the data if any file is unreadable")
-    parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="data.* or eval.* overrides")
+    parser.add_argument(
+        "overrides", nargs="*", metavar="KEY=VALUE", default=[], help="data.* or eval.* overrides"
+    )
 
 
 def _add_predict(commands: argparse._SubParsersAction) -> None:
@@ -82,7 +107,7 @@ def _add_predict(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("target", type=Path, metavar="RUN_DIR|CKPT", help="run directory or checkpoint")
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="audio files or folders")
-    parser.add_argument("--top-k", type=int, default=3, help="probabilities to show per file")
+    parser.add_argument("--top-k", type=positive_int, default=3, help="probabilities to show per file")
     parser.add_argument("--format", default="table", choices=("table", "csv", "json"))
     parser.epilog = "exit status: 0 all files predicted, 1 some files failed, 2 none could be read"
 
@@ -108,9 +133,11 @@ def _add_data(commands: argparse._SubParsersAction) -> None:
     render.add_argument("--out", type=Path, required=True, help="output folder")
     render.add_argument("--pitches", default="36:96:3", help="MIDI pitches: start:stop:step, or a,b,c")
     render.add_argument("--velocities", default="50,80,110", help="MIDI velocities, comma-separated")
-    render.add_argument("--sample-rate", type=int, default=16000)
+    render.add_argument("--sample-rate", type=positive_int, default=16000)
     render.add_argument("--format", dest="audio_format", default="flac", choices=("flac", "wav"))
-    render.add_argument("--workers", type=int, help="parallel (font, program) jobs (default: all cores)")
+    render.add_argument(
+        "--workers", type=positive_int, help="parallel (font, program) jobs (default: all cores)"
+    )
     render.add_argument(
         "--split",
         dest="splits",
@@ -130,7 +157,9 @@ def _add_compare(commands: argparse._SubParsersAction) -> None:
         "a run that fails is logged and left out (exit code 1) and is retried by the next call.",
     )
     parser.add_argument("config", type=Path, help="YAML or JSON config file (the shared setup)")
-    parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="dotted config overrides")
+    parser.add_argument(
+        "overrides", nargs="*", metavar="KEY=VALUE", default=[], help="dotted config overrides"
+    )
     parser.add_argument(
         "--variants",
         help="comma-separated variants, or 'all' (default: the seven STFT trials, mel, mel_learn)",
@@ -162,8 +191,12 @@ def _add_search(commands: argparse._SubParsersAction) -> None:
         "continue it.",
     )
     parser.add_argument("config", type=Path, help="YAML or JSON config file (the base of every trial)")
-    parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="dotted config overrides")
-    parser.add_argument("--trials", type=int, required=True, help="the study's trial budget (all workers)")
+    parser.add_argument(
+        "overrides", nargs="*", metavar="KEY=VALUE", default=[], help="dotted config overrides"
+    )
+    parser.add_argument(
+        "--trials", type=positive_int, required=True, help="the study's trial budget (all workers)"
+    )
     parser.add_argument("--study", help="study name (default: the config file's stem)")
     parser.add_argument(
         "--storage",
@@ -384,30 +417,76 @@ def _configure_logging(debug: bool, quiet: bool) -> None:
     log.propagate = False
 
 
+def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Parse the command line; ``KEY=VALUE`` overrides may also follow options
+    (``adaspec evaluate RUN --split val eval.n_parts=3``), which argparse alone refuses."""
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        overrides = [text for text in extra if "=" in text and not text.startswith("-")]
+        if not hasattr(args, "overrides") or len(overrides) != len(extra):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.overrides = [*args.overrides, *overrides]
+    return args
+
+
+def _check_output_folders(args: argparse.Namespace) -> None:
+    """Refuse output folder options that name an existing file (before any work is done)."""
+    for option in ("out", "runs_dir"):
+        path = getattr(args, option, None)
+        if isinstance(path, Path) and path.exists() and not path.is_dir():
+            flag = "--" + option.replace("_", "-")
+            raise UserError(f"{flag} {path} is a file; it must be a folder (existing or new)")
+    if getattr(args, "name", None) == "":
+        raise UserError("--name must not be empty")
+
+
+def _one_line(err: BaseException) -> str:
+    return " ".join(str(err).split()) or type(err).__name__
+
+
+def _is_misconfiguration(err: BaseException) -> bool:
+    """Lightning's MisconfigurationException (an unavailable accelerator, an unknown strategy), recognised
+    by name so that this module need not import Lightning."""
+    return any(cls.__name__ == "MisconfigurationException" for cls in type(err).__mro__)
+
+
+def _user_message(err: Exception) -> str | None:
+    """The one line for an error that is the user's to fix, or ``None`` for one that is a bug."""
+    if isinstance(err, ModuleNotFoundError):
+        package = CLI_EXTRA_MODULES.get((err.name or "").partition(".")[0])
+        if package is None:
+            return None
+        return f"the adaspec command needs {package}, which is not installed: pip install 'adaspec[cli]'"
+    if isinstance(err, ValueError) or _is_misconfiguration(err):
+        return _one_line(err)
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``adaspec`` console script; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    """Entry point of the ``adaspec`` console script; returns the exit code.
+
+    User errors (:class:`~adaspec.errors.UserError`, and the ``ValueError`` with which every adaspec layer
+    names a bad parameter, or Lightning's misconfiguration errors) print one line and return 2; ``--debug``
+    raises them instead."""
+    args = parse_arguments(argv)
     _configure_logging(args.debug, args.quiet)
     try:
+        _check_output_folders(args)
         return _run(args)
-    except UserError as err:
-        if args.debug:
-            raise
-        print(f"adaspec: error: {err}", file=sys.stderr)
-        return EXIT_USER_ERROR
-    except ModuleNotFoundError as err:
-        package = CLI_EXTRA_MODULES.get((err.name or "").partition(".")[0])
-        if package is None or args.debug:
-            raise
-        print(
-            f"adaspec: error: the adaspec command needs {package}, which is not installed: "
-            "pip install 'adaspec[cli]'",
-            file=sys.stderr,
-        )
-        return EXIT_USER_ERROR
+    except BrokenPipeError:  # the reader went away (`adaspec predict ... | head`): nothing more to say
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("adaspec: interrupted", file=sys.stderr)
         return 130
+    except Exception as err:
+        message = _user_message(err)
+        if message is None or args.debug:
+            raise
+        print(f"adaspec: error: {message}", file=sys.stderr)
+        return EXIT_USER_ERROR
 
 
 if __name__ == "__main__":

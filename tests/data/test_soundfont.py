@@ -283,6 +283,16 @@ def test_splits_by_stem_or_lineage(tmp_path, test_font):
         render_dataset([test_font], tmp_path / "b", spec, programs=[47], progress=False)
 
 
+def test_a_split_for_an_unknown_font_is_refused_before_rendering(tmp_path, test_font):
+    """A misspelt font stem would leave its split empty; it is refused, naming the known stems."""
+    spec = RenderSpec(pitches=(60,), velocities=(80,))
+    with pytest.raises(ValueError, match=r"'testfnt'.*known: testfont"):
+        render_dataset(
+            [test_font], tmp_path / "c", spec, programs=[0], progress=False, splits={"testfnt": "val"}
+        )
+    assert not (tmp_path / "c").exists()
+
+
 @needs_fluidsynth
 def test_every_note_silent_is_an_error(tmp_path, test_font):
     spec = RenderSpec(pitches=(30,), velocities=(80,))

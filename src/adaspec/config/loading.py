@@ -39,6 +39,8 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
         UserError: when the file is missing, unparsable or not a mapping.
     """
     path = Path(path)
+    if path.is_dir():
+        raise UserError(f"{path}: is a folder; give a YAML or JSON config file")
     if not path.is_file():
         raise UserError(f"{path}: config file not found")
     try:

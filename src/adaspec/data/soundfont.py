@@ -180,6 +180,18 @@ def _resolve_split(font: Path, splits: Mapping[str, str]) -> str | None:
     return splits.get(font.stem, splits.get(lineage_of(font)))
 
 
+def _check_split_names(splits: Mapping[str, str], fonts: list[Path]) -> None:
+    """Refuse a split given for a name that is neither a font's stem nor a font's lineage (a misspelt
+    font would otherwise leave its split empty with only a warning)."""
+    known = {font.stem for font in fonts} | {lineage_of(font) for font in fonts}
+    unknown = sorted(set(splits) - known)
+    if unknown:
+        raise ValueError(
+            f"splits name {', '.join(map(repr, unknown))}, which is no SoundFont stem or lineage here; "
+            f"known: {', '.join(sorted(known))}"
+        )
+
+
 def _check_splits(splits: Mapping[str, str]) -> dict[str, str]:
     for key, value in splits.items():
         if value not in SPLITS:
@@ -331,6 +343,8 @@ def render_dataset(
     n_jobs = len(font_paths) * len(program_list)
     workers = _available_cpus() if workers is None else check_positive_int("workers", workers)
     workers = min(workers, n_jobs)
+    if splits is not None:
+        _check_split_names(split_table, font_paths)
     split_of = {font: _resolve_split(font, split_table) for font in font_paths}
     _warn_about_splits(font_paths, split_of)
 

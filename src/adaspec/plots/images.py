@@ -79,6 +79,10 @@ def check_colormap(name: str) -> str:
     return name
 
 
+#: Registered front-ends whose input is a spectrogram, which cannot draw an audio file.
+SPECTROGRAM_INPUT = frozenset({"amplitude_to_db"})
+
+
 def build_display_frontend(name: str, sample_rate: int) -> nn.Module:
     """The registered front-end ``name`` with the display parameters of :data:`FRONTEND_DEFAULTS`
     (semitone rows from ``f_min`` are cut at 0.9 x Nyquist).
@@ -90,6 +94,10 @@ def build_display_frontend(name: str, sample_rate: int) -> nn.Module:
         cls = frontend_class(name)
     except ValueError as err:
         raise UserError(f"--frontend: {err}") from None
+    if name in SPECTROGRAM_INPUT:
+        raise UserError(
+            f"--frontend {name} takes spectrograms, not audio; use a waveform front-end (stft, mel, ...)"
+        )
     accepted = inspect.signature(cls.__init__).parameters
     params = {k: v for k, v in FRONTEND_DEFAULTS.get(name, {}).items() if k in accepted}
     if "sample_rate" in accepted:
