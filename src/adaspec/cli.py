@@ -194,9 +194,7 @@ def _add_search(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "overrides", nargs="*", metavar="KEY=VALUE", default=[], help="dotted config overrides"
     )
-    parser.add_argument(
-        "--trials", type=positive_int, required=True, help="the study's trial budget (all workers)"
-    )
+    parser.add_argument("--trials", type=int, required=True, help="the study's trial budget (all workers)")
     parser.add_argument("--study", help="study name (default: the config file's stem)")
     parser.add_argument(
         "--storage",

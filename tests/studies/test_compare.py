@@ -510,3 +510,11 @@ def test_every_available_variant_resolves(base: dict[str, Any]) -> None:
     for name in available_variants():
         config = variant_config(base, name)
         assert config["frontend"]["name"] == VARIANTS[name].frontend
+
+
+def test_missing_data_stops_before_any_run(tone_dataset: Path, tmp_path: Path) -> None:
+    """A data root that does not exist is reported once, before any run folder is made."""
+    config = resolve_config(None, [*tiny_overrides(tone_dataset), "data.root=/nonexistent"])
+    with pytest.raises(UserError, match="root '/nonexistent' does not exist"):
+        run_comparison(config, tmp_path / "study", "stft", seeds=1, epochs=1)
+    assert not (tmp_path / "study").exists()

@@ -118,3 +118,15 @@ def test_bad_numbers_exit_2(
         args += ["--trials", "2"]
     assert main([*args, option]) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_missing_data_stops_before_a_study_is_made(
+    search_files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A data root that does not exist is one line, and no study database or failed trial is left."""
+    config, space = search_files
+    args = ["search", str(config), "data.root=/nonexistent", "--trials", "1", "--space", str(space)]
+    assert main([*args, "--runs-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["adaspec: error: root '/nonexistent' does not exist or is not a folder"]
+    assert not list(tmp_path.glob("search-*"))

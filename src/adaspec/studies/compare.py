@@ -18,6 +18,7 @@ from typing import Any
 
 from ..config import resolve_config, set_dotted
 from ..errors import UserError
+from ..training.catalog import list_items
 from ..training.checkpoints import load_classifier
 from ..training.evaluate import score_split
 from ..training.run_dir import RunPaths, check_same_config
@@ -188,6 +189,8 @@ def run_comparison(
     seeds = _check_count("--seeds", seeds)
     epochs = _check_count("--epochs", epochs) if epochs is not None else None
     reference = _check_reference(reference, names)
+    if train_missing:
+        list_items(base["data"])  # a missing or empty dataset stops here, not once per run
     out_dir = Path(out_dir)
     configs = {(v, k): run_config(base, v, k, epochs) for v in names for k in range(seeds)}
     rows, skipped, missing, failed = [], 0, [], []

@@ -29,6 +29,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from ..config import resolve_config, save_config
 from ..errors import UserError
+from ..training.catalog import list_items
 from ..training.run_dir import check_run_name
 from ..training.train import train
 from .pruning import PruningCallback
@@ -177,6 +178,7 @@ def run_search(
         raise UserError(f"--timeout must be > 0 seconds, got {timeout}")
     base = resolve_config(config)
     dimensions = load_space(space, base)
+    list_items(base["data"])  # a missing or empty dataset stops here, before a study or trial is made
     out_dir = Path(runs_dir) / check_run_name(f"search-{study_name}")
     url = storage or default_storage(out_dir)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
