@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from adaspec.cli import main
+from adaspec.config import load_config_file
 from adaspec.data import load_audio, split_parts
 from adaspec.training import TrainResult, evaluate_run, load_classifier, predict_paths
 
@@ -79,3 +80,16 @@ def test_evaluate_refuses_model_overrides(trained_run: TrainResult, capsys) -> N
     code = main(["evaluate", str(trained_run.paths.root), "model.backbone=resnet18"])
     assert code == 2
     assert "evaluate only accepts data.* and eval.*" in capsys.readouterr().err
+
+
+def test_evaluate_refuses_another_sample_rate(trained_run: TrainResult, capsys) -> None:
+    """The trained front-end fixes the rate; the message names data.sample_rate, not the front-end key."""
+    rate = load_config_file(trained_run.paths.config)["data"]["sample_rate"]
+    code = main(["evaluate", str(trained_run.paths.root), f"data.sample_rate={rate // 2}"])
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("adaspec: error: config key 'data.sample_rate': is fixed by")
+    assert (
+        main(["-q", "evaluate", str(trained_run.paths.root), f"data.sample_rate={rate}", "--split", "val"])
+        == 0
+    )

@@ -50,6 +50,10 @@ class EvaluationReport:
         return "\n".join(lines)
 
 
+#: ``data.*`` keys a trained model fixes, and why (files are resampled to the model's rate on reading).
+FIXED_BY_THE_MODEL = {"data.sample_rate": "its front-end runs at this rate; every file is resampled to it"}
+
+
 def evaluation_config(
     loaded: LoadedModel, data: Path | None = None, overrides: Sequence[str] = ()
 ) -> dict[str, Any]:
@@ -75,6 +79,8 @@ def evaluation_config(
         key, value = parse_override(text)
         if key.split(".")[0] not in EVALUATION_SECTIONS:
             raise ConfigError(key, "evaluate only accepts data.* and eval.* overrides (the model is fixed)")
+        if key in FIXED_BY_THE_MODEL and value != config[key.split(".")[0]][key.split(".")[1]]:
+            raise ConfigError(key, f"is fixed by the trained model ({FIXED_BY_THE_MODEL[key]}); drop it")
         config = set_dotted(config, key, value)
     return resolve_config(config)
 
