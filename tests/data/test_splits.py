@@ -158,3 +158,38 @@ def test_split_list_errors(tmp_path):
     lists = _lists(tmp_path, train="a.wav\n", test="./a.wav\n")
     with pytest.raises(ValueError, match="already listed for split 'train'"):
         apply_split_lists(items, lists, root=tmp_path)
+
+
+@pytest.mark.parametrize(("count", "has"), [(1, "1 file;"), (2, "2 files;")])
+def test_require_every_split_refuses_a_small_label(count, has):
+    with pytest.raises(ValueError, match=rf"class 'b' has {has} .* need at least 3 files per class"):
+        assign_splits(_items({"a": 10, "b": count}), FRACTIONS, seed=0, require_every_split=True)
+    # without the flag the few files all go to train, as before
+    loose = assign_splits(_items({"a": 10, "b": count}), FRACTIONS, seed=0)
+    assert {item.split for item in loose if item.label == "b"} == {"train"}
+
+
+def test_require_every_split_counts_groups():
+    # 6 files in 2 groups of 3: only 2 units for 3 splits
+    with pytest.raises(ValueError, match=r"class 'a' has 6 files in 2 groups .* at least 3 groups"):
+        assign_splits(_items({"a": 6}, group_size=3), FRACTIONS, seed=0, require_every_split=True)
+
+
+def test_require_every_split_gives_three_units_one_split_each():
+    for seed in range(5):
+        items = assign_splits(_items({"a": 3, "b": 4}), FRACTIONS, seed=seed, require_every_split=True)
+        assert sorted(item.split for item in items if item.label == "a") == ["test", "train", "val"]
+
+
+def test_require_every_split_leaves_labels_with_preset_splits_alone():
+    # the user placed some of 'a' explicitly: its one free file is dealt as usual
+    items = [AudioItem(Path("/a/0.wav"), "a", split="val"), AudioItem(Path("/a/1.wav"), "a")]
+    assert [i.split for i in assign_splits(items, FRACTIONS, seed=0, require_every_split=True)] == [
+        "val",
+        "train",
+    ]
+    # a zero fraction does not count as a split to fill
+    two = assign_splits(
+        _items({"a": 2}), {"train": 0.5, "val": 0.5, "test": 0.0}, seed=0, require_every_split=True
+    )
+    assert sorted(item.split for item in two) == ["train", "val"]

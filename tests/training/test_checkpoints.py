@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import numpy as np
 import pytest
+import soundfile as sf
 import torch
 
 from adaspec.config import resolve_config
@@ -48,8 +51,35 @@ def test_checkpoint_of_another_size_names_the_tensor(trained_run: TrainResult, t
 def test_non_checkpoint_files_are_refused(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "model.ckpt"
     path.write_bytes(content)
-    with pytest.raises(UserError, match="not a loadable checkpoint"):
+    with pytest.raises(UserError, match="not an adaspec checkpoint"):
         read_checkpoint(path)
+
+
+def _other_file(folder: Path, kind: str) -> Path:
+    """A file of another kind that users pass by mistake: audio, a config, an image, JSON."""
+    path = folder / f"file.{kind}"
+    if kind == "wav":
+        sf.write(path, np.zeros(800, dtype=np.float32), 8000)
+    elif kind == "yaml":
+        path.write_text("data:\n  root: data\n", encoding="utf-8")
+    elif kind == "png":
+        path.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
+    else:
+        path.write_text(json.dumps({"epochs": [], "best": None}), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("kind", ["wav", "yaml", "png", "json"])
+def test_other_files_are_not_checkpoints(tmp_path: Path, kind: str) -> None:
+    path = _other_file(tmp_path, kind)
+    with pytest.raises(UserError) as info:
+        read_checkpoint(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: not an adaspec checkpoint")
+    assert "\n" not in message
+    assert "weights_only" not in message
+    with pytest.raises(UserError, match="not an adaspec checkpoint"):
+        load_classifier(path)
 
 
 def test_plain_torch_file_is_not_an_adaspec_checkpoint(tmp_path: Path) -> None:

@@ -53,6 +53,14 @@ def _weights(path: Path) -> dict[str, torch.Tensor]:
     return torch.load(path, map_location="cpu", weights_only=True)["state_dict"]
 
 
+def assert_same_weights(expected_checkpoint: Path, actual_checkpoint: Path) -> None:
+    """Both checkpoints hold bit-identical model weights."""
+    expected, actual = _weights(expected_checkpoint), _weights(actual_checkpoint)
+    assert expected.keys() == actual.keys()
+    for key in expected:
+        torch.testing.assert_close(actual[key], expected[key], rtol=0, atol=0, msg=key)
+
+
 @pytest.mark.parametrize("num_workers", [0, 2])
 def test_interrupted_run_resumes_to_the_same_weights(
     tone_dataset: Path, tmp_path: Path, num_workers: int
@@ -67,10 +75,7 @@ def test_interrupted_run_resumes_to_the_same_weights(
     resumed = train(config, name="cut", runs_dir=tmp_path)
     assert resumed.resumed
 
-    expected, actual = _weights(whole.paths.last), _weights(resumed.paths.last)
-    assert expected.keys() == actual.keys()
-    for key in expected:
-        torch.testing.assert_close(actual[key], expected[key], rtol=0, atol=0, msg=key)
+    assert_same_weights(whole.paths.last, resumed.paths.last)
     assert resumed.best == whole.best
 
 

@@ -85,7 +85,9 @@ def _majority(values: Sequence[str]) -> str:
     return min(value for value, count in counts.items() if count == top)
 
 
-def assign_splits(items: Sequence[AudioItem], fractions: Mapping[str, float], seed: int) -> list[AudioItem]:
+def assign_splits(
+    items: Sequence[AudioItem], fractions: Mapping[str, float], seed: int, require_every_split: bool = False
+) -> list[AudioItem]:
     """Give every item without a split one, stratified by label and respecting groups.
 
     Items sharing a non-``None`` group form one unit that lands in one split; a unit's label is the
@@ -94,16 +96,24 @@ def assign_splits(items: Sequence[AudioItem], fractions: Mapping[str, float], se
     ``SPLITS`` order with counts from :func:`allocate_counts`. Items that already have a split keep it;
     unassigned members of a group that already has assigned members follow them.
 
+    A label is split over its units alone, so removing other labels' items (or unusable items of other
+    labels) does not change its split, and removing some of its own items gives the split of the label
+    without them.
+
     Args:
         items: the items, in any order.
         fractions: ``{split: fraction}``, keys from ``SPLITS``, non-negative, summing to 1.
         seed: seed of the shuffles.
+        require_every_split: refuse a label that has no preset split and fewer units than there are
+            splits with a positive fraction (it could not have one unit in each). With at least that many
+            units, :func:`allocate_counts` gives every such split one.
 
     Returns:
         The items in the same order, every ``split`` set.
 
     Raises:
-        ValueError: on bad ``fractions`` or ``seed``.
+        ValueError: on bad ``fractions`` or ``seed``, or a label too small to split under
+            ``require_every_split``.
     """
     fractions = _check_fractions(fractions)
     seed = _check_seed(seed)
@@ -129,6 +139,10 @@ def assign_splits(items: Sequence[AudioItem], fractions: Mapping[str, float], se
     by_label: dict[str, list[list[int]]] = defaultdict(list)
     for members in units.values():
         by_label[_majority([items[i].label for i in members])].append(members)
+    if require_every_split:
+        preset_labels = {item.label for item, split in zip(items, splits, strict=True) if split is not None}
+        for label in sorted(set(by_label) - preset_labels):
+            _check_enough_units(label, by_label[label], fractions)
     for label in sorted(by_label):
         label_units = by_label[label]
         rng = np.random.default_rng([seed, zlib.crc32(label.encode("utf-8"))])
@@ -142,6 +156,28 @@ def assign_splits(items: Sequence[AudioItem], fractions: Mapping[str, float], se
         item if item.split == split else replace(item, split=split)
         for item, split in zip(items, splits, strict=True)
     ]
+
+
+def _check_enough_units(label: str, units: Sequence[Sequence[int]], fractions: Mapping[str, float]) -> None:
+    """Refuse a label whose units cannot give one to each split with a positive fraction.
+
+    Raises:
+        ValueError: naming the label, how many files (and groups) it has and how many it needs.
+    """
+    positive = [key for key in SPLITS if fractions.get(key, 0.0) > 0]
+    if len(units) >= len(positive):
+        return
+    n_files = sum(len(unit) for unit in units)
+    has = f"{n_files} file{'s' if n_files != 1 else ''}"
+    need = f"at least {len(positive)} files"
+    if n_files != len(units):
+        has += f" in {len(units)} group{'s' if len(units) != 1 else ''} (a group stays in one split)"
+        need = f"at least {len(positive)} groups"
+    shares = ", ".join(f"{key} {fractions[key]:g}" for key in positive)
+    raise ValueError(
+        f"class {label!r} has {has}; fractions ({shares}) need {need} per class, one for each split: "
+        f"add files to the class or set the fractions of the splits it cannot fill to 0"
+    )
 
 
 def _read_list(list_file: Path, root: Path) -> list[tuple[int, str, str]]:

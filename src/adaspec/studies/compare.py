@@ -21,7 +21,7 @@ from ..errors import UserError
 from ..training.catalog import list_items
 from ..training.checkpoints import load_classifier
 from ..training.evaluate import score_split
-from ..training.run_dir import RunPaths, check_same_config
+from ..training.run_dir import RunPaths, check_same_config, has_checkpoints
 from ..training.train import train
 from .figures import (
     CONFUSION_FILE,
@@ -97,8 +97,9 @@ def _check_reference(reference: str | None, names: Sequence[str]) -> str:
 
 
 def _finished(paths: RunPaths, config: Mapping[str, Any]) -> RunSummary | None:
-    """The run's summary when it finished under ``config``; refuses a folder holding another config."""
-    if not paths.config.exists():
+    """The run's summary when it finished under ``config``; refuses a folder holding checkpoints of another
+    config (one without checkpoints, a start that failed, is left to ``train`` to replace)."""
+    if not paths.config.exists() or not has_checkpoints(paths):
         return None
     check_same_config(paths, config, "use another output folder or delete that run")
     return RunSummary.load(paths.root)

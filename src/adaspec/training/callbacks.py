@@ -8,6 +8,7 @@ from typing import Any
 
 import lightning as L
 import torch
+from lightning.pytorch.callbacks import EarlyStopping
 
 from ..plots.confusion import save_confusion_matrix
 from ..plots.frontend import frontend_state, save_frontend_comparison
@@ -102,3 +103,34 @@ class RngState(L.Callback):
         torch.set_rng_state(state_dict["cpu"])
         if "cuda" in state_dict and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state_dict["cuda"])
+
+
+class InterruptWatch(L.Callback):
+    """Remembers a Ctrl-C (``KeyboardInterrupt``) that Lightning caught during fitting.
+
+    Lightning 2.x handles the interrupt itself (graceful shutdown, then ``sys.exit(1)``); ``train`` uses
+    :attr:`caught` to raise the ``KeyboardInterrupt`` again, so that callers and the CLI see it.
+    """
+
+    def __init__(self) -> None:
+        self.caught: KeyboardInterrupt | None = None
+
+    def on_exception(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException
+    ) -> None:
+        if isinstance(exception, KeyboardInterrupt):
+            self.caught = exception
+
+
+class StayStopped(L.Callback):
+    """Keeps an early-stopped run stopped when the same command is run again.
+
+    Lightning does not save ``trainer.should_stop`` in checkpoints, so resuming a run that early stopping
+    ended would train one more epoch; the restored ``EarlyStopping`` state still names its stop epoch.
+    """
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        stops = [cb.stopped_epoch for cb in trainer.callbacks if isinstance(cb, EarlyStopping)]
+        if any(stops):
+            log.info("the run stopped early at epoch %d; there is nothing to resume", max(stops))
+            trainer.should_stop = True

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..data import (
+    SPLITS,
     AudioItem,
     apply_split_lists,
     assign_splits,
@@ -42,8 +44,12 @@ class Catalog:
     bad: list[tuple[AudioItem, str]] = field(default_factory=list)
 
 
-def list_items(data_cfg: Mapping[str, Any], seed: int) -> list[AudioItem]:
-    """Every file of the configured source with its label and split (not yet decoded).
+def list_items(data_cfg: Mapping[str, Any]) -> list[AudioItem]:
+    """Every file of the configured source with its label and its explicit split, if any.
+
+    Explicit splits come from a manifest's ``split`` column, the ESC-50 folds or ``data.split_lists``
+    (which also drop the files they do not list). Files without one keep ``split=None``: they are split by
+    :func:`split_items` once the unreadable files are known. Nothing is decoded here.
 
     Raises:
         UserError: a missing root/manifest or an empty source (the data layer's ValueErrors, re-raised).
@@ -62,47 +68,134 @@ def list_items(data_cfg: Mapping[str, Any], seed: int) -> list[AudioItem]:
         if data_cfg["split_lists"]:
             base = data_cfg["root"] or Path(data_cfg["manifest"] or ".").parent
             items = apply_split_lists(items, data_cfg["split_lists"], base)
-        return assign_splits(items, data_cfg["fractions"], seed=seed)
+        return items
     except UserError:
         raise
     except (ValueError, OSError) as err:
         raise UserError(str(err)) from None
 
 
+def split_items(
+    items: Sequence[AudioItem], fractions: Mapping[str, float], seed: int, training: bool = False
+) -> list[AudioItem]:
+    """Give the files without an explicit split one, per label, deterministically from ``seed``.
+
+    Call it on the usable files only, so an unreadable file never takes a place in a split: the split of a
+    dataset with unreadable files is the split of the same dataset without them.
+
+    Args:
+        items: usable files; those with a split keep it.
+        fractions: ``data.fractions``.
+        seed: split seed.
+        training: also refuse a dataset a classifier cannot be trained and evaluated on: fewer than two
+            classes, a class split automatically into fewer files (or groups) than there are splits with
+            a positive fraction, or a class without a training file.
+
+    Returns:
+        The files in the same order, every split set.
+
+    Raises:
+        UserError: bad fractions or seed, or (``training``) one of the problems above, as one line.
+    """
+    if training:
+        check_class_count(items)
+    try:
+        result = assign_splits(items, fractions, seed=seed, require_every_split=training)
+    except ValueError as err:
+        raise UserError(str(err)) from None
+    if training:
+        check_training_files(result)
+    return result
+
+
+def check_class_count(items: Sequence[AudioItem]) -> None:
+    """Refuse usable files of fewer than two classes (a classifier needs at least two).
+
+    Raises:
+        UserError: naming the classes found.
+    """
+    labels = sorted({item.label for item in items})
+    if len(labels) < 2:
+        found = ", ".join(repr(label) for label in labels) or "none"
+        raise UserError(
+            f"the dataset has {len(labels)} class with usable files ({found}); a classifier needs at least "
+            "2 classes (one folder per class under data.root, or 2 labels in the manifest)"
+        )
+
+
+def check_training_files(items: Sequence[AudioItem]) -> None:
+    """Refuse split files where a class has no file in ``train``.
+
+    Raises:
+        UserError: naming the first such class, its file count and where its files are.
+    """
+    per_label: dict[str, Counter[str]] = {}
+    for item in items:
+        per_label.setdefault(item.label, Counter())[item.split or "train"] += 1
+    for label in sorted(per_label):
+        counts = per_label[label]
+        if counts["train"] == 0:
+            total = sum(counts.values())
+            where = ", ".join(f"{split} {counts[split]}" for split in SPLITS if counts[split])
+            raise UserError(
+                f"class {label!r} has no file in split 'train' ({total} usable file"
+                f"{'s' if total != 1 else ''}: {where}); every class needs at least 1 training file"
+            )
+
+
 def build_catalog(
     data_cfg: Mapping[str, Any], seed: int, class_names: list[str] | None = None, splits: tuple[str, ...] = ()
 ) -> Catalog:
-    """List, split and scan the configured dataset.
+    """List, scan and split the configured dataset.
+
+    Every listed file is decoded first; the unreadable ones are reported and dropped (or the dataset is
+    refused under ``data.strict``) and only then are the remaining files without an explicit split split
+    per label. Restricted to ``splits``, files explicitly in other splits are not decoded, but every file
+    without an explicit split is (its split depends on which of them are usable).
 
     Args:
         data_cfg: the ``data`` section.
         seed: split seed.
-        class_names: fixed class list (from a checkpoint); files of other labels are refused.
+        class_names: fixed class list (from a checkpoint); files of other labels are refused. Without it
+            the classes come from the data and the dataset must be trainable (see :func:`split_items`).
         splits: only keep these splits (all when empty), so evaluation does not decode training audio.
 
     Raises:
-        UserError: no usable file, unknown labels, or a bad file under ``data.strict``.
+        UserError: no usable file, unknown labels, a bad file under ``data.strict``, an untrainable
+            dataset (without ``class_names``), or no usable file in ``splits``.
     """
-    items = list_items(data_cfg, seed)
+    items = list_items(data_cfg)
     if splits:
-        items = [item for item in items if item.split in splits]
+        items = [item for item in items if item.split is None or item.split in splits]
         if not items:
             raise UserError(f"no file of split {', '.join(splits)} in the dataset")
     result = scan_items(items, data_cfg["sample_rate"], strict=data_cfg["strict"], cache=data_cfg["cache"])
     if result.bad:
         log.warning("skipped %d unreadable file(s); see the warnings above", len(result.bad))
-    names = class_names if class_names is not None else sorted({item.label for item in result.items})
+    try:
+        split = split_items(result.items, data_cfg["fractions"], seed, training=class_names is None)
+    except UserError as err:
+        if result.bad:
+            raise UserError(f"{err} ({len(result.bad)} unreadable file(s) were skipped)") from None
+        raise
+    cached = result.waves is not None
+    waves: list[np.ndarray | None] = list(result.waves) if result.waves is not None else [None] * len(split)
+    pairs = zip(split, waves, strict=True)
+    kept = [(item, wave) for item, wave in pairs if not splits or item.split in splits]
+    if not kept:
+        raise UserError(f"no usable file of split {', '.join(splits)} in the dataset")
+    names = class_names if class_names is not None else sorted({item.label for item, _ in kept})
     index = {name: i for i, name in enumerate(names)}
-    unknown = sorted({item.label for item in result.items} - set(index))
+    unknown = sorted({item.label for item, _ in kept} - set(index))
     if unknown:
         raise UserError(f"labels {', '.join(unknown)} are not among the model's classes ({', '.join(names)})")
     grouped: dict[str, SplitData] = {}
-    for position, item in enumerate(result.items):
-        split = grouped.setdefault(item.split or "train", SplitData([], [], [] if result.waves else None))
-        split.items.append(item)
-        split.labels.append(index[item.label])
-        if result.waves is not None and split.waves is not None:
-            split.waves.append(result.waves[position])
+    for item, wave in kept:
+        group = grouped.setdefault(item.split or "train", SplitData([], [], [] if cached else None))
+        group.items.append(item)
+        group.labels.append(index[item.label])
+        if cached and group.waves is not None:
+            group.waves.append(wave)
     counts = ", ".join(
         f"{name} {len(grouped[name].items)}" for name in ("train", "val", "test") if name in grouped
     )

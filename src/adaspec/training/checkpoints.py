@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pickle
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +50,9 @@ def resolve_checkpoint(target: str | Path) -> tuple[Path, RunPaths | None]:
     raise UserError(f"{target}: no such run directory or checkpoint file")
 
 
+NOT_A_CHECKPOINT = "not an adaspec checkpoint (a run directory or a .ckpt file written by adaspec train)"
+
+
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
     """``torch.load(path, weights_only=True)`` with a one-line error for files that are not checkpoints.
 
@@ -59,12 +61,14 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     """
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, pickle.UnpicklingError, EOFError, OSError, ValueError) as err:
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise UserError(f"{path}: not a loadable checkpoint ({reason})") from None
+    except OSError as err:  # missing file, permission denied
+        reason = err.strerror or type(err).__name__
+        raise UserError(f"{path}: cannot be read as an adaspec checkpoint ({reason})") from err
+    except Exception as err:  # torch.load fails in many ways on other files (IndexError on a .wav, ...)
+        raise UserError(f"{path}: {NOT_A_CHECKPOINT}") from err
     hparams = checkpoint.get("hyper_parameters") if isinstance(checkpoint, dict) else None
     if not isinstance(hparams, dict) or "config" not in hparams or "class_names" not in hparams:
-        raise UserError(f"{path}: not an adaspec checkpoint (no config/class_names in its hyper-parameters)")
+        raise UserError(f"{path}: {NOT_A_CHECKPOINT}; it has no config/class_names in its hyper-parameters")
     return checkpoint
 
 

@@ -96,26 +96,38 @@ def check_same_config(paths: RunPaths, config: Mapping[str, Any], remedy: str) -
         raise UserError(f"{paths.root} holds a run with another config ({shown}); {remedy}")
 
 
+def has_checkpoints(paths: RunPaths) -> bool:
+    """Whether the run has saved any checkpoint (trained at least one epoch)."""
+    return paths.checkpoints.is_dir() and any(paths.checkpoints.glob("*.ckpt"))
+
+
 def prepare_run_dir(
     runs_dir: str | Path, name: str, config: Mapping[str, Any], overwrite: bool = False
 ) -> tuple[RunPaths, Path | None]:
     """Create ``runs_dir/name`` or reuse it.
 
     A directory holding the same config and a ``last.ckpt`` is resumed (a finished run is not redone);
-    one holding a different config is refused unless ``overwrite``, which deletes it first.
+    one holding a different config is refused unless ``overwrite``, which deletes it first. A directory
+    without any checkpoint (a start that failed, e.g. on a wrong ``data.root``) holds nothing trained and
+    is replaced.
 
     Returns:
         The run's paths and the checkpoint to resume from (``None`` for a fresh run).
 
     Raises:
-        UserError: the directory holds another config (the differing keys are named).
+        UserError: the directory holds checkpoints of another config (the differing keys are named).
     """
     paths = RunPaths(Path(runs_dir) / check_run_name(name))
     if paths.root.exists() and overwrite:
         shutil.rmtree(paths.root)
     resume = None
     if paths.config.exists():
-        check_same_config(paths, config, "use another --name or --overwrite")
+        if has_checkpoints(paths):
+            check_same_config(paths, config, "use another --name or --overwrite")
+        elif differences := config_differences(load_config_file(paths.config), dict(config)):
+            shown = "; ".join(differences[:3])
+            log.warning("%s holds no checkpoint of its config (%s); replacing it", paths.root, shown)
+            shutil.rmtree(paths.root)
         if paths.last.exists():
             resume = paths.last
             log.info("resuming %s from %s", paths.root, paths.last)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -17,7 +19,7 @@ from torch import nn
 
 from ..plots.frontend import frontend_state
 from .builders import build_frontends
-from .callbacks import HEADLINE, RngState, RunArtifacts
+from .callbacks import HEADLINE, InterruptWatch, RngState, RunArtifacts, StayStopped
 from .datamodule import AudioDataModule
 from .module import ClassifierModule
 from .run_dir import RunPaths, existing_run_dir, prepare_run_dir
@@ -55,26 +57,32 @@ def quiet_lightning() -> None:
     logging.getLogger("lightning.pytorch.utilities.rank_zero").setLevel(logging.WARNING)
 
 
+def checkpoint_callbacks(paths: RunPaths) -> list[ModelCheckpoint]:
+    """``best.ckpt`` (highest ``val/acc_file``) and ``last.ckpt`` (written at the end of every epoch).
+
+    ``save_last=True`` is not used: with a monitor, Lightning writes ``last`` only in epochs where the
+    monitored value improved, which left ``last.ckpt`` epochs behind. ``best`` comes first, so that
+    ``last.ckpt`` holds its state after the epoch's comparison.
+    """
+    common: dict[str, Any] = {
+        "dirpath": paths.checkpoints,
+        "save_top_k": 1,
+        "auto_insert_metric_name": False,
+        "enable_version_counter": False,
+        "save_on_train_epoch_end": True,
+    }
+    return [
+        ModelCheckpoint(filename="best", monitor=HEADLINE, mode="max", **common),
+        ModelCheckpoint(filename="last", monitor=None, **common),
+    ]
+
+
 def build_trainer(
     config: Mapping[str, Any], paths: RunPaths, callbacks: Sequence[L.Callback] = ()
 ) -> L.Trainer:
     """A Lightning Trainer with the run's checkpoints, TensorBoard logger and the ``trainer`` section."""
     trainer_cfg = config["trainer"]
-    all_callbacks: list[L.Callback] = [
-        *callbacks,
-        RngState(),
-        ModelCheckpoint(
-            dirpath=paths.checkpoints,
-            filename="best",
-            monitor=HEADLINE,
-            mode="max",
-            save_top_k=1,
-            save_last=True,
-            auto_insert_metric_name=False,
-            enable_version_counter=False,
-            save_on_train_epoch_end=True,
-        ),
-    ]
+    all_callbacks: list[L.Callback] = [*callbacks, RngState(), *checkpoint_callbacks(paths)]
     if trainer_cfg["early_stopping_patience"]:
         all_callbacks.append(
             EarlyStopping(
@@ -84,6 +92,7 @@ def build_trainer(
                 check_on_train_epoch_end=True,
             )
         )
+        all_callbacks.append(StayStopped())
     optional = {
         key: trainer_cfg[key]
         for key in ("gradient_clip_val", "limit_train_batches", "limit_val_batches")
@@ -147,6 +156,38 @@ def train(
     module = ClassifierModule(config, class_names)
     initial = frontend_state(nn.ModuleList(build_frontends(config)))
     artifacts = RunArtifacts(paths, class_names, initial)
-    trainer = build_trainer(config, paths, [*callbacks, artifacts])
-    trainer.fit(module, datamodule=data, ckpt_path=resume, weights_only=True)
+    watch = InterruptWatch()
+    trainer = build_trainer(config, paths, [*callbacks, artifacts, watch])
+    fit_reraising_interrupt(trainer, watch, module, data, resume)
     return TrainResult(paths=paths, best=artifacts.best(), resumed=resume is not None)
+
+
+def fit_reraising_interrupt(
+    trainer: L.Trainer,
+    watch: InterruptWatch,
+    module: L.LightningModule,
+    data: L.LightningDataModule,
+    resume: Path | None,
+) -> None:
+    """``trainer.fit``, raising ``KeyboardInterrupt`` again when Lightning caught a Ctrl-C.
+
+    Lightning saves nothing on an interrupt and exits with ``SystemExit(1)`` after its shutdown, so
+    ``last.ckpt`` stays at the last completed epoch, from which the same command resumes. Lightning
+    also ignores SIGINT from then on; the previous handler is restored.
+
+    Raises:
+        KeyboardInterrupt: the run was interrupted.
+    """
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    handler = signal.getsignal(signal.SIGINT) if in_main_thread else None
+    try:
+        trainer.fit(module, datamodule=data, ckpt_path=resume, weights_only=True)
+    except SystemExit:
+        if watch.caught is None:
+            raise
+    finally:
+        if handler is not None:
+            signal.signal(signal.SIGINT, handler)
+    if watch.caught is not None:
+        log.warning("training interrupted; the same command resumes it from its last completed epoch")
+        raise watch.caught

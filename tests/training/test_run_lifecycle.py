@@ -1,0 +1,156 @@
+"""Run lifecycle: last.ckpt after every epoch, finished runs kept, Ctrl-C, failed starts."""
+
+from __future__ import annotations
+
+import json
+import signal
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from adaspec.config import resolve_config
+from adaspec.errors import UserError
+from adaspec.training import train
+from tests.datasets import tiny_overrides
+from tests.training.test_resume import _config, assert_same_weights
+
+
+def _twin_dataset(root: Path, files_per_split: dict[str, int] | None = None) -> Path:
+    """Two classes whose files are byte-identical twins (``a/x_i.wav`` == ``b/x_i.wav``), split by a manifest.
+
+    A model gives twins the same prediction, so exactly one of each pair is right: the file accuracy of
+    every split is 0.5 in every epoch, whatever was learned.
+
+    Returns:
+        The manifest's path.
+    """
+    counts = files_per_split or {"train": 4, "val": 2, "test": 1}
+    rng = np.random.default_rng(3)
+    rows = ["path,label,split"]
+    index = 0
+    for split, count in counts.items():
+        for _ in range(count):
+            clip = rng.normal(0.0, 0.3, 8000).astype(np.float32)
+            for label in ("a", "b"):
+                (root / label).mkdir(parents=True, exist_ok=True)
+                sf.write(root / label / f"x{index:02d}.wav", clip, 8000)
+                rows.append(f"{label}/x{index:02d}.wav,{label},{split}")
+            index += 1
+    manifest = root / "manifest.csv"
+    manifest.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return manifest
+
+
+class CountBatches(L.Callback):
+    """Counts the training batches a fit runs."""
+
+    def __init__(self) -> None:
+        self.batches = 0
+
+    def on_train_batch_end(self, *args: Any) -> None:
+        self.batches += 1
+
+
+class CtrlCAtEpochEnd(L.Callback):
+    """Raises ``KeyboardInterrupt`` (as a Ctrl-C does) at the end of training epoch ``epoch``."""
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.current_epoch == self.epoch:
+            raise KeyboardInterrupt
+
+
+def _checkpoint(path: Path) -> dict[str, Any]:
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+@pytest.fixture(scope="module")
+def twins(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The manifest of :func:`_twin_dataset`."""
+    return _twin_dataset(tmp_path_factory.mktemp("twins"))
+
+
+def _twin_config(manifest: Path, **extra: Any) -> dict[str, Any]:
+    overrides = {"data.source": "manifest", "data.manifest": str(manifest), **extra}
+    return resolve_config(None, tiny_overrides(manifest.parent, **overrides))
+
+
+def test_last_checkpoint_is_written_every_epoch_without_improvement(twins: Path, tmp_path: Path) -> None:
+    config = _twin_config(twins, **{"trainer.max_epochs": 3})
+    first = train(config, name="flat", runs_dir=tmp_path / "runs")
+
+    epochs = json.loads(first.paths.metrics.read_text())["epochs"]
+    assert [row["val/acc_file"] for row in epochs] == [0.5, 0.5, 0.5]  # never improves after epoch 0
+    assert _checkpoint(first.paths.best)["epoch"] == 0
+    last = _checkpoint(first.paths.last)
+    assert last["epoch"] == 2
+    assert last["global_step"] == 3  # 8 training files, batch size 8: one step per epoch
+    assert [row["epoch"] for row in last["callbacks"]["RunArtifacts"]["history"]] == [0, 1, 2]
+
+    metrics_before = first.paths.metrics.read_bytes()
+    last_before = first.paths.last.stat().st_mtime_ns
+    counter = CountBatches()
+    again = train(config, name="flat", runs_dir=tmp_path / "runs", callbacks=[counter])
+    assert again.resumed
+    assert counter.batches == 0
+    assert first.paths.metrics.read_bytes() == metrics_before
+    assert first.paths.last.stat().st_mtime_ns == last_before
+    assert again.best is not None and again.best["epoch"] == 0
+
+
+def test_an_early_stopped_run_is_not_resumed(twins: Path, tmp_path: Path) -> None:
+    config = _twin_config(twins, **{"trainer.max_epochs": 6, "trainer.early_stopping_patience": 2})
+    first = train(config, name="stopped", runs_dir=tmp_path)
+    # Best at epoch 0, no improvement in epochs 1 and 2: patience 2 stops after epoch 2.
+    assert _checkpoint(first.paths.last)["epoch"] == 2
+    metrics_before = first.paths.metrics.read_bytes()
+
+    counter = CountBatches()
+    again = train(config, name="stopped", runs_dir=tmp_path, callbacks=[counter])
+    assert again.resumed
+    assert counter.batches == 0
+    assert _checkpoint(first.paths.last)["epoch"] == 2
+    assert first.paths.metrics.read_bytes() == metrics_before
+
+
+def test_ctrl_c_raises_keyboard_interrupt_and_the_rerun_ends_like_an_uninterrupted_run(
+    tone_dataset: Path, tmp_path: Path
+) -> None:
+    config = _config(tone_dataset)
+    whole = train(config, name="whole", runs_dir=tmp_path)
+
+    handler = signal.getsignal(signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt):
+        train(config, name="cut", runs_dir=tmp_path, callbacks=[CtrlCAtEpochEnd(1)])
+    assert signal.getsignal(signal.SIGINT) is handler  # Lightning's SIG_IGN is undone
+    cut_last = tmp_path / "cut/checkpoints/last.ckpt"
+    assert _checkpoint(cut_last)["epoch"] == 0
+
+    resumed = train(config, name="cut", runs_dir=tmp_path)
+    assert resumed.resumed
+    assert_same_weights(whole.paths.last, resumed.paths.last)
+    assert resumed.best == whole.best
+    rows = json.loads(resumed.paths.metrics.read_text())["epochs"]
+    assert [row["epoch"] for row in rows] == [0, 1, 2]
+    assert rows == json.loads(whole.paths.metrics.read_text())["epochs"]
+
+
+def test_a_failed_start_does_not_block_the_corrected_command(tone_dataset: Path, tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    wrong = resolve_config(None, tiny_overrides(tmp_path / "dta", **{"trainer.max_epochs": 1}))
+    with pytest.raises(UserError):
+        train(wrong, name="pol", runs_dir=runs)
+    assert not list((runs / "pol").glob("checkpoints/*.ckpt"))
+
+    right = resolve_config(None, tiny_overrides(tone_dataset, **{"trainer.max_epochs": 1}))
+    result = train(right, name="pol", runs_dir=runs)
+    assert not result.resumed
+    assert _checkpoint(result.paths.last)["epoch"] == 0
+    assert str(tone_dataset) in result.paths.config.read_text()
