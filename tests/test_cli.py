@@ -200,3 +200,10 @@ def test_a_closed_output_pipe_ends_quietly() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and result.stderr == ""
+
+
+def test_python_dash_m_runs_the_command() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "adaspec", "predict", "--help"], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0 and "usage: adaspec predict" in result.stdout
