@@ -18,6 +18,8 @@ CASES = [
     (adaspec.STFT, {"sample_rate": "16000"}, "sample_rate"),
     (adaspec.STFT, {"freq_scale": "linear", "f_max": NAN}, "f_max"),
     (adaspec.STFT, {"center": "no"}, "center"),
+    (adaspec.STFT, {"f_min": -1.0}, "f_min applies to freq_scale='linear' or 'log' only"),
+    (adaspec.STFT, {"f_max": 9000.0}, "f_max applies to freq_scale='linear' or 'log' only"),
     (adaspec.STFT, {"onesided": "no"}, "onesided"),
     (adaspec.STFT, {"dtype": "float32"}, "dtype"),
     (adaspec.STFT, {"dtype": torch.complex64}, "dtype"),
@@ -88,3 +90,25 @@ def test_learn_flags_take_only_bools(module, flag) -> None:
         setattr(built, flag, "no")
     setattr(built, flag, True)
     assert getattr(built, flag) is True
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        lambda: adaspec.SincGram(n_filters=4, n_fft=64),
+        lambda: adaspec.SpectrogramNorm(),
+        lambda: adaspec.TFAttention(n_freq=33),
+        lambda: adaspec.AmplitudeToDB(),
+    ],
+)
+@pytest.mark.parametrize("dtype", [torch.complex64, torch.int64])
+def test_spectrogram_modules_refuse_complex_or_integer_input(module, dtype) -> None:
+    """A complex spectrogram would be treated as powers; integers fail deep in torch. Both are refused."""
+    with pytest.raises(ValueError, match="real floating-point"):
+        module()(torch.zeros(2, 33, 10, dtype=dtype))
+
+
+def test_repr_shows_the_settings() -> None:
+    text = repr(adaspec.MelSpectrogram(n_fft=512, n_mels=40, f_min=20.0, norm="slaney", center=False))
+    for setting in ("f_min=20", "f_max=8000", "norm='slaney'", "mel_scale='htk'", "center=False"):
+        assert setting in text

@@ -7,6 +7,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .._validation import check_choice, check_positive_int, check_positive_number
+from ._spectrogram import check_spectrogram
 
 COMBINES = ("sum", "product", "max")
 
@@ -108,6 +109,7 @@ class TFAttention(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Rescale ``x`` by the combined gates; the output has the input's shape."""
+        check_spectrogram(x, "input")
         x4 = self._as_4d(x)
         flat = x4.reshape(x4.shape[0], x4.shape[1] * x4.shape[2], x4.shape[3])
         freq_gate, time_gate = self._flat_gates(flat)

@@ -64,6 +64,11 @@ class AmplitudeToDB(nn.Module):
 
     def forward(self, spectrogram: torch.Tensor) -> torch.Tensor:
         """Compress ``(..., freq, time)`` non-negative values; the shape is kept."""
+        if not spectrogram.is_floating_point():
+            raise ValueError(
+                "spectrogram must be a real floating-point tensor (a magnitude or power spectrogram), "
+                f"got {spectrogram.dtype}"
+            )
         if self.log_base is None:
             return spectrogram
         return amplitude_to_db(

@@ -79,10 +79,11 @@ class MelSpectrogram(nn.Module):
         )
         self.sample_rate = float(sample_rate)
         self.n_mels = n_mels
-        if n_mels is None:  # the filterbank's arguments are still checked, as with n_mels set
-            check_choice("mel_scale", mel_scale, MEL_SCALES)
-            check_choice("norm", norm, MEL_NORMS)
-            check_frequency_range(f_min, f_max, sample_rate)
+        # Checked whatever n_mels is (an unused argument with a bad value is still a mistake).
+        self.mel_scale = check_choice("mel_scale", mel_scale, MEL_SCALES)
+        self.norm = check_choice("norm", norm, MEL_NORMS)
+        self.f_min, self.f_max = check_frequency_range(f_min, f_max, sample_rate)
+        if n_mels is None:
             self.filters = nn.Parameter(torch.empty(0, dtype=check_dtype(dtype)))
         else:
             self.filters = nn.Parameter(
@@ -113,4 +114,8 @@ class MelSpectrogram(nn.Module):
         return torch.matmul(spectrogram.transpose(-1, -2), filters.transpose(0, 1)).transpose(-1, -2)
 
     def extra_repr(self) -> str:
-        return f"sample_rate={self.sample_rate:g}, n_mels={self.n_mels}, power={self.power:g}"
+        return (
+            f"sample_rate={self.sample_rate:g}, n_mels={self.n_mels}, f_min={self.f_min:g}, "
+            f"f_max={self.f_max:g}, mel_scale={self.mel_scale!r}, norm={self.norm!r}, power={self.power:g}, "
+            f"learn_filters={self.learn_filters}"
+        )

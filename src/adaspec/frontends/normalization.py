@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from .._validation import check_choice, check_positive_number
+from ._spectrogram import check_spectrogram
 
 NORM_MODES = ("frequency", "example")
 
@@ -31,9 +32,7 @@ class SpectrogramNorm(nn.Module):
 
     def forward(self, spectrogram: torch.Tensor) -> torch.Tensor:
         """Normalise ``(..., F, T)`` spectrograms (at least 2-D)."""
-        if spectrogram.ndim < 2:
-            shape = tuple(spectrogram.shape)
-            raise ValueError(f"spectrogram must have shape (..., freq, frames), got {shape}")
+        check_spectrogram(spectrogram)
         if self.mode == "frequency":
             return _ZScore.apply(spectrogram, self.eps)
         flat = spectrogram.flatten(-2)

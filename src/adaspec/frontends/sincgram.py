@@ -9,6 +9,7 @@ from torch.nn import functional as F
 
 from .._validation import check_choice, check_dtype, check_flag, check_frequency_range, check_positive_int
 from ..kernels.butterworth import BUTTERWORTH_INITS, butterworth_centres, butterworth_filterbank, check_order
+from ._spectrogram import check_spectrogram
 
 #: Centres live in ``[MARGIN, 1 - MARGIN] x Nyquist``: strictly inside ``(0, Nyquist)`` even in float32,
 #: where the sigmoid rounds to exactly 0 or 1 once saturated.
@@ -109,6 +110,7 @@ class SincGram(nn.Module):
 
     def forward(self, spectrogram: torch.Tensor) -> torch.Tensor:
         """Filter ``(..., n_bins, frames)`` power spectrograms into ``(..., n_filters, frames)``."""
+        check_spectrogram(spectrogram)
         if spectrogram.ndim < 2 or spectrogram.shape[-2] != self.n_bins:
             raise ValueError(
                 f"spectrogram must have shape (..., {self.n_bins}, frames) (n_fft={self.n_fft}), "

@@ -94,8 +94,17 @@ class STFT(nn.Module):
         self.onesided = check_flag("onesided", onesided)
         self.output = check_choice("output", output, OUTPUTS)
         self.freq_scale = check_choice("freq_scale", freq_scale, FREQ_SCALES)
-        if freq_scale == "full" and n_bins is not None:
-            raise ValueError("n_bins applies to freq_scale='linear' or 'log' only; got freq_scale='full'")
+        if freq_scale == "full":
+            for name, value, default in (
+                ("n_bins", n_bins, None),
+                ("f_min", f_min, 0.0),
+                ("f_max", f_max, None),
+            ):
+                if value != default:
+                    raise ValueError(
+                        f"{name} applies to freq_scale='linear' or 'log' only; got freq_scale='full' and "
+                        f"{name}={value!r}"
+                    )
         self.sample_rate = check_positive_number("sample_rate", sample_rate)
         frequencies = fourier_frequencies(
             self.n_fft,
@@ -190,6 +199,7 @@ class STFT(nn.Module):
     def extra_repr(self) -> str:
         return (
             f"n_fft={self.n_fft}, win_length={self.win_length}, hop_length={self.hop_length}, "
+            f"center={self.center}, pad_mode={self.pad_mode!r}, normalized={self.normalized!r}, "
             f"output={self.output!r}, freq_scale={self.freq_scale!r}, n_bins={self.n_bins}, "
             f"learn_window={self.learn_window}, learn_kernels={self.learn_kernels}"
         )
