@@ -144,7 +144,11 @@ def check_training_files(items: Sequence[AudioItem]) -> None:
 
 
 def build_catalog(
-    data_cfg: Mapping[str, Any], seed: int, class_names: list[str] | None = None, splits: tuple[str, ...] = ()
+    data_cfg: Mapping[str, Any],
+    seed: int,
+    class_names: list[str] | None = None,
+    splits: tuple[str, ...] = (),
+    assigned: Sequence[AudioItem] | None = None,
 ) -> Catalog:
     """List, scan and split the configured dataset.
 
@@ -159,12 +163,14 @@ def build_catalog(
         class_names: fixed class list (from a checkpoint); files of other labels are refused. Without it
             the classes come from the data and the dataset must be trainable (see :func:`split_items`).
         splits: only keep these splits (all when empty), so evaluation does not decode training audio.
+        assigned: files whose splits are already known (a training run's ``splits.csv``): used instead of
+            listing and splitting the dataset, and only those of ``splits`` are decoded.
 
     Raises:
         UserError: no usable file, unknown labels, a bad file under ``data.strict``, an untrainable
             dataset (without ``class_names``), or no usable file in ``splits``.
     """
-    items = list_items(data_cfg)
+    items = list_items(data_cfg) if assigned is None else list(assigned)
     if splits:
         items = [item for item in items if item.split is None or item.split in splits]
         if not items:
@@ -173,7 +179,11 @@ def build_catalog(
     if result.bad:
         log.warning("skipped %d unreadable file(s); see the warnings above", len(result.bad))
     try:
-        split = split_items(result.items, data_cfg["fractions"], seed, training=class_names is None)
+        split = (
+            split_items(result.items, data_cfg["fractions"], seed, training=class_names is None)
+            if assigned is None
+            else result.items
+        )
     except UserError as err:
         if result.bad:
             raise UserError(f"{err} ({len(result.bad)} unreadable file(s) were skipped)") from None

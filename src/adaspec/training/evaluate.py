@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from ..config import parse_override, resolve_config, set_dotted
+from ..data import AudioItem
 from ..errors import ConfigError, UserError
 from ..evaluation import EvaluationResult, write_predictions_csv
 from ..plots.confusion import save_confusion_matrix
@@ -19,6 +20,7 @@ from .catalog import Catalog, SplitData, build_catalog
 from .checkpoints import LoadedModel, load_classifier
 from .datamodule import AudioDataModule
 from .run_dir import RunPaths, write_json
+from .split_file import read_split_file, same_listing
 from .votes import PartsAccumulator
 
 # Overrides that change what is evaluated, not the network: anything else would not fit the weights.
@@ -95,6 +97,15 @@ def _merged_catalog(catalog: Catalog) -> Catalog:
     return Catalog(catalog.class_names, {"all": merged}, catalog.bad)
 
 
+def recorded_splits(loaded: LoadedModel, config: Mapping[str, Any]) -> list[AudioItem] | None:
+    """The training run's files and splits (its ``splits.csv``) when ``config`` lists and splits the
+    dataset as training did; ``None`` otherwise (another dataset, other fractions, no run folder, or a run
+    trained before the file was written), and the dataset is then split afresh."""
+    if loaded.run is None or not loaded.run.splits.is_file() or not same_listing(config, loaded.config):
+        return None
+    return read_split_file(loaded.run.splits)
+
+
 def score_split(
     loaded: LoadedModel, config: dict[str, Any], split: str
 ) -> tuple[EvaluationResult, SplitData]:
@@ -108,6 +119,7 @@ def score_split(
         config["seed"],
         class_names=loaded.class_names,
         splits=() if split == "all" else (split,),
+        assigned=recorded_splits(loaded, config),
     )
     if split == "all":
         catalog = _merged_catalog(catalog)

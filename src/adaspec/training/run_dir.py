@@ -59,6 +59,11 @@ class RunPaths:
     def tensorboard(self) -> Path:
         return self.root / "tensorboard"
 
+    @property
+    def splits(self) -> Path:
+        """Every file of the run with its split (see :mod:`adaspec.training.split_file`)."""
+        return self.root / "splits.csv"
+
     def predictions(self, split: str) -> Path:
         """``predictions.csv`` for the test split, ``predictions_<split>.csv`` otherwise."""
         return self.root / ("predictions.csv" if split == "test" else f"predictions_{split}.csv")

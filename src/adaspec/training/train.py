@@ -23,6 +23,7 @@ from .callbacks import HEADLINE, InterruptWatch, RngState, RunArtifacts, StaySto
 from .datamodule import AudioDataModule
 from .module import ClassifierModule
 from .run_dir import RunPaths, existing_run_dir, prepare_run_dir
+from .split_file import write_split_file
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +154,8 @@ def train(
     class_names = data.class_names
     data.split("train")
     data.split("val")
+    if process_rank() == 0:
+        write_split_file(paths.splits, data.catalog)
     module = ClassifierModule(config, class_names)
     initial = frontend_state(nn.ModuleList(build_frontends(config)))
     artifacts = RunArtifacts(paths, class_names, initial)

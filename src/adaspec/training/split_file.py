@@ -1,0 +1,68 @@
+"""The files of each split of a training run, saved as ``splits.csv`` in the run folder.
+
+Evaluation reads it back instead of splitting the dataset again: the split is then exactly the training
+one (even if files became readable or unreadable since, or were added), and only the evaluated split's
+files are decoded (a fresh automatic split needs every file decoded, since unreadable files take no place).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ..data import AudioItem
+from ..errors import UserError
+from .catalog import Catalog
+
+COLUMNS = ("path", "label", "split", "group")
+#: ``data`` keys that decide which files a run lists and how they are split (with the top-level ``seed``).
+LISTING_KEYS = (
+    "source",
+    "root",
+    "manifest",
+    "extensions",
+    "fractions",
+    "split_lists",
+    "val_fold",
+    "test_fold",
+)
+
+
+def write_split_file(path: Path, catalog: Catalog) -> Path:
+    """Write every file of ``catalog`` with its label, split and group as CSV; returns ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(COLUMNS)
+        for split, data in catalog.splits.items():
+            for item in data.items:
+                writer.writerow([str(item.path), item.label, split, "" if item.group is None else item.group])
+    return path
+
+
+def read_split_file(path: Path) -> list[AudioItem]:
+    """The items of a file written by :func:`write_split_file`.
+
+    Raises:
+        UserError: when the file lacks the columns or a row is incomplete.
+    """
+    with open(path, newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        if tuple(reader.fieldnames or ()) != COLUMNS:
+            raise UserError(f"{path}: not a split file (columns {', '.join(COLUMNS)} expected)")
+        items = []
+        for line, row in enumerate(reader, start=2):
+            if not row["path"] or not row["label"] or not row["split"]:
+                raise UserError(f"{path} line {line}: path, label and split are required")
+            group = row["group"] or None
+            items.append(AudioItem(Path(row["path"]), row["label"], row["split"], group))
+    return items
+
+
+def same_listing(config: Mapping[str, Any], trained: Mapping[str, Any]) -> bool:
+    """Whether ``config`` lists and splits the dataset as the training config ``trained`` did."""
+    if config["seed"] != trained["seed"]:
+        return False
+    return all(config["data"].get(key) == trained["data"].get(key) for key in LISTING_KEYS)
