@@ -16,6 +16,11 @@ def is_real_number(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
 
 
+def is_finite_number(value: Any) -> bool:
+    """Whether ``value`` is a real number (see :func:`is_real_number`) that is neither NaN nor infinite."""
+    return is_real_number(value) and math.isfinite(value)
+
+
 def check_positive_number(name: str, value: Any, *, meaning: str = "") -> float:
     """Return ``value`` as a float if it is a finite real number > 0.
 
@@ -27,7 +32,7 @@ def check_positive_number(name: str, value: Any, *, meaning: str = "") -> float:
     Raises:
         ValueError: naming ``name`` when ``value`` is not a finite number > 0 (NaN and infinity included).
     """
-    if not is_real_number(value) or not math.isfinite(value) or not value > 0:
+    if not is_finite_number(value) or not value > 0:
         raise ValueError(f"{name} must be a finite positive number{meaning}, got {value!r}")
     return float(value)
 
@@ -38,7 +43,7 @@ def check_finite_number(name: str, value: Any) -> float:
     Raises:
         ValueError: naming ``name`` when ``value`` is not a finite real number.
     """
-    if not is_real_number(value) or not math.isfinite(value):
+    if not is_finite_number(value):
         raise ValueError(f"{name} must be a finite number, got {value!r}")
     return float(value)
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 import torch
 
 
-def check_spectrogram(spectrogram: torch.Tensor, name: str = "spectrogram") -> None:
-    """Refuse anything but a real floating-point ``(..., freq, frames)`` tensor.
+def check_spectrogram(spectrogram: torch.Tensor, name: str = "spectrogram", min_ndim: int = 2) -> None:
+    """Refuse anything but a real floating-point ``(..., freq, frames)`` tensor (of at least ``min_ndim``
+    dimensions; callers with their own shape rule pass 0).
 
     A complex spectrogram would otherwise be filtered or normalised as if its values were powers, and an
     integer one fails deep inside torch; take ``.abs()`` (or ``.abs() ** 2``) first.
@@ -20,5 +21,5 @@ def check_spectrogram(spectrogram: torch.Tensor, name: str = "spectrogram") -> N
         raise ValueError(
             f"{name} must be a real floating-point tensor (a magnitude or power spectrogram), got {kind}"
         )
-    if spectrogram.ndim < 2:
+    if spectrogram.ndim < min_ndim:
         raise ValueError(f"{name} must have shape (..., freq, frames), got {tuple(spectrogram.shape)}")

@@ -7,8 +7,9 @@ import math
 import torch
 from torch import nn
 
-from .._validation import check_choice, check_positive_number, is_real_number
+from .._validation import check_choice, check_positive_number, is_finite_number
 from ..ops import amplitude_to_db
+from ._spectrogram import check_spectrogram
 from .registry import register_frontend
 
 STYPES = ("power", "magnitude")
@@ -41,12 +42,12 @@ class AmplitudeToDB(nn.Module):
     ) -> None:
         super().__init__()
         self.stype = check_choice("stype", stype, STYPES)
-        if top_db is not None and not (is_real_number(top_db) and math.isfinite(top_db) and top_db >= 0):
+        if top_db is not None and not (is_finite_number(top_db) and top_db >= 0):
             raise ValueError(f"top_db must be a finite number >= 0 or None, got {top_db!r}")
         self.amin = check_positive_number("amin", amin)
-        if ref != "max" and not (is_real_number(ref) and math.isfinite(ref) and ref > 0):
+        if ref != "max" and not (is_finite_number(ref) and ref > 0):
             raise ValueError(f"ref must be a finite positive number or 'max', got {ref!r}")
-        valid_base = is_real_number(log_base) and math.isfinite(log_base) and log_base > 0 and log_base != 1
+        valid_base = is_finite_number(log_base) and log_base > 0 and log_base != 1
         if log_base is not None and not valid_base:
             raise ValueError(
                 f"log_base must be a finite positive number other than 1, or None; got {log_base!r}"
@@ -64,11 +65,7 @@ class AmplitudeToDB(nn.Module):
 
     def forward(self, spectrogram: torch.Tensor) -> torch.Tensor:
         """Compress ``(..., freq, time)`` non-negative values; the shape is kept."""
-        if not spectrogram.is_floating_point():
-            raise ValueError(
-                "spectrogram must be a real floating-point tensor (a magnitude or power spectrogram), "
-                f"got {spectrogram.dtype}"
-            )
+        check_spectrogram(spectrogram, min_ndim=0)
         if self.log_base is None:
             return spectrogram
         return amplitude_to_db(

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from .._validation import check_choice, check_dtype, check_flag, check_positive_int, is_real_number
+from .._validation import check_choice, check_dtype, check_flag, check_positive_int, is_finite_number
 from ..kernels import dct_matrix
 from ._flags import delegated_flag
 from .db import AmplitudeToDB
@@ -55,7 +54,7 @@ class MFCC(nn.Module):
         super().__init__()
         check_choice("dct_type", dct_type, (2,))
         check_choice("norm", norm, ("ortho",))
-        if not is_real_number(lifter) or not math.isfinite(lifter) or lifter < 0:
+        if not is_finite_number(lifter) or lifter < 0:
             raise ValueError(f"lifter must be a finite number >= 0 (0: no liftering), got {lifter!r}")
         melkwargs = dict(melkwargs or {})
         for reserved in ("sample_rate", "dtype"):

@@ -17,6 +17,7 @@ from .._validation import (
     is_real_number,
 )
 from ..ops.pcen import INITIAL_STATES, pcen, smoothing_coefficient
+from ._spectrogram import check_spectrogram
 
 _DEFAULT_S = 0.025
 
@@ -141,10 +142,7 @@ class PCEN(nn.Module):
         Half-precision inputs (and autocast regions) are computed in float32: the recurrence and the
         compression lose too much in 8-11 mantissa bits.
         """
-        if not spectrogram.is_floating_point():
-            raise ValueError(
-                f"spectrogram must be a real floating-point tensor, got dtype {spectrogram.dtype}"
-            )
+        check_spectrogram(spectrogram, min_ndim=0)  # the shape is checked below, against n_channels
         if spectrogram.ndim < 2 or (self.per_channel and spectrogram.shape[-2] != self.n_channels):
             raise ValueError(
                 f"spectrogram must have shape (..., {self.n_channels}, frames), "

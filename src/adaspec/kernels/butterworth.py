@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
 
-from .._validation import check_choice, check_positive_int, is_real_number
+from .._validation import check_choice, check_positive_int, is_finite_number
 from .mel import mel_frequencies
 
 BUTTERWORTH_INITS = ("mel", "linear")
@@ -19,7 +17,7 @@ def check_order(order: float) -> float:
     Raises:
         ValueError: naming ``order`` when it is not a real number >= 1.
     """
-    if not is_real_number(order) or not math.isfinite(order) or not order >= 1:
+    if not is_finite_number(order) or not order >= 1:
         raise ValueError(f"order must be a number >= 1 (the Butterworth order), got {order!r}")
     return float(order)
 

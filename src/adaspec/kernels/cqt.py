@@ -8,7 +8,7 @@ import math
 import numpy as np
 import torch
 
-from .._validation import check_choice, check_positive_int, check_positive_number, is_real_number
+from .._validation import check_choice, check_positive_int, check_positive_number, is_finite_number
 from .windows import WindowSpec, get_window
 
 CQT_NORMS = (None, 1, 2, math.inf)
@@ -40,7 +40,7 @@ def resolve_gamma(gamma: float | None, bins_per_octave: int) -> float:
     """
     if gamma is None:
         return relative_bandwidth(bins_per_octave) * _ERB_OFFSET_HZ / _ERB_SLOPE
-    if not is_real_number(gamma) or not math.isfinite(gamma) or not gamma >= 0:
+    if not is_finite_number(gamma) or not gamma >= 0:
         raise ValueError(f"gamma must be a number >= 0 Hz (0 = constant-Q) or None (ERB), got {gamma!r}")
     return float(gamma)
 
