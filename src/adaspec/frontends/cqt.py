@@ -35,6 +35,7 @@ from ..ops import (
     octave_rates,
     parts_output,
 )
+from ..ops._tracing import is_exporting, is_tracing
 from ..ops.multirate import PASS_EDGE
 from ._waveform import check_waveform, over_signals
 from .registry import register_frontend
@@ -81,7 +82,10 @@ class VQT(nn.Module):
         frame, for every ``pad_mode``.
         With ``learn_kernels`` (or kernels changed by training) both apply their time-domain kernels
         with one matrix product per rate (nnAudio's trainable CQT), ``"direct"`` at the full rate except
-        for the edge frames; the multirate one stays fast.
+        for the edge frames; the multirate one stays fast. ``torch.export`` cannot read the kernels, so
+        ``"direct"`` exports the path of the last check (made when the module is built, at every eager
+        forward, by ``load_state_dict`` and by :meth:`kernels_changed`; with none since ``learn_kernels``
+        was switched off, the time-domain kernels, right for any kernels).
 
     Args:
         sample_rate: sampling rate in Hz.
@@ -174,6 +178,7 @@ class VQT(nn.Module):
         self.learn_kernels = learn_kernels
         self._kernel_check = self._kernel_key()  # built from the analytic kernels just now
         self._kernels_exact = True
+        self.register_load_state_dict_post_hook(_recheck_kernels)
 
     # ------------------------------------------------------------------------------------------ design
 
@@ -236,6 +241,8 @@ class VQT(nn.Module):
     @learn_kernels.setter
     def learn_kernels(self, value: bool) -> None:
         flag = check_flag("learn_kernels", value)
+        if self.kernel_real.requires_grad and not flag:
+            self._kernel_check = ()  # trained kernels: no verdict until the next eager check
         self.kernel_real.requires_grad_(flag)
         self.kernel_imag.requires_grad_(flag)
 
@@ -259,13 +266,17 @@ class VQT(nn.Module):
         return tuple((p._version, p.data_ptr(), p.dtype, p.device) for p in kernels)
 
     def kernels_changed(self) -> None:
-        """Forget the cached "kernels are the analytic ones" verdict (only needed after ``.data`` edits)."""
+        """Check again whether the kernels are the analytic ones (needed only after ``.data`` edits)."""
         self._kernel_check = ()
+        if not is_tracing():
+            self.uses_spectral_kernels()
 
     def uses_spectral_kernels(self) -> bool:
         """Whether the next forward takes the direct FFT path with banded frequency-domain kernels."""
         if self.algorithm != "direct" or self.learn_kernels:
             return False
+        if is_exporting():  # fake kernels: the last verdict, if one stands (see the class note)
+            return self._kernels_exact and bool(self._kernel_check)
         key = self._kernel_key()
         if key != self._kernel_check:
             exact = torch.from_numpy(self._exact_time_kernels())
@@ -466,6 +477,11 @@ def _check_below_nyquist(frequencies: np.ndarray, reach: np.ndarray, sample_rate
 
 
 _ROUNDINGS = (torch.float64, torch.float32, torch.bfloat16, torch.float16)
+
+
+def _recheck_kernels(module: VQT, incompatible_keys: object) -> None:
+    """``load_state_dict`` post-hook (a module-level function, so that the module still pickles)."""
+    module.kernels_changed()
 
 
 def _equals_rounded(parameter: torch.Tensor, exact: torch.Tensor) -> bool:

@@ -24,6 +24,7 @@ from ..kernels.wavelets import (
     wavelet_filters,
 )
 from ..ops import OUTPUTS, parts_output
+from ..ops._tracing import is_exporting
 from ..ops.convolution import FilterSpectra
 from ._waveform import check_waveform, over_signals
 from .registry import register_frontend
@@ -80,7 +81,8 @@ class CWT(nn.Module):
             same input length, dtype and device (about ``n_bins x (time + longest wavelet)`` values, up to
             :data:`MAX_CACHED_ELEMENTS`; rebuilt when the parameters or ``hop_length`` change, e.g. on
             ``load_state_dict``; after edits through ``.data``, which bypass that check, call
-            :meth:`kernels_changed`); most of a call's work otherwise.
+            :meth:`kernels_changed`); most of a call's work otherwise. ``torch.export`` builds them in the
+            exported program instead (no cache: it cannot read the parameters).
         dtype: parameter dtype.
     """
 
@@ -281,6 +283,9 @@ class CWT(nn.Module):
         """The wavelets' spectra for inputs of ``length`` samples: the kept ones while the wavelets are
         fixed and nothing they depend on changed, else built anew (and kept when allowed and small enough)."""
         parameters = (self.center_logits, self.log_bandwidth)
+        if is_exporting():  # no values to key a cache on: the spectra are built in the exported graph
+            taps, offset = self.kernels()
+            return FilterSpectra(taps.to(device), offset, length, self.hop_length, dtype=dtype, keep=False)
         fixed = not any(p.requires_grad for p in parameters)
         key = (
             length,

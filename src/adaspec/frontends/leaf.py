@@ -22,7 +22,9 @@ from ..kernels.gabor import (
     mel_gabor_parameters,
     pooling_width_bounds,
 )
+from ..ops._tracing import is_exporting, is_tracing
 from ..ops.gabor import gabor_pooled_energy
+from ..ops.gabor_plan import filter_values
 from ._flags import delegated_flag, parameter_flag
 from ._waveform import check_waveform, over_signals
 from .pcen import PCEN
@@ -32,6 +34,11 @@ from .registry import register_frontend
 #: smoother started at the first frame.
 LEAF_PCEN = {"alpha": 0.96, "delta": 2.0, "r": 0.5, "s": 0.04, "eps": 1e-12, "initial_state": "first_frame"}
 _MIN_WINDOW = 5  # samples: below this LEAF's width ranges are empty
+
+
+def _refresh_plan(module: LEAF, incompatible_keys: object) -> None:
+    """``load_state_dict`` post-hook (a module-level function, so that the module still pickles)."""
+    module.refresh_plan()
 
 
 @register_frontend("leaf")
@@ -136,6 +143,9 @@ class LEAF(nn.Module):
             raise ValueError(f"pcen_kwargs: {err}") from None
         self.learn_filters = learn_filters
         self.learn_pooling = learn_pooling
+        self._plan_values: tuple[list[float], list[float], list[float]] = ([], [], [])
+        self.refresh_plan()
+        self.register_load_state_dict_post_hook(_refresh_plan)
 
     @property
     def learn_filters(self) -> bool:
@@ -184,15 +194,34 @@ class LEAF(nn.Module):
         check_waveform(waveform)
         return over_signals(self._transform, waveform)
 
+    def refresh_plan(self) -> None:
+        """Take the values the band layout is planned from under ``torch.export`` from the parameters now.
+
+        Eagerly every call plans from the parameters' current values, and this is done at every eager
+        forward, at construction and by ``load_state_dict``. ``torch.export`` cannot read the parameters,
+        so it plans from the values taken last, and the exported program checks on every call that the
+        layout still covers its filters. Call this before exporting after changing the parameters without
+        a forward since (e.g. after an optimiser step). Does nothing while compiling or exporting.
+        """
+        if is_tracing():
+            return
+        self._plan_values = tuple(  # type: ignore[assignment]
+            filter_values(values) for values in (self.centers, self.filter_widths, self.pooling_widths)
+        )
+
     def _transform(self, signal: torch.Tensor) -> torch.Tensor:
         """``(batch, time)`` signals (float32 or float64) to ``(batch, n_filters, frames)``."""
         dtype = signal.dtype
+        exporting = is_exporting()
+        if not exporting:  # before the op: reading the values waits for the device, which is idle then
+            self.refresh_plan()
         energy = gabor_pooled_energy(
             signal,
             self.centers.to(dtype),
             self.filter_widths.to(dtype),
             self.pooling_widths.to(dtype),
             self.hop_length,
+            plan_values=self._plan_values if exporting else None,
         )
         return self.pcen(energy)
 

@@ -11,6 +11,7 @@ from .._validation import check_choice, check_dtype, check_flag, check_positive_
 from ..kernels import FREQ_SCALES, dft_kernels, fourier_frequencies, get_window, pad_center
 from ..kernels.windows import WindowSpec
 from ..ops import OUTPUTS, dense_fourier, frame_signal, normalize_pad_mode, parts_output, windowed_fft
+from ..ops._tracing import is_exporting, is_tracing
 from ._flags import parameter_flag
 from ._waveform import check_waveform, over_signals
 from .registry import register_frontend
@@ -55,7 +56,10 @@ class STFT(nn.Module):
         The FFT path is used while the kernels equal the DFT. That is re-checked whenever the kernels'
         autograd version changes (optimizer steps, ``load_state_dict``, in-place edits under
         ``torch.no_grad``); edits through ``.data`` bypass that counter, so call
-        :meth:`kernels_changed` after them.
+        :meth:`kernels_changed` after them. ``torch.export`` cannot read the kernels, so it takes the
+        verdict of the last check: made when the module is built, at every eager forward, by
+        ``load_state_dict`` and by :meth:`kernels_changed`; after ``learn_kernels`` is switched off and no
+        check has been made since, it takes the dense path, which is right for any kernels.
     """
 
     learn_window = parameter_flag("window")
@@ -123,8 +127,9 @@ class STFT(nn.Module):
         self.kernel_imag = nn.Parameter(imag)
         self.learn_window = learn_window
         self.learn_kernels = learn_kernels
-        self._dft_check: tuple = ()
-        self._kernels_are_dft = True
+        self._kernels_are_dft = True  # built as the DFT; the key records what this verdict was made on
+        self._dft_check: tuple = self._kernel_key()
+        self.register_load_state_dict_post_hook(_recheck_kernels)
 
     @property
     def learn_kernels(self) -> bool:
@@ -134,6 +139,8 @@ class STFT(nn.Module):
     @learn_kernels.setter
     def learn_kernels(self, value: bool) -> None:
         flag = check_flag("learn_kernels", value)
+        if self.kernel_real.requires_grad and not flag:
+            self._dft_check = ()  # trained kernels: no verdict until the next eager check
         self.kernel_real.requires_grad_(flag)
         self.kernel_imag.requires_grad_(flag)
 
@@ -148,16 +155,18 @@ class STFT(nn.Module):
         return self.kernel_real.shape[0]
 
     def kernels_changed(self) -> None:
-        """Forget the cached "kernels are the DFT" verdict (needed only after edits through ``.data``)."""
+        """Check again whether the kernels are the DFT (needed only after edits through ``.data``)."""
         self._dft_check = ()
+        if not is_tracing():
+            self.uses_fft()
 
     def uses_fft(self) -> bool:
         """Whether the next forward takes the FFT path (fixed DFT kernels on the full FFT grid)."""
         if self.freq_scale != "full" or self.learn_kernels:
             return False
-        key = tuple(
-            (p._version, p.data_ptr(), p.dtype, p.device) for p in (self.kernel_real, self.kernel_imag)
-        )
+        if is_exporting():  # fake kernels: the last verdict, if one stands (see the class note)
+            return self._kernels_are_dft and bool(self._dft_check)
+        key = self._kernel_key()
         if key != self._dft_check:
             real, imag = dft_kernels(self.n_fft, self._frequencies, self.sample_rate, dtype=torch.float64)
             self._kernels_are_dft = _equals_rounded(self.kernel_real, real) and _equals_rounded(
@@ -165,6 +174,12 @@ class STFT(nn.Module):
             )
             self._dft_check = key
         return self._kernels_are_dft
+
+    def _kernel_key(self) -> tuple:
+        """What a verdict on the kernels holds for: their autograd versions, storages, dtypes, devices."""
+        return tuple(
+            (p._version, p.data_ptr(), p.dtype, p.device) for p in (self.kernel_real, self.kernel_imag)
+        )
 
     def analysis_window(self) -> torch.Tensor:
         """The ``n_fft``-sample window applied to each frame, normalisation included (differentiable)."""
@@ -203,6 +218,11 @@ class STFT(nn.Module):
             f"output={self.output!r}, freq_scale={self.freq_scale!r}, n_bins={self.n_bins}, "
             f"learn_window={self.learn_window}, learn_kernels={self.learn_kernels}"
         )
+
+
+def _recheck_kernels(module: STFT, incompatible_keys: object) -> None:
+    """``load_state_dict`` post-hook (a module-level function, so that the module still pickles)."""
+    module.kernels_changed()
 
 
 _ROUNDINGS = (torch.float64, torch.float32, torch.bfloat16, torch.float16)

@@ -1,4 +1,5 @@
-"""Keeping data-dependent ops out of ``torch.compile`` graphs without importing ``torch._dynamo``."""
+"""Keeping data-dependent ops out of ``torch.compile`` graphs without importing ``torch._dynamo``, and
+telling when ``torch.export`` is tracing (parameters are then fake tensors without values)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,34 @@ import torch
 Function = TypeVar("Function", bound=Callable)
 
 
+def is_exporting() -> bool:
+    """Whether ``torch.export`` is tracing the caller (tensors then have shapes but no values).
+
+    Returns:
+        ``torch.compiler.is_exporting()`` where torch has it (2.5 and later), else ``False``.
+    """
+    check = getattr(torch.compiler, "is_exporting", None)
+    return bool(check()) if check is not None else False
+
+
+def is_tracing() -> bool:
+    """Whether ``torch.compile`` or ``torch.export`` is tracing the caller: values may not be read, and
+    caches keyed on storage (``data_ptr``) must not be used.
+
+    Returns:
+        ``True`` while compiling or exporting.
+    """
+    return torch.compiler.is_compiling() or is_exporting()
+
+
 def untraced(fn: Function) -> Function:
     """``fn`` run eagerly inside a ``torch.compile``'d model: a graph break around it, no tracing into it.
 
     For ops that plan from tensor values (band layouts, block lengths): traced, their plan would be baked
     into the graph and every optimiser step would recompile it. Unlike decorating with
     ``torch.compiler.disable``, this imports nothing at definition time (``torch._dynamo`` takes about a
-    second to import); outside compilation it is a plain call.
+    second to import); outside compilation it is a plain call. Under ``torch.export``, which allows no
+    graph break, ``fn`` is traced: it must then plan without reading values (see :func:`is_exporting`).
 
     Args:
         fn: the function to keep out of graphs.
@@ -28,8 +50,32 @@ def untraced(fn: Function) -> Function:
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        if torch.compiler.is_compiling():
+        if torch.compiler.is_compiling() and not is_exporting():
             return torch.compiler.disable(fn)(*args, **kwargs)
         return fn(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+def tensor_cache(maxsize: int) -> Callable[[Function], Function]:
+    """``functools.lru_cache(maxsize)`` for functions that build tensors, bypassed under ``torch.export``:
+    tensors built while exporting are fake (shapes without values) and must not outlive the export.
+
+    Args:
+        maxsize: how many results to keep.
+
+    Returns:
+        The decorator.
+    """
+
+    def decorate(fn: Function) -> Function:
+        cached = functools.lru_cache(maxsize=maxsize)(fn)
+
+        @functools.wraps(fn)
+        def wrapper(*args):
+            return fn(*args) if is_exporting() else cached(*args)
+
+        wrapper.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorate

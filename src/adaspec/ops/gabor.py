@@ -38,7 +38,6 @@ tensor operation (a few microseconds) matters here: a step makes about ten opera
 
 from __future__ import annotations
 
-import functools
 import math
 
 import torch
@@ -46,8 +45,8 @@ from torch.autograd.function import once_differentiable
 
 from .._validation import check_positive_int
 from ._batch import map_signals
-from ._tracing import untraced
-from .gabor_plan import Group, Plan, band_layout, band_runs, make_plan
+from ._tracing import is_exporting, tensor_cache, untraced
+from .gabor_plan import TAIL, FilterValues, Group, Plan, band_layout, band_runs, make_plan
 
 
 # Not traced by torch.compile: the band layout is planned from the parameters' current values, so a traced
@@ -59,6 +58,8 @@ def gabor_pooled_energy(
     widths: torch.Tensor,
     pool_widths: torch.Tensor,
     hop_length: int,
+    *,
+    plan_values: tuple[FilterValues, FilterValues, FilterValues] | None = None,
 ) -> torch.Tensor:
     """Gaussian-pooled squared modulus of complex Gabor filter outputs, every ``hop_length`` samples.
 
@@ -73,6 +74,10 @@ def gabor_pooled_energy(
         widths: ``(n_filters,)`` Gabor widths in samples (>= about 1.5).
         pool_widths: ``(n_filters,)`` pooling Gaussian widths in samples (>= about 1).
         hop_length: samples between output frames.
+        plan_values: ``(centers, widths, pool_widths)`` to plan the band layout from, as numbers (default:
+            the tensors' own values). Needed under ``torch.export``, whose tensors have no values: the
+            layout is then fixed in the exported program, which checks on every call that it still covers
+            the filters it is given. When given, the filters must lie within the layout they plan.
 
     Returns:
         ``(..., n_filters, 1 + time // hop_length)`` real tensor, ``>= 0`` (rounding below zero is set to
@@ -80,24 +85,77 @@ def gabor_pooled_energy(
 
     Raises:
         ValueError: for a bad ``hop_length`` or filter parameters (see
-            :func:`~adaspec.ops.gabor_plan.make_plan`), or a 0-d or complex ``waveform``.
+            :func:`~adaspec.ops.gabor_plan.make_plan`), a 0-d or complex ``waveform``, no ``plan_values``
+            under ``torch.export``, or filters outside the layout ``plan_values`` plan (eagerly; an exported
+            program raises ``RuntimeError``).
     """
     hop_length = check_positive_int("hop_length", hop_length)
     if waveform.ndim == 0 or waveform.is_complex():
         raise ValueError(f"waveform must be a real (..., time) tensor, got shape {tuple(waveform.shape)}")
     length = waveform.shape[-1]
-    plan = make_plan(length, hop_length, centers, widths, pool_widths)
+    if plan_values is None:
+        if is_exporting():
+            raise ValueError(
+                "gabor_pooled_energy needs plan_values under torch.export: the filter tensors have no values "
+                "to plan the band layout from"
+            )
+        plan = make_plan(length, hop_length, centers, widths, pool_widths)
+    else:
+        plan = make_plan(length, hop_length, *plan_values)
+        check_plan_covers(plan, length, centers, widths, pool_widths)
     pooling = _pooling(plan, pool_widths)
+
+    n_frames = 1 + length // hop_length
+    # torch.export needs a graph without the op's out= work buffers: it traces the same sums written plainly.
+    pooled_energy = _traced_pooled_band_energy if is_exporting() else _PooledBandEnergy.apply
 
     def transform(signals: torch.Tensor) -> torch.Tensor:
         half = torch.fft.rfft(signals, n=plan.n_fft)
-        return _PooledBandEnergy.apply(half, centers, widths, pooling, plan, 1 + length // hop_length)
+        return pooled_energy(half, centers, widths, pooling, plan, n_frames)
 
     # Energies are >= 0, but where they are about 0 (silence) the FFTs' rounding leaves values of either
     # sign (about 1e-7 of the signal's energy); a negative one would make PCEN's powers and logs NaN.
     rows = waveform.reshape(-1, length)
     energy = map_signals(transform, rows).clamp_min(0.0)
     return energy.reshape(*waveform.shape[:-1], *energy.shape[1:])
+
+
+def check_plan_covers(
+    plan: Plan, length: int, centers: torch.Tensor, widths: torch.Tensor, pool_widths: torch.Tensor
+) -> None:
+    """Check that ``plan`` (made from other values) still covers these filters: every band spans the bins
+    its filter needs (to within one bin, as :func:`~adaspec.ops.gabor_plan.make_plan`'s centred starts do),
+    every pooling keeps the low bins it needs, and the DFT is long enough not to wrap. Eagerly a failure is
+    a ``ValueError``; under ``torch.export`` the check becomes an assertion of the exported program.
+
+    Args:
+        plan: the band layout.
+        length: signal length in samples.
+        centers, widths, pool_widths: the filters, as in :func:`gabor_pooled_energy`.
+
+    Raises:
+        ValueError: eagerly, when the plan does not cover the filters.
+    """
+    dtype, device = torch.float64, centers.device
+    mus, sigmas, pools = (values.detach().to(dtype) for values in (centers, widths, pool_widths))
+    per_radian = plan.n_fft / (2.0 * math.pi)
+    need = TAIL * per_radian * (math.sqrt(2.0) / sigmas + 1.0 / pools)
+    centre = mus * per_radian
+    starts = torch.tensor(plan.starts, dtype=dtype, device=device)
+    bands = torch.tensor(plan.bands, dtype=dtype, device=device)
+    valid = torch.tensor(plan.valid, dtype=dtype, device=device)
+    spanned = (starts <= centre - 0.5 * need + 1.5) & (starts + bands >= centre + 0.5 * need - 0.5)
+    pooled = (valid >= TAIL * per_radian / pools + 1.0) | (valid >= torch.floor(bands / 2))
+    unwrapped = plan.n_fft >= length + TAIL * (sigmas.max() + pools.max())
+    covered = (bands >= need).all() & spanned.all() & pooled.all() & unwrapped
+    message = (
+        "the Gabor filters lie outside the band layout planned from plan_values (for LEAF: its parameters "
+        "changed after its layout was last taken; run it once eagerly or call refresh_plan())"
+    )
+    if is_exporting():
+        torch._assert_async(covered, message)
+    elif not bool(covered):
+        raise ValueError(message)
 
 
 def _group_bands(half: torch.Tensor, group: Group, n_fft: int, out: torch.Tensor) -> torch.Tensor:
@@ -147,7 +205,7 @@ def _responses(plan: Plan, centers: torch.Tensor, widths: torch.Tensor) -> tuple
     return torch.exp(scaled.square_().mul_(-0.5)), offsets
 
 
-@functools.lru_cache(maxsize=16)
+@tensor_cache(maxsize=16)
 def _layout_on(
     bands: tuple[int, ...], n_fft: int, device: torch.device, dtype: torch.dtype
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -186,7 +244,7 @@ def _pooling(plan: Plan, pool_widths: torch.Tensor) -> torch.Tensor:
     return scale * pool * spectrum
 
 
-@functools.lru_cache(maxsize=16)
+@tensor_cache(maxsize=16)
 def _pooling_scale(bands: tuple[int, ...], valid: tuple[int, ...], n_bins: int, n_fft: int) -> torch.Tensor:
     """``(n_filters, n_bins)`` float64: ``sqrt(2 pi) M / N`` on each filter's valid bins (half on the DC
     bin), 0 beyond; cached (by the plan's sizes, not its starts). Callers must not modify it."""
@@ -201,11 +259,50 @@ def _fold(values: torch.Tensor, q: int) -> torch.Tensor:
     """Sum the last axis modulo ``q`` (as if zero-padded to a multiple of ``q``)."""
     if values.shape[-1] <= q:
         return torch.nn.functional.pad(values, (0, q - values.shape[-1]))
+    if is_exporting():  # an exported graph must be functional: pad to whole periods and sum them
+        pieces = -(-values.shape[-1] // q)
+        padded = torch.nn.functional.pad(values, (0, pieces * q - values.shape[-1]))
+        return padded.unflatten(-1, (pieces, q)).sum(dim=-2)
     folded = values[..., :q].clone()
     for start in range(q, values.shape[-1], q):
         piece = values[..., start : start + q]
         folded[..., : piece.shape[-1]] += piece
     return folded
+
+
+def _traced_pooled_band_energy(
+    half: torch.Tensor,
+    centers: torch.Tensor,
+    widths: torch.Tensor,
+    pooling: torch.Tensor,
+    plan: Plan,
+    n_frames: int,
+) -> torch.Tensor:
+    """:class:`_PooledBandEnergy`'s forward without work buffers, ``out=`` arguments or in-place writes, for
+    ``torch.export`` (whose graphs must be functional): the same sums, group by group. Autograd
+    differentiates it, should an exported program be trained."""
+    responses, _ = _responses(plan, centers, widths)
+    blocks = []
+    for group in plan.groups:
+        # Slices, not _group_bands' strided view of `half` (step may be 0) nor its in-place gathering.
+        window = torch.stack([_band(half, start, group.band, plan.n_fft) for start in group.starts()])
+        signal = torch.fft.ifft(window * _group_responses(responses, group))
+        spectrum = torch.fft.rfft(torch.view_as_real(signal).square().sum(dim=-1))[..., : plan.n_bins]
+        weights = pooling[group.first : group.first + group.count, None, : spectrum.shape[-1]]
+        blocks.append(torch.nn.functional.pad(spectrum * weights, (0, plan.n_bins - spectrum.shape[-1])))
+    frames = torch.fft.ifft(_fold(torch.cat(blocks), plan.q), dim=-1)[..., :n_frames].real
+    return frames.transpose(0, 1) * (2.0 * plan.q / plan.n_fft)
+
+
+def _band(half: torch.Tensor, start: int, band: int, n_fft: int) -> torch.Tensor:
+    """:func:`_gather_band` as a new tensor, built without in-place writes."""
+    pieces = [
+        half[:, source - (hi - lo) + 1 : source + 1].flip(-1).conj()
+        if mirrored
+        else half[:, source : source + hi - lo]
+        for lo, hi, source, mirrored in band_runs(start, band, n_fft)
+    ]
+    return torch.cat(pieces, dim=-1)
 
 
 class _PooledBandEnergy(torch.autograd.Function):

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from ._tracing import tensor_cache
 from .fft_sizes import next_smooth_size
 
 #: Gaussians are treated as zero beyond this many standard deviations (exp(-4.5^2 / 2) ~ 4e-5).
@@ -77,8 +79,11 @@ class Plan:
         return max(group.count * group.band for group in self.groups)
 
 
+FilterValues = torch.Tensor | Sequence[float]
+
+
 def make_plan(
-    length: int, hop: int, centers: torch.Tensor, widths: torch.Tensor, pool_widths: torch.Tensor
+    length: int, hop: int, centers: FilterValues, widths: FilterValues, pool_widths: FilterValues
 ) -> Plan:
     """DFT length, band layout and groups from the current (detached) parameters.
 
@@ -86,7 +91,7 @@ def make_plan(
         length: signal length in samples.
         hop: samples between output frames.
         centers, widths, pool_widths: ``(n_filters,)`` Gabor centres (radians per sample), Gabor widths and
-            pooling widths (samples).
+            pooling widths (samples): tensors, or sequences of numbers (see :func:`filter_values`).
 
     Returns:
         The :class:`Plan`.
@@ -95,13 +100,11 @@ def make_plan(
         ValueError: for widths that are not finite and positive, centres that are not finite, or a
             different number of each.
     """
-    mus = centers.detach().double().cpu().tolist()
-    sigmas = widths.detach().double().cpu().tolist()
-    pools = pool_widths.detach().double().cpu().tolist()
+    mus, sigmas, pools = (filter_values(values) for values in (centers, widths, pool_widths))
     if not len(mus) == len(sigmas) == len(pools) or not mus:
         raise ValueError(
             "centers, widths and pool_widths must be (n_filters,) tensors of one length n_filters >= 1, got "
-            f"{tuple(centers.shape)}, {tuple(widths.shape)} and {tuple(pool_widths.shape)}"
+            f"{_shape(centers)}, {_shape(widths)} and {_shape(pool_widths)}"
         )
     for name, values in (("widths", sigmas), ("pool_widths", pools)):
         if not all(math.isfinite(value) and value > 0 for value in values):
@@ -122,6 +125,25 @@ def make_plan(
     low = [math.ceil(TAIL * per_radian / pool) + 1 for pool in pools]
     valid = tuple(max(1, min(n, m // 2)) for n, m in zip(low, bands, strict=True))
     return Plan(q, n_fft, bands, starts, valid, max(valid), groups)
+
+
+def filter_values(values: FilterValues) -> list[float]:
+    """``values`` as a list of Python floats (a tensor is detached and read; that waits for its device).
+
+    Args:
+        values: a tensor or a sequence of numbers.
+
+    Returns:
+        The values as floats, in order.
+    """
+    if isinstance(values, torch.Tensor):
+        return values.detach().double().cpu().tolist()
+    return [float(value) for value in values]
+
+
+def _shape(values: FilterValues) -> tuple[int, ...]:
+    """The shape of a tensor, or ``(len,)`` of a sequence (for messages)."""
+    return tuple(values.shape) if isinstance(values, torch.Tensor) else (len(values),)
 
 
 def _start_range(centre: float, need: float, band: int) -> tuple[int, int, int]:
@@ -241,7 +263,7 @@ def band_runs(start: int, band: int, n_fft: int) -> tuple[tuple[int, int, int, b
     return tuple(runs)
 
 
-@functools.lru_cache(maxsize=16)
+@tensor_cache(maxsize=16)
 def band_layout(bands: tuple[int, ...]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """For bands of the given sizes flattened filter after filter: the filter of every band bin, the bin's
     position in its band (float64), and each band's size (int64); cached by the sizes alone, which change

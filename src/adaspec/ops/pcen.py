@@ -3,16 +3,16 @@
 The smoother ``M[t] = (1 - s) M[t - 1] + s E[t]`` is a linear recurrence ``y[t] = a y[t - 1] + u[t]``
 (``a = 1 - s``, ``u = s E``). It is solved exactly in blocks: inside a block on the CPU, when the block is
 short enough for ``a^(-k)`` to stay below ``exp(_CUMSUM_RANGE)``, as ``y[i] = a^i cumsum(a^(-k) u[k])[i]``
-(three passes); otherwise (and on other devices, where choosing the block would wait for the device) by
-doubling (a Hillis-Steele scan: ``log2(block)`` vectorised passes ``y[i] += a^d y[i - d]``). The values at
-block ends then obey the same recurrence with decay ``a^block``, solved the same way (recursively), and are
-carried into each block as ``a^(i + 1) y_end[previous block]``. Every power of ``a`` is bounded (``exp(k log
-a)`` with ``k >= 0`` in the scan, at most ``exp(_CUMSUM_RANGE)`` in the cumulative sum), so nothing
-overflows however long the input (an unblocked cumulative-sum trick with ``a^(-t)`` would overflow after a
-few thousand frames), and for non-negative inputs the sums are of non-negative terms (no cancellation): the
-result equals the sequential recursion to float rounding. The backward solves the adjoint recurrence the
-same way, and the compression has a hand-written backward, so that a training step makes few passes over
-the spectrogram.
+(three passes); otherwise (on other devices, where choosing the block would wait for the device, and under
+``torch.export``, where the decay has no value yet) by doubling (a Hillis-Steele scan: ``log2(block)``
+vectorised passes ``y[i] += a^d y[i - d]``). The values at block ends then obey the same recurrence with
+decay ``a^block``, solved the same way (recursively), and are carried into each block as
+``a^(i + 1) y_end[previous block]``. Every power of ``a`` is bounded (``exp(k log a)`` with ``k >= 0`` in the
+scan, at most ``exp(_CUMSUM_RANGE)`` in the cumulative sum), so nothing overflows however long the input (an
+unblocked cumulative-sum trick with ``a^(-t)`` would overflow after a few thousand frames), and for
+non-negative inputs the sums are of non-negative terms (no cancellation): the result equals the sequential
+recursion to float rounding. The backward solves the adjoint recurrence the same way, and the compression has
+a hand-written backward, so that a training step makes few passes over the spectrogram.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
 from .._validation import check_choice, check_positive_int, check_positive_number, is_real_number
-from ._tracing import untraced
+from ._tracing import is_exporting, untraced
 
 INITIAL_STATES = ("librosa", "first_frame")
 _BLOCK = 128  # frames per block: the scan inside costs log2(_BLOCK) passes; 128 holds 1.28 s at hop 10 ms
@@ -160,7 +160,7 @@ def _block_solver(
 ) -> tuple[int, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]]:
     """The block length and in-block solver of :func:`_solve` (see the module docstring)."""
     block = min(n_frames, _BLOCK)
-    if device.type == "cpu":
+    if device.type == "cpu" and not is_exporting():  # exporting: the decay has no value to read
         largest = float(log_decay.detach().abs().max())
         span = _BLOCK if largest == 0.0 else _CUMSUM_RANGE / largest  # nan or inf: not finite, scan
         if math.isfinite(span) and span >= min(block, _MIN_CUMSUM_BLOCK):
@@ -180,6 +180,8 @@ def _scan(u: torch.Tensor, log_decay: torch.Tensor) -> torch.Tensor:
     """``y[i] = a y[i - 1] + u[i]`` along the last axis from ``y[-1] = 0`` by doubling (Hillis-Steele): after
     the step with offset ``d``, ``y[i]`` sums ``a^k u[i - k]`` for ``k < 2 d``. ``log_decay``:
     ``(channels or 1, 1, 1)``, aligned with ``u``'s third-last axis."""
+    if is_exporting():  # an exported graph must be functional (no out=) to stay differentiable
+        return _functional_scan(u, log_decay)
     result, other = u.clone(), torch.empty_like(u)
     offset = 1
     while offset < u.shape[-1]:
@@ -187,6 +189,16 @@ def _scan(u: torch.Tensor, log_decay: torch.Tensor) -> torch.Tensor:
         torch.addcmul(result[..., offset:], result[..., :-offset], factor, out=other[..., offset:])
         other[..., :offset] = result[..., :offset]
         result, other = other, result
+        offset *= 2
+    return result
+
+
+def _functional_scan(u: torch.Tensor, log_decay: torch.Tensor) -> torch.Tensor:
+    """:func:`_scan` built from new tensors only (for ``torch.export``)."""
+    result, offset = u, 1
+    while offset < u.shape[-1]:
+        shifted = torch.addcmul(result[..., offset:], result[..., :-offset], torch.exp(log_decay * offset))
+        result = torch.cat([result[..., :offset], shifted], dim=-1)
         offset *= 2
     return result
 

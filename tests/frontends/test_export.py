@@ -1,0 +1,166 @@
+"""Every registered front-end (and PCEN) under ``torch.export`` (non-strict): the exported program gives the
+eager module's output and gradients (the eager modules are checked against librosa, pywt and ``torch.stft``
+elsewhere; STFT and mel are also checked here against those oracles directly), and the values an exported
+program had to fix at export time (STFT's FFT-or-dense verdict, LEAF's band layout) are taken from the
+parameters at hand and checked when the program runs."""
+
+from __future__ import annotations
+
+import pickle
+
+import librosa
+import numpy as np
+import pytest
+import torch
+
+import adaspec
+from adaspec.ops.gabor import gabor_pooled_energy
+from tests.helpers import LEARNABLE_NAMES, build_learnable
+
+SR = 16000
+
+
+def _input(name: str, signal_factory, n_samples: int) -> torch.Tensor:
+    """As in ``test_compile``: spectrogram-shaped and non-negative for PCEN, non-negative for dB."""
+    if name == "pcen":
+        return signal_factory((2, 8, n_samples // 64), SR).abs()
+    x = signal_factory((2, n_samples), SR)
+    return x.abs() if name == "amplitude_to_db" else x
+
+
+def _export(module: torch.nn.Module, x: torch.Tensor) -> torch.nn.Module:
+    """The exported program of ``module`` on inputs shaped like ``x``, as a callable module."""
+    return torch.export.export(module, (x,), strict=False).module()
+
+
+def _output_and_gradients(module: torch.nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, dict]:
+    """``module(x)`` and the gradients of a fixed projection of it for ``x`` and every trained parameter."""
+    x = x.clone().requires_grad_(True)
+    out = module(x)
+    real = torch.view_as_real(out) if out.is_complex() else out
+    weights = torch.linspace(-1.0, 1.0, real.numel()).reshape(real.shape)
+    (real * weights).sum().backward()
+    grads = {name: p.grad for name, p in module.named_parameters() if p.grad is not None}
+    return out.detach(), {"input": x.grad, **grads}
+
+
+@pytest.mark.parametrize("name", LEARNABLE_NAMES)
+def test_exported_frontend_matches_eager(name, signal_factory):
+    """The exported program gives the eager output; its functional (decomposed) form also the gradients
+    (the raw program keeps the in-place ops of the hand-written forwards, which autograd cannot replay)."""
+    module = build_learnable(name)
+    x = _input(name, signal_factory, SR // 4)
+    program = torch.export.export(module, (x,), strict=False)
+    with torch.no_grad():
+        expected = module(x)
+        actual = program.module()(x)
+    torch.testing.assert_close(actual, expected, rtol=0, atol=1e-5 * float(expected.abs().max()))
+    expected, expected_grads = _output_and_gradients(module, x)
+    actual, actual_grads = _output_and_gradients(program.run_decompositions().module(), x)
+    torch.testing.assert_close(actual, expected, rtol=0, atol=1e-5 * float(expected.abs().max()))
+    assert actual_grads.keys() == expected_grads.keys()
+    for key, grad in expected_grads.items():
+        tolerance = 1e-5 * float(grad.abs().max())
+        torch.testing.assert_close(actual_grads[key], grad, rtol=1e-4, atol=tolerance, msg=key)
+
+
+def test_exported_stft_matches_torch_stft(signal_factory):
+    x = signal_factory((3, SR // 4), SR)
+    stft = adaspec.STFT(n_fft=512, hop_length=128)
+    expected = torch.stft(x, 512, 128, window=torch.hann_window(512), return_complex=True)
+    with torch.no_grad():
+        actual = _export(stft, x)(x)
+    torch.testing.assert_close(actual, expected, rtol=0, atol=1e-5 * float(expected.abs().max()))
+
+
+def test_exported_mel_matches_librosa(signal_factory):
+    x = signal_factory((1, SR // 4), SR)
+    mel = adaspec.MelSpectrogram(sample_rate=SR, n_fft=512, hop_length=128, n_mels=40)
+    with torch.no_grad():
+        actual = _export(mel, x)(x)[0].numpy()
+    expected = librosa.feature.melspectrogram(  # adaspec's defaults: HTK scale, no norm, reflect padding
+        y=x[0].numpy(), sr=SR, n_fft=512, hop_length=128, n_mels=40, htk=True, norm=None, pad_mode="reflect"
+    )
+    np.testing.assert_allclose(actual, expected, rtol=0, atol=1e-5 * expected.max())
+
+
+def test_stft_with_loaded_kernels_exports_the_dense_path(signal_factory):
+    """Kernels that are not the DFT, loaded into a fixed-kernel STFT: the export uses them (not the FFT)."""
+    x = signal_factory((2, SR // 8), SR)
+    trained = adaspec.STFT(n_fft=256, hop_length=64, learn_kernels=True)
+    with torch.no_grad():
+        trained.kernel_real.mul_(1.1)
+    fixed = adaspec.STFT(n_fft=256, hop_length=64)
+    assert fixed.uses_fft()
+    fixed.load_state_dict(trained.state_dict())
+    assert not fixed.uses_fft()
+    with torch.no_grad():
+        actual, expected = _export(fixed, x)(x), fixed(x)
+        plain = torch.stft(x, 256, 64, window=torch.hann_window(256), return_complex=True)
+    torch.testing.assert_close(actual, expected, rtol=0, atol=1e-5 * float(expected.abs().max()))
+    # The real part is the DFT's times 1.1, the imaginary part the DFT's: an oracle for the trained kernels.
+    torch.testing.assert_close(actual.real, 1.1 * plain.real, rtol=0, atol=1e-4 * float(plain.abs().max()))
+    torch.testing.assert_close(actual.imag, plain.imag, rtol=0, atol=1e-4 * float(plain.abs().max()))
+
+
+def test_exported_leaf_refuses_filters_outside_its_layout(signal_factory):
+    """An exported LEAF fixes its band layout; filters moved far from it make the program raise, and a
+    refresh before exporting again makes a program for the new filters."""
+    x = signal_factory((2, SR // 8), SR)
+    leaf = adaspec.LEAF(sample_rate=SR, n_filters=8)
+    exported = _export(leaf, x)
+    moved = {"center_logits": leaf.center_logits.detach() + 0.5}
+    exported.load_state_dict(moved, strict=False)
+    with pytest.raises(RuntimeError, match="band layout"):
+        exported(x)
+    with torch.no_grad():
+        leaf.center_logits.add_(0.5)
+    leaf.refresh_plan()
+    with torch.no_grad():
+        torch.testing.assert_close(_export(leaf, x)(x), leaf(x), rtol=1e-5, atol=1e-6)
+
+
+def test_gabor_energy_needs_plan_values_under_export():
+    class Energy(torch.nn.Module):
+        def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+            ones = torch.ones(4, dtype=waveform.dtype)
+            centers = torch.linspace(0.2, 2.0, 4, dtype=waveform.dtype)
+            return gabor_pooled_energy(waveform, centers, 20 * ones, 40 * ones, 160)
+
+    with pytest.raises(ValueError, match="plan_values"):
+        torch.export.export(Energy(), (torch.randn(1, 1600),), strict=False)
+
+
+def test_gabor_energy_refuses_filters_outside_plan_values():
+    centers = torch.linspace(0.2, 2.0, 4, dtype=torch.float64)
+    widths, pools = torch.full((4,), 20.0, dtype=torch.float64), torch.full((4,), 40.0, dtype=torch.float64)
+    waveform = torch.randn(1, 1600, dtype=torch.float64)
+    plan_values = (centers.tolist(), widths.tolist(), pools.tolist())
+    gabor_pooled_energy(waveform, centers, widths, pools, 160, plan_values=plan_values)
+    with pytest.raises(ValueError, match="band layout"):
+        gabor_pooled_energy(waveform, centers + 0.3, widths, pools, 160, plan_values=plan_values)
+    with pytest.raises(ValueError, match="band layout"):  # narrower filters: wider bands than planned
+        gabor_pooled_energy(waveform, centers, widths / 4, pools, 160, plan_values=plan_values)
+
+
+def test_exported_direct_cqt_keeps_its_spectral_kernels(signal_factory):
+    x = signal_factory((2, SR // 4), SR)
+    cqt = adaspec.CQT(sample_rate=SR, hop_length=128, f_min=100.0, n_bins=24, algorithm="direct")
+    assert cqt.uses_spectral_kernels()
+    program = torch.export.export(cqt, (x,), strict=False)
+    assert cqt.uses_spectral_kernels()  # exporting leaves the verdict as it was
+    with torch.no_grad():
+        expected = cqt(x)
+        actual = program.module()(x)
+    torch.testing.assert_close(actual, expected, rtol=0, atol=1e-5 * float(expected.abs().max()))
+
+
+@pytest.mark.parametrize("name", LEARNABLE_NAMES)
+def test_frontend_pickles_with_its_state_dict_hooks(name, signal_factory):
+    """The ``load_state_dict`` hooks that refresh what an export fixes keep modules picklable."""
+    module = build_learnable(name)
+    copy = pickle.loads(pickle.dumps(module))
+    copy.load_state_dict(module.state_dict())
+    x = _input(name, signal_factory, SR // 4)
+    with torch.no_grad():
+        torch.testing.assert_close(copy(x), module(x), rtol=0, atol=0)
