@@ -124,3 +124,11 @@ def test_gradients_flow_through_responses():
 def test_invalid_parameters_raise_value_error_naming_them(call, name):
     with pytest.raises(ValueError, match=name):
         call()
+
+
+@pytest.mark.parametrize("bad", [0.0, -2.0, float("nan"), float("inf")])
+@pytest.mark.parametrize("build", [gabor_impulse_responses, lambda _, widths, n: gaussian_lowpass(widths, n)])
+def test_gabor_kernels_refuse_widths_not_finite_and_positive(build, bad):
+    centers, widths = torch.tensor([0.5, 1.0]), torch.tensor([3.0, bad])
+    with pytest.raises(ValueError, match="widths must be finite and positive"):
+        build(centers, widths, 9)

@@ -45,6 +45,21 @@ def test_sampled_wavelet_is_pywts(name, bandwidth, center, pywt_name) -> None:
     np.testing.assert_allclose(ours, psi, rtol=0, atol=1e-6 if bandwidth else 1e-13)
 
 
+@pytest.mark.parametrize(
+    ("bandwidth", "center", "named"),
+    [
+        (-1.0, 1.0, "bandwidth"),
+        (0.0, 1.0, "bandwidth"),
+        (float("nan"), 1.0, "bandwidth"),
+        (1.5, float("inf"), "center"),
+        (1.5, "1", "center"),
+    ],
+)
+def test_central_frequency_refuses_bad_parameters(bandwidth, center, named) -> None:
+    with pytest.raises(ValueError, match=named):
+        central_frequency("morlet", bandwidth, center)
+
+
 @pytest.mark.parametrize(("name", "bandwidth", "center", "pywt_name"), CASES)
 @pytest.mark.parametrize("precision", [10, 12])
 def test_central_frequency_is_pywts(name, bandwidth, center, pywt_name, precision) -> None:

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from .._validation import check_frequency_range, check_positive_int
+from ..ops._tracing import is_tracing
 from .mel import hz_to_mel, mel_to_hz
 
 #: sqrt(2 ln 2): the half-width at half maximum of a unit-variance Gaussian.
@@ -78,6 +79,13 @@ def mel_gabor_parameters(
     return torch.from_numpy(centers).to(dtype), torch.from_numpy(widths).to(dtype)
 
 
+def _check_widths(widths: torch.Tensor) -> None:
+    """Refuse widths that are not finite and positive (they give NaN), unless compiling or exporting (no
+    values then); reading them waits for their device."""
+    if not is_tracing() and not bool(torch.isfinite(widths).all() & (widths > 0).all()):
+        raise ValueError(f"widths must be finite and positive, got {widths.detach().cpu().tolist()!r}")
+
+
 def gabor_impulse_responses(centers: torch.Tensor, widths: torch.Tensor, length: int) -> torch.Tensor:
     """Complex Gabor impulse responses sampled at ``t = -(length // 2) ... (length - 1) // 2`` (LEAF).
 
@@ -88,8 +96,12 @@ def gabor_impulse_responses(centers: torch.Tensor, widths: torch.Tensor, length:
 
     Returns:
         Complex ``(n, length)`` tensor (differentiable in ``centers`` and ``widths``).
+
+    Raises:
+        ValueError: for a bad ``length`` or widths that are not finite and positive.
     """
     length = check_positive_int("length", length)
+    _check_widths(widths)
     t = torch.arange(-(length // 2), (length + 1) // 2, dtype=widths.dtype, device=widths.device)
     envelope = torch.exp(-0.5 * (t / widths[:, None]) ** 2) / (math.sqrt(2.0 * math.pi) * widths[:, None])
     phase = centers[:, None] * t
@@ -127,7 +139,11 @@ def gaussian_lowpass(widths: torch.Tensor, length: int) -> torch.Tensor:
 
     Returns:
         Real ``(n, length)`` tensor (differentiable in ``widths``).
+
+    Raises:
+        ValueError: for a bad ``length`` or widths that are not finite and positive.
     """
     length = check_positive_int("length", length)
+    _check_widths(widths)
     t = torch.arange(length, dtype=widths.dtype, device=widths.device) - 0.5 * (length - 1)
     return torch.exp(-0.5 * (t / widths[:, None]) ** 2)

@@ -32,7 +32,13 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from .._validation import check_choice, check_frequency_range, check_positive_int
+from .._validation import (
+    check_choice,
+    check_finite_number,
+    check_frequency_range,
+    check_positive_int,
+    check_positive_number,
+)
 
 WAVELETS = ("morlet", "real_morlet", "ricker")
 #: pywt's names (and one common one) for the same wavelets.
@@ -123,7 +129,15 @@ def central_frequency(
 
     Returns:
         The central frequency.
+
+    Raises:
+        ValueError: for an unknown wavelet, a ``bandwidth`` that is not a positive number, a ``center``
+            that is not a finite number, or a bad ``precision``.
     """
+    if bandwidth is not None:
+        bandwidth = check_positive_number("bandwidth", bandwidth)
+    if center is not None:
+        center = check_finite_number("center", center)
     x = wavelet_grid(precision)
     psi = wavelet_function(wavelet, torch.from_numpy(x), bandwidth, center).numpy()
     spectrum = np.abs(np.fft.fft(psi)[1:])
