@@ -201,7 +201,8 @@ class LEAF(nn.Module):
         forward, at construction and by ``load_state_dict``. ``torch.export`` cannot read the parameters,
         so it plans from the values taken last, and the exported program checks on every call that the
         layout still covers its filters. Call this before exporting after changing the parameters without
-        a forward since (e.g. after an optimiser step). Does nothing while compiling or exporting.
+        an eager forward since (e.g. after an optimiser step, or after training under ``torch.compile``,
+        whose forwards do not take the values). Does nothing while compiling or exporting.
         """
         if is_tracing():
             return
