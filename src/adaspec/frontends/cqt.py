@@ -37,6 +37,7 @@ from ..ops import (
 )
 from ..ops._tracing import is_exporting, is_tracing
 from ..ops.multirate import PASS_EDGE
+from ._kernel_check import equals_rounded, kernel_key, recheck_kernels
 from ._waveform import check_waveform, over_signals
 from .registry import register_frontend
 
@@ -176,9 +177,10 @@ class VQT(nn.Module):
         if spectral is not None:
             self._register_spectral_blocks(spectral, dtype)
         self.learn_kernels = learn_kernels
-        self._kernel_check = self._kernel_key()  # built from the analytic kernels just now
+        # Built from the analytic kernels just now: the verdict holds for them.
+        self._kernel_check = kernel_key(self.kernel_real, self.kernel_imag)
         self._kernels_exact = True
-        self.register_load_state_dict_post_hook(_recheck_kernels)
+        self.register_load_state_dict_post_hook(recheck_kernels)
 
     # ------------------------------------------------------------------------------------------ design
 
@@ -261,10 +263,6 @@ class VQT(nn.Module):
         """Filter length of every bin in samples at ``sample_rate`` (float64, fractional)."""
         return torch.from_numpy(self._lengths_at_rate.copy())
 
-    def _kernel_key(self) -> tuple:
-        kernels = (self.kernel_real, self.kernel_imag)
-        return tuple((p._version, p.data_ptr(), p.dtype, p.device) for p in kernels)
-
     def kernels_changed(self) -> None:
         """Check again whether the kernels are the analytic ones (needed only after ``.data`` edits)."""
         self._kernel_check = ()
@@ -277,10 +275,10 @@ class VQT(nn.Module):
             return False
         if is_exporting():  # fake kernels: the last verdict, if one stands (see the class note)
             return self._kernels_exact and bool(self._kernel_check)
-        key = self._kernel_key()
+        key = kernel_key(self.kernel_real, self.kernel_imag)
         if key != self._kernel_check:
             exact = torch.from_numpy(self._exact_time_kernels())
-            self._kernels_exact = _equals_rounded(self.kernel_real, exact.real) and _equals_rounded(
+            self._kernels_exact = equals_rounded(self.kernel_real, exact.real) and equals_rounded(
                 self.kernel_imag, exact.imag
             )
             self._kernel_check = key
@@ -474,18 +472,3 @@ def _check_below_nyquist(frequencies: np.ndarray, reach: np.ndarray, sample_rate
         f"{nyquist:g} Hz (sample_rate / 2); at most {int(np.sum(reach <= nyquist))} bins fit from this "
         "f_min (or lower f_min)"
     )
-
-
-_ROUNDINGS = (torch.float64, torch.float32, torch.bfloat16, torch.float16)
-
-
-def _recheck_kernels(module: VQT, incompatible_keys: object) -> None:
-    """``load_state_dict`` post-hook (a module-level function, so that the module still pickles)."""
-    module.kernels_changed()
-
-
-def _equals_rounded(parameter: torch.Tensor, exact: torch.Tensor) -> bool:
-    """Whether ``parameter`` is ``exact`` as rounded to some float dtype."""
-    values = parameter.detach()
-    exact = exact.to(values.device)
-    return any(torch.equal(values, exact.to(dtype).to(values.dtype)) for dtype in _ROUNDINGS)

@@ -13,6 +13,7 @@ from ..kernels.windows import WindowSpec
 from ..ops import OUTPUTS, dense_fourier, frame_signal, normalize_pad_mode, parts_output, windowed_fft
 from ..ops._tracing import is_exporting, is_tracing
 from ._flags import parameter_flag
+from ._kernel_check import equals_rounded, kernel_key, recheck_kernels
 from ._waveform import check_waveform, over_signals
 from .registry import register_frontend
 
@@ -128,8 +129,8 @@ class STFT(nn.Module):
         self.learn_window = learn_window
         self.learn_kernels = learn_kernels
         self._kernels_are_dft = True  # built as the DFT; the key records what this verdict was made on
-        self._dft_check: tuple = self._kernel_key()
-        self.register_load_state_dict_post_hook(_recheck_kernels)
+        self._dft_check: tuple = kernel_key(self.kernel_real, self.kernel_imag)
+        self.register_load_state_dict_post_hook(recheck_kernels)
 
     @property
     def learn_kernels(self) -> bool:
@@ -166,20 +167,14 @@ class STFT(nn.Module):
             return False
         if is_exporting():  # fake kernels: the last verdict, if one stands (see the class note)
             return self._kernels_are_dft and bool(self._dft_check)
-        key = self._kernel_key()
+        key = kernel_key(self.kernel_real, self.kernel_imag)
         if key != self._dft_check:
             real, imag = dft_kernels(self.n_fft, self._frequencies, self.sample_rate, dtype=torch.float64)
-            self._kernels_are_dft = _equals_rounded(self.kernel_real, real) and _equals_rounded(
+            self._kernels_are_dft = equals_rounded(self.kernel_real, real) and equals_rounded(
                 self.kernel_imag, imag
             )
             self._dft_check = key
         return self._kernels_are_dft
-
-    def _kernel_key(self) -> tuple:
-        """What a verdict on the kernels holds for: their autograd versions, storages, dtypes, devices."""
-        return tuple(
-            (p._version, p.data_ptr(), p.dtype, p.device) for p in (self.kernel_real, self.kernel_imag)
-        )
 
     def analysis_window(self) -> torch.Tensor:
         """The ``n_fft``-sample window applied to each frame, normalisation included (differentiable)."""
@@ -218,19 +213,3 @@ class STFT(nn.Module):
             f"output={self.output!r}, freq_scale={self.freq_scale!r}, n_bins={self.n_bins}, "
             f"learn_window={self.learn_window}, learn_kernels={self.learn_kernels}"
         )
-
-
-def _recheck_kernels(module: STFT, incompatible_keys: object) -> None:
-    """``load_state_dict`` post-hook (a module-level function, so that the module still pickles)."""
-    module.kernels_changed()
-
-
-_ROUNDINGS = (torch.float64, torch.float32, torch.bfloat16, torch.float16)
-
-
-def _equals_rounded(parameter: torch.Tensor, exact: torch.Tensor) -> bool:
-    """Whether ``parameter`` is exactly ``exact`` as rounded to some float dtype (e.g. built in float32,
-    then moved to float64 with ``.to``)."""
-    values = parameter.detach()
-    exact = exact.to(values.device)
-    return any(torch.equal(values, exact.to(dtype).to(values.dtype)) for dtype in _ROUNDINGS)

@@ -180,7 +180,7 @@ def _scan(u: torch.Tensor, log_decay: torch.Tensor) -> torch.Tensor:
     """``y[i] = a y[i - 1] + u[i]`` along the last axis from ``y[-1] = 0`` by doubling (Hillis-Steele): after
     the step with offset ``d``, ``y[i]`` sums ``a^k u[i - k]`` for ``k < 2 d``. ``log_decay``:
     ``(channels or 1, 1, 1)``, aligned with ``u``'s third-last axis."""
-    if is_exporting():  # an exported graph must be functional (no out=) to stay differentiable
+    if is_exporting():  # out= ops in an exported graph refuse to run while its parameters require grad
         return _functional_scan(u, log_decay)
     result, other = u.clone(), torch.empty_like(u)
     offset = 1
