@@ -240,11 +240,15 @@ class CWT(nn.Module):
         """Samples spanned by the longest wavelet: inputs must be at least this long."""
         return max(self._lengths)
 
-    def kernels(self) -> tuple[torch.Tensor, int]:
-        """The discrete filters of every scale and their shared output offset (float64, differentiable; see
-        :func:`adaspec.kernels.wavelet_filters`)."""
+    def kernels(self, dtype: torch.dtype | None = None) -> tuple[torch.Tensor, int]:
+        """The discrete filters of every scale and their shared output offset (differentiable; see
+        :func:`adaspec.kernels.wavelet_filters`).
+
+        Args:
+            dtype: real dtype of the filters (complex counterpart for the complex Morlet); default float64.
+        """
         return wavelet_filters(
-            self.wavelet, self._scales, self.bandwidth, self.center, precision=self.precision
+            self.wavelet, self._scales, self.bandwidth, self.center, precision=self.precision, dtype=dtype
         )
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
@@ -284,7 +288,7 @@ class CWT(nn.Module):
         fixed and nothing they depend on changed, else built anew (and kept when allowed and small enough)."""
         parameters = (self.center_logits, self.log_bandwidth)
         if is_exporting():  # no values to key a cache on: the spectra are built in the exported graph
-            taps, offset = self.kernels()
+            taps, offset = self.kernels(dtype)  # cast as real parts: ONNX has no complex casts
             return FilterSpectra(taps.to(device), offset, length, self.hop_length, dtype=dtype, keep=False)
         fixed = not any(p.requires_grad for p in parameters)
         key = (

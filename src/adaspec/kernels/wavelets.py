@@ -230,9 +230,6 @@ def wavelet_filters(
         psi = wavelet_function(wavelet, grid, bandwidth[:, None], center[:, None])
     else:
         psi = wavelet_function(wavelet, grid)[None, :].expand(scales.size, -1)
-    integral = torch.cumsum(psi, dim=-1) * (x[1] - x[0])
-    if integral.is_complex():
-        integral = integral.conj()
     indices = [_sample_indices(float(s), x) for s in scales]
     longest = max(len(j) for j in indices)
     offset = longest // 2
@@ -242,14 +239,24 @@ def wavelet_filters(
     for row, j in enumerate(indices):
         start = offset - len(j) // 2
         columns[row, start : start + len(j)] = j[::-1]
-    integral = torch.nn.functional.pad(integral, (0, 1))
-    samples = torch.gather(integral, 1, torch.from_numpy(columns).to(integral.device))
-    taps = torch.diff(samples, dim=-1, prepend=torch.zeros_like(samples[:, :1]))
-    taps = taps * -torch.from_numpy(np.sqrt(scales)).to(taps.device)[:, None]
-    dtype = dtype or torch.float64
-    if taps.is_complex():
-        dtype = torch.promote_types(dtype, torch.complex64)
-    return taps.to(dtype), offset
+    columns = torch.from_numpy(columns).to(psi.device)
+    weights = -torch.from_numpy(np.sqrt(scales) * (x[1] - x[0])).to(psi.device)[:, None]
+    real_dtype = (dtype or torch.float64).to_real()
+    if not psi.is_complex():
+        return _taps(psi, columns, weights).to(real_dtype), offset
+    # pywt conjugates the integrated wavelet. The parts are built and cast apart, so that every op is real
+    # and the filters export to ONNX (which has no complex cumsum, gather or cast).
+    parts = (_taps(psi.real, columns, weights), -_taps(psi.imag, columns, weights))
+    return torch.complex(*(part.to(real_dtype) for part in parts)), offset
+
+
+def _taps(psi: torch.Tensor, columns: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """pywt's filter taps from one real part of the sampled wavelet ``psi`` (``(n, points)``): its running
+    integral read at ``columns`` (index ``points`` reads a zero), differenced and scaled by ``weights``
+    (``-sqrt(scale)`` times the grid step)."""
+    integral = torch.nn.functional.pad(torch.cumsum(psi, dim=-1), (0, 1))
+    samples = torch.gather(integral, 1, columns)
+    return torch.diff(samples, dim=-1, prepend=torch.zeros_like(samples[:, :1])) * weights
 
 
 def _per_scale(value: torch.Tensor | float | None, default: float, n: int) -> torch.Tensor:

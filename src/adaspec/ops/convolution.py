@@ -25,6 +25,7 @@ import torch
 from .._validation import check_non_negative_int, check_positive_int
 from ._batch import map_signals
 from .fft_sizes import next_smooth_size
+from .padding import pad_end
 
 #: Filters are transformed in chunks of at most this many spectrum values (bounds the working memory).
 CHUNK_ELEMENTS = 1 << 22
@@ -108,7 +109,11 @@ class FilterSpectra:
         transform = torch.fft.rfft if self.real else torch.fft.fft
         chunk = max(1, CHUNK_ELEMENTS // self.n_fft)
         for start in range(0, self.n_filters, chunk):
-            yield _fold_layout(transform(self._taps[start : start + chunk], n=self.n_fft), self.folds, self.q)
+            taps = self._taps[start : start + chunk]
+            # Padded by hand, not by the transform's n=: an exported program then pads complex filters as
+            # real pairs (see pad_end), which ONNX can express.
+            padded = pad_end(taps, self.n_fft - taps.shape[-1])
+            yield _fold_layout(transform(padded), self.folds, self.q)
 
     @property
     def n_elements(self) -> int:
@@ -171,5 +176,5 @@ class _ContiguousGrad(torch.autograd.Function):
 def _fold_layout(spectrum: torch.Tensor, folds: int, q: int) -> torch.Tensor:
     """``(rows, n_bins)`` -> contiguous ``(q, rows, folds)`` with bin ``p * q + r`` at ``[r, :, p]``
     (zero-padded): the layout batched matrix products need (permuted views fall back to slow kernels)."""
-    padded = torch.nn.functional.pad(spectrum, (0, folds * q - spectrum.shape[-1]))
+    padded = pad_end(spectrum, folds * q - spectrum.shape[-1])
     return padded.reshape(spectrum.shape[0], folds, q).permute(2, 0, 1).contiguous()

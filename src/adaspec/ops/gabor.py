@@ -47,6 +47,7 @@ from .._validation import check_positive_int
 from ._batch import map_signals
 from ._tracing import is_exporting, tensor_cache, untraced
 from .gabor_plan import TAIL, FilterValues, Group, Plan, band_layout, band_runs, make_plan
+from .padding import pad_end
 
 
 # Not traced by torch.compile: the band layout is planned from the parameters' current values, so a traced
@@ -258,10 +259,10 @@ def _pooling_scale(bands: tuple[int, ...], valid: tuple[int, ...], n_bins: int, 
 def _fold(values: torch.Tensor, q: int) -> torch.Tensor:
     """Sum the last axis modulo ``q`` (as if zero-padded to a multiple of ``q``)."""
     if values.shape[-1] <= q:
-        return torch.nn.functional.pad(values, (0, q - values.shape[-1]))
+        return pad_end(values, q - values.shape[-1])
     if is_exporting():  # an exported graph must be functional: pad to whole periods and sum them
         pieces = -(-values.shape[-1] // q)
-        padded = torch.nn.functional.pad(values, (0, pieces * q - values.shape[-1]))
+        padded = pad_end(values, pieces * q - values.shape[-1])
         return padded.unflatten(-1, (pieces, q)).sum(dim=-2)
     folded = values[..., :q].clone()
     for start in range(q, values.shape[-1], q):
@@ -289,7 +290,7 @@ def _traced_pooled_band_energy(
         signal = torch.fft.ifft(window * _group_responses(responses, group))
         spectrum = torch.fft.rfft(torch.view_as_real(signal).square().sum(dim=-1))[..., : plan.n_bins]
         weights = pooling[group.first : group.first + group.count, None, : spectrum.shape[-1]]
-        blocks.append(torch.nn.functional.pad(spectrum * weights, (0, plan.n_bins - spectrum.shape[-1])))
+        blocks.append(pad_end(spectrum * weights, plan.n_bins - spectrum.shape[-1]))
     frames = torch.fft.ifft(_fold(torch.cat(blocks), plan.q), dim=-1)[..., :n_frames].real
     return frames.transpose(0, 1) * (2.0 * plan.q / plan.n_fft)
 

@@ -1,0 +1,148 @@
+"""Every learnable front-end (and PCEN) exported to ONNX (``torch.onnx.export(..., dynamo=True)``) and run in
+onnxruntime, checked against the oracles (``torch.stft``, librosa, pywt, a direct Gabor convolution) and
+against the eager module, with a batch size other than the one exported.
+
+onnxruntime's DFT is exact only for power-of-two lengths: in float32 it is about 4e-4 (of the largest
+value) off for lengths such as 4000 or 4800, against 1e-7 for torch's FFTs. The front-ends whose FFT
+lengths are 5-smooth (CQT, VQT, CWT, LEAF) are therefore checked in float32 to 1e-3 (measured: 3e-4),
+and in float64, where that error is below 1e-6, to the oracles' own tolerances."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+
+import librosa
+import numpy as np
+import pytest
+import pywt
+import torch
+
+import adaspec
+from adaspec.ops.gabor import gabor_pooled_energy
+from tests.frontends.test_leaf import direct_pooled_energy, leaf_parameters
+from tests.helpers import LEARNABLE_NAMES, build_learnable
+
+pytest.importorskip("onnxscript")
+ort = pytest.importorskip("onnxruntime")
+
+SR = 16000
+#: Front-ends whose FFT lengths are not powers of two (onnxruntime's float32 DFT error, see above).
+ORT_DFT_ERROR = {"cqt", "vqt", "cwt", "leaf"}
+
+
+def _run_in_onnxruntime(
+    module: torch.nn.Module, example: torch.Tensor, x: torch.Tensor, tmp_path
+) -> np.ndarray:
+    """Export ``module`` on ``example`` (the batch axis dynamic; a batch of 2 or more, as torch.export
+    fixes size 1) and run the ONNX model on ``x`` in onnxruntime; complex outputs come back as ``(..., 2)``
+    real pairs (the exporter's convention)."""
+    with contextlib.redirect_stdout(io.StringIO()):  # the exporter prints its progress
+        program = torch.onnx.export(
+            module, (example,), dynamo=True, dynamic_shapes=({0: torch.export.Dim("batch")},)
+        )
+    path = tmp_path / "model.onnx"
+    program.save(str(path))
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    (output,) = session.run(None, {session.get_inputs()[0].name: x.numpy()})
+    return output
+
+
+def _pairs(tensor: torch.Tensor) -> np.ndarray:
+    """A complex tensor as ``(..., 2)`` real pairs, a real one as it is."""
+    return (torch.view_as_real(tensor) if tensor.is_complex() else tensor).numpy()
+
+
+def _relative_error(actual: np.ndarray, expected: np.ndarray) -> float:
+    return float(np.abs(actual - expected).max() / np.abs(expected).max())
+
+
+def _input(name: str, signal_factory, batch: int) -> torch.Tensor:
+    """As in ``test_export``: spectrogram-shaped and non-negative for PCEN, non-negative for dB."""
+    if name == "pcen":
+        return signal_factory((batch, 8, 60), SR).abs()
+    x = signal_factory((batch, SR // 4), SR)
+    return x.abs() if name == "amplitude_to_db" else x
+
+
+@pytest.mark.parametrize("name", LEARNABLE_NAMES)
+def test_onnx_model_matches_eager_for_another_batch_size(name, signal_factory, tmp_path):
+    module = build_learnable(name).eval()
+    x = _input(name, signal_factory, 3)
+    actual = _run_in_onnxruntime(module, x[:2], x, tmp_path)
+    with torch.no_grad():
+        expected = _pairs(module(x))
+    assert actual.shape == expected.shape
+    assert _relative_error(actual, expected) <= (1e-3 if name in ORT_DFT_ERROR else 1e-5)
+
+
+def test_onnx_stft_matches_torch_stft(signal_factory, tmp_path):
+    x = signal_factory((3, SR // 4), SR)
+    stft = adaspec.STFT(n_fft=512, hop_length=128).eval()
+    actual = _run_in_onnxruntime(stft, x[:2], x, tmp_path)
+    expected = _pairs(torch.stft(x, 512, 128, window=torch.hann_window(512), return_complex=True))
+    assert _relative_error(actual, expected) <= 1e-5
+
+
+def test_onnx_mel_matches_librosa(signal_factory, tmp_path):
+    x = signal_factory((3, SR // 4), SR)
+    mel = adaspec.MelSpectrogram(sample_rate=SR, n_fft=512, hop_length=128, n_mels=40).eval()
+    actual = _run_in_onnxruntime(mel, x[:2], x, tmp_path)[2]
+    expected = librosa.feature.melspectrogram(  # adaspec's defaults: HTK scale, no norm, reflect padding
+        y=x[2].numpy(), sr=SR, n_fft=512, hop_length=128, n_mels=40, htk=True, norm=None, pad_mode="reflect"
+    )
+    assert _relative_error(actual, expected) <= 1e-5
+
+
+@pytest.mark.parametrize(("dtype", "tolerance"), [(torch.float32, 1e-3), (torch.float64, 1e-6)])
+def test_onnx_cwt_matches_pywt(dtype, tolerance, signal_factory, tmp_path):
+    x = signal_factory((3, 4000), 8000, dtype=torch.float64)
+    cwt = adaspec.CWT(sample_rate=8000, f_min=50.0, n_bins=24, hop_length=4, output="complex").to(dtype)
+    actual = _run_in_onnxruntime(cwt.eval(), x[:2].to(dtype), x.to(dtype), tmp_path)
+    for signal, coefficients in zip(x.numpy(), actual, strict=True):
+        expected = pywt.cwt(signal, cwt.scales.numpy(), "cmor1.5-1.0")[0][:, ::4]
+        assert _relative_error(coefficients, np.stack([expected.real, expected.imag], axis=-1)) <= tolerance
+
+
+def test_onnx_cqt_matches_librosa(tmp_path):
+    """float32; librosa resamples its lower octaves (soxr), so the eager CQT is within 2e-3 of it, not
+    closer (see test_cqt), and onnxruntime's DFT adds less than 1e-4."""
+    sample_rate, seconds = 22050, 1.5
+    t = np.arange(round(seconds * sample_rate)) / sample_rate
+    y = sum(np.sin(2 * np.pi * 220.0 * k * t + k) / k for k in range(1, 8))
+    cqt = adaspec.CQT(sample_rate=sample_rate, hop_length=512, f_min=32.70, n_bins=84)
+    x = torch.from_numpy(np.stack([y, y, y])).float()
+    actual = _run_in_onnxruntime(cqt.eval(), x[:2], x, tmp_path)[2]
+    expected = librosa.cqt(y, sr=sample_rate, hop_length=512, fmin=32.70, n_bins=84, tuning=0.0, sparsity=0)
+    magnitude = np.hypot(actual[..., 0], actual[..., 1])
+    assert _relative_error(magnitude, np.abs(expected)) <= 2.1e-3
+
+
+class _PooledEnergy(torch.nn.Module):
+    """LEAF's Gabor energies and pooling for fixed filters: an exported program plans from the numbers."""
+
+    def __init__(self, centers: torch.Tensor, widths: torch.Tensor, pool_widths: torch.Tensor) -> None:
+        super().__init__()
+        self.register_buffer("centers", centers)
+        self.register_buffer("widths", widths)
+        self.register_buffer("pool_widths", pool_widths)
+        self.values = tuple(values.tolist() for values in (centers, widths, pool_widths))
+
+    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        return gabor_pooled_energy(
+            waveform, self.centers, self.widths, self.pool_widths, 160, plan_values=self.values
+        )
+
+
+def test_onnx_gabor_energies_match_a_direct_convolution(signal_factory, tmp_path):
+    """float64: LEAF's frequency-domain band op in onnxruntime against a stride-1 convolution."""
+    parameters = leaf_parameters(adaspec.LEAF(SR, n_filters=16))
+    x = signal_factory((3, 3000), SR, dtype=torch.float64)
+    actual = _run_in_onnxruntime(_PooledEnergy(*parameters).eval(), x[:2], x, tmp_path)
+    with torch.no_grad():
+        expected = direct_pooled_energy(x, *parameters, 160).numpy()
+    assert actual.shape == expected.shape
+    error = np.abs(actual - expected).max(axis=-1) / np.abs(expected).max(axis=-1)
+    assert error.max() < 1e-4
+    assert math.isfinite(float(actual.sum()))
