@@ -1,5 +1,5 @@
-"""The ``adaspec`` command line: ``train``, ``evaluate``, ``predict``, ``data instruments``, ``compare``,
-``search`` and ``spectrogram``.
+"""The ``adaspec`` command line: ``train``, ``evaluate``, ``predict``, ``export``, ``data instruments``,
+``compare``, ``search`` and ``spectrogram``.
 
 User errors (a bad config key, a missing file, an unusable checkpoint) print one line and exit with code 2;
 ``--debug`` shows the traceback instead.
@@ -110,6 +110,22 @@ def _add_predict(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--top-k", type=positive_int, default=3, help="probabilities to show per file")
     parser.add_argument("--format", default="table", choices=("table", "csv", "json"))
     parser.epilog = "exit status: 0 all files predicted, 1 some files failed, 2 none could be read"
+
+
+def _add_export(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "export",
+        help="export a trained classifier to ONNX or torch.export (.pt2)",
+        description="Write the run's classifier (waveforms (batch, clip samples) -> logits) as an ONNX model "
+        "or a torch.export program, with its class names, sample rate and crop length inside, and check its "
+        "logits against PyTorch's (in onnxruntime for ONNX).",
+    )
+    parser.add_argument("target", type=Path, metavar="RUN_DIR|CKPT", help="run directory or checkpoint")
+    parser.add_argument("--format", default="onnx", choices=("onnx", "pt2"), help="default: onnx")
+    parser.add_argument(
+        "--output", type=Path, help="file to write (default: model.onnx or model.pt2 in the run directory)"
+    )
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing file")
 
 
 def _add_data(commands: argparse._SubParsersAction) -> None:
@@ -249,6 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(commands)
     _add_evaluate(commands)
     _add_predict(commands)
+    _add_export(commands)
     _add_data(commands)
     _add_compare(commands)
     _add_search(commands)
@@ -281,6 +298,12 @@ def _run(args: argparse.Namespace) -> int:
         return _run_search(args)
     if args.command == "spectrogram":
         return _run_spectrogram(args)
+    if args.command == "export":
+        from .training.export import export_run
+
+        result = export_run(args.target, fmt=args.format, output=args.output, overwrite=args.overwrite)
+        print(result.format_summary())
+        return 0
     if args.command == "evaluate":
         from .training import evaluate_run
 

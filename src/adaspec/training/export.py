@@ -1,0 +1,215 @@
+"""``adaspec export``: a trained run's classifier as an ONNX model or a ``torch.export`` program (``.pt2``),
+waveforms ``(batch, clip samples)`` in, logits ``(batch, classes)`` out, checked against PyTorch."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .. import __version__
+from ..errors import UserError
+from .checkpoints import LoadedModel, load_classifier
+from .datamodule import clip_samples
+
+log = logging.getLogger(__name__)
+
+#: Export formats and their file extensions.
+FORMATS = {"onnx": ".onnx", "pt2": ".pt2"}
+#: Name of the metadata entry: ONNX ``metadata_props`` key, and ``.pt2`` extra file.
+METADATA_KEY = "adaspec.json"
+#: Largest difference from PyTorch's logits (relative to their largest magnitude) before a warning.
+WARN_ERROR = 1e-3
+
+
+@dataclass
+class ExportResult:
+    """What :func:`export_run` wrote and how closely it reproduces PyTorch."""
+
+    path: Path
+    format: str
+    metadata: dict[str, Any]
+    error: float | None  # max |exported - eager| / max |eager| on a check batch; None if not checked
+
+    def format_summary(self) -> str:
+        """One paragraph for the command line."""
+        meta = self.metadata
+        checked = (
+            f"; its logits are within {self.error:.1e} (relative) of PyTorch's on a batch of 3"
+            if self.error is not None
+            else "; not checked (onnxruntime is not installed)"
+        )
+        return (
+            f"exported {meta['checkpoint']} to {self.path} ({self.format}): input '{meta['input']}' "
+            f"(batch, {meta['clip_samples']}) float32 at {meta['sample_rate']} Hz, output '{meta['output']}' "
+            f"(batch, {len(meta['class_names'])}) for classes {', '.join(meta['class_names'])}{checked}"
+        )
+
+
+def export_run(
+    target: str | Path, fmt: str = "onnx", output: str | Path | None = None, overwrite: bool = False
+) -> ExportResult:
+    """Export the classifier of a run directory or checkpoint.
+
+    The model takes float32 waveforms of the training crop length (``data.clip_seconds`` at
+    ``data.sample_rate``; the batch size is free) and returns logits. The class names, sample rate, crop
+    length and evaluation settings travel inside the file (ONNX metadata or a ``.pt2`` extra file, both
+    under :data:`METADATA_KEY`).
+
+    Args:
+        target: run directory or checkpoint file.
+        fmt: ``"onnx"`` or ``"pt2"``.
+        output: file to write (default: ``model.onnx`` / ``model.pt2`` in the run directory, or beside the
+            checkpoint).
+        overwrite: replace an existing file.
+
+    Returns:
+        The :class:`ExportResult`, with the largest difference from PyTorch's logits on a check batch.
+
+    Raises:
+        UserError: for an unknown format, an existing output without ``overwrite``, a missing ONNX
+            exporter, or a model that does not export.
+    """
+    if fmt not in FORMATS:
+        raise UserError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    loaded = load_classifier(target)
+    path = Path(output) if output is not None else _default_path(loaded, fmt)
+    if path.is_dir():
+        raise UserError(f"{path} is a folder; --output must name a file")
+    if path.exists() and not overwrite:
+        raise UserError(f"{path} exists; pass --overwrite to replace it")
+    samples = clip_samples(loaded.config["data"])
+    metadata = _metadata(loaded, samples)
+    generator = torch.Generator().manual_seed(0)
+    example = 0.1 * torch.randn(3, samples, generator=generator)
+    batch = {0: torch.export.Dim("batch")}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        # A batch of 2 to trace: torch.export fixes dimensions of size 1. The check runs a batch of 3.
+        if fmt == "onnx":
+            error = _export_onnx(loaded.model, example, batch, metadata, partial)
+        else:
+            error = _export_pt2(loaded.model, example, batch, metadata, partial)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    if error is not None and error > WARN_ERROR:
+        log.warning(
+            "the exported logits differ from PyTorch's by %.1e (relative)%s",
+            error,
+            "; onnxruntime's DFT is inexact for lengths that are not powers of two (onnx/onnx#4798), "
+            "which CQT, VQT, CWT and LEAF use"
+            if fmt == "onnx"
+            else "",
+        )
+    return ExportResult(path=path, format=fmt, metadata=metadata, error=error)
+
+
+def read_metadata(path: str | Path) -> dict[str, Any]:
+    """The metadata :func:`export_run` stored in an exported file.
+
+    Args:
+        path: a ``.onnx`` or ``.pt2`` file written by :func:`export_run`.
+
+    Returns:
+        The metadata dictionary (class names, sample rate, crop length, input and output names, ...).
+
+    Raises:
+        UserError: when the file has no adaspec metadata or cannot be read.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: no such file")
+    try:
+        if path.suffix == FORMATS["onnx"]:
+            import onnx
+
+            model = onnx.load(str(path), load_external_data=False)
+            text = next((p.value for p in model.metadata_props if p.key == METADATA_KEY), "")
+        else:
+            extra = {METADATA_KEY: ""}
+            torch.export.load(path, extra_files=extra)
+            text = extra[METADATA_KEY]
+        return json.loads(text)
+    except ModuleNotFoundError as err:
+        raise UserError(f"reading {path} needs {err.name}: pip install 'adaspec[onnx]'") from err
+    except Exception as err:
+        raise UserError(f"{path}: no adaspec metadata ({type(err).__name__}: {err})") from err
+
+
+def _default_path(loaded: LoadedModel, fmt: str) -> Path:
+    folder = loaded.run.root if loaded.run is not None else loaded.checkpoint.parent
+    return folder / f"model{FORMATS[fmt]}"
+
+
+def _metadata(loaded: LoadedModel, samples: int) -> dict[str, Any]:
+    config = loaded.config
+    return {
+        "adaspec_version": __version__,
+        "checkpoint": str(loaded.checkpoint),
+        "class_names": list(loaded.class_names),
+        "sample_rate": config["data"]["sample_rate"],
+        "clip_samples": samples,
+        "input": "waveform",
+        "output": "logits",
+        "frontend": config["frontend"]["name"],
+        "eval": {"n_parts": config["eval"]["n_parts"], "vote": config["eval"]["vote"]},
+    }
+
+
+def _relative_error(actual: torch.Tensor, expected: torch.Tensor) -> float:
+    scale = float(expected.abs().max())
+    return float((actual - expected).abs().max()) / (scale if scale > 0 else 1.0)
+
+
+def _export_onnx(
+    model: torch.nn.Module, example: torch.Tensor, batch: dict, metadata: dict[str, Any], path: Path
+) -> float | None:
+    """Write the ONNX model to ``path``; the check batch's error in onnxruntime (None without it)."""
+    try:
+        import onnxscript  # noqa: F401  (torch.onnx's exporter needs it)
+    except ModuleNotFoundError as err:
+        raise UserError(f"ONNX export needs {err.name}: pip install 'adaspec[onnx]'") from err
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):  # the exporter prints its progress
+            program = torch.onnx.export(
+                model,
+                (example[:2],),
+                dynamo=True,
+                input_names=[metadata["input"]],
+                output_names=[metadata["output"]],
+                dynamic_shapes=(batch,),
+            )
+    except Exception as err:
+        raise UserError(f"the model does not export to ONNX: {type(err).__name__}: {err}") from err
+    program.model.metadata_props[METADATA_KEY] = json.dumps(metadata)
+    program.save(str(path))
+    try:
+        import onnxruntime
+    except ModuleNotFoundError:
+        return None
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    (logits,) = session.run([metadata["output"]], {metadata["input"]: example.numpy()})
+    with torch.no_grad():
+        return _relative_error(torch.from_numpy(logits), model(example))
+
+
+def _export_pt2(
+    model: torch.nn.Module, example: torch.Tensor, batch: dict, metadata: dict[str, Any], path: Path
+) -> float:
+    """Write the ``torch.export`` program to ``path``; the check batch's error of the reloaded program."""
+    try:
+        program = torch.export.export(model, (example[:2],), dynamic_shapes=(batch,), strict=False)
+    except Exception as err:
+        raise UserError(f"the model does not export: {type(err).__name__}: {err}") from err
+    torch.export.save(program, path, extra_files={METADATA_KEY: json.dumps(metadata)})
+    with torch.no_grad():
+        return _relative_error(torch.export.load(path).module()(example), model(example))

@@ -1,0 +1,116 @@
+"""``adaspec export``: a trained run as ONNX (run in onnxruntime) and as a ``torch.export`` program; the
+exported models label the test files as ``adaspec predict`` does; bad requests exit 2 and lose nothing."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from adaspec.cli import main
+from adaspec.data import load_audio, split_parts
+from adaspec.training import TrainResult, load_classifier, predict_paths
+from adaspec.training.export import METADATA_KEY, export_run, read_metadata
+
+ort = pytest.importorskip("onnxruntime")
+pytest.importorskip("onnxscript")
+
+
+def _file_parts(path: Path, config: dict) -> np.ndarray:
+    """The evaluation parts of one file, as ``predict`` cuts them."""
+    data = config["data"]
+    clip = round(data["clip_seconds"] * data["sample_rate"])
+    wave = load_audio(path, data["sample_rate"])
+    return split_parts(wave, config["eval"]["n_parts"], min_length=clip)
+
+
+def test_onnx_model_labels_files_as_predict_does(
+    trained_run: TrainResult, tone_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "tones.onnx"
+    assert main(["export", str(trained_run.paths.root), "--output", str(output)]) == 0
+    summary = capsys.readouterr().out
+    assert str(output) in summary and "input 'waveform' (batch, 4000) float32 at 8000 Hz" in summary
+    loaded = load_classifier(trained_run.paths.root)
+    metadata = read_metadata(output)
+    assert metadata["class_names"] == loaded.class_names
+    assert (metadata["sample_rate"], metadata["clip_samples"]) == (8000, 4000)
+    session = ort.InferenceSession(str(output), providers=["CPUExecutionProvider"])
+    assert session.get_modelmeta().custom_metadata_map[METADATA_KEY]
+    files = sorted(tone_dataset.rglob("*.wav"))[::4]
+    expected = predict_paths(trained_run.paths.root, files, top_k=1, fmt="json").rows
+    for path, row in zip(files, expected, strict=True):
+        parts = _file_parts(path, loaded.config)  # 2 parts: another batch size than exported
+        (logits,) = session.run(["logits"], {"waveform": parts})
+        with torch.no_grad():
+            eager = loaded.model(torch.from_numpy(parts)).numpy()
+        np.testing.assert_allclose(logits, eager, rtol=0, atol=1e-4 * np.abs(eager).max())
+        probabilities = torch.softmax(torch.from_numpy(logits), dim=1).mean(0)
+        assert metadata["class_names"][int(probabilities.argmax())] == row["label"]
+
+
+def test_pt2_program_reloads_and_matches_eager(trained_run: TrainResult, tmp_path: Path) -> None:
+    result = export_run(trained_run.paths.best, fmt="pt2", output=tmp_path / "tones.pt2")
+    assert result.error is not None and result.error < 1e-5
+    program = torch.export.load(result.path).module()
+    loaded = load_classifier(trained_run.paths.best)
+    x = 0.1 * torch.randn(5, 4000, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        torch.testing.assert_close(program(x), loaded.model(x), rtol=1e-5, atol=1e-5)
+    assert read_metadata(result.path)["class_names"] == loaded.class_names
+
+
+def test_default_output_sits_beside_a_bare_checkpoint(trained_run: TrainResult, tmp_path: Path) -> None:
+    checkpoint = shutil.copy(trained_run.paths.best, tmp_path / "model.ckpt")
+    result = export_run(checkpoint)
+    assert result.path == tmp_path / "model.onnx" and result.path.is_file()
+    assert result.error is not None and result.error < 1e-5
+    assert not list(tmp_path.glob(".*partial"))
+
+
+def test_existing_output_is_kept_unless_overwrite(
+    trained_run: TrainResult, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "model.onnx"
+    output.write_text("keep me")
+    assert main(["export", str(trained_run.paths.root), "--output", str(output)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0 and "exists; pass --overwrite" in error
+    assert output.read_text() == "keep me"
+    assert main(["export", str(trained_run.paths.root), "--output", str(output), "--overwrite"]) == 0
+    assert read_metadata(output)["input"] == "waveform"
+
+
+def test_unknown_format_and_folder_output_exit_2_with_one_line(
+    trained_run: TrainResult, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["export", str(trained_run.paths.root), "--format", "tflite"])
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'tflite'" in capsys.readouterr().err
+    assert main(["export", str(trained_run.paths.root), "--output", str(tmp_path)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0 and "is a folder; --output must name a file" in error
+
+
+def test_missing_onnx_exporter_names_the_extra(
+    trained_run: TrainResult,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setitem(sys.modules, "onnxscript", None)  # import fails as if not installed
+    assert main(["export", str(trained_run.paths.root), "--output", str(tmp_path / "m.onnx")]) == 2
+    assert "pip install 'adaspec[onnx]'" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
+
+
+def test_read_metadata_of_a_foreign_file_is_a_user_error(tmp_path: Path) -> None:
+    foreign = tmp_path / "other.pt2"
+    foreign.write_bytes(b"not a zip")
+    with pytest.raises(Exception, match="no adaspec metadata"):
+        read_metadata(foreign)
