@@ -2,16 +2,16 @@
 onnxruntime, checked against the oracles (``torch.stft``, librosa, pywt, a direct Gabor convolution) and
 against the eager module, with a batch size other than the one exported.
 
-onnxruntime's DFT is exact only for power-of-two lengths: in float32 it is about 4e-4 (of the largest
-value) off for lengths such as 4000 or 4800, against 1e-7 for torch's FFTs. The front-ends whose FFT
-lengths are 5-smooth (CQT, VQT, CWT, LEAF) are therefore checked in float32 to 1e-3 (measured: 3e-4),
-and in float64, where that error is below 1e-6, to the oracles' own tolerances."""
+onnxruntime's DFT is exact only for power-of-two lengths (in float32 about 4e-4 off for a length of 4000);
+under ONNX export the front-ends use power-of-two FFT lengths and split other lengths into power-of-two FFTs
+(``adaspec.ops.onnx_fft``), so the models are as exact as eager ones. LEAF's exported band layout differs
+from its eager one (power-of-two bands): both are within 2e-5 of the exact energies (the exported one
+within 1e-5), which PCEN's compression magnifies in quiet frames."""
 
 from __future__ import annotations
 
 import contextlib
 import io
-import math
 
 import librosa
 import numpy as np
@@ -28,8 +28,8 @@ pytest.importorskip("onnxscript")
 ort = pytest.importorskip("onnxruntime")
 
 SR = 16000
-#: Front-ends whose FFT lengths are not powers of two (onnxruntime's float32 DFT error, see above).
-ORT_DFT_ERROR = {"cqt", "vqt", "cwt", "leaf"}
+#: Largest difference from eager (relative to the largest value) where 1e-5 does not hold (see above).
+TOLERANCES = {"leaf": 5e-4}
 
 
 def _run_in_onnxruntime(
@@ -74,7 +74,7 @@ def test_onnx_model_matches_eager_for_another_batch_size(name, signal_factory, t
     with torch.no_grad():
         expected = _pairs(module(x))
     assert actual.shape == expected.shape
-    assert _relative_error(actual, expected) <= (1e-3 if name in ORT_DFT_ERROR else 1e-5)
+    assert _relative_error(actual, expected) <= TOLERANCES.get(name, 1e-5)
 
 
 def test_onnx_stft_matches_torch_stft(signal_factory, tmp_path):
@@ -95,7 +95,7 @@ def test_onnx_mel_matches_librosa(signal_factory, tmp_path):
     assert _relative_error(actual, expected) <= 1e-5
 
 
-@pytest.mark.parametrize(("dtype", "tolerance"), [(torch.float32, 1e-3), (torch.float64, 1e-6)])
+@pytest.mark.parametrize(("dtype", "tolerance"), [(torch.float32, 1e-5), (torch.float64, 1e-6)])
 def test_onnx_cwt_matches_pywt(dtype, tolerance, signal_factory, tmp_path):
     x = signal_factory((3, 4000), 8000, dtype=torch.float64)
     cwt = adaspec.CWT(sample_rate=8000, f_min=50.0, n_bins=24, hop_length=4, output="complex").to(dtype)
@@ -106,8 +106,8 @@ def test_onnx_cwt_matches_pywt(dtype, tolerance, signal_factory, tmp_path):
 
 
 def test_onnx_cqt_matches_librosa(tmp_path):
-    """float32; librosa resamples its lower octaves (soxr), so the eager CQT is within 2e-3 of it, not
-    closer (see test_cqt), and onnxruntime's DFT adds less than 1e-4."""
+    """librosa resamples its lower octaves (soxr), so the eager CQT is within 2e-3 of it, not closer (see
+    test_cqt); the exported one, with power-of-two resampling lengths, too."""
     sample_rate, seconds = 22050, 1.5
     t = np.arange(round(seconds * sample_rate)) / sample_rate
     y = sum(np.sin(2 * np.pi * 220.0 * k * t + k) / k for k in range(1, 8))
@@ -136,13 +136,13 @@ class _PooledEnergy(torch.nn.Module):
 
 
 def test_onnx_gabor_energies_match_a_direct_convolution(signal_factory, tmp_path):
-    """float64: LEAF's frequency-domain band op in onnxruntime against a stride-1 convolution."""
-    parameters = leaf_parameters(adaspec.LEAF(SR, n_filters=16))
+    """LEAF's frequency-domain band op (float32) in onnxruntime against a stride-1 convolution (float64)."""
+    parameters = [values.detach() for values in leaf_parameters(adaspec.LEAF(SR, n_filters=16))]
     x = signal_factory((3, 3000), SR, dtype=torch.float64)
-    actual = _run_in_onnxruntime(_PooledEnergy(*parameters).eval(), x[:2], x, tmp_path)
+    module = _PooledEnergy(*(values.float() for values in parameters)).eval()
+    actual = _run_in_onnxruntime(module, x[:2].float(), x.float(), tmp_path)
     with torch.no_grad():
         expected = direct_pooled_energy(x, *parameters, 160).numpy()
     assert actual.shape == expected.shape
     error = np.abs(actual - expected).max(axis=-1) / np.abs(expected).max(axis=-1)
-    assert error.max() < 1e-4
-    assert math.isfinite(float(actual.sum()))
+    assert error.max() < 5e-5  # the eager op's own bound is 1e-4 (test_leaf)

@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import subprocess
 import sys
 
+import pytest
 import torch
 
-from adaspec.ops._tracing import untraced
+from adaspec.ops._tracing import is_exporting_onnx, untraced
 from tests.helpers import counting_backend
 
 
@@ -74,3 +77,22 @@ def test_importing_adaspec_leaves_dynamo_unimported():
     code = "import sys, adaspec; print('torch._dynamo' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_is_exporting_onnx_only_under_onnx_export():
+    """False eagerly and under plain torch.export, True under torch.onnx.export (which runs torch.export)."""
+    seen = []
+
+    class Probe(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            seen.append(is_exporting_onnx())
+            return 2 * x
+
+    x = torch.ones(2, 3)
+    Probe()(x)
+    torch.export.export(Probe(), (x,), strict=False)
+    assert seen == [False, False]
+    pytest.importorskip("onnxscript")
+    with contextlib.redirect_stdout(io.StringIO()):  # the exporter prints its progress
+        torch.onnx.export(Probe(), (x,), dynamo=True)
+    assert seen[2:] and all(seen[2:])

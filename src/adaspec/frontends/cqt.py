@@ -33,6 +33,7 @@ from ..ops import (
     frame_signal,
     normalize_pad_mode,
     octave_rates,
+    onnx_fft,
     parts_output,
 )
 from ..ops._tracing import is_exporting, is_tracing
@@ -392,7 +393,7 @@ class VQT(nn.Module):
 
     def _direct_spectral(self, signal: torch.Tensor, n_frames: int) -> torch.Tensor:
         frames = self._frames(signal, self.n_fft, self.hop_length)
-        spectrum = torch.fft.rfft(frames[:, :n_frames])
+        spectrum = onnx_fft.rfft(frames[:, :n_frames])
         blocks = [(low, getattr(self, f"_spectral_block_{i}")) for i, low in enumerate(self._block_lows)]
         return banded_product(spectrum, blocks).transpose(-1, -2)
 

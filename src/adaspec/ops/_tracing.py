@@ -22,6 +22,21 @@ def is_exporting() -> bool:
     return bool(check()) if check is not None else False
 
 
+def is_exporting_onnx() -> bool:
+    """Whether ``torch.onnx.export`` is tracing the caller (a case of :func:`is_exporting`): ops then pick
+    forms onnxruntime computes exactly (power-of-two FFT lengths, see :mod:`adaspec.ops.onnx_fft`).
+
+    Returns:
+        ``torch.onnx.is_in_onnx_export()`` while exporting, else ``False`` (without importing
+        ``torch.onnx`` first).
+    """
+    if not is_exporting():
+        return False
+    import torch.onnx
+
+    return bool(torch.onnx.is_in_onnx_export())
+
+
 def is_tracing() -> bool:
     """Whether ``torch.compile`` or ``torch.export`` is tracing the caller: values may not be read, and
     caches keyed on storage (``data_ptr``) must not be used.

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 import torch
 
 from .._validation import check_non_negative_int, check_positive_int
+from . import onnx_fft
 from ._batch import map_signals
 from .fft_sizes import next_smooth_size
 from .padding import pad_end
@@ -106,7 +107,7 @@ class FilterSpectra:
 
     def _spectra(self) -> Iterator[torch.Tensor]:
         """The folded filter spectra, ``(q, filters, folds)`` per chunk of filters."""
-        transform = torch.fft.rfft if self.real else torch.fft.fft
+        transform = onnx_fft.rfft if self.real else onnx_fft.fft
         chunk = max(1, CHUNK_ELEMENTS // self.n_fft)
         for start in range(0, self.n_filters, chunk):
             taps = self._taps[start : start + chunk]
@@ -140,7 +141,7 @@ class FilterSpectra:
         # The signal advanced by `offset`: its first `offset` samples wrap into the end of the zero padding.
         gap = waveform.new_zeros(batch, self.n_fft - length)
         advanced = torch.cat([waveform[:, self.offset :], gap, waveform[:, : self.offset]], dim=-1)
-        spectrum = (torch.fft.rfft if self.real else torch.fft.fft)(advanced)
+        spectrum = (onnx_fft.rfft if self.real else onnx_fft.fft)(advanced)
         # Real filters: y = Re((1 / N) sum_{f <= N / 2} w_f Z(f) ...), w_f = 2 except DC and (even N) Nyquist.
         if self.real:
             weights = torch.full((self.n_bins,), 2.0, dtype=waveform.dtype, device=waveform.device)
@@ -154,7 +155,7 @@ class FilterSpectra:
             folded = _ContiguousGrad.apply(
                 torch.matmul(spectrum, responses.transpose(1, 2))
             )  # (q, batch, filters)
-            outputs.append(torch.fft.ifft(folded, dim=0)[: self.n_frames])
+            outputs.append(onnx_fft.ifft(folded, dim=0)[: self.n_frames])
         result = torch.cat(outputs, dim=-1).permute(1, 2, 0) * (1.0 / self.hop)
         return result.real.contiguous() if self.real else result.contiguous()
 

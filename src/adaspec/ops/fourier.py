@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from .._validation import check_choice
+from . import onnx_fft
 from ._batch import map_signals
 from .spectrum import OUTPUTS
 
@@ -23,7 +24,7 @@ class _WindowedFFT(torch.autograd.Function):
     @staticmethod
     def forward(ctx, frames: torch.Tensor, window: torch.Tensor, onesided: bool, output: str):  # type: ignore[override]
         windowed = frames * window
-        spectrum = torch.fft.rfft(windowed) if onesided else torch.fft.fft(windowed)
+        spectrum = onnx_fft.rfft(windowed) if onesided else onnx_fft.fft(windowed)
         del windowed
         ctx.onesided, ctx.output = onesided, output
         if output == "complex":

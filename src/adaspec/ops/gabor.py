@@ -44,6 +44,7 @@ import torch
 from torch.autograd.function import once_differentiable
 
 from .._validation import check_positive_int
+from . import onnx_fft
 from ._batch import map_signals
 from ._tracing import is_exporting, tensor_cache, untraced
 from .gabor_plan import TAIL, FilterValues, Group, Plan, band_layout, band_runs, make_plan
@@ -111,7 +112,7 @@ def gabor_pooled_energy(
     pooled_energy = _traced_pooled_band_energy if is_exporting() else _PooledBandEnergy.apply
 
     def transform(signals: torch.Tensor) -> torch.Tensor:
-        half = torch.fft.rfft(signals, n=plan.n_fft)
+        half = onnx_fft.rfft(signals, n=plan.n_fft)
         return pooled_energy(half, centers, widths, pooling, plan, n_frames)
 
     # Energies are >= 0, but where they are about 0 (silence) the FFTs' rounding leaves values of either
@@ -287,11 +288,11 @@ def _traced_pooled_band_energy(
     for group in plan.groups:
         # Slices, not _group_bands' strided view of `half` (step may be 0) nor its in-place gathering.
         window = torch.stack([_band(half, start, group.band, plan.n_fft) for start in group.starts()])
-        signal = torch.fft.ifft(window * _group_responses(responses, group))
-        spectrum = torch.fft.rfft(torch.view_as_real(signal).square().sum(dim=-1))[..., : plan.n_bins]
+        signal = onnx_fft.ifft(window * _group_responses(responses, group))
+        spectrum = onnx_fft.rfft(torch.view_as_real(signal).square().sum(dim=-1))[..., : plan.n_bins]
         weights = pooling[group.first : group.first + group.count, None, : spectrum.shape[-1]]
         blocks.append(pad_end(spectrum * weights, plan.n_bins - spectrum.shape[-1]))
-    frames = torch.fft.ifft(_fold(torch.cat(blocks), plan.q), dim=-1)[..., :n_frames].real
+    frames = onnx_fft.ifft(_fold(torch.cat(blocks), plan.q))[..., :n_frames].real
     return frames.transpose(0, 1) * (2.0 * plan.q / plan.n_fft)
 
 

@@ -6,6 +6,7 @@ import torch
 
 from .._validation import check_positive_int
 from ..kernels.cqt import raised_cosine_lowpass
+from . import onnx_fft
 from ._batch import map_signals
 from .fft_sizes import next_smooth_size
 
@@ -48,7 +49,7 @@ def _decimate(waveform: torch.Tensor, factor: int, pass_edge: float) -> torch.Te
     out_size = next_smooth_size(kept + GUARD_SAMPLES)  # plain Python: torch.compile traces it
     # Zero-pad by concatenation: rfft's own padding would first zero-fill the whole buffer.
     zeros = waveform.new_zeros(*waveform.shape[:-1], factor * out_size - length)
-    spectrum = torch.fft.rfft(torch.cat([waveform, zeros], dim=-1))[..., : out_size // 2 + 1]
+    spectrum = onnx_fft.rfft(torch.cat([waveform, zeros], dim=-1))[..., : out_size // 2 + 1]
     relative = torch.linspace(0.0, 1.0, out_size // 2 + 1, dtype=torch.float64, device=waveform.device)
     # 1 / factor: irfft normalises by the smaller size.
     gain = raised_cosine_lowpass(relative, pass_edge).to(waveform.dtype) / factor

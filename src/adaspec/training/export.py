@@ -102,14 +102,7 @@ def export_run(
     finally:
         partial.unlink(missing_ok=True)
     if error is not None and error > WARN_ERROR:
-        log.warning(
-            "the exported logits differ from PyTorch's by %.1e (relative)%s",
-            error,
-            "; onnxruntime's DFT is inexact for lengths that are not powers of two (onnx/onnx#4798), "
-            "which CQT, VQT, CWT and LEAF use"
-            if fmt == "onnx"
-            else "",
-        )
+        log.warning("the exported logits differ from PyTorch's by %.1e (relative)", error)
     return ExportResult(path=path, format=fmt, metadata=metadata, error=error)
 
 
