@@ -103,9 +103,12 @@ def _add_predict(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "predict",
         help="label audio files with a trained run",
-        description="Predict the label and top-k probabilities of each file (folders are walked).",
+        description="Predict the label and top-k probabilities of each file (folders are walked), with a "
+        "run, a checkpoint or a model file written by `adaspec export` (.onnx runs in onnxruntime).",
     )
-    parser.add_argument("target", type=Path, metavar="RUN_DIR|CKPT", help="run directory or checkpoint")
+    parser.add_argument(
+        "target", type=Path, metavar="RUN_DIR|CKPT|MODEL", help="run directory, checkpoint, .onnx or .pt2"
+    )
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="audio files or folders")
     parser.add_argument("--top-k", type=positive_int, default=3, help="probabilities to show per file")
     parser.add_argument("--format", default="table", choices=("table", "csv", "json"))

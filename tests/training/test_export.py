@@ -114,3 +114,21 @@ def test_read_metadata_of_a_foreign_file_is_a_user_error(tmp_path: Path) -> None
     foreign.write_bytes(b"not a zip")
     with pytest.raises(Exception, match="no adaspec metadata"):
         read_metadata(foreign)
+
+
+@pytest.mark.parametrize("fmt", ["onnx", "pt2"])
+def test_predict_runs_exported_models_like_the_run(
+    fmt: str, trained_run: TrainResult, tone_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The exported file brings its own sample rate, crop, extensions and vote: no run directory needed."""
+    model = export_run(trained_run.paths.root, fmt=fmt, output=tmp_path / f"tones.{fmt}").path
+    folder = tone_dataset / "noise"
+    expected = predict_paths(trained_run.paths.root, [folder], top_k=3, fmt="json").rows
+    actual = predict_paths(model, [folder], top_k=3, fmt="json").rows
+    assert [row["path"] for row in actual] == [row["path"] for row in expected] and actual
+    for got, want in zip(actual, expected, strict=True):
+        assert got["label"] == want["label"] and got["error"] is None
+        assert [name for name, _ in got["top"]] == [name for name, _ in want["top"]]
+        np.testing.assert_allclose([p for _, p in got["top"]], [p for _, p in want["top"]], atol=1e-5)
+    assert main(["predict", str(model), str(sorted(folder.iterdir())[0])]) == 0
+    assert "noise_00.wav" in capsys.readouterr().out

@@ -138,6 +138,58 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
         raise UserError(f"{path}: no adaspec metadata ({type(err).__name__}: {err})") from err
 
 
+def load_exported(path: str | Path) -> LoadedModel:
+    """A file written by :func:`export_run` as a :class:`LoadedModel` that ``predict`` can use: the
+    ``.pt2`` program's module, or an ONNX model run by onnxruntime behind a module's call; the config holds
+    the data and evaluation settings the file carries (sample rate, crop, extensions, vote).
+
+    Args:
+        path: a ``.onnx`` or ``.pt2`` file.
+
+    Returns:
+        The :class:`LoadedModel` (``run`` is ``None``, ``checkpoint`` the exported file).
+
+    Raises:
+        UserError: for a file without adaspec metadata, or an ONNX model without onnxruntime installed.
+    """
+    path = Path(path)
+    metadata = read_metadata(path)
+    if path.suffix == FORMATS["onnx"]:
+        model: torch.nn.Module = OnnxModel(path, metadata["input"], metadata["output"])
+    else:
+        model = torch.export.load(path).module()
+    config = {
+        "data": {
+            "sample_rate": metadata["sample_rate"],
+            "clip_seconds": metadata["clip_seconds"],
+            "extensions": metadata["extensions"],
+        },
+        "eval": dict(metadata["eval"]),
+    }
+    return LoadedModel(
+        model=model, config=config, class_names=list(metadata["class_names"]), checkpoint=path, run=None
+    )
+
+
+class OnnxModel(torch.nn.Module):
+    """An ONNX classifier in onnxruntime (CPU) behind a module's call: float32 waveforms in, logits out."""
+
+    def __init__(self, path: Path, input_name: str, output_name: str) -> None:
+        super().__init__()
+        try:
+            import onnxruntime
+        except ModuleNotFoundError as err:
+            raise UserError(f"running {path} needs onnxruntime: pip install 'adaspec[onnx]'") from err
+        self.session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        self.input_name, self.output_name = input_name, output_name
+
+    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        """Logits ``(batch, classes)`` for ``(batch, clip samples)`` waveforms (computed on the CPU)."""
+        samples = waveform.detach().cpu().float().numpy()
+        (logits,) = self.session.run([self.output_name], {self.input_name: samples})
+        return torch.from_numpy(logits)
+
+
 def _default_path(loaded: LoadedModel, fmt: str) -> Path:
     folder = loaded.run.root if loaded.run is not None else loaded.checkpoint.parent
     return folder / f"model{FORMATS[fmt]}"
@@ -150,7 +202,9 @@ def _metadata(loaded: LoadedModel, samples: int) -> dict[str, Any]:
         "checkpoint": str(loaded.checkpoint),
         "class_names": list(loaded.class_names),
         "sample_rate": config["data"]["sample_rate"],
+        "clip_seconds": config["data"]["clip_seconds"],
         "clip_samples": samples,
+        "extensions": list(config["data"]["extensions"]),
         "input": "waveform",
         "output": "logits",
         "frontend": config["frontend"]["name"],

@@ -15,8 +15,12 @@ from ..data.walk import find_audio_files
 from ..evaluation import format_predictions, top_k, vote
 from .checkpoints import LoadedModel, load_classifier
 from .datamodule import clip_samples
+from .export import FORMATS, load_exported
 
 log = logging.getLogger(__name__)
+
+#: Files of ``adaspec export`` that ``predict`` runs directly.
+EXPORTED_SUFFIXES = tuple(FORMATS.values())
 
 
 @dataclass
@@ -50,7 +54,7 @@ def predict_file(loaded: LoadedModel, path: Path, k: int) -> dict[str, Any]:
         return row
     parts = split_parts(wave, config["eval"]["n_parts"], min_length=clip_samples(config["data"]))
     parts = torch.from_numpy(parts)
-    device = next(loaded.model.parameters()).device
+    device = next(loaded.model.parameters(), torch.empty(0)).device  # an ONNX model has none: CPU
     with torch.inference_mode():
         probs = torch.softmax(loaded.model(parts.to(device)).float(), dim=1).cpu().numpy()
     row["label"] = loaded.class_names[vote(probs, config["eval"]["vote"])]
@@ -61,12 +65,14 @@ def predict_file(loaded: LoadedModel, path: Path, k: int) -> dict[str, Any]:
 def predict_paths(
     target: str | Path, paths: Sequence[Path], top_k: int = 3, fmt: str = "table"
 ) -> PredictionOutput:
-    """Predict every file under ``paths`` with the run or checkpoint ``target``.
+    """Predict every file under ``paths`` with the run, checkpoint or exported model ``target``.
 
     The label is the ``eval.vote`` vote over ``eval.n_parts`` parts; the listed probabilities are the mean
-    over parts. A file that cannot be decoded gets an error row and the others go on.
+    over parts. A file that cannot be decoded gets an error row and the others go on. A ``.onnx`` or
+    ``.pt2`` file written by ``adaspec export`` brings its own sample rate, crop and vote settings.
     """
-    loaded = load_classifier(target)
+    exported = Path(target).suffix in EXPORTED_SUFFIXES
+    loaded = load_exported(target) if exported else load_classifier(target)
     rows = []
     for path in expand_paths(paths, loaded.config["data"]["extensions"]):
         row = predict_file(loaded, path, top_k)
