@@ -30,6 +30,8 @@ ort = pytest.importorskip("onnxruntime")
 SR = 16000
 #: Largest difference from eager (relative to the largest value) where 1e-5 does not hold (see above).
 TOLERANCES = {"leaf": 5e-4}
+#: Configurations whose exported models the oracle tests below check directly (torch.stft, librosa).
+ORACLE_TESTED = {"stft", "mel"}
 
 
 def _run_in_onnxruntime(
@@ -66,7 +68,7 @@ def _input(name: str, signal_factory, batch: int) -> torch.Tensor:
     return x.abs() if name == "amplitude_to_db" else x
 
 
-@pytest.mark.parametrize("name", LEARNABLE_NAMES)
+@pytest.mark.parametrize("name", [name for name in LEARNABLE_NAMES if name not in ORACLE_TESTED])
 def test_onnx_model_matches_eager_for_another_batch_size(name, signal_factory, tmp_path):
     module = build_learnable(name).eval()
     x = _input(name, signal_factory, 3)
@@ -137,7 +139,7 @@ class _PooledEnergy(torch.nn.Module):
 
 def test_onnx_gabor_energies_match_a_direct_convolution(signal_factory, tmp_path):
     """LEAF's frequency-domain band op (float32) in onnxruntime against a stride-1 convolution (float64)."""
-    parameters = [values.detach() for values in leaf_parameters(adaspec.LEAF(SR, n_filters=16))]
+    parameters = [values.detach() for values in leaf_parameters(adaspec.LEAF(SR, n_filters=8))]
     x = signal_factory((3, 3000), SR, dtype=torch.float64)
     module = _PooledEnergy(*(values.float() for values in parameters)).eval()
     actual = _run_in_onnxruntime(module, x[:2].float(), x.float(), tmp_path)

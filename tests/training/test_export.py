@@ -75,13 +75,14 @@ def test_default_output_sits_beside_a_bare_checkpoint(trained_run: TrainResult, 
 def test_existing_output_is_kept_unless_overwrite(
     trained_run: TrainResult, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    output = tmp_path / "model.onnx"
+    output = tmp_path / "model.pt2"
     output.write_text("keep me")
-    assert main(["export", str(trained_run.paths.root), "--output", str(output)]) == 2
+    export = ["export", str(trained_run.paths.root), "--format", "pt2", "--output", str(output)]
+    assert main(export) == 2
     error = capsys.readouterr().err.strip()
     assert error.count("\n") == 0 and "exists; pass --overwrite" in error
     assert output.read_text() == "keep me"
-    assert main(["export", str(trained_run.paths.root), "--output", str(output), "--overwrite"]) == 0
+    assert main([*export, "--overwrite"]) == 0
     assert read_metadata(output)["input"] == "waveform"
 
 
