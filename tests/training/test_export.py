@@ -86,7 +86,7 @@ def test_existing_output_is_kept_unless_overwrite(
     assert read_metadata(output)["input"] == "waveform"
 
 
-def test_unknown_format_and_folder_output_exit_2_with_one_line(
+def test_unknown_format_and_bad_outputs_exit_2_with_one_line(
     trained_run: TrainResult, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with pytest.raises(SystemExit) as exit_info:
@@ -96,6 +96,9 @@ def test_unknown_format_and_folder_output_exit_2_with_one_line(
     assert main(["export", str(trained_run.paths.root), "--output", str(tmp_path)]) == 2
     error = capsys.readouterr().err.strip()
     assert error.count("\n") == 0 and "is a folder; --output must name a file" in error
+    assert main(["export", str(trained_run.paths.root), "--output", str(tmp_path / "model.pt2")]) == 2
+    assert "--output must end in .onnx for --format onnx, got model.pt2" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
 
 
 def test_missing_onnx_exporter_names_the_extra(

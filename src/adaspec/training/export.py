@@ -74,8 +74,8 @@ def export_run(
         The :class:`ExportResult`, with the largest difference from PyTorch's logits on a check batch.
 
     Raises:
-        UserError: for an unknown format, an existing output without ``overwrite``, a missing ONNX
-            exporter, or a model that does not export.
+        UserError: for an unknown format, an output that is a folder, lacks the format's extension or
+            exists (without ``overwrite``), a missing ONNX exporter, or a model that does not export.
     """
     if fmt not in FORMATS:
         raise UserError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
@@ -83,6 +83,8 @@ def export_run(
     path = Path(output) if output is not None else _default_path(loaded, fmt)
     if path.is_dir():
         raise UserError(f"{path} is a folder; --output must name a file")
+    if path.suffix != FORMATS[fmt]:  # predict and read_metadata tell the formats apart by it
+        raise UserError(f"--output must end in {FORMATS[fmt]} for --format {fmt}, got {path.name}")
     if path.exists() and not overwrite:
         raise UserError(f"{path} exists; pass --overwrite to replace it")
     samples = clip_samples(loaded.config["data"])
