@@ -163,3 +163,16 @@ def test_waveform_must_be_batch_by_time():
     model = make_classifier("stft", "small_cnn", "repeat")
     with pytest.raises(ValueError, match=r"waveform must have shape \(batch, time\)"):
         model(torch.zeros(4000))
+
+
+@pytest.mark.parametrize("adapter", ADAPTERS)
+def test_exports_with_a_dynamic_batch(signal_factory, adapter):
+    """torch.export with the batch axis dynamic (as ``adaspec export`` does) for every adapter; the program
+    gives the eager logits for another batch size."""
+    torch.manual_seed(0)
+    model = make_classifier("stft", "small_cnn", adapter, masking=SpecMasking(4, 4)).eval()
+    x = signal_factory((3, LENGTH), sample_rate=8000.0)
+    batch = {0: torch.export.Dim("batch")}
+    program = torch.export.export(model, (x[:2],), dynamic_shapes=(batch,), strict=False).module()
+    with torch.no_grad():
+        torch.testing.assert_close(program(x), model(x), rtol=1e-5, atol=1e-5)

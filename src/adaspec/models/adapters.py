@@ -72,8 +72,10 @@ def stack_channels(spectrograms: Sequence[torch.Tensor]) -> torch.Tensor:
     """
     for spectrogram in spectrograms:
         _check_spectrogram(spectrogram)
-    shapes = [tuple(s.shape) for s in spectrograms]
-    if len(set(shapes)) != 1:
+    first = spectrograms[0].shape
+    # Compared pairwise, not through a set: under torch.export a dynamic batch size is an unhashable SymInt.
+    if any(spectrogram.shape != first for spectrogram in spectrograms[1:]):
+        shapes = [tuple(spectrogram.shape) for spectrogram in spectrograms]
         raise ValueError(f"per-channel front-ends must produce equal shapes, got {shapes}")
     return torch.stack(list(spectrograms), dim=1)
 
