@@ -2,11 +2,9 @@
 onnxruntime, checked against the oracles (``torch.stft``, librosa, pywt, a direct Gabor convolution) and
 against the eager module, with a batch size other than the one exported.
 
-onnxruntime's DFT is exact only for power-of-two lengths (in float32 about 4e-4 off for a length of 4000);
-under ONNX export the front-ends use power-of-two FFT lengths and split other lengths into power-of-two FFTs
-(``adaspec.ops.onnx_fft``), so the models are as exact as eager ones. LEAF's exported band layout differs
-from its eager one (power-of-two bands): both are within 2e-5 of the exact energies (the exported one
-within 1e-5), which PCEN's compression magnifies in quiet frames."""
+onnxruntime's DFT op is slow, and exact only for power-of-two lengths (in float32 about 4e-4 off for a
+length of 4000); under ONNX export the front-ends' FFTs are matrix products (``adaspec.ops.onnx_fft``) and
+STFTs up to n_fft 512 dense products, so the models are as exact as eager ones."""
 
 from __future__ import annotations
 
@@ -28,10 +26,14 @@ pytest.importorskip("onnxscript")
 ort = pytest.importorskip("onnxruntime")
 
 SR = 16000
-#: Largest difference from eager (relative to the largest value) where 1e-5 does not hold (see above).
-TOLERANCES = {"leaf": 5e-4}
 #: Configurations whose exported models the oracle tests below check directly (torch.stft, librosa).
 ORACLE_TESTED = {"stft", "mel"}
+#: Smaller learnable configs where exporting the usual one takes long (LEAF: each group of bands adds
+#: hundreds of ONNX nodes).
+SMALLER = {"leaf": lambda: adaspec.LEAF(sample_rate=SR, n_filters=4)}
+#: Largest difference from eager (relative to the largest value) where 1e-5 does not hold: LEAF's float32
+#: rounding, magnified by PCEN in quiet frames.
+TOLERANCES = {"leaf": 1e-4}
 
 
 def _run_in_onnxruntime(
@@ -41,8 +43,13 @@ def _run_in_onnxruntime(
     fixes size 1) and run the ONNX model on ``x`` in onnxruntime; complex outputs come back as ``(..., 2)``
     real pairs (the exporter's convention)."""
     with contextlib.redirect_stdout(io.StringIO()):  # the exporter prints its progress
+        # optimize=False: the exporter's graph rewriting takes a third of the time and changes no value.
         program = torch.onnx.export(
-            module, (example,), dynamo=True, dynamic_shapes=({0: torch.export.Dim("batch")},)
+            module,
+            (example,),
+            dynamo=True,
+            dynamic_shapes=({0: torch.export.Dim("batch")},),
+            optimize=False,
         )
     path = tmp_path / "model.onnx"
     program.save(str(path))
@@ -70,7 +77,7 @@ def _input(name: str, signal_factory, batch: int) -> torch.Tensor:
 
 @pytest.mark.parametrize("name", [name for name in LEARNABLE_NAMES if name not in ORACLE_TESTED])
 def test_onnx_model_matches_eager_for_another_batch_size(name, signal_factory, tmp_path):
-    module = build_learnable(name).eval()
+    module = SMALLER.get(name, lambda: build_learnable(name))().eval()
     x = _input(name, signal_factory, 3)
     actual = _run_in_onnxruntime(module, x[:2], x, tmp_path)
     with torch.no_grad():
@@ -109,14 +116,14 @@ def test_onnx_cwt_matches_pywt(dtype, tolerance, signal_factory, tmp_path):
 
 def test_onnx_cqt_matches_librosa(tmp_path):
     """librosa resamples its lower octaves (soxr), so the eager CQT is within 2e-3 of it, not closer (see
-    test_cqt); the exported one, with power-of-two resampling lengths, too."""
+    test_cqt); so is the exported one."""
     sample_rate, seconds = 22050, 1.5
     t = np.arange(round(seconds * sample_rate)) / sample_rate
     y = sum(np.sin(2 * np.pi * 220.0 * k * t + k) / k for k in range(1, 8))
-    cqt = adaspec.CQT(sample_rate=sample_rate, hop_length=512, f_min=32.70, n_bins=84)
+    cqt = adaspec.CQT(sample_rate=sample_rate, hop_length=512, f_min=110.0, n_bins=48)
     x = torch.from_numpy(np.stack([y, y, y])).float()
     actual = _run_in_onnxruntime(cqt.eval(), x[:2], x, tmp_path)[2]
-    expected = librosa.cqt(y, sr=sample_rate, hop_length=512, fmin=32.70, n_bins=84, tuning=0.0, sparsity=0)
+    expected = librosa.cqt(y, sr=sample_rate, hop_length=512, fmin=110.0, n_bins=48, tuning=0.0, sparsity=0)
     magnitude = np.hypot(actual[..., 0], actual[..., 1])
     assert _relative_error(magnitude, np.abs(expected)) <= 2.1e-3
 
@@ -139,7 +146,7 @@ class _PooledEnergy(torch.nn.Module):
 
 def test_onnx_gabor_energies_match_a_direct_convolution(signal_factory, tmp_path):
     """LEAF's frequency-domain band op (float32) in onnxruntime against a stride-1 convolution (float64)."""
-    parameters = [values.detach() for values in leaf_parameters(adaspec.LEAF(SR, n_filters=8))]
+    parameters = [values.detach() for values in leaf_parameters(adaspec.LEAF(SR, n_filters=6))]
     x = signal_factory((3, 3000), SR, dtype=torch.float64)
     module = _PooledEnergy(*(values.float() for values in parameters)).eval()
     actual = _run_in_onnxruntime(module, x[:2].float(), x.float(), tmp_path)
@@ -147,4 +154,21 @@ def test_onnx_gabor_energies_match_a_direct_convolution(signal_factory, tmp_path
         expected = direct_pooled_energy(x, *parameters, 160).numpy()
     assert actual.shape == expected.shape
     error = np.abs(actual - expected).max(axis=-1) / np.abs(expected).max(axis=-1)
-    assert error.max() < 5e-5  # the eager op's own bound is 1e-4 (test_leaf)
+    assert error.max() < 1e-4  # the eager op's own bound (test_leaf)
+
+
+@pytest.mark.parametrize("n_fft", [512, 2048])
+def test_onnx_stft_has_no_dft_node(n_fft, signal_factory, tmp_path):
+    """Up to n_fft 512 the dense product (``adaspec.frontends.stft.ONNX_DENSE_MAX_N_FFT``), beyond it the
+    FFT as matrix products (``adaspec.ops.onnx_fft``): onnxruntime's DFT op is slow, and inexact for lengths
+    that are not powers of two."""
+    onnx = pytest.importorskip("onnx")
+    x = signal_factory((3, SR // 4), SR)
+    stft = adaspec.STFT(n_fft=n_fft, hop_length=n_fft // 4).eval()
+    actual = _run_in_onnxruntime(stft, x[:2], x, tmp_path)
+    expected = _pairs(torch.stft(x, n_fft, n_fft // 4, window=torch.hann_window(n_fft), return_complex=True))
+    assert _relative_error(actual, expected) <= 1e-5
+    model = onnx.load(str(tmp_path / "model.onnx"))
+    operators = {node.op_type for node in model.graph.node}
+    operators |= {node.op_type for function in model.functions for node in function.node}
+    assert "DFT" not in operators and "MatMul" in operators

@@ -24,7 +24,7 @@ def is_exporting() -> bool:
 
 def is_exporting_onnx() -> bool:
     """Whether ``torch.onnx.export`` is tracing the caller (a case of :func:`is_exporting`): ops then pick
-    forms onnxruntime computes exactly (power-of-two FFT lengths, see :mod:`adaspec.ops.onnx_fft`).
+    forms onnxruntime computes exactly and fast (FFTs as matrix products, see :mod:`adaspec.ops.onnx_fft`).
 
     Returns:
         ``torch.onnx.is_in_onnx_export()`` while exporting, else ``False`` (without importing

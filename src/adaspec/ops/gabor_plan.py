@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ._tracing import is_exporting_onnx, tensor_cache
+from ._tracing import tensor_cache
 from .fft_sizes import next_smooth_size
 
 #: Gaussians are treated as zero beyond this many standard deviations (exp(-4.5^2 / 2) ~ 4e-5).
@@ -117,9 +117,7 @@ def make_plan(
     per_radian = n_fft / (2.0 * math.pi)
     pairs = zip(sigmas, pools, strict=True)
     needs = [TAIL * per_radian * (math.sqrt(2.0) / sigma + 1.0 / pool) for sigma, pool in pairs]
-    odd_factors = (1,) if is_exporting_onnx() else FAST_ODD_FACTORS  # see adaspec.ops.onnx_fft
-    sizes = tuple(fast_size(math.ceil(need), n_fft, odd_factors) for need in needs)
-    bands = merge_sizes(sizes, MERGE_RATIO, GROUP_BINS)
+    bands = merge_sizes(tuple(fast_size(math.ceil(need), n_fft) for need in needs), MERGE_RATIO, GROUP_BINS)
     centres = [mu * per_radian for mu in mus]
     windows = tuple(_start_range(m, need, band) for m, need, band in zip(centres, needs, bands, strict=True))
     groups = group_filters(bands, windows, n_fft)
@@ -231,9 +229,9 @@ def merge_sizes(bands: tuple[int, ...], ratio: float, group_bins: int) -> tuple[
 
 
 @functools.lru_cache(maxsize=4096)
-def fast_size(n: int, limit: int, odd_factors: tuple[int, ...] = FAST_ODD_FACTORS) -> int:
-    """The smallest ``2^a k >= n`` with ``k`` in ``odd_factors`` (``limit`` if that is smaller)."""
-    return min(min(k * _next_power_of_two(-(-n // k)) for k in odd_factors), limit)
+def fast_size(n: int, limit: int) -> int:
+    """The smallest ``2^a k >= n`` with ``k`` in :data:`FAST_ODD_FACTORS` (``limit`` if that is smaller)."""
+    return min(min(k * _next_power_of_two(-(-n // k)) for k in FAST_ODD_FACTORS), limit)
 
 
 def _next_power_of_two(n: int) -> int:

@@ -53,7 +53,7 @@ def _decimate(waveform: torch.Tensor, factor: int, pass_edge: float) -> torch.Te
     relative = torch.linspace(0.0, 1.0, out_size // 2 + 1, dtype=torch.float64, device=waveform.device)
     # 1 / factor: irfft normalises by the smaller size.
     gain = raised_cosine_lowpass(relative, pass_edge).to(waveform.dtype) / factor
-    result = torch.fft.irfft(spectrum * gain, n=out_size)
+    result = onnx_fft.irfft(spectrum * gain, n=out_size)
     return torch.nn.functional.pad(result[..., :valid], (0, kept - valid))
 
 
