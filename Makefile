@@ -14,7 +14,7 @@ endif
 
 STAMP := $(dir $(PY)).adaspec-installed
 
-.PHONY: setup test lint demo study synthetic-demo fourier-demo bench bench-training bench-filterbanks bench-peers clean
+.PHONY: setup test lint demo study synthetic-demo fourier-demo bench bench-training bench-filterbanks bench-peers bench-onnx clean
 
 setup: $(STAMP)
 
@@ -48,6 +48,9 @@ bench: setup
 
 bench-training: setup
 	$(PY) benchmarks/bench_training.py
+
+bench-onnx: setup
+	$(PY) benchmarks/bench_onnx.py
 
 # Peers that only the benchmarks time: SpeechBrain (its LEAF) without its torch / torchaudio requirements,
 # which would replace the installed torch; hyperpyyaml and sentencepiece are what its import needs. pip then
