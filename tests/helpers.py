@@ -38,6 +38,16 @@ def build_learnable(name: str) -> torch.nn.Module:
     return adaspec.build_frontend(name, **LEARNABLE_CONFIGS[name])
 
 
+def learnable_input(name: str, signal_factory, n_samples: int, batch: int = 2) -> torch.Tensor:
+    """Test input for :func:`build_learnable` ``name``: ``batch`` signals of ``n_samples`` at 16 kHz,
+    non-negative for ``amplitude_to_db`` (a power spectrogram), for ``pcen`` also shaped as a spectrogram of
+    8 channels and ``n_samples // 64`` frames."""
+    if name == "pcen":
+        return signal_factory((batch, 8, n_samples // 64), 16000).abs()
+    x = signal_factory((batch, n_samples), 16000)
+    return x.abs() if name == "amplitude_to_db" else x
+
+
 def make_signal(seconds: float = 0.5, sr: int = 16000, seed: int = 0) -> np.ndarray:
     """Noise + a 440 Hz tone + a chirp (float64): energy in every mel band and some dynamic range."""
     rng = np.random.default_rng(seed)

@@ -12,22 +12,19 @@ import pytest
 import torch
 
 import adaspec
-from tests.helpers import LEARNABLE_CONFIGS, LEARNABLE_NAMES, build_learnable, counting_backend
+from tests.helpers import (
+    LEARNABLE_CONFIGS,
+    LEARNABLE_NAMES,
+    build_learnable,
+    counting_backend,
+    learnable_input,
+)
 
 SR = 16000
 
 
 def test_every_registered_frontend_has_a_config():
     assert set(LEARNABLE_CONFIGS) == set(adaspec.available_frontends())
-
-
-def _input(name: str, signal_factory, n_samples: int) -> torch.Tensor:
-    """Two test signals; for ``amplitude_to_db`` (a power spectrogram) non-negative, for ``pcen`` also shaped
-    as a spectrogram of 8 channels."""
-    if name == "pcen":
-        return signal_factory((2, 8, n_samples // 64), SR).abs()
-    x = signal_factory((2, n_samples), SR)
-    return x.abs() if name == "amplitude_to_db" else x
 
 
 def _step(
@@ -49,7 +46,7 @@ def _step(
 @pytest.mark.parametrize("name", LEARNABLE_NAMES)
 def test_compiled_frontend_matches_eager(name, signal_factory):
     module = build_learnable(name)
-    x = _input(name, signal_factory, SR // 2)
+    x = learnable_input(name, signal_factory, SR // 2)
     torch._dynamo.reset()
     compiled = torch.compile(module, backend="aot_eager")
     for _ in range(2):
@@ -71,7 +68,7 @@ def test_parameter_updates_do_not_recompile(name, signal_factory):
     """Graphs are captured once: an optimiser step changes values, not what Dynamo guards on (LEAF plans its
     bands and PCEN its smoother blocks from the values, so those ops stay out of the graph)."""
     module = build_learnable(name)
-    x = _input(name, signal_factory, SR // 4)
+    x = learnable_input(name, signal_factory, SR // 4)
     backend, graphs = counting_backend()
     torch._dynamo.reset()
     compiled = torch.compile(module, backend=backend)

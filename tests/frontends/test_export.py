@@ -15,17 +15,9 @@ import torch
 
 import adaspec
 from adaspec.ops.gabor import gabor_pooled_energy
-from tests.helpers import LEARNABLE_NAMES, build_learnable
+from tests.helpers import LEARNABLE_NAMES, build_learnable, learnable_input
 
 SR = 16000
-
-
-def _input(name: str, signal_factory, n_samples: int) -> torch.Tensor:
-    """As in ``test_compile``: spectrogram-shaped and non-negative for PCEN, non-negative for dB."""
-    if name == "pcen":
-        return signal_factory((2, 8, n_samples // 64), SR).abs()
-    x = signal_factory((2, n_samples), SR)
-    return x.abs() if name == "amplitude_to_db" else x
 
 
 def _export(module: torch.nn.Module, x: torch.Tensor) -> torch.nn.Module:
@@ -49,7 +41,7 @@ def test_exported_frontend_matches_eager(name, signal_factory):
     """The exported program gives the eager output; its functional (decomposed) form also the gradients
     (the raw program keeps the in-place ops of the hand-written forwards, which autograd cannot replay)."""
     module = build_learnable(name)
-    x = _input(name, signal_factory, SR // 4)
+    x = learnable_input(name, signal_factory, SR // 4)
     program = torch.export.export(module, (x,), strict=False)
     with torch.no_grad():
         expected = module(x)
@@ -161,6 +153,6 @@ def test_frontend_pickles_with_its_state_dict_hooks(name, signal_factory):
     module = build_learnable(name)
     copy = pickle.loads(pickle.dumps(module))
     copy.load_state_dict(module.state_dict())
-    x = _input(name, signal_factory, SR // 4)
+    x = learnable_input(name, signal_factory, SR // 4)
     with torch.no_grad():
         torch.testing.assert_close(copy(x), module(x), rtol=0, atol=0)

@@ -20,7 +20,7 @@ import torch
 import adaspec
 from adaspec.ops.gabor import gabor_pooled_energy
 from tests.frontends.test_leaf import direct_pooled_energy, leaf_parameters
-from tests.helpers import LEARNABLE_NAMES, build_learnable
+from tests.helpers import LEARNABLE_NAMES, build_learnable, learnable_input
 
 pytest.importorskip("onnxscript")
 ort = pytest.importorskip("onnxruntime")
@@ -67,18 +67,10 @@ def _relative_error(actual: np.ndarray, expected: np.ndarray) -> float:
     return float(np.abs(actual - expected).max() / np.abs(expected).max())
 
 
-def _input(name: str, signal_factory, batch: int) -> torch.Tensor:
-    """As in ``test_export``: spectrogram-shaped and non-negative for PCEN, non-negative for dB."""
-    if name == "pcen":
-        return signal_factory((batch, 8, 60), SR).abs()
-    x = signal_factory((batch, SR // 4), SR)
-    return x.abs() if name == "amplitude_to_db" else x
-
-
 @pytest.mark.parametrize("name", [name for name in LEARNABLE_NAMES if name not in ORACLE_TESTED])
 def test_onnx_model_matches_eager_for_another_batch_size(name, signal_factory, tmp_path):
     module = SMALLER.get(name, lambda: build_learnable(name))().eval()
-    x = _input(name, signal_factory, 3)
+    x = learnable_input(name, signal_factory, SR // 4, batch=3)
     actual = _run_in_onnxruntime(module, x[:2], x, tmp_path)
     with torch.no_grad():
         expected = _pairs(module(x))
