@@ -120,24 +120,8 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
     Raises:
         UserError: when the file has no adaspec metadata or cannot be read.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{path}: no such file")
-    try:
-        if path.suffix == FORMATS["onnx"]:
-            import onnx
-
-            model = onnx.load(str(path), load_external_data=False)
-            text = next((p.value for p in model.metadata_props if p.key == METADATA_KEY), "")
-        else:
-            extra = {METADATA_KEY: ""}
-            torch.export.load(path, extra_files=extra)
-            text = extra[METADATA_KEY]
-        return json.loads(text)
-    except ModuleNotFoundError as err:
-        raise UserError(f"reading {path} needs {err.name}: pip install 'adaspec[onnx]'") from err
-    except Exception as err:
-        raise UserError(f"{path}: no adaspec metadata ({type(err).__name__}: {err})") from err
+    metadata, _ = _open_exported(Path(path), run=False)
+    return metadata
 
 
 def load_exported(path: str | Path) -> LoadedModel:
@@ -155,11 +139,7 @@ def load_exported(path: str | Path) -> LoadedModel:
         UserError: for a file without adaspec metadata, or an ONNX model without onnxruntime installed.
     """
     path = Path(path)
-    metadata = read_metadata(path)
-    if path.suffix == FORMATS["onnx"]:
-        model: torch.nn.Module = OnnxModel(path, metadata["input"], metadata["output"])
-    else:
-        model = torch.export.load(path).module()
+    metadata, model = _open_exported(path, run=True)
     config = {
         "data": {
             "sample_rate": metadata["sample_rate"],
@@ -173,16 +153,43 @@ def load_exported(path: str | Path) -> LoadedModel:
     )
 
 
-class OnnxModel(torch.nn.Module):
-    """An ONNX classifier in onnxruntime (CPU) behind a module's call: float32 waveforms in, logits out."""
-
-    def __init__(self, path: Path, input_name: str, output_name: str) -> None:
-        super().__init__()
-        try:
+def _open_exported(path: Path, run: bool) -> tuple[dict[str, Any], torch.nn.Module | None]:
+    """The metadata of an exported file and, with ``run``, the model to call, from one read of the file
+    (an onnxruntime session for ONNX, the program's module for ``.pt2``)."""
+    if not path.is_file():
+        raise UserError(f"{path}: no such file")
+    model: torch.nn.Module | None = None
+    try:
+        if path.suffix == FORMATS["onnx"] and run:
             import onnxruntime
-        except ModuleNotFoundError as err:
-            raise UserError(f"running {path} needs onnxruntime: pip install 'adaspec[onnx]'") from err
-        self.session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+
+            session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+            metadata = json.loads(session.get_modelmeta().custom_metadata_map.get(METADATA_KEY, ""))
+            return metadata, OnnxModel(session, metadata["input"], metadata["output"])
+        if path.suffix == FORMATS["onnx"]:
+            import onnx
+
+            proto = onnx.load(str(path), load_external_data=False)
+            text = next((p.value for p in proto.metadata_props if p.key == METADATA_KEY), "")
+        else:
+            extra = {METADATA_KEY: ""}
+            program = torch.export.load(path, extra_files=extra)
+            text = extra[METADATA_KEY]
+            model = program.module() if run else None
+        return json.loads(text), model
+    except ModuleNotFoundError as err:
+        raise UserError(f"reading {path} needs {err.name}: pip install 'adaspec[onnx]'") from err
+    except Exception as err:
+        raise UserError(f"{path}: no adaspec metadata ({type(err).__name__}: {err})") from err
+
+
+class OnnxModel(torch.nn.Module):
+    """An ONNX classifier in an onnxruntime session behind a module's call: float32 waveforms in, logits
+    out."""
+
+    def __init__(self, session: Any, input_name: str, output_name: str) -> None:
+        super().__init__()
+        self.session = session
         self.input_name, self.output_name = input_name, output_name
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
