@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from ._tracing import is_exporting_onnx
+from .padding import pad_end
 
 
 def rfft(signal: torch.Tensor, n: int | None = None) -> torch.Tensor:
@@ -103,7 +104,7 @@ def _fit(signal: torch.Tensor, n: int) -> torch.Tensor:
     """``signal`` cut or zero-padded to ``n`` samples."""
     if signal.shape[-1] >= n:
         return signal[..., :n]
-    return torch.nn.functional.pad(signal, (0, n - signal.shape[-1]))
+    return pad_end(signal, n - signal.shape[-1])
 
 
 def _transform(
