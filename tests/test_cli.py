@@ -104,6 +104,16 @@ def test_compare_reference_outside_the_variants_exits_2(
     assert len(err) == 1 and "--reference" in err[0] and "'cqt'" in err[0]
 
 
+def test_compare_overwrite_with_report_only_exits_2(
+    config_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["compare", str(config_file), "--out", str(tmp_path / "study"), "--report-only", "--overwrite"]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--overwrite" in err[0] and "--report-only" in err[0]
+    assert not (tmp_path / "study").exists()
+
+
 def test_missing_cli_extra_exits_2_with_the_install_hint(config_file: Path) -> None:
     """Installed without the ``cli`` extra, the command names the missing package and the pip command."""
     call = f"main(['train', {str(config_file)!r}])"

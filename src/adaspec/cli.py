@@ -172,8 +172,9 @@ def _add_compare(commands: argparse._SubParsersAction) -> None:
         "compare",
         help="train and compare front-end variants over seeds",
         description="Train every variant x seed with the same data, backbone and budget, evaluate each best "
-        "checkpoint on val and test, and write results.md, results.csv and plots. Finished runs are reused; "
-        "a run that fails is logged and left out (exit code 1) and is retried by the next call.",
+        "checkpoint on val and test, and write results.md, results.csv and plots. Finished runs are reused "
+        "(a run folder holding another config is refused unless --overwrite); a run that fails is logged and "
+        "left out (exit code 1) and is retried by the next call.",
     )
     parser.add_argument("config", type=Path, help="YAML or JSON config file (the shared setup)")
     parser.add_argument(
@@ -197,6 +198,12 @@ def _add_compare(commands: argparse._SubParsersAction) -> None:
         "--report-only",
         action="store_true",
         help="train nothing: write the tables and plots from the runs that have finished",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="retrain the runs whose folder holds another config (deleting them); runs of this config are "
+        "reused",
     )
 
 
@@ -370,6 +377,7 @@ def _run_compare(args: argparse.Namespace) -> int:
         epochs=args.budget,
         reference=args.reference,
         train_missing=not args.report_only,
+        overwrite=args.overwrite,
     )
     print(format_results(result))
     print(f"\nwrote {out / 'results.md'}, {out / 'results.csv'} and the plots in {out}")

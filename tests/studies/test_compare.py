@@ -85,6 +85,19 @@ def markdown_rows(path: Path, table: int = 0) -> dict[str, list[str]]:
     return tables[table] if table < len(tables) else {}
 
 
+def spy_on_train(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Path, bool]]:
+    """Let ``compare`` train as usual while recording each run folder it trains and its ``overwrite``."""
+    calls: list[tuple[Path, bool]] = []
+    real_train = compare_module.train
+
+    def spy(config: Any, name: str, runs_dir: Path, **kwargs: Any) -> Any:
+        calls.append((Path(runs_dir) / name, kwargs.get("overwrite", False)))
+        return real_train(config, name=name, runs_dir=runs_dir, **kwargs)
+
+    monkeypatch.setattr(compare_module, "train", spy)
+    return calls
+
+
 def checkpoint_mtimes(out: Path) -> dict[Path, int]:
     return {path: path.stat().st_mtime_ns for path in sorted(out.glob("runs/*/*/checkpoints/*.ckpt"))}
 
@@ -355,16 +368,9 @@ def test_run_without_summary_goes_back_through_train(
     run = out / "runs" / "stft" / "seed1"
     old = json.loads((run / "summary.json").read_text())
     (run / "summary.json").unlink()
-    calls = []
-    real_train = compare_module.train
-
-    def spy(config: Any, name: str, runs_dir: Path, **kwargs: Any) -> Any:
-        calls.append(Path(runs_dir) / name)
-        return real_train(config, name=name, runs_dir=runs_dir, **kwargs)
-
-    monkeypatch.setattr(compare_module, "train", spy)
+    calls = spy_on_train(monkeypatch)
     run_comparison(base, out, list(STUDY_VARIANTS), seeds=SEEDS, epochs=1)
-    assert calls == [run]
+    assert calls == [(run, False)]
     new = json.loads((run / "summary.json").read_text())
     assert new["resumed"] is True
     for key in ("val_acc", "test_acc", "val_f1", "test_f1", "n_params", "epochs", "test_confusion"):
@@ -376,6 +382,35 @@ def test_another_config_in_the_output_folder_is_refused(study: Path, base: dict[
     with pytest.raises(UserError, match=r"another config \(trainer.max_epochs: 1 -> 2"):
         run_comparison(base, study, list(STUDY_VARIANTS), seeds=SEEDS, epochs=2)
     assert checkpoint_mtimes(study) == before
+
+
+@pytest.mark.filterwarnings("ignore:The dirpath has changed")  # the runs were copied to another folder
+def test_overwrite_retrains_only_the_runs_of_another_config(
+    study: Path, base: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "overwrite"
+    shutil.copytree(study, out)
+    before = checkpoint_mtimes(out)
+    calls = spy_on_train(monkeypatch)
+    # Same config: every run is reused, overwrite or not.
+    run_comparison(base, out, list(STUDY_VARIANTS), seeds=SEEDS, epochs=1, overwrite=True)
+    assert calls == [] and checkpoint_mtimes(out) == before
+    # Another budget for stft seed 0: that run alone is deleted and retrained with it.
+    result = run_comparison(base, out, ["stft"], seeds=1, epochs=2, overwrite=True)
+    run = out / "runs" / "stft" / "seed0"
+    assert calls == [(run, True)]
+    assert [row.epochs for row in result.rows] == [2]
+    assert json.loads((run / "summary.json").read_text())["resumed"] is False
+    assert len(json.loads((run / "metrics.json").read_text())["epochs"]) == 2
+    after = checkpoint_mtimes(out)
+    assert {path: t for path, t in after.items() if run not in path.parents} == {
+        path: t for path, t in before.items() if run not in path.parents
+    }
+
+
+def test_overwrite_and_report_only_are_refused_together(study: Path, base: dict[str, Any]) -> None:
+    with pytest.raises(UserError, match="--overwrite"):
+        run_comparison(base, study, list(STUDY_VARIANTS), seeds=SEEDS, train_missing=False, overwrite=True)
 
 
 def test_learned_window_is_the_checkpoints_against_hann(study: Path) -> None:

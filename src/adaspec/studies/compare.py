@@ -3,7 +3,8 @@
 Layout of ``out_dir``: ``runs/<variant>/seed<k>/`` (ordinary run directories plus ``summary.json``),
 ``results.csv``, ``results.md``, ``validation_curves.png``, ``confusion_matrices.png`` and
 ``learned_frontends.png``. A run whose ``summary.json`` exists under the same config is not touched again;
-an interrupted one resumes from its ``last.ckpt`` through :func:`~adaspec.training.train`.
+an interrupted one resumes from its ``last.ckpt`` through :func:`~adaspec.training.train`; one that holds
+another config is refused, or deleted and retrained with ``overwrite``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from ..errors import UserError
 from ..training.catalog import list_items
 from ..training.checkpoints import load_classifier
 from ..training.evaluate import score_split
-from ..training.run_dir import RunPaths, check_same_config, has_checkpoints
+from ..training.run_dir import RunPaths, check_same_config, has_checkpoints, saved_config_differences
 from ..training.train import train
 from .figures import (
     CONFUSION_FILE,
@@ -101,24 +102,35 @@ def _finished(paths: RunPaths, config: Mapping[str, Any]) -> RunSummary | None:
     config (one without checkpoints, a start that failed, is left to ``train`` to replace)."""
     if not paths.config.exists() or not has_checkpoints(paths):
         return None
-    check_same_config(paths, config, "use another output folder or delete that run")
+    check_same_config(paths, config, "retrain it with --overwrite, use another output folder or delete it")
     return RunSummary.load(paths.root)
 
 
-def run_one(config: Mapping[str, Any], variant: str, seed: int, runs_dir: Path) -> tuple[RunSummary, bool]:
+def run_one(
+    config: Mapping[str, Any], variant: str, seed: int, runs_dir: Path, overwrite: bool = False
+) -> tuple[RunSummary, bool]:
     """Train (or resume) one run, score its best checkpoint on val and test and write ``summary.json``.
+
+    Args:
+        config: the run's resolved config.
+        variant, seed: what the run is (for the summary and the log).
+        runs_dir: the variant's folder; the run is ``seed<seed>`` in it.
+        overwrite: delete and retrain a run folder that holds another config (else it is refused).
 
     Returns:
         The summary and whether the run was skipped because it had already finished.
     """
     paths = RunPaths(runs_dir / f"seed{seed}")
-    done = _finished(paths, config)
+    replace = overwrite and bool(differences := saved_config_differences(paths, config))
+    if replace:
+        log.warning("retraining %s, which holds another config (%s)", paths.root, "; ".join(differences[:3]))
+    done = None if replace else _finished(paths, config)
     if done is not None:
         log.info("skipping finished run %s (summary.json exists)", paths.root)
         return done, True
     log.info("training %s seed %d into %s", variant, seed, paths.root)
     start = time.perf_counter()
-    result = train(config, name=paths.root.name, runs_dir=runs_dir)
+    result = train(config, name=paths.root.name, runs_dir=runs_dir, overwrite=replace)
     seconds = time.perf_counter() - start
     loaded = load_classifier(paths.root)
     val, _ = score_split(loaded, loaded.config, "val")
@@ -161,6 +173,7 @@ def run_comparison(
     epochs: int | None = None,
     reference: str | None = None,
     train_missing: bool = True,
+    overwrite: bool = False,
 ) -> ComparisonResult:
     """Train each variant for seeds ``0..seeds-1`` on the same data, backbone and budget; write the tables
     and figures into ``out_dir``.
@@ -176,13 +189,17 @@ def run_comparison(
             among the variants, else the first).
         train_missing: train the runs that have not finished (default); ``False`` only tabulates the
             finished ones (a study still running elsewhere, or one whose seeds differ by variant).
+        overwrite: delete and retrain the runs whose folder holds another config (say after changing the
+            base config or ``epochs``); without it such a folder is refused. Runs of the same config are
+            reused either way.
 
     A run that fails with an error other than a :class:`UserError` is logged with its traceback and left out
     (``result.failed``); the study goes on with the others, and running it again retries the failed run.
 
     Raises:
-        UserError: an unknown variant or reference, a bad count, a run folder that holds another config,
-            or (``train_missing=False``) no finished run at all.
+        UserError: an unknown variant or reference, a bad count, a run folder that holds another config
+            (without ``overwrite``), ``overwrite`` with ``train_missing=False``, or (``train_missing=False``)
+            no finished run at all.
         Exception: the first run's error when every run failed.
     """
     base = resolve_config(config)
@@ -190,6 +207,8 @@ def run_comparison(
     seeds = _check_count("--seeds", seeds)
     epochs = _check_count("--epochs", epochs) if epochs is not None else None
     reference = _check_reference(reference, names)
+    if overwrite and not train_missing:
+        raise UserError("--overwrite retrains runs and --report-only trains nothing: use one of them")
     if train_missing:
         list_items(base["data"])  # a missing or empty dataset stops here, not once per run
     out_dir = Path(out_dir)
@@ -201,7 +220,7 @@ def run_comparison(
         runs_dir = out_dir / "runs" / variant
         if train_missing:
             try:
-                summary, was_skipped = run_one(run_cfg, variant, seed, runs_dir)
+                summary, was_skipped = run_one(run_cfg, variant, seed, runs_dir, overwrite)
             except UserError:
                 raise
             except Exception as err:  # one broken run must not cost the study every other run

@@ -87,15 +87,24 @@ def check_run_name(name: str) -> str:
     return name
 
 
+def saved_config_differences(paths: RunPaths, config: Mapping[str, Any]) -> list[str]:
+    """How the run directory's saved ``config.yaml`` differs from ``config``.
+
+    Returns:
+        One line per differing key (``key: saved -> new``); empty when they agree or nothing is saved.
+    """
+    if not paths.config.exists():
+        return []
+    return config_differences(load_config_file(paths.config), dict(config))
+
+
 def check_same_config(paths: RunPaths, config: Mapping[str, Any], remedy: str) -> None:
     """Refuse a run directory whose saved ``config.yaml`` differs from ``config`` (no-op without one).
 
     Raises:
         UserError: naming the first differing keys and ``remedy``.
     """
-    if not paths.config.exists():
-        return
-    differences = config_differences(load_config_file(paths.config), dict(config))
+    differences = saved_config_differences(paths, config)
     if differences:
         shown = "; ".join(differences[:3]) + (" ..." if len(differences) > 3 else "")
         raise UserError(f"{paths.root} holds a run with another config ({shown}); {remedy}")
@@ -129,7 +138,7 @@ def prepare_run_dir(
     if paths.config.exists():
         if has_checkpoints(paths):
             check_same_config(paths, config, "use another --name or --overwrite")
-        elif differences := config_differences(load_config_file(paths.config), dict(config)):
+        elif differences := saved_config_differences(paths, config):
             shown = "; ".join(differences[:3])
             log.warning("%s holds no checkpoint of its config (%s); replacing it", paths.root, shown)
             shutil.rmtree(paths.root)
