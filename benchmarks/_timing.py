@@ -367,6 +367,41 @@ def machine_facts(packages: Iterable[str]) -> list[tuple[str, str]]:
     return facts
 
 
+def probe_note(probes: tuple[float, float]) -> str:
+    """The sentence that reports the parallel probe taken before and after the timing (see
+    :func:`parallel_probe`)."""
+    return (
+        f"parallel probe before / after: {probes[0]:.2f} / {probes[1]:.2f} (multi- / single-thread time of a "
+        "4M-element multiply; near or above 1: cores busy elsewhere; nan with one thread)"
+    )
+
+
+def render_report(
+    title: str,
+    packages: Iterable[str],
+    setup: str,
+    table: str,
+    sections: Iterable[Sequence[str]] = (),
+    elapsed: float = 0.0,
+    extra_facts: Iterable[tuple[str, str]] = (),
+) -> str:
+    """A benchmark's markdown report: ``# title``, the machine facts (with the versions of ``packages`` and
+    ``extra_facts``), the ``setup`` paragraph, the ``table``, each non-empty section of lines (verdicts,
+    notes) and the total wall time.
+
+    Returns:
+        The report, ending in a newline.
+    """
+    facts = [*machine_facts(packages), *extra_facts]
+    lines = [f"# {title}", "", *(f"- **{label}**: {value}" for label, value in facts)]
+    lines += ["", setup, "", table, ""]
+    for section in sections:
+        if section:
+            lines += [*section, ""]
+    lines.append(f"Total benchmark wall time: {elapsed:.0f} s.")
+    return "\n".join(lines) + "\n"
+
+
 def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[str]], align: str | None = None) -> str:
     """A GitHub markdown table; ``align`` is one character per column: ``l`` or ``r``."""
     align = align or "l" * len(headers)
@@ -395,6 +430,17 @@ def parse_benchmark_args(parser: argparse.ArgumentParser, argv: Sequence[str] | 
         if value is not None and value < 1:
             parser.error(f"--{name} must be >= 1")
     return args
+
+
+def run_main(run: Callable[..., str], doc: str, argv: Sequence[str] | None) -> int:
+    """Entry point of a benchmark with only the common options: parse them, call
+    ``run(quick=..., rounds=..., threads=...)`` and print its report (also writing it with ``--out``).
+
+    Returns:
+        The exit code, 0.
+    """
+    args = parse_benchmark_args(benchmark_parser(doc), argv)
+    return emit_report(run(quick=args.quick, rounds=args.rounds, threads=args.threads), args.out)
 
 
 def emit_report(report: str, out: Path | None) -> int:

@@ -239,24 +239,20 @@ def render(
                 f"{row.name}: error {errs[0]:.1e} x max|C| on all frames (target <= {MATCH_TOLERANCE:g})",
             )
         )
-    facts = timing.machine_facts(["torch", "numpy", "librosa", "nnAudio", "adaspec"])
-    lines = ["# adaspec CQT vs librosa and nnAudio, forward (CPU)", ""]
-    lines += [f"- **{label}**: {value}" for label, value in facts]
-    lines += [
-        "",
+    setup = (
         f"Config A: {BATCH} x {SECONDS:g} s at {SAMPLE_RATE} Hz, {N_BINS} bins at {BINS_PER_OCTAVE} per "
         f"octave from {F_MIN:g} Hz, hop {HOP}, magnitude, fp32. {rounds} interleaved rounds (slow rows "
-        f"capped); parallel probe before / after: {probes[0]:.2f} / {probes[1]:.2f} (multi- / single-thread "
-        "time of a 4M-element multiply; near or above 1: cores busy elsewhere; nan with one thread). "
-        "Errors: max magnitude difference / max|C| of librosa.cqt (sparsity 0.01 as timed, and 0).",
-        "",
+        f"capped); {timing.probe_note(probes)}. Errors: max magnitude difference / max|C| of librosa.cqt "
+        "(sparsity 0.01 as timed, and 0)."
+    )
+    return timing.render_report(
+        "adaspec CQT vs librosa and nnAudio, forward (CPU)",
+        ["torch", "numpy", "librosa", "nnAudio", "adaspec"],
+        setup,
         timing.markdown_table(headers, table, "lrrrrrrrrr"),
-        "",
-        *verdicts,
-        "",
-        f"Total benchmark wall time: {elapsed:.0f} s.",
-    ]
-    return "\n".join(lines) + "\n"
+        [verdicts],
+        elapsed,
+    )
 
 
 def _verdict(ok: bool, text: str) -> str:
@@ -265,8 +261,7 @@ def _verdict(ok: bool, text: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; prints the markdown report (and writes it with ``--out``)."""
-    args = timing.parse_benchmark_args(timing.benchmark_parser(__doc__), argv)
-    return timing.emit_report(run(quick=args.quick, rounds=args.rounds, threads=args.threads), args.out)
+    return timing.run_main(run, __doc__, argv)
 
 
 if __name__ == "__main__":

@@ -183,32 +183,26 @@ def render(
         "target",
         "PASS/FAIL",
     ]
-    facts = timing.machine_facts(["torch", "numpy", "pywt", "adaspec"])
-    lines = ["# CWT vs pywt.cwt (CPU)", ""]
-    lines += [f"- **{label}**: {value}" for label, value in facts]
-    lines += [
-        "",
+    setup = (
         f"Config A: batch {BATCH} x {SECONDS:g} s at {SAMPLE_RATE} Hz, {BINS} log-spaced scales from "
         f"{F_MIN} Hz (12 per octave), hop {HOP} ({1 + (round(SECONDS * SAMPLE_RATE) - 1) // HOP} frames), "
         "fp32, complex output. pywt.cwt (method='fft') computes every sample of every signal, one call per "
         "signal, and is subsampled by the hop afterwards; CWT computes only the hop-spaced outputs. "
-        f"{rounds} interleaved rounds (pywt capped); parallel probe before / after: {probes[0]:.2f} / "
-        f"{probes[1]:.2f} (multi- / single-thread time of a 4M-element multiply; near or above 1: cores busy "
-        "elsewhere; nan with one thread).",
-        "",
+        f"{rounds} interleaved rounds (pywt capped); {timing.probe_note(probes)}."
+    )
+    return timing.render_report(
+        "CWT vs pywt.cwt (CPU)",
+        ["torch", "numpy", "pywt", "adaspec"],
+        setup,
         timing.markdown_table(headers, table, "lrrrrrll"),
-        "",
-        *verdicts,
-        "",
-        f"Total benchmark wall time: {elapsed:.0f} s.",
-    ]
-    return "\n".join(lines) + "\n"
+        [verdicts],
+        elapsed,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; prints the markdown report (and writes it with ``--out``)."""
-    args = timing.parse_benchmark_args(timing.benchmark_parser(__doc__), argv)
-    return timing.emit_report(run(quick=args.quick, rounds=args.rounds, threads=args.threads), args.out)
+    return timing.run_main(run, __doc__, argv)
 
 
 if __name__ == "__main__":

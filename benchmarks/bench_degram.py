@@ -115,29 +115,24 @@ def render(impls: Sequence[timing.Timed], rounds: int, probes: tuple[float, floa
             [row.name + role, f"{median:.2f}", f"{low:.2f} - {high:.2f}", f"{ratio:.2f}x", target, verdict]
         )
     headers = ["Case (fwd+bwd)", "median ms", "IQR ms", "ratio vs mel", "target", "PASS/FAIL"]
-    facts = timing.machine_facts(["torch", "numpy", "adaspec"])
-    lines = ["# DEGram vs learnable MelSpectrogram, forward + backward (CPU)", ""]
-    lines += [f"- **{label}**: {value}" for label, value in facts]
-    lines += [
-        "",
+    setup = (
         f"Batch {BATCH} x {SECONDS:g} s at {SAMPLE_RATE} Hz, n_fft {N_FFT}, hop {HOP}, {BANDS} filters / "
-        f"mels, fp32, window fixed, filters learnable. {rounds} interleaved rounds; parallel probe "
-        f"before / after: {probes[0]:.2f} / {probes[1]:.2f} (multi- / single-thread time of a 4M-element "
-        "multiply; near or above 1: cores busy elsewhere; nan with one thread).",
-        "",
+        f"mels, fp32, window fixed, filters learnable. {rounds} interleaved rounds; "
+        f"{timing.probe_note(probes)}."
+    )
+    return timing.render_report(
+        "DEGram vs learnable MelSpectrogram, forward + backward (CPU)",
+        ["torch", "numpy", "adaspec"],
+        setup,
         timing.markdown_table(headers, table, "lrrrll"),
-        "",
-        *verdicts,
-        "",
-        f"Total benchmark wall time: {elapsed:.0f} s.",
-    ]
-    return "\n".join(lines) + "\n"
+        [verdicts],
+        elapsed,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; prints the markdown report (and writes it with ``--out``)."""
-    args = timing.parse_benchmark_args(timing.benchmark_parser(__doc__), argv)
-    return timing.emit_report(run(quick=args.quick, rounds=args.rounds, threads=args.threads), args.out)
+    return timing.run_main(run, __doc__, argv)
 
 
 if __name__ == "__main__":

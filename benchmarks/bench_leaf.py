@@ -349,24 +349,12 @@ def render(
                 )
         table.append([row.name, f"{median:.1f}", f"{low:.1f} - {high:.1f}", ratio_text, target, verdict])
     headers = ["Case (fwd+bwd)", "median ms", "IQR ms", "ratio vs mel 512", "target", "PASS/FAIL"]
-    facts = timing.machine_facts(["torch", "numpy", "adaspec"])
-    facts.append(("SpeechBrain Leaf", load_leaf_class()[1]))
-    lines = ["# LEAF vs learnable MelSpectrogram, forward + backward (CPU)", ""]
-    lines += [f"- **{label}**: {value}" for label, value in facts]
-    lines += [
-        "",
+    setup = (
         f"Batch {batch} x {SECONDS:g} s at {SAMPLE_RATE} Hz, hop {hop}, fp32. LEAF: {WINDOW_MS:g} ms window "
         "(401 samples), filters + pooling + PCEN learnable. Mel: periodic Hann, learnable filterbank, fixed "
-        f"window. {rounds} interleaved rounds; parallel probe before / after: {probes[0]:.2f} / "
-        f"{probes[1]:.2f} (near or above 1: cores busy elsewhere).",
-        "",
-        timing.markdown_table(headers, table, "lrrrll"),
-        "",
-        *(
-            verdicts
-            or [f"- The <= {TARGET_RATIO:g}x target is judged at batch {BATCH} and hop {HOP} only, not here."]
-        ),
-        "",
+        f"window. {rounds} interleaved rounds; {timing.probe_note(probes)}."
+    )
+    accuracy = [
         "Accuracy of LEAF's Gabor energies + pooling (float64, first 0.25 s of the first signal; largest "
         "error over channels relative to the channel's maximum) against a direct stride-1 computation:",
         "",
@@ -376,10 +364,19 @@ def render(
             "truncation, which adaspec's LEAF does not make)"
             for count, (same, cut) in errors.items()
         ),
-        "",
-        f"Total benchmark wall time: {elapsed:.0f} s.",
     ]
-    return "\n".join(lines) + "\n"
+    judged = verdicts or [
+        f"- The <= {TARGET_RATIO:g}x target is judged at batch {BATCH} and hop {HOP} only, not here."
+    ]
+    return timing.render_report(
+        "LEAF vs learnable MelSpectrogram, forward + backward (CPU)",
+        ["torch", "numpy", "adaspec"],
+        setup,
+        timing.markdown_table(headers, table, "lrrrll"),
+        [judged, accuracy],
+        elapsed,
+        extra_facts=[("SpeechBrain Leaf", load_leaf_class()[1])],
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -172,27 +172,23 @@ def render(
         "max diff",
         "export s",
     ]
-    facts = timing.machine_facts(["torch", "numpy", "adaspec", "onnxruntime", "onnxscript"])
-    lines = ["# Front-end inference: PyTorch eager vs ONNX in onnxruntime (CPU)", ""]
-    lines += [f"- **{label}**: {value}" for label, value in facts]
-    lines += [
-        "",
+    setup = (
         f"Batch {BATCH} x {SECONDS:g} s at {SAMPLE_RATE} Hz, fp32, {threads} thread(s) on both sides, eval "
-        f"mode (PyTorch under inference_mode). {rounds} interleaved rounds; parallel probe before / after: "
-        f"{probes[0]:.2f} / {probes[1]:.2f} (near or above 1: cores busy elsewhere; nan with one thread). "
-        "max diff: largest |onnxruntime - PyTorch| over the largest |PyTorch| value.",
-        "",
+        f"mode (PyTorch under inference_mode). {rounds} interleaved rounds; {timing.probe_note(probes)}. "
+        "max diff: largest |onnxruntime - PyTorch| over the largest |PyTorch| value."
+    )
+    return timing.render_report(
+        "Front-end inference: PyTorch eager vs ONNX in onnxruntime (CPU)",
+        ["torch", "numpy", "adaspec", "onnxruntime", "onnxscript"],
+        setup,
         timing.markdown_table(headers, table, "lrrrrr"),
-        "",
-        f"Total benchmark wall time: {elapsed:.0f} s.",
-    ]
-    return "\n".join(lines) + "\n"
+        elapsed=elapsed,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; prints the markdown report (and writes it with ``--out``)."""
-    args = timing.parse_benchmark_args(timing.benchmark_parser(__doc__), argv)
-    return timing.emit_report(run(quick=args.quick, rounds=args.rounds, threads=args.threads), args.out)
+    return timing.run_main(run, __doc__, argv)
 
 
 if __name__ == "__main__":

@@ -339,12 +339,12 @@ def render_dataset(
     start = time.perf_counter()
     split_table = _check_splits(DEFAULT_SPLITS if splits is None else splits)
     program_list = _check_programs(programs)
+    if splits is not None and fonts:  # by file name, before FluidSynth loads any font
+        _check_split_names(split_table, [Path(font) for font in fonts])
     font_paths = _check_fonts(fonts)
     n_jobs = len(font_paths) * len(program_list)
     workers = _available_cpus() if workers is None else check_positive_int("workers", workers)
     workers = min(workers, n_jobs)
-    if splits is not None:
-        _check_split_names(split_table, font_paths)
     split_of = {font: _resolve_split(font, split_table) for font in font_paths}
     _warn_about_splits(font_paths, split_of)
 

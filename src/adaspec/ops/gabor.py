@@ -39,6 +39,7 @@ tensor operation (a few microseconds) matters here: a step makes about ten opera
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import torch
 from torch.autograd.function import once_differentiable
@@ -172,14 +173,24 @@ def _group_bands(half: torch.Tensor, group: Group, n_fft: int, out: torch.Tensor
     return out
 
 
-def _gather_band(half: torch.Tensor, start: int, band: int, n_fft: int, out: torch.Tensor) -> torch.Tensor:
-    """Write ``X[start ... start + band - 1]`` (``X`` Hermitian, ``half`` its first half) into ``out``
-    (``(batch, band)``), conjugating the bins mirrored from below 0 Hz or above Nyquist; returns ``out``."""
+def _band_pieces(
+    half: torch.Tensor, start: int, band: int, n_fft: int
+) -> Iterator[tuple[int, int, torch.Tensor]]:
+    """``(lo, hi, values)`` runs of ``X[start ... start + band - 1]`` (``X`` Hermitian, ``half`` its first
+    half): band positions ``lo ... hi - 1`` hold ``values`` (``(batch, hi - lo)``), the conjugates of
+    mirrored bins for those below 0 Hz or above Nyquist."""
     for lo, hi, source, mirrored in band_runs(start, band, n_fft):
         if mirrored:
-            out[:, lo:hi] = half[:, source - (hi - lo) + 1 : source + 1].flip(-1).conj()
+            yield lo, hi, half[:, source - (hi - lo) + 1 : source + 1].flip(-1).conj()
         else:
-            out[:, lo:hi] = half[:, source : source + hi - lo]
+            yield lo, hi, half[:, source : source + hi - lo]
+
+
+def _gather_band(half: torch.Tensor, start: int, band: int, n_fft: int, out: torch.Tensor) -> torch.Tensor:
+    """Write ``X[start ... start + band - 1]`` (see :func:`_band_pieces`) into ``out`` (``(batch, band)``);
+    returns ``out``."""
+    for lo, hi, values in _band_pieces(half, start, band, n_fft):
+        out[:, lo:hi] = values
     return out
 
 
@@ -298,13 +309,7 @@ def _traced_pooled_band_energy(
 
 def _band(half: torch.Tensor, start: int, band: int, n_fft: int) -> torch.Tensor:
     """:func:`_gather_band` as a new tensor, built without in-place writes."""
-    pieces = [
-        half[:, source - (hi - lo) + 1 : source + 1].flip(-1).conj()
-        if mirrored
-        else half[:, source : source + hi - lo]
-        for lo, hi, source, mirrored in band_runs(start, band, n_fft)
-    ]
-    return torch.cat(pieces, dim=-1)
+    return torch.cat([values for _, _, values in _band_pieces(half, start, band, n_fft)], dim=-1)
 
 
 class _PooledBandEnergy(torch.autograd.Function):
