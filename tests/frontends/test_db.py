@@ -111,6 +111,26 @@ def test_silence_is_finite(ref, value, top_db):
     np.testing.assert_allclose(out.numpy(), np.full((2, 17, 5), value), rtol=0, atol=1e-4)
 
 
+@pytest.mark.parametrize("top_db", [None, 80.0])
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+@pytest.mark.parametrize("stype", ["power", "magnitude"])
+def test_half_precision_is_computed_in_float32(dtype, stype, top_db):
+    """amin = 1e-10 underflows to 0 in float16; silence must still give 10 (or 20) log10(amin)."""
+    spectrogram = make_spectrogram(shape=(2, 65, 40))  # at most 100: within float16
+    spectrogram[0, :, :5] = 0.0
+    half = torch.from_numpy(spectrogram).to(dtype)
+    module = adaspec.AmplitudeToDB(stype, top_db=top_db)
+    out = module(half)
+    assert out.dtype == dtype and torch.isfinite(out).all()
+    rounded = half.double().numpy()  # librosa on the values the half tensor holds, per example
+    expected = np.stack([librosa_db(example, stype, 1.0, 1e-10, top_db) for example in rounded])
+    resolution = torch.finfo(dtype).eps * np.abs(expected).max()  # the output's own rounding
+    np.testing.assert_allclose(out.double().numpy(), expected, rtol=0, atol=resolution)
+    silent = {"power": -100.0, "magnitude": -200.0}[stype]
+    floor = silent if top_db is None else max(silent, expected[0].max() - top_db)
+    assert np.abs(out[0, :, :5].double().numpy() - floor).max() <= resolution
+
+
 @pytest.mark.parametrize("learn_kernels", [False, True], ids=["fft", "dense"])
 @pytest.mark.parametrize("ref", [1.0, "max"])
 @pytest.mark.parametrize("power", [1.0, 2.0])

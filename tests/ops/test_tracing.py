@@ -94,5 +94,5 @@ def test_is_exporting_onnx_only_under_onnx_export():
     assert seen == [False, False]
     pytest.importorskip("onnxscript")
     with contextlib.redirect_stdout(io.StringIO()):  # the exporter prints its progress
-        torch.onnx.export(Probe(), (x,), dynamo=True)
+        torch.onnx.export(Probe().eval(), (x,), dynamo=True)
     assert seen[2:] and all(seen[2:])

@@ -32,7 +32,8 @@ def amplitude_to_db(
         log_base: base of the logarithm (> 0, != 1).
 
     Returns:
-        Tensor of the input's shape.
+        Tensor of the input's shape and dtype. float16 and bfloat16 inputs are computed in float32 (the
+        default ``amin``, 1e-10, is below float16's smallest value, so silence would give ``-inf``).
 
     Raises:
         ValueError: for a ``log_base`` that is not a positive number other than 1, or a non-positive
@@ -42,6 +43,16 @@ def amplitude_to_db(
         raise ValueError(f"log_base must be a finite positive number other than 1, got {log_base!r}")
     if not amin > 0:
         raise ValueError(f"amin must be a positive number, got {amin!r}")
+    if spectrogram.dtype in (torch.float16, torch.bfloat16):
+        wide = spectrogram.float()
+        settings = {
+            "multiplier": multiplier,
+            "amin": amin,
+            "ref": ref,
+            "top_db": top_db,
+            "log_base": log_base,
+        }
+        return amplitude_to_db(wide, **settings).to(spectrogram.dtype)
     reduce_dims = tuple(range(-min(2, spectrogram.ndim), 0)) if spectrogram.ndim else ()
     scale = multiplier / math.log(log_base)
     compressed = torch.log(spectrogram.clamp(min=amin)) * scale
