@@ -107,11 +107,9 @@ class _LinearRecurrence(torch.autograd.Function):
                 for tensor, need in zip(arguments, ctx.needs_input_grad, strict=True)
             )
         zero = grad.new_zeros(())
-        adjoint = _solve(grad.flip(-1), log_decay, zero, None).flip(-1)  # l[t] = g[t] + a l[t + 1]
+        adjoint = _solve(grad.flip(-1), log_decay, zero, None, owned=True).flip(-1)  # l[t] = g[t] + a l[t+1]
         decay = log_decay.exp().reshape(-1, 1)
         grad_inputs = grad_log_decay = grad_initial = grad_scale = None
-        if ctx.needs_input_grad[0]:
-            grad_inputs = adjoint if scale is None else adjoint * scale.reshape(-1, 1)
         if ctx.needs_input_grad[1]:
             # d y[t] / d a = y[t - 1] + a d y[t - 1] / d a, so dL/da = sum_t l[t] y[t - 1].
             shifted = (adjoint[..., 1:] * result[..., :-1]).sum(dim=-1) + adjoint[..., 0] * initial
@@ -120,6 +118,8 @@ class _LinearRecurrence(torch.autograd.Function):
             grad_initial = (adjoint[..., 0] * decay[:, 0]).sum_to_size(initial.shape)
         if ctx.needs_input_grad[3]:
             grad_scale = _per_channel_sum((adjoint * inputs).sum(dim=-1), scale)
+        if ctx.needs_input_grad[0]:  # last: the adjoint (a new tensor) is scaled in place
+            grad_inputs = adjoint if scale is None else adjoint.mul_(scale.reshape(-1, 1))
         return grad_inputs, grad_log_decay, grad_initial, grad_scale
 
 
@@ -130,9 +130,15 @@ def _per_channel_sum(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
 
 
 def _solve(
-    inputs: torch.Tensor, log_decay: torch.Tensor, initial: torch.Tensor, scale: torch.Tensor | None
+    inputs: torch.Tensor,
+    log_decay: torch.Tensor,
+    initial: torch.Tensor,
+    scale: torch.Tensor | None,
+    owned: bool = False,
 ) -> torch.Tensor:
-    """The forward of :func:`linear_recurrence` (see the module docstring)."""
+    """The forward of :func:`linear_recurrence` (see the module docstring); ``owned``: ``inputs`` is a
+    contiguous temporary of the caller's that may be overwritten (saves allocations, whose page faults cost
+    as much as a pass here)."""
     n_frames = inputs.shape[-1]
     if n_frames == 0:
         return torch.zeros_like(inputs)
@@ -140,9 +146,10 @@ def _solve(
     n_blocks = -(-n_frames // block)
     log_decay = log_decay.reshape(-1, 1, 1)  # (channels or 1, 1, 1)
     u = inputs if scale is None else inputs * scale.reshape(-1, 1)
+    owned = owned or scale is not None
     if n_blocks * block > n_frames:
-        u = F.pad(u, (0, n_blocks * block - n_frames))
-    local = solve_block(u.reshape(*inputs.shape[:-1], n_blocks, block), log_decay)
+        u, owned = F.pad(u, (0, n_blocks * block - n_frames)), True
+    local = solve_block(u.reshape(*inputs.shape[:-1], n_blocks, block), log_decay, owned)
     initial = initial.to(inputs.dtype).expand(inputs.shape[:-1])
     if n_blocks == 1:
         previous = initial[..., None]
@@ -157,7 +164,7 @@ def _solve(
 
 def _block_solver(
     log_decay: torch.Tensor, n_frames: int, device: torch.device
-) -> tuple[int, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]]:
+) -> tuple[int, Callable[[torch.Tensor, torch.Tensor, bool], torch.Tensor]]:
     """The block length and in-block solver of :func:`_solve` (see the module docstring)."""
     block = min(n_frames, _BLOCK)
     if device.type == "cpu" and not is_exporting():  # exporting: the decay has no value to read
@@ -168,18 +175,20 @@ def _block_solver(
     return block, _scan
 
 
-def _cumsum_scan(u: torch.Tensor, log_decay: torch.Tensor) -> torch.Tensor:
+def _cumsum_scan(u: torch.Tensor, log_decay: torch.Tensor, owned: bool = False) -> torch.Tensor:
     """:func:`_scan`'s result as ``y[i] = a^i sum_{k <= i} a^(-k) u[k]``; the caller keeps
-    ``(block - 1) |log a| <= _CUMSUM_RANGE``."""
+    ``(block - 1) |log a| <= _CUMSUM_RANGE``. ``owned``: ``u`` may be overwritten (and is returned)."""
     lag = torch.arange(u.shape[-1], device=u.device, dtype=u.dtype)
     powers = lag * log_decay  # (channels or 1, 1, block): k log a <= 0
-    return torch.cumsum(u * torch.exp(-powers), dim=-1).mul_(torch.exp(powers))
+    scaled = u.mul_(torch.exp(-powers)) if owned else u * torch.exp(-powers)
+    return scaled.cumsum_(dim=-1).mul_(torch.exp(powers))
 
 
-def _scan(u: torch.Tensor, log_decay: torch.Tensor) -> torch.Tensor:
+def _scan(u: torch.Tensor, log_decay: torch.Tensor, owned: bool = False) -> torch.Tensor:
     """``y[i] = a y[i - 1] + u[i]`` along the last axis from ``y[-1] = 0`` by doubling (Hillis-Steele): after
     the step with offset ``d``, ``y[i]`` sums ``a^k u[i - k]`` for ``k < 2 d``. ``log_decay``:
-    ``(channels or 1, 1, 1)``, aligned with ``u``'s third-last axis."""
+    ``(channels or 1, 1, 1)``, aligned with ``u``'s third-last axis (``owned`` is unused: the scan works in
+    two buffers of its own)."""
     if is_exporting():  # out= ops in an exported graph refuse to run while its parameters require grad
         return _functional_scan(u, log_decay)
     result, other = u.clone(), torch.empty_like(u)
@@ -313,7 +322,7 @@ class _Compression(torch.autograd.Function):
         ratio = energy * weight
         log_ratio = torch.log1p(ratio)
         power = torch.pow(delta, r)
-        out = torch.expm1(log_ratio * r).mul_(power)
+        out = torch.mul(log_ratio, r).expm1_().mul_(power)
         ctx.save_for_backward(alpha, delta, r, floored, log_floored, weight, ratio, log_ratio, out)
         return out
 
@@ -322,11 +331,14 @@ class _Compression(torch.autograd.Function):
     def backward(ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor) -> tuple:
         alpha, delta, r, floored, log_floored, weight, ratio, log_ratio, out = ctx.saved_tensors
         needs = ctx.needs_input_grad
+        # New tensors are updated in place where they are not needed again: each allocation of a
+        # spectrogram-sized tensor costs page faults comparable to a pass over it.
         shifted = torch.add(out, torch.pow(delta, r)).mul_(grad)  # A = g (out + delta^r)
-        grad_ratio = shifted / (ratio + 1.0) * r  # G
+        grad_ratio = ratio.add(1.0)
+        torch.div(shifted, grad_ratio, out=grad_ratio).mul_(r)  # G
         grad_energy = grad_ratio * weight if needs[0] else None
         weighted = grad_ratio.mul_(ratio)  # G ratio
-        grad_smoother = weighted * (-alpha) / floored if needs[1] else None
+        grad_smoother = torch.mul(weighted, -alpha).div_(floored) if needs[1] else None
         grad_alpha = grad_delta = grad_r = None
         if needs[2]:
             grad_alpha = -(weighted * log_floored).sum_to_size(alpha.shape)
@@ -337,7 +349,7 @@ class _Compression(torch.autograd.Function):
                 grad_delta = (grad_delta / delta).sum_to_size(delta.shape)
             if needs[4]:  # log(delta) sum g out + sum A log1p(ratio)
                 grad_r = _sum_product(torch.log(delta), grad_out, r)
-                grad_r = grad_r + (shifted * log_ratio).sum_to_size(r.shape)
+                grad_r = grad_r + shifted.mul_(log_ratio).sum_to_size(r.shape)
         return grad_energy, grad_smoother, grad_alpha, grad_delta, grad_r, None
 
 
