@@ -156,3 +156,69 @@ def test_frontend_pickles_with_its_state_dict_hooks(name, signal_factory):
     x = learnable_input(name, signal_factory, SR // 4)
     with torch.no_grad():
         torch.testing.assert_close(copy(x), module(x), rtol=0, atol=0)
+
+
+#: Front-ends that plan nothing from the signal length: their programs take any length (and batch).
+ANY_LENGTH = {
+    "stft": lambda: adaspec.STFT(n_fft=256, hop_length=64),
+    "stft_dense": lambda: adaspec.STFT(n_fft=256, hop_length=64, learn_kernels=True, output="power"),
+    "stft_uncentered": lambda: adaspec.STFT(n_fft=256, hop_length=100, center=False, output="magnitude"),
+    "mel_db": lambda: torch.nn.Sequential(
+        adaspec.MelSpectrogram(sample_rate=SR, n_fft=256, hop_length=64, n_mels=32, learn_filters=True),
+        adaspec.AmplitudeToDB(top_db=80.0),
+    ),
+    "mfcc": lambda: adaspec.MFCC(
+        sample_rate=SR, n_mfcc=13, melkwargs={"n_fft": 256, "hop_length": 64, "n_mels": 32}
+    ),
+    "degram": lambda: adaspec.DEGram(sample_rate=SR, n_fft=256, hop_length=64, n_filters=32),
+}
+#: Front-ends that plan from the length (FFT sizes, band layouts, blocks of frames).
+FIXED_LENGTH = {
+    "cqt": lambda: adaspec.CQT(sample_rate=SR, hop_length=128, n_bins=24, f_min=130.8),
+    "cwt": lambda: adaspec.CWT(sample_rate=SR, hop_length=128, n_bins=24, f_min=130.8),
+    "leaf": lambda: adaspec.LEAF(sample_rate=SR, n_filters=4),
+    "mel_pcen": lambda: torch.nn.Sequential(
+        adaspec.MelSpectrogram(sample_rate=SR, n_fft=256, hop_length=64, n_mels=32),
+        adaspec.PCEN(n_channels=32, s=0.04),
+    ),
+}
+
+
+def dynamic_shapes() -> tuple[dict[int, torch.export.Dim]]:
+    """Batch and time axes both dynamic."""
+    return ({0: torch.export.Dim("batch"), 1: torch.export.Dim("time", min=SR // 16, max=SR * 3600)},)
+
+
+@pytest.mark.parametrize("name", ANY_LENGTH)
+def test_exported_program_takes_any_signal_length(name, signal_factory):
+    """Exported with the time axis dynamic, the program gives the eager output at other lengths; STFT also
+    equals torch.stft there."""
+    module = ANY_LENGTH[name]().eval()
+    example = signal_factory((2, SR // 4), SR)
+    program = torch.export.export(module, (example,), dynamic_shapes=dynamic_shapes(), strict=False).module()
+    for shape in ((3, SR // 4 + 777), (2, SR // 2 + 5)):
+        x = signal_factory(shape, SR)
+        with torch.no_grad():
+            actual, expected = program(x), module(x)
+        assert actual.shape == expected.shape
+        torch.testing.assert_close(actual, expected, rtol=0, atol=1e-5 * float(expected.abs().max()))
+        if name == "stft":
+            window = torch.hann_window(256)
+            oracle = torch.stft(x, 256, 64, window=window, return_complex=True, pad_mode="reflect")
+            torch.testing.assert_close(actual, oracle, rtol=0, atol=1e-5 * float(oracle.abs().max()))
+
+
+@pytest.mark.parametrize("name", FIXED_LENGTH)
+def test_length_planned_frontends_refuse_a_dynamic_time_axis(name, signal_factory):
+    """A dynamic time axis is refused at export with the remedy, not turned into a program that guards on
+    the length or fails at other lengths; the batch axis alone stays dynamic."""
+    module = FIXED_LENGTH[name]().eval()
+    x = signal_factory((2, SR // 2), SR)
+    with pytest.raises(ValueError, match="time axis cannot be dynamic when exported"):
+        torch.export.export(module, (x,), dynamic_shapes=dynamic_shapes(), strict=False)
+    batch_only = ({0: torch.export.Dim("batch")},)
+    program = torch.export.export(module, (x,), dynamic_shapes=batch_only, strict=False).module()
+    wider = signal_factory((3, SR // 2), SR)
+    with torch.no_grad():
+        actual, expected = program(wider), module(wider)
+    torch.testing.assert_close(actual, expected, rtol=0, atol=1e-5 * float(expected.abs().max()))

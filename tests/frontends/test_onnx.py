@@ -37,20 +37,17 @@ TOLERANCES = {"leaf": 1e-4}
 
 
 def _run_in_onnxruntime(
-    module: torch.nn.Module, example: torch.Tensor, x: torch.Tensor, tmp_path
+    module: torch.nn.Module, example: torch.Tensor, x: torch.Tensor, tmp_path, any_length: bool = False
 ) -> np.ndarray:
-    """Export ``module`` on ``example`` (the batch axis dynamic; a batch of 2 or more, as torch.export
-    fixes size 1) and run the ONNX model on ``x`` in onnxruntime; complex outputs come back as ``(..., 2)``
-    real pairs (the exporter's convention)."""
+    """Export ``module`` on ``example`` (the batch axis dynamic, and with ``any_length`` the time axis too;
+    a batch of 2 or more, as torch.export fixes size 1) and run the ONNX model on ``x`` in onnxruntime;
+    complex outputs come back as ``(..., 2)`` real pairs (the exporter's convention)."""
+    axes = {0: torch.export.Dim("batch")}
+    if any_length:
+        axes[1] = torch.export.Dim("time", min=SR // 16, max=SR * 3600)
     with contextlib.redirect_stdout(io.StringIO()):  # the exporter prints its progress
         # optimize=False: the exporter's graph rewriting takes a third of the time and changes no value.
-        program = torch.onnx.export(
-            module,
-            (example,),
-            dynamo=True,
-            dynamic_shapes=({0: torch.export.Dim("batch")},),
-            optimize=False,
-        )
+        program = torch.onnx.export(module, (example,), dynamo=True, dynamic_shapes=(axes,), optimize=False)
     path = tmp_path / "model.onnx"
     program.save(str(path))
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
@@ -164,3 +161,36 @@ def test_onnx_stft_has_no_dft_node(n_fft, signal_factory, tmp_path):
     operators = {node.op_type for node in model.graph.node}
     operators |= {node.op_type for function in model.functions for node in function.node}
     assert "DFT" not in operators and "MatMul" in operators
+
+
+def test_onnx_stft_and_mel_take_any_signal_length(signal_factory, tmp_path):
+    """Exported with the time axis dynamic, STFT equals torch.stft and mel librosa at another length."""
+    example, x = signal_factory((2, SR // 4), SR), signal_factory((3, SR // 4 + 777), SR)
+    stft = adaspec.STFT(n_fft=512, hop_length=128).eval()
+    actual = _run_in_onnxruntime(stft, example, x, tmp_path, any_length=True)
+    oracle = torch.stft(x, 512, 128, window=torch.hann_window(512), return_complex=True, pad_mode="reflect")
+    assert actual.shape == _pairs(oracle).shape
+    assert _relative_error(actual, _pairs(oracle)) <= 1e-5
+    mel = adaspec.MelSpectrogram(sample_rate=SR, n_fft=512, hop_length=128, n_mels=40).eval()
+    actual = _run_in_onnxruntime(mel, example, x, tmp_path, any_length=True)
+    expected = np.stack(
+        [
+            librosa.feature.melspectrogram(
+                y=row, sr=SR, n_fft=512, hop_length=128, n_mels=40, htk=True, norm=None, pad_mode="reflect"
+            )
+            for row in x.numpy()
+        ]
+    )
+    assert actual.shape == expected.shape
+    assert _relative_error(actual, expected) <= 1e-5
+
+
+# After the refusal the exporter retries with Dynamo, which warns that it traces through the plan's caches.
+@pytest.mark.filterwarnings("ignore:Dynamo detected a call to a `functools.lru_cache`")
+def test_onnx_refuses_a_dynamic_time_axis_for_leaf(signal_factory, tmp_path):
+    """LEAF plans its bands from the length: a dynamic time axis is refused with the remedy (it exported a
+    model that failed in onnxruntime at any other length)."""
+    leaf = adaspec.LEAF(sample_rate=SR, n_filters=4).eval()
+    x = signal_factory((2, SR // 4), SR)
+    with pytest.raises(torch.onnx.OnnxExporterError, match="time axis cannot be dynamic when exported"):
+        _run_in_onnxruntime(leaf, x, x, tmp_path, any_length=True)

@@ -11,7 +11,7 @@ import sys
 import pytest
 import torch
 
-from adaspec.ops._tracing import is_exporting_onnx, untraced
+from adaspec.ops._tracing import is_exporting_onnx, require_static_length, untraced
 from tests.helpers import counting_backend
 
 
@@ -96,3 +96,22 @@ def test_is_exporting_onnx_only_under_onnx_export():
     with contextlib.redirect_stdout(io.StringIO()):  # the exporter prints its progress
         torch.onnx.export(Probe().eval(), (x,), dynamo=True)
     assert seen[2:] and all(seen[2:])
+
+
+def test_require_static_length_refuses_only_a_symbolic_length_under_export():
+    """Eagerly and under torch.compile (which specialises a dynamic size) it passes; under torch.export a
+    dynamic time axis is refused, a static one passes."""
+
+    class Frames(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            require_static_length(x.shape[-1], "the probe")
+            return x * 2
+
+    x = torch.ones(2, 40)
+    require_static_length(x.shape[-1], "the probe")
+    compiled = torch.compile(Frames(), backend="aot_eager", dynamic=True)
+    torch.testing.assert_close(compiled(torch.ones(3, 50)), torch.full((3, 50), 2.0))
+    torch.export.export(Frames(), (x,), dynamic_shapes=({0: torch.export.Dim("batch")},), strict=False)
+    time_too = ({0: torch.export.Dim("batch"), 1: torch.export.Dim("time")},)
+    with pytest.raises(ValueError, match="the probe is planned from the signal length"):
+        torch.export.export(Frames(), (x,), dynamic_shapes=time_too, strict=False)

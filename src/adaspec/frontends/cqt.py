@@ -36,7 +36,7 @@ from ..ops import (
     onnx_fft,
     parts_output,
 )
-from ..ops._tracing import is_exporting, is_tracing
+from ..ops._tracing import is_exporting, is_tracing, require_static_length
 from ..ops.multirate import PASS_EDGE
 from ._kernel_check import equals_rounded, kernel_key, recheck_kernels
 from ._waveform import check_waveform, over_signals
@@ -291,6 +291,7 @@ class VQT(nn.Module):
         """Transform ``(..., time)`` signals into ``(..., n_bins, frames)``, ``1 + time // hop_length``
         frames. Computed in float32 (float64 for float64 input) even under autocast."""
         length = waveform.shape[-1] if isinstance(waveform, torch.Tensor) and waveform.ndim else 0
+        require_static_length(length, f"{type(self).__name__}'s octave decimation and FFT sizes")
         too_short = (
             f"input of {length} samples is shorter than the longest filter ({self.min_length} samples, "
             f"for f_min={self.f_min:g} Hz at sample_rate={self.sample_rate:g}); use at least "

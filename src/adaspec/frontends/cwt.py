@@ -24,7 +24,7 @@ from ..kernels.wavelets import (
     wavelet_filters,
 )
 from ..ops import OUTPUTS, parts_output
-from ..ops._tracing import is_exporting
+from ..ops._tracing import is_exporting, require_static_length
 from ..ops.convolution import FilterSpectra
 from ._waveform import check_waveform, over_signals
 from .registry import register_frontend
@@ -254,6 +254,7 @@ class CWT(nn.Module):
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         """Transform ``(..., time)`` real signals into ``(..., n_bins, frames)`` wavelet coefficients."""
         length = waveform.shape[-1] if isinstance(waveform, torch.Tensor) and waveform.ndim else 0
+        require_static_length(length, "CWT's wavelet spectra (one FFT of the whole signal)")
         longest = self.max_kernel_length
         index = int(np.argmax(self._lengths))
         too_short = (

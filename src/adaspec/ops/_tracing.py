@@ -37,6 +37,26 @@ def is_exporting_onnx() -> bool:
     return bool(torch.onnx.is_in_onnx_export())
 
 
+def require_static_length(length: int | torch.SymInt, what: str) -> None:
+    """Refuse a dynamic signal length under ``torch.export`` for ``what``, which plans from the length
+    (FFT sizes, band layouts, block lengths): exported with a dynamic time axis it would guard on the
+    length, or give a program that fails at other lengths. Outside export (also under ``torch.compile``,
+    which specialises instead) this does nothing.
+
+    Args:
+        length: the time axis' size.
+        what: the computation, for the message (e.g. ``"LEAF's band layout"``).
+
+    Raises:
+        ValueError: the length is symbolic while exporting.
+    """
+    if is_exporting() and isinstance(length, torch.SymInt):
+        raise ValueError(
+            f"{what} is planned from the signal length, so the time axis cannot be dynamic when exported: "
+            "leave it out of dynamic_shapes (the batch axis may be dynamic) and export at the length to run"
+        )
+
+
 def is_tracing() -> bool:
     """Whether ``torch.compile`` or ``torch.export`` is tracing the caller: values may not be read, and
     caches keyed on storage (``data_ptr``) must not be used.

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from ._tracing import is_exporting
+
 
 def dense_transform(frames: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
     """Apply a bank of kernels to every frame with a single GEMM.
@@ -18,6 +20,8 @@ def dense_transform(frames: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor
     Returns:
         ``(batch, n_kernels, n_frames)`` real tensor.
     """
+    if is_exporting():  # a reshape of the strided frames would guard on a dynamic length; a copy does not
+        frames = frames.contiguous()
     batch, n_frames, n_fft = frames.shape
     flat = frames.reshape(batch * n_frames, n_fft)
     # (n_kernels, n_fft) @ (n_fft, batch * n_frames) measured faster on CPU than the transposed product

@@ -47,7 +47,7 @@ from torch.autograd.function import once_differentiable
 from .._validation import check_positive_int
 from . import onnx_fft
 from ._batch import map_signals
-from ._tracing import is_exporting, tensor_cache, untraced
+from ._tracing import is_exporting, require_static_length, tensor_cache, untraced
 from .gabor_plan import TAIL, FilterValues, Group, Plan, band_layout, band_runs, make_plan
 from .padding import pad_end
 
@@ -96,6 +96,7 @@ def gabor_pooled_energy(
     if waveform.ndim == 0 or waveform.is_complex():
         raise ValueError(f"waveform must be a real (..., time) tensor, got shape {tuple(waveform.shape)}")
     length = waveform.shape[-1]
+    require_static_length(length, "LEAF's band layout (gabor_pooled_energy)")
     if plan_values is None:
         if is_exporting():
             raise ValueError(

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
 from .._validation import check_choice, check_positive_int, check_positive_number, is_real_number
-from ._tracing import is_exporting, untraced
+from ._tracing import is_exporting, require_static_length, untraced
 
 INITIAL_STATES = ("librosa", "first_frame")
 _BLOCK = 128  # frames per block: the scan inside costs log2(_BLOCK) passes; 128 holds 1.28 s at hop 10 ms
@@ -241,6 +241,7 @@ def exponential_smoothing(
         raise ValueError(f"energy must have shape (..., channels, frames), got {tuple(energy.shape)}")
     if is_real_number(s) and not 0.0 < s < 1.0:
         raise ValueError(f"s must be in (0, 1), got {s!r}")
+    require_static_length(energy.shape[-1], "PCEN's smoother (its blocks of frames)")
     s_t = _channel_param(s, energy)
     if log_decay is None:
         log_decay = torch.log1p(-s_t)
