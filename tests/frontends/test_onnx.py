@@ -185,6 +185,21 @@ def test_onnx_stft_and_mel_take_any_signal_length(signal_factory, tmp_path):
     assert _relative_error(actual, expected) <= 1e-5
 
 
+def test_onnx_mel_pcen_takes_any_signal_length(signal_factory, tmp_path):
+    """PCEN's smoother exported with a dynamic number of frames (a doubling scan of fixed depth) equals the
+    eager blockwise one at another length."""
+    model = torch.nn.Sequential(
+        adaspec.MelSpectrogram(sample_rate=SR, n_fft=512, hop_length=160, n_mels=40),
+        adaspec.PCEN(n_channels=40, s=0.04, initial_state="first_frame"),
+    ).eval()
+    example, x = signal_factory((2, SR // 4), SR), signal_factory((3, 2 * SR + 321), SR)
+    actual = _run_in_onnxruntime(model, example, x, tmp_path, any_length=True)
+    with torch.no_grad():
+        expected = model(x).numpy()
+    assert actual.shape == expected.shape
+    assert _relative_error(actual, expected) <= 1e-5
+
+
 # After the refusal the exporter retries with Dynamo, which warns that it traces through the plan's caches.
 @pytest.mark.filterwarnings("ignore:Dynamo detected a call to a `functools.lru_cache`")
 def test_onnx_refuses_a_dynamic_time_axis_for_leaf(signal_factory, tmp_path):

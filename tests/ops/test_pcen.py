@@ -121,6 +121,23 @@ def test_block_solvers_match_the_loop(solver, decay, signed):
     np.testing.assert_allclose(actual, expected, rtol=1e-12, atol=1e-13)
 
 
+@pytest.mark.parametrize("initial_state", ["librosa", "first_frame"])
+@pytest.mark.parametrize("n_frames", [1, 7, 300])
+def test_any_length_solver_of_exported_programs_matches_the_loop(initial_state, n_frames, monkeypatch):
+    """The solver a program exported with a dynamic time axis uses (one doubling scan of fixed depth, no
+    blocks; here 10 levels, enough for 1024 frames), called directly, against the sequential loop."""
+    monkeypatch.setattr(PCEN_MODULE, "_EXPORT_LEVELS", 10)
+    rng = np.random.default_rng(n_frames)
+    energy = rng.random((2, 3, n_frames)) * rng.choice([1e-3, 1.0, 1e3], size=(2, 3, 1))
+    s = np.array([0.001, 0.2, 0.9])
+    initial = np.ones((2, 3)) if initial_state == "librosa" else energy[..., 0]
+    log_decay, scale = torch.from_numpy(np.log1p(-s)), torch.from_numpy(s)
+    actual = PCEN_MODULE._any_length_solve(
+        torch.from_numpy(energy), log_decay, torch.from_numpy(initial), scale
+    )
+    np.testing.assert_allclose(actual.numpy(), loop_smoother(energy, s, initial), rtol=1e-12, atol=0)
+
+
 def test_smoother_takes_the_cumulative_sum_over_several_blocks():
     """Slow decays on the CPU: blocks of int(16 / |log(1 - 0.2)|) = 71 frames, several recursion levels."""
     rng = np.random.default_rng(6)

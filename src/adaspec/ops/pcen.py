@@ -12,7 +12,9 @@ scan, at most ``exp(_CUMSUM_RANGE)`` in the cumulative sum), so nothing overflow
 unblocked cumulative-sum trick with ``a^(-t)`` would overflow after a few thousand frames), and for
 non-negative inputs the sums are of non-negative terms (no cancellation): the result equals the sequential
 recursion to float rounding. The backward solves the adjoint recurrence the same way, and the compression has
-a hand-written backward, so that a training step makes few passes over the spectrogram.
+a hand-written backward, so that a training step makes few passes over the spectrogram. A program exported
+with a dynamic number of frames cannot choose blocks: it runs one doubling scan over the whole sequence with
+a fixed number of levels (:data:`_EXPORT_LEVELS`), which is exact for any length up to ``2^levels``.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
 from .._validation import check_choice, check_positive_int, check_positive_number, is_real_number
-from ._tracing import is_exporting, require_static_length, untraced
+from ._tracing import is_exporting, untraced
 
 INITIAL_STATES = ("librosa", "first_frame")
 _BLOCK = 128  # frames per block: the scan inside costs log2(_BLOCK) passes; 128 holds 1.28 s at hop 10 ms
@@ -33,6 +35,9 @@ _BLOCK = 128  # frames per block: the scan inside costs log2(_BLOCK) passes; 128
 #: then stays within about ``block`` units of the last place of the inputs' scale.
 _CUMSUM_RANGE = 16.0
 _MIN_CUMSUM_BLOCK = 8  # shorter blocks (decays near 0) use the scan: many tiny blocks cost more levels
+#: Doubling levels of the smoother in a program exported with a dynamic number of frames: offsets 1 to
+#: 2^23, so any length up to 2^24 frames (46 hours at 10 ms) is solved exactly.
+_EXPORT_LEVELS = 24
 
 Param = float | torch.Tensor
 
@@ -140,6 +145,8 @@ def _solve(
     contiguous temporary of the caller's that may be overwritten (saves allocations, whose page faults cost
     as much as a pass here)."""
     n_frames = inputs.shape[-1]
+    if isinstance(n_frames, torch.SymInt):  # torch.export with a dynamic number of frames: no blocks
+        return _any_length_solve(inputs, log_decay, initial, scale)
     if n_frames == 0:
         return torch.zeros_like(inputs)
     block, solve_block = _block_solver(log_decay, n_frames, inputs.device)
@@ -160,6 +167,26 @@ def _solve(
     carry = torch.exp(lag * log_decay.reshape(-1, 1))  # (channels or 1, block): a^(i + 1)
     result = local.addcmul_(previous[..., None], carry[:, None, :])
     return result.reshape(*inputs.shape[:-1], n_blocks * block)[..., :n_frames]
+
+
+def _any_length_solve(
+    inputs: torch.Tensor, log_decay: torch.Tensor, initial: torch.Tensor, scale: torch.Tensor | None
+) -> torch.Tensor:
+    """:func:`_solve` for a number of frames that has no value (``torch.export`` with a dynamic time axis):
+    the doubling scan over the whole sequence with :data:`_EXPORT_LEVELS` levels whatever the length, each
+    shifting by ``torch.roll`` and a mask (padding would grow with the offsets), then the initial state
+    carried in as ``a^(t + 1) y[-1]``."""
+    n_frames = inputs.shape[-1]
+    log_decay = log_decay.reshape(-1, 1)  # (channels or 1, 1)
+    result = inputs if scale is None else inputs * scale.reshape(-1, 1)
+    position = torch.arange(n_frames, device=inputs.device)
+    for level in range(_EXPORT_LEVELS):
+        offset = 1 << level
+        shifted = torch.roll(result, offset, dims=-1) * (position >= offset)
+        result = result + torch.exp(log_decay * offset) * shifted
+    carry = torch.exp((position + 1).to(inputs.dtype) * log_decay)  # (channels or 1, frames): a^(t + 1)
+    initial = initial.to(inputs.dtype).expand(inputs.shape[:-1])
+    return result + initial[..., None] * carry
 
 
 def _block_solver(
@@ -241,7 +268,6 @@ def exponential_smoothing(
         raise ValueError(f"energy must have shape (..., channels, frames), got {tuple(energy.shape)}")
     if is_real_number(s) and not 0.0 < s < 1.0:
         raise ValueError(f"s must be in (0, 1), got {s!r}")
-    require_static_length(energy.shape[-1], "PCEN's smoother (its blocks of frames)")
     s_t = _channel_param(s, energy)
     if log_decay is None:
         log_decay = torch.log1p(-s_t)
