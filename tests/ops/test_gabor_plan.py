@@ -9,6 +9,7 @@ import random
 import pytest
 
 import adaspec
+from adaspec.ops.gabor import check_plan_covers
 from adaspec.ops.gabor_plan import (
     FAST_ODD_FACTORS,
     GROUP_BINS,
@@ -94,10 +95,14 @@ def test_plan_covers_every_band_without_wrap_around(n_filters):
         assert plan.valid[c] <= band // 2
 
 
+@pytest.mark.parametrize("cap", [GROUP_BINS, None], ids=["eager", "onnx"])
 @pytest.mark.parametrize("n_filters", [40, 64, 128])
-def test_groups_are_neighbours_with_equal_bands_and_equally_spaced_starts(n_filters):
+def test_groups_are_neighbours_with_equal_bands_and_equally_spaced_starts(n_filters, cap):
+    """The eager layout, and the ONNX export's (groups not capped)."""
     module = adaspec.LEAF(SR, n_filters=n_filters)
-    plan = make_plan(SR, HOP, module.centers, module.filter_widths, module.pooling_widths)
+    filters = (module.centers, module.filter_widths, module.pooling_widths)
+    plan = make_plan(SR, HOP, *filters, group_bins=cap)
+    ratio = MERGE_RATIO
     needs = needed_bins(plan, module.filter_widths, module.pooling_widths)
     own_sizes = [fast_size(math.ceil(need), plan.n_fft) for need in needs]
     assert [g.first for g in plan.groups] == [0, *(g.first + g.count for g in plan.groups[:-1])]
@@ -106,16 +111,20 @@ def test_groups_are_neighbours_with_equal_bands_and_equally_spaced_starts(n_filt
     for group in plan.groups:
         members = range(group.first, group.first + group.count)
         assert {plan.bands[c] for c in members} == {group.band}
-        assert group.count == 1 or group.count * group.band <= GROUP_BINS
-        own = [own_sizes[c] for c in members]  # sizes before merging: within MERGE_RATIO of the group's
-        assert max(own) == group.band and group.band <= MERGE_RATIO * min(own)
+        assert group.count == 1 or cap is None or group.count * group.band <= cap
+        own = [own_sizes[c] for c in members]  # sizes before merging: within the ratio of the group's
+        assert max(own) <= group.band <= ratio * min(own)  # a merged run may span several groups
         assert [plan.starts[c] for c in members] == list(group.starts())
         assert group.step >= 0 and group.offset == offset
         inside = all(s >= 0 and s + group.band <= plan.n_fft // 2 + 1 for s in group.starts())
         assert group.direct == inside
         offset += group.count * group.band
-    # The mel layout has runs of equal bands: far fewer groups than filters.
+    # The mel layout has runs of equal bands: far fewer groups than filters (and fewer still for ONNX).
     assert len(plan.groups) < 0.6 * n_filters
+    if cap is None:
+        eager = make_plan(SR, HOP, *filters)
+        assert len(plan.groups) <= len(eager.groups) and sum(plan.bands) >= sum(eager.bands)
+    check_plan_covers(plan, SR, *filters)
 
 
 def wide(centred: int, slack: int = 100) -> tuple[int, int, int]:

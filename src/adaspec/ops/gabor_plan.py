@@ -83,7 +83,13 @@ FilterValues = torch.Tensor | Sequence[float]
 
 
 def make_plan(
-    length: int, hop: int, centers: FilterValues, widths: FilterValues, pool_widths: FilterValues
+    length: int,
+    hop: int,
+    centers: FilterValues,
+    widths: FilterValues,
+    pool_widths: FilterValues,
+    merge_ratio: float = MERGE_RATIO,
+    group_bins: int | None = GROUP_BINS,
 ) -> Plan:
     """DFT length, band layout and groups from the current (detached) parameters.
 
@@ -92,6 +98,8 @@ def make_plan(
         hop: samples between output frames.
         centers, widths, pool_widths: ``(n_filters,)`` Gabor centres (radians per sample), Gabor widths and
             pooling widths (samples): tensors, or sequences of numbers (see :func:`filter_values`).
+        merge_ratio: neighbouring band sizes within this factor take the largest (see :func:`merge_sizes`).
+        group_bins: most bins per group of several filters (``None``: no limit).
 
     Returns:
         The :class:`Plan`.
@@ -117,10 +125,11 @@ def make_plan(
     per_radian = n_fft / (2.0 * math.pi)
     pairs = zip(sigmas, pools, strict=True)
     needs = [TAIL * per_radian * (math.sqrt(2.0) / sigma + 1.0 / pool) for sigma, pool in pairs]
-    bands = merge_sizes(tuple(fast_size(math.ceil(need), n_fft) for need in needs), MERGE_RATIO, GROUP_BINS)
+    own_sizes = tuple(fast_size(math.ceil(need), n_fft) for need in needs)
+    bands = merge_sizes(own_sizes, merge_ratio, group_bins)
     centres = [mu * per_radian for mu in mus]
     windows = tuple(_start_range(m, need, band) for m, need, band in zip(centres, needs, bands, strict=True))
-    groups = group_filters(bands, windows, n_fft)
+    groups = group_filters(bands, windows, n_fft, group_bins)
     starts = tuple(start for group in groups for start in group.starts())
     low = [math.ceil(TAIL * per_radian / pool) + 1 for pool in pools]
     valid = tuple(max(1, min(n, m // 2)) for n, m in zip(low, bands, strict=True))
@@ -157,17 +166,20 @@ def _start_range(centre: float, need: float, band: int) -> tuple[int, int, int]:
 
 @functools.lru_cache(maxsize=64)
 def group_filters(
-    bands: tuple[int, ...], windows: tuple[tuple[int, int, int], ...], n_fft: int
+    bands: tuple[int, ...],
+    windows: tuple[tuple[int, int, int], ...],
+    n_fft: int,
+    group_bins: int | None = GROUP_BINS,
 ) -> tuple[Group, ...]:
-    """Split the filters into runs of neighbours with equal band sizes, at most :data:`GROUP_BINS` bins
-    (or one filter) each, whose allowed starts (``windows``, from :func:`_start_range`) admit equally spaced
-    choices; cached (the layout changes only when a band or an allowed start does)."""
+    """Split the filters into runs of neighbours with equal band sizes, at most ``group_bins`` bins (or one
+    filter; ``None``: no limit) each, whose allowed starts (``windows``, from :func:`_start_range`) admit
+    equally spaced choices; cached (the layout changes only when a band or an allowed start does)."""
     groups: list[Group] = []
     first, offset = 0, 0
     while first < len(bands):
         band = bands[first]
         count, start, step = 1, windows[first][1], 0
-        fits = max(1, GROUP_BINS // band)
+        fits = len(bands) if group_bins is None else max(1, group_bins // band)
         while first + count < min(len(bands), first + fits) and bands[first + count] == band:
             spacing = _equal_spacing(windows[first : first + count + 1])
             if spacing is None:
@@ -210,17 +222,18 @@ def _equal_spacing(windows: tuple[tuple[int, int, int], ...]) -> tuple[int, int]
 
 
 @functools.lru_cache(maxsize=64)
-def merge_sizes(bands: tuple[int, ...], ratio: float, group_bins: int) -> tuple[int, ...]:
+def merge_sizes(bands: tuple[int, ...], ratio: float, group_bins: int | None) -> tuple[int, ...]:
     """Each run of neighbouring band sizes whose largest is at most ``ratio`` times its smallest (and whose
-    filters fit ``group_bins`` bins at the largest size, or a lone filter) raised to its largest, runs
-    taken greedily from the first filter; cached."""
+    filters fit ``group_bins`` bins at the largest size, or a lone filter; ``None``: no limit) raised to its
+    largest, runs taken greedily from the first filter; cached."""
     merged: list[int] = []
     first = 0
     while first < len(bands):
         end, low, high = first + 1, bands[first], bands[first]
         while end < len(bands):
             new_low, new_high = min(low, bands[end]), max(high, bands[end])
-            if new_high > ratio * new_low or (end + 1 - first) * new_high > group_bins:
+            too_many = group_bins is not None and (end + 1 - first) * new_high > group_bins
+            if new_high > ratio * new_low or too_many:
                 break
             low, high, end = new_low, new_high, end + 1
         merged += [high] * (end - first)
