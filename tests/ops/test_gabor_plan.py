@@ -102,7 +102,6 @@ def test_groups_are_neighbours_with_equal_bands_and_equally_spaced_starts(n_filt
     module = adaspec.LEAF(SR, n_filters=n_filters)
     filters = (module.centers, module.filter_widths, module.pooling_widths)
     plan = make_plan(SR, HOP, *filters, group_bins=cap)
-    ratio = MERGE_RATIO
     needs = needed_bins(plan, module.filter_widths, module.pooling_widths)
     own_sizes = [fast_size(math.ceil(need), plan.n_fft) for need in needs]
     assert [g.first for g in plan.groups] == [0, *(g.first + g.count for g in plan.groups[:-1])]
@@ -112,8 +111,12 @@ def test_groups_are_neighbours_with_equal_bands_and_equally_spaced_starts(n_filt
         members = range(group.first, group.first + group.count)
         assert {plan.bands[c] for c in members} == {group.band}
         assert group.count == 1 or cap is None or group.count * group.band <= cap
-        own = [own_sizes[c] for c in members]  # sizes before merging: within the ratio of the group's
-        assert max(own) <= group.band <= ratio * min(own)  # a merged run may span several groups
+        own = [own_sizes[c] for c in members]  # sizes before merging: within MERGE_RATIO of the group's
+        assert group.band <= MERGE_RATIO * min(own)
+        if cap is None:  # an uncapped merged run may span several groups, cut where spacing fails
+            assert max(own) <= group.band
+        else:
+            assert max(own) == group.band
         assert [plan.starts[c] for c in members] == list(group.starts())
         assert group.step >= 0 and group.offset == offset
         inside = all(s >= 0 and s + group.band <= plan.n_fft // 2 + 1 for s in group.starts())

@@ -44,15 +44,10 @@ def amplitude_to_db(
     if not amin > 0:
         raise ValueError(f"amin must be a positive number, got {amin!r}")
     if spectrogram.dtype in (torch.float16, torch.bfloat16):
-        wide = spectrogram.float()
-        settings = {
-            "multiplier": multiplier,
-            "amin": amin,
-            "ref": ref,
-            "top_db": top_db,
-            "log_base": log_base,
-        }
-        return amplitude_to_db(wide, **settings).to(spectrogram.dtype)
+        wide = amplitude_to_db(
+            spectrogram.float(), multiplier=multiplier, amin=amin, ref=ref, top_db=top_db, log_base=log_base
+        )
+        return wide.to(spectrogram.dtype)
     reduce_dims = tuple(range(-min(2, spectrogram.ndim), 0)) if spectrogram.ndim else ()
     scale = multiplier / math.log(log_base)
     compressed = torch.log(spectrogram.clamp(min=amin)) * scale

@@ -88,7 +88,6 @@ def make_plan(
     centers: FilterValues,
     widths: FilterValues,
     pool_widths: FilterValues,
-    merge_ratio: float = MERGE_RATIO,
     group_bins: int | None = GROUP_BINS,
 ) -> Plan:
     """DFT length, band layout and groups from the current (detached) parameters.
@@ -98,7 +97,6 @@ def make_plan(
         hop: samples between output frames.
         centers, widths, pool_widths: ``(n_filters,)`` Gabor centres (radians per sample), Gabor widths and
             pooling widths (samples): tensors, or sequences of numbers (see :func:`filter_values`).
-        merge_ratio: neighbouring band sizes within this factor take the largest (see :func:`merge_sizes`).
         group_bins: most bins per group of several filters (``None``: no limit).
 
     Returns:
@@ -125,8 +123,7 @@ def make_plan(
     per_radian = n_fft / (2.0 * math.pi)
     pairs = zip(sigmas, pools, strict=True)
     needs = [TAIL * per_radian * (math.sqrt(2.0) / sigma + 1.0 / pool) for sigma, pool in pairs]
-    own_sizes = tuple(fast_size(math.ceil(need), n_fft) for need in needs)
-    bands = merge_sizes(own_sizes, merge_ratio, group_bins)
+    bands = merge_sizes(tuple(fast_size(math.ceil(need), n_fft) for need in needs), MERGE_RATIO, group_bins)
     centres = [mu * per_radian for mu in mus]
     windows = tuple(_start_range(m, need, band) for m, need, band in zip(centres, needs, bands, strict=True))
     groups = group_filters(bands, windows, n_fft, group_bins)
