@@ -17,11 +17,17 @@ waveform, which costs ``40 x 401`` complex multiply-adds per sample. Here:
    exactly the aliasing that sampling every ``hop`` samples causes).
 
 Accuracy: a band of ``M_c`` bins covering the ``need_c = TAIL (sqrt(2) / sigma_c + 1 / s_c) N / (2 pi)``
-bins centred on the filter keeps every part of ``|z_c|^2``'s low spectrum that the dropped bins of
-``Z_c`` or aliasing could change below ``exp(-TAIL^2 / 2)`` of the band's peak. With ``TAIL = 4.5`` the
-pooled energies equal a direct stride-1 computation with the untruncated filters to about 1e-5 of each
-channel's maximum (``tests/frontends/test_leaf.py`` checks <= 1e-4 on noise, tones 30 dB above a noise
-floor and a click, and the gradients; ``bench_leaf.py`` reports the error on its batch).
+bins centred on the filter drops, or lets alias onto the pooled lags, only products of two parts of
+``Z_c`` whose responses ``H_c`` multiply to at most ``exp(-TAIL^2 / 2)`` (about 4e-5 with ``TAIL = 4.5``).
+The error is therefore bounded relative to the input's spectrum near the band's edges, not to the
+channel's own output: it is at most about 4e-5 of the largest pooled energy of any channel (pure tones at
+random frequencies, 22.05 kHz: <= 7e-6 measured), and on signals whose spectrum is not much louder beside a
+band than inside it (noise, a click, tones 30 dB above a noise floor) about 1e-5 of each channel's own
+maximum. A quiet channel next to a tone 50-60 dB louder just outside its band is off by up to a few 1e-3 of
+its own maximum (the tone's dropped tail). ``tests/frontends/test_leaf.py`` checks both bounds and the
+gradients; ``bench_leaf.py`` reports the error on its batch. Where exactly a band's edges fall (its size
+and start, see :mod:`adaspec.ops.gabor_plan`) moves the error about within the bound: larger bands are not
+more exact for a given input, only differently placed.
 
 Speed: the work is about four FFTs of the bands per step (an inverse FFT and a real FFT forward, an inverse
 real FFT and an FFT backward); for 40 filters over 1 s at 16 kHz the bands hold about 2.5 times as many
@@ -116,8 +122,9 @@ def gabor_pooled_energy(
     else:
         # Under ONNX export every group is its own subgraph of matrix-product FFTs, and tracing them is most
         # of an export's time: groups are not capped there (LEAF 40 at 22.05 kHz x 3 s: 8 groups instead of
-        # 32 for 7 % more bins). Merging more sizes (a ratio of 1.5) left fewer groups still but widened
-        # the energies' error against a direct convolution from 7e-6 to 3e-5.
+        # 32 for 7 % more bins). Merging more sizes (a ratio of 1.5) leaves 4-5 groups for another 10-12 %
+        # more bins; its accuracy is within the same bound (see the module docstring), its speed in
+        # onnxruntime was not measured, and it is not used.
         group_bins = None if is_exporting_onnx() else GROUP_BINS
         plan = make_plan(length, hop_length, *plan_values, group_bins=group_bins)
         check_plan_covers(plan, length, centers, widths, pool_widths)
