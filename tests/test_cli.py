@@ -167,6 +167,47 @@ def test_output_folder_that_is_a_file_and_empty_name(
     assert "is a folder; give a YAML or JSON config file" in capsys.readouterr().err
 
 
+def test_output_folders_that_cannot_be_made_are_one_line(
+    config_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    under_a_file = config_file / "sub"
+    assert main(["train", str(config_file), "--runs-dir", str(under_a_file)]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert error == [
+        f"adaspec: error: --runs-dir {under_a_file}: {config_file} is a file, so the folder {under_a_file} "
+        "cannot be made"
+    ]
+    assert main(["evaluate", str(tmp_path), "--out", str(under_a_file / "deeper")]) == 2
+    assert "--out" in capsys.readouterr().err
+    assert main(["export", str(tmp_path), "--output", str(under_a_file / "model.onnx")]) == 2
+    assert f"--output {under_a_file / 'model.onnx'}: {config_file} is a file" in capsys.readouterr().err
+
+
+def test_os_errors_on_paths_are_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import adaspec.cli as cli
+
+    def fail(args: object) -> int:
+        raise OSError(28, "No space left on device", "/runs/tiny/checkpoints/last.ckpt")
+
+    monkeypatch.setattr(cli, "_run", fail)
+    assert main(["predict", "run", "a.wav"]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert error == ["adaspec: error: /runs/tiny/checkpoints/last.ckpt: No space left on device"]
+    with pytest.raises(OSError):
+        main(["predict", "run", "a.wav", "--debug"])  # --debug after the command works too
+
+
+def test_global_flags_may_follow_the_command(config_file: Path) -> None:
+    from adaspec.cli import parse_arguments
+
+    assert parse_arguments(["train", str(config_file), "--debug", "-q"]).debug is True
+    assert parse_arguments(["--debug", "train", str(config_file)]).debug is True  # not reset by the command
+    assert parse_arguments(["train", str(config_file)]).debug is False
+    assert parse_arguments(["data", "instruments", "--out", "x", "--debug"]).debug is True
+
+
 class MisconfigurationException(Exception):
     """Stands in for Lightning's exception of that name (recognised by name)."""
 
@@ -217,3 +258,13 @@ def test_python_dash_m_runs_the_command() -> None:
         [sys.executable, "-m", "adaspec", "predict", "--help"], capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0 and "usage: adaspec predict" in result.stdout
+
+
+def test_a_config_name_that_cannot_name_the_run_says_so(tmp_path: Path, capsys) -> None:
+    config = tmp_path / "my config ü.yaml"
+    config.write_text("trainer: {max_epochs: 1}\n")
+    assert main(["train", str(config), f"data.root={tmp_path}"]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1
+    assert "run name 'my config ü' must be ASCII letters" in error[0]
+    assert "it comes from the config file's name: name the run with --name" in error[0]

@@ -269,8 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Learnable time-frequency front-ends: train, evaluate and apply audio classifiers, "
         "render the SoundFont instrument dataset, compare front-ends.",
     )
-    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
-    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    _add_global_flags(parser, default=False)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
     _add_train(commands)
     _add_evaluate(commands)
@@ -280,7 +279,26 @@ def build_parser() -> argparse.ArgumentParser:
     _add_compare(commands)
     _add_search(commands)
     _add_spectrogram(commands)
+    # `adaspec train ... --debug` works like `adaspec --debug train`
+    for command in _leaf_parsers(parser):
+        _add_global_flags(command, default=argparse.SUPPRESS)
     return parser
+
+
+def _add_global_flags(parser: argparse.ArgumentParser, default: bool | str) -> None:
+    """``--debug`` and ``-q``; on a command's parser with ``default=SUPPRESS``, so that a flag given before
+    the command is not reset when it is not repeated after it."""
+    debug, quiet = "show tracebacks and debug logs", "only warnings and errors"
+    parser.add_argument("--debug", action="store_true", default=default, help=debug)
+    parser.add_argument("-q", "--quiet", action="store_true", default=default, help=quiet)
+
+
+def _leaf_parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """The parsers of every (sub)command that has no subcommands of its own."""
+    groups = [action for action in parser._actions if isinstance(action, argparse._SubParsersAction)]
+    if not groups:
+        return [parser]
+    return [leaf for group in groups for child in group.choices.values() for leaf in _leaf_parsers(child)]
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -290,9 +308,7 @@ def _run(args: argparse.Namespace) -> int:
 
         strict = ["data.strict=true"] if args.strict else []
         config = resolve_config(args.config, [*args.overrides, *strict])
-        result = train(
-            config, name=args.name or args.config.stem, runs_dir=args.runs_dir, overwrite=args.overwrite
-        )
+        result = train(config, name=_run_name(args), runs_dir=args.runs_dir, overwrite=args.overwrite)
         best = result.best or {}
         print(
             f"run {result.paths.root}: best epoch {best.get('epoch', '-')}, "
@@ -332,6 +348,18 @@ def _run(args: argparse.Namespace) -> int:
     if output.n_failed == 0:
         return 0
     return 1 if output.n_ok else EXIT_USER_ERROR
+
+
+def _run_name(args: argparse.Namespace) -> str:
+    """``--name``, else the config file's name (which must then make a valid run name)."""
+    if args.name:
+        return args.name
+    from .training.run_dir import check_run_name
+
+    try:
+        return check_run_name(args.config.stem)
+    except UserError as err:
+        raise UserError(f"{err}; it comes from the config file's name: name the run with --name") from None
 
 
 def _run_data(args: argparse.Namespace) -> int:
@@ -463,12 +491,26 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def _check_output_folders(args: argparse.Namespace) -> None:
-    """Refuse output folder options that name an existing file (before any work is done)."""
-    for option in ("out", "runs_dir"):
+    """Refuse output folder options that name an existing file or a folder that cannot be made (under a
+    file, or in a folder this user cannot write), before any work is done; ``--output`` (a file) is
+    checked for its folder. Nothing is created here."""
+    for option in ("out", "runs_dir", "output"):
         path = getattr(args, option, None)
-        if isinstance(path, Path) and path.exists() and not path.is_dir():
-            flag = "--" + option.replace("_", "-")
+        if not isinstance(path, Path):
+            continue
+        flag = "--" + option.replace("_", "-")
+        if option != "output" and path.exists() and not path.is_dir():
             raise UserError(f"{flag} {path} is a file; it must be a folder (existing or new)")
+        folder = path.parent if option == "output" else path
+        existing = next(
+            parent for parent in (folder, *folder.parents) if parent.exists() or parent == parent.parent
+        )
+        if not existing.is_dir():
+            raise UserError(f"{flag} {path}: {existing} is a file, so the folder {folder} cannot be made")
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise UserError(
+                f"{flag} {path}: {existing} is not writable, so the folder {folder} cannot be made"
+            )
     if getattr(args, "name", None) == "":
         raise UserError("--name must not be empty")
 
@@ -492,6 +534,8 @@ def _user_message(err: Exception) -> str | None:
         return f"the adaspec command needs {package}, which is not installed: pip install 'adaspec[cli]'"
     if isinstance(err, ValueError) or _is_misconfiguration(err):
         return _one_line(err)
+    if isinstance(err, OSError) and err.filename is not None:  # a path the system refused: full, missing...
+        return _one_line(f"{err.filename}: {err.strerror or type(err).__name__}")
     return None
 
 
@@ -499,8 +543,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``adaspec`` console script; returns the exit code.
 
     User errors (:class:`~adaspec.errors.UserError`, and the ``ValueError`` with which every adaspec layer
-    names a bad parameter, or Lightning's misconfiguration errors) print one line and return 2; ``--debug``
-    raises them instead."""
+    names a bad parameter, Lightning's misconfiguration errors, and ``OSError`` on a path: a folder that
+    cannot be made, a full disk) print one line and return 2; ``--debug`` raises them instead."""
     args = parse_arguments(argv)
     _configure_logging(args.debug, args.quiet)
     try:

@@ -12,6 +12,7 @@ from adaspec.config import (
     config_differences,
     default_config,
     get_dotted,
+    load_config_file,
     parse_override,
     resolve_config,
     save_config,
@@ -58,6 +59,22 @@ def test_overrides_parse_yaml_values() -> None:
 def test_int_where_float_expected_becomes_float() -> None:
     assert resolve_config(None, [*ROOT, "optim.lr=1"])["optim"]["lr"] == 1.0
     assert isinstance(resolve_config(None, [*ROOT, "optim.lr=1"])["optim"]["lr"], float)
+
+
+def test_floats_in_exponent_notation_without_a_dot(tmp_path: Path) -> None:
+    """PyYAML (YAML 1.1) reads ``1e-3`` as a string; a learning rate is usually written that way."""
+    assert resolve_config(None, [*ROOT, "optim.lr=1e-3"])["optim"]["lr"] == 0.001
+    path = tmp_path / "run.yaml"
+    path.write_text("optim: {lr: 5E-4, weight_decay: 1e+2}\nmodel: {backbone: name1e5}\n")
+    expected = {"optim": {"lr": 0.0005, "weight_decay": 100.0}, "model": {"backbone": "name1e5"}}
+    assert load_config_file(path) == expected
+
+
+def test_frames_longer_than_a_clip_are_refused_before_building() -> None:
+    with pytest.raises(ConfigError, match=r"frontend.n_fft.*100000 is longer than a clip \(66150 samples"):
+        resolve_config(None, [*ROOT, "frontend.n_fft=100000"])  # its kernels alone would need 37 GB
+    with pytest.raises(ConfigError, match=r"frontend.n_fft.*8192 is longer than a clip"):
+        resolve_config(None, [*ROOT, "data.sample_rate=8000", "data.clip_seconds=0.5", "frontend.n_fft=8192"])
 
 
 def test_frontend_sample_rate_follows_data() -> None:

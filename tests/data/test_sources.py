@@ -148,3 +148,10 @@ def test_esc50_bad_metadata(tmp_path):
     _csv(tmp_path / "meta" / "esc50.csv", "filename,fold,category,src_file\na.wav,seven,dog,1\n")
     with pytest.raises(ValueError, match="line 2: fold must be an integer"):
         read_esc50(tmp_path)
+
+
+def test_manifest_file_listed_twice_is_refused(tmp_path):
+    """Listed twice, a file could be split into training and test, or carry two labels."""
+    csv_path = _csv(tmp_path / "m.csv", "path,label\na.wav,x\nb.wav,y\n./a.wav,y\n")
+    with pytest.raises(ValueError, match=r"m.csv line 4: './a.wav' is listed twice \(first on line 2\)"):
+        read_manifest(csv_path)

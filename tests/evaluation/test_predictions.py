@@ -97,7 +97,9 @@ def test_table():
 
 
 def test_csv_text():
-    rows = list(csv.DictReader(io.StringIO(format_predictions(ROWS, "csv"))))
+    text = format_predictions(ROWS, "csv")
+    assert not text.endswith("\n")  # printed with one newline: no empty last row
+    rows = list(csv.DictReader(io.StringIO(text)))
     assert [row["path"] for row in rows] == ["x.wav", "long/name.wav", "bad.wav"]
     assert rows[0] == {
         "path": "x.wav",

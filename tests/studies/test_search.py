@@ -130,3 +130,55 @@ def test_missing_data_stops_before_a_study_is_made(
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["adaspec: error: root '/nonexistent' does not exist or is not a folder"]
     assert not list(tmp_path.glob("search-*"))
+
+
+def test_a_study_is_continued_only_with_its_base_config(
+    search_files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Trials of two base configs in one study would make ``best_config.yaml`` combine one experiment's
+    parameters with the other's config."""
+    config, space = search_files
+    runs = tmp_path / "runs"
+    args = ["search", str(config), "--space", str(space), "--runs-dir", str(runs), "--trials", "1"]
+    assert main(["-q", *args]) == 0
+    capsys.readouterr()
+    assert main(["-q", *args, "frontend.n_fft=128", "--trials", "2"]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1
+    assert "study 'tiny' was started with another base config (frontend.n_fft: 256 -> 128)" in error[0]
+    assert len(_study(runs).get_trials()) == 1
+    # keys that only say how a machine runs may differ between the workers of a study
+    assert main(["-q", *args, "data.num_workers=1", "trainer.progress_bar=true"]) == 0
+
+
+def test_failed_trials_are_logged_in_one_line_unless_debugging() -> None:
+    import io
+    import logging
+
+    from adaspec.cli import _configure_logging
+    from adaspec.studies.search import _trial_errors_in_one_line
+
+    _trial_errors_in_one_line()
+    handlers = logging.getLogger("optuna").handlers
+    assert handlers and all(handler.filters for handler in handlers)
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.filters = list(handlers[0].filters)  # the filter the search puts on Optuna's handlers
+    logger = logging.getLogger("optuna.test_one_line")
+    logger.addHandler(handler)
+    try:
+        for debug in (False, True):
+            _configure_logging(debug=debug, quiet=False)
+            try:
+                raise ValueError("n_fft too long")
+            except ValueError as err:
+                logger.warning("Trial 0 failed because of the following error: %r", err, exc_info=err)
+            text = stream.getvalue()
+            stream.seek(0)
+            stream.truncate()
+            assert "the following error: ValueError('n_fft too long')" in text
+            assert ("Traceback" in text) is debug
+    finally:
+        logger.removeHandler(handler)
+        logging.getLogger("adaspec").setLevel(logging.NOTSET)

@@ -1,6 +1,7 @@
 """Run configuration: schema, YAML/JSON loading, dotted overrides, validation."""
 
 from .loading import (
+    clip_samples,
     config_differences,
     default_config,
     get_dotted,
@@ -18,6 +19,7 @@ from .schema import SCHEMA, Key
 __all__ = [
     "SCHEMA",
     "Key",
+    "clip_samples",
     "config_differences",
     "default_config",
     "get_dotted",

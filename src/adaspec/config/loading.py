@@ -10,6 +10,7 @@ import inspect
 import json
 import numbers
 import os
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,27 @@ import yaml
 from ..errors import ConfigError, UserError
 from ..frontends.registry import build_frontend, frontend_class
 from .schema import FRONTEND_SECTION, SCHEMA, Key
+
+
+class _YamlLoader(yaml.SafeLoader):
+    """PyYAML's safe loader that also reads YAML 1.2 floats without a dot, ``1e-3`` and ``5E+2`` (PyYAML
+    follows YAML 1.1, where they are strings), as most people write a learning rate."""
+
+
+_YamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
+def load_yaml(text: str) -> Any:
+    """Parse YAML text safely, reading ``1e-3`` as a float (see :class:`_YamlLoader`).
+
+    Raises:
+        yaml.YAMLError: for text that is not YAML.
+    """
+    return yaml.load(text, Loader=_YamlLoader)  # a SafeLoader: no Python objects
 
 
 def default_config() -> dict[str, Any]:
@@ -45,7 +67,7 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
         raise UserError(f"{path}: config file not found")
     try:
         text = path.read_text(encoding="utf-8")
-        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+        data = json.loads(text) if path.suffix.lower() == ".json" else load_yaml(text)
     except (yaml.YAMLError, json.JSONDecodeError, UnicodeDecodeError) as err:
         reason = str(err).replace("\n", " ")
         raise UserError(f"{path}: cannot parse config: {reason}") from None
@@ -67,7 +89,7 @@ def parse_override(text: str) -> tuple[str, Any]:
     if not sep or not key:
         raise ConfigError(key or text, f"override {text!r} must look like key.path=value")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else None
+        value = load_yaml(raw) if raw.strip() else None
     except yaml.YAMLError:
         value = raw
     return key, value
@@ -155,13 +177,20 @@ def resolve_config(
     return validate_config(config)
 
 
+def clip_samples(data_cfg: Mapping[str, Any]) -> int:
+    """Samples in one training crop (also the length every evaluated file is padded to)."""
+    return max(1, round(data_cfg["clip_seconds"] * data_cfg["sample_rate"]))
+
+
 def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:
     """Check every key against the schema and the front-end against its class; return a completed copy."""
     resolved = copy.deepcopy(dict(config))
     _check_node(resolved, SCHEMA, prefix="")
     _check_cross_keys(resolved)
+    data = resolved["data"]
+    clip = clip_samples(data)
     resolved[FRONTEND_SECTION] = validate_frontend_section(
-        resolved.get(FRONTEND_SECTION), resolved["data"]["sample_rate"], FRONTEND_SECTION
+        resolved.get(FRONTEND_SECTION), data["sample_rate"], FRONTEND_SECTION, clip
     )
     overrides = resolved["model"]["channel_overrides"]
     if overrides is not None:
@@ -171,9 +200,7 @@ def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:
             raise ConfigError("model.channel_overrides", "must be a list of 3 mappings, one per channel")
         for index, override in enumerate(overrides):
             channel = merge(resolved[FRONTEND_SECTION], override)
-            validate_frontend_section(
-                channel, resolved["data"]["sample_rate"], f"model.channel_overrides.{index}"
-            )
+            validate_frontend_section(channel, data["sample_rate"], f"model.channel_overrides.{index}", clip)
     return resolved
 
 
@@ -259,14 +286,24 @@ def _check_cross_keys(config: dict[str, Any]) -> None:
         )
 
 
-def validate_frontend_section(section: Any, sample_rate: int, path: str) -> dict[str, Any]:
+def validate_frontend_section(
+    section: Any, sample_rate: int, path: str, clip_length: int | None = None
+) -> dict[str, Any]:
     """Check a front-end mapping against its registered class by building it once.
 
     Fills ``sample_rate`` from ``data.sample_rate`` when the class takes one and the section omits it.
 
+    Args:
+        section: the front-end mapping (``name`` and parameters).
+        sample_rate: ``data.sample_rate``.
+        path: the section's dotted key, for messages.
+        clip_length: samples per training clip; an ``n_fft`` or ``win_length`` longer than that is refused
+            before anything is built (the frames could not fit a clip, and the kernels could be huge).
+
     Raises:
-        ConfigError: unknown name, unknown parameter, a mismatching sample rate or any value the
-            front-end refuses (its ValueError names the parameter).
+        ConfigError: unknown name, unknown parameter, a mismatching sample rate, a frame longer than a
+            clip, a front-end too large to build, or any value the front-end refuses (its ValueError names
+            the parameter).
     """
     if not isinstance(section, dict) or "name" not in section:
         raise ConfigError(f"{path}.name", "the front-end section needs a registered name, e.g. name: stft")
@@ -290,8 +327,17 @@ def validate_frontend_section(section: Any, sample_rate: int, path: str) -> dict
             raise ConfigError(
                 f"{path}.sample_rate", f"{given!r} differs from data.sample_rate ({sample_rate}); drop it"
             )
+    for key in ("n_fft", "win_length"):
+        value = params.get(key)
+        if clip_length is not None and isinstance(value, int) and value > clip_length:
+            raise ConfigError(
+                f"{path}.{key}",
+                f"{value} is longer than a clip ({clip_length} samples = data.clip_seconds x sample_rate)",
+            )
     try:
         build_frontend(name, **params)
+    except MemoryError as err:
+        raise ConfigError(path, f"{name}: too large to build here ({err})") from None
     except (ValueError, TypeError) as err:
         message = str(err)
         first_word = message.split(" ", 1)[0]

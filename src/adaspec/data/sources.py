@@ -127,12 +127,13 @@ def read_manifest(
         Items in file order.
 
     Raises:
-        ValueError: on a missing file or column, an empty path or label, or an unknown split, naming the
-            line (the header is line 1).
+        ValueError: on a missing file or column, an empty path or label, an unknown split or a file listed
+            twice, naming the line (the header is line 1).
     """
     csv_path = Path(csv_path)
     base = Path(root) if root is not None else csv_path.parent
     items: list[AudioItem] = []
+    first_listed: dict[str, str] = {}  # normalised path -> where it was first listed
     for where, row in _rows(csv_path, ("path", "label")):
         path, label = _cell(row, "path"), _cell(row, "label")
         if not path:
@@ -142,10 +143,14 @@ def read_manifest(
         split = _cell(row, "split") or None
         if split is not None and split not in SPLITS:
             raise ValueError(f"{where}: split must be one of {', '.join(SPLITS)} or empty; got {split!r}")
-        file = Path(path)
+        file = Path(path) if Path(path).is_absolute() else base / path
+        earlier = first_listed.setdefault(os.path.normpath(file), where)
+        if earlier != where:  # it could land in two splits (test audio in training) or two classes
+            line = earlier.rpartition(" ")[2]
+            raise ValueError(f"{where}: {path!r} is listed twice (first on line {line})")
         items.append(
             AudioItem(
-                path=file if file.is_absolute() else base / file,
+                path=file,
                 label=label,
                 split=split,
                 group=_cell(row, "group") or None,

@@ -150,7 +150,7 @@ def _csv(rows: Sequence[Mapping[str, Any]]) -> str:
                 error or "",
             ]
         )
-    return buffer.getvalue()
+    return buffer.getvalue().removesuffix("\n")  # the caller prints it with its own newline
 
 
 def _json(rows: Sequence[Mapping[str, Any]]) -> str:

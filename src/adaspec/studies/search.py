@@ -13,6 +13,7 @@ budget is still reached. Running the command again continues the study.
 from __future__ import annotations
 
 import csv
+import json
 import logging
 import math
 import os
@@ -27,7 +28,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from ..config import resolve_config, save_config
+from ..config import config_differences, resolve_config, save_config
 from ..errors import UserError
 from ..training.catalog import list_items
 from ..training.run_dir import check_run_name
@@ -111,6 +112,67 @@ def _create_study(storage: optuna.storages.RDBStorage, name: str, settings: Sear
     )
 
 
+#: Config keys that only say how a worker's machine runs (not what a trial computes): workers of one
+#: study may differ in them.
+MACHINE_KEYS = (
+    ("data", "num_workers"),
+    ("data", "cache"),
+    ("eval", "max_parts_per_batch"),
+    ("trainer", "accelerator"),
+    ("trainer", "devices"),
+    ("trainer", "num_nodes"),
+    ("trainer", "strategy"),
+    ("trainer", "progress_bar"),
+)
+BASE_CONFIG_ATTR = "adaspec_base_config"
+
+
+class _WithoutTraceback(logging.Filter):
+    """Drops the traceback Optuna logs with a failed trial (its message, one line, names the error) unless
+    adaspec logs at DEBUG (``--debug``)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and not logging.getLogger("adaspec").isEnabledFor(logging.DEBUG):
+            record.exc_info = record.exc_text = None
+        return True
+
+
+def _trial_errors_in_one_line() -> None:
+    """Put :class:`_WithoutTraceback` on the handlers of Optuna's logger (once)."""
+    for handler in logging.getLogger("optuna").handlers:
+        if not any(isinstance(f, _WithoutTraceback) for f in handler.filters):
+            handler.addFilter(_WithoutTraceback())
+
+
+def check_same_base(study: optuna.Study, base: Mapping[str, Any]) -> None:
+    """Record the base config in a new study; refuse to continue a study with another one (its trials
+    and ``best_config.yaml`` would mix two experiments). Keys of :data:`MACHINE_KEYS` may differ.
+
+    Raises:
+        UserError: naming the first differing keys.
+    """
+    current = _experiment(json.loads(json.dumps(dict(base))))
+    stored = study.user_attrs.get(BASE_CONFIG_ATTR)
+    if stored is None:  # a new study, or one begun before the base config was recorded
+        study.set_user_attr(BASE_CONFIG_ATTR, current)
+        return
+    differences = config_differences(stored, current)
+    if differences:
+        shown = "; ".join(differences[:3]) + (" ..." if len(differences) > 3 else "")
+        raise UserError(
+            f"study {study.study_name!r} was started with another base config ({shown}); continue it with "
+            "that config, or start another study with --study"
+        )
+
+
+def _experiment(config: dict[str, Any]) -> dict[str, Any]:
+    """``config`` without the keys of :data:`MACHINE_KEYS`."""
+    for section, key in MACHINE_KEYS:
+        if isinstance(config.get(section), dict):
+            config[section].pop(key, None)
+    return config
+
+
 class _Objective:
     """One trial: draw the parameters, train ``trial-NNNN`` with the pruning callback, return the best
     validation file accuracy. Releases the budget lock once Optuna has created the trial."""
@@ -182,9 +244,11 @@ def run_search(
     out_dir = Path(runs_dir) / check_run_name(f"search-{study_name}")
     url = storage or default_storage(out_dir)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    _trial_errors_in_one_line()
     lock = StudyLock(url, study_name)
     with lock.held():
         study = _create_study(open_storage(url, settings.heartbeat_seconds), study_name, settings)
+        check_same_base(study, base)
     objective = _Objective(base, dimensions, out_dir, lock)
     out_dir.mkdir(parents=True, exist_ok=True)
     log.info("study %r in %s: budget %d trials", study_name, display_url(url), trials)

@@ -9,6 +9,7 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader
 
+from ..config import clip_samples
 from ..data import (
     CropDataset,
     GroupedPartsBatchSampler,
@@ -20,11 +21,6 @@ from ..data import (
 from ..data.samplers import EpochShuffleSampler
 from ..errors import UserError
 from .catalog import Catalog, SplitData, build_catalog
-
-
-def clip_samples(data_cfg: Mapping[str, Any]) -> int:
-    """Samples in one training crop (also the length every evaluated file is padded to)."""
-    return max(1, round(data_cfg["clip_seconds"] * data_cfg["sample_rate"]))
 
 
 class AudioDataModule(L.LightningDataModule):

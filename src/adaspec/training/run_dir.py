@@ -83,7 +83,9 @@ def check_run_name(name: str) -> str:
         UserError: naming the bad name.
     """
     if not _NAME.match(name):
-        raise UserError(f"run name {name!r} must be letters, digits and ._=+- (no slashes or spaces)")
+        raise UserError(
+            f"run name {name!r} must be ASCII letters, digits and ._=+- (no slashes, spaces or accents)"
+        )
     return name
 
 
@@ -115,6 +117,23 @@ def has_checkpoints(paths: RunPaths) -> bool:
     return paths.checkpoints.is_dir() and any(paths.checkpoints.glob("*.ckpt"))
 
 
+def check_is_run_or_new(paths: RunPaths) -> None:
+    """Refuse a run path that exists but is not a run folder: a file, or a folder with something in it
+    and no ``config.yaml`` (every run folder gets one before anything else).
+
+    Raises:
+        UserError: naming the path and the remedy.
+    """
+    root = paths.root
+    if root.exists() and not root.is_dir():
+        raise UserError(f"{root} is a file, not a run folder; choose another --name or --runs-dir")
+    if root.is_dir() and not paths.config.is_file() and any(root.iterdir()):
+        raise UserError(
+            f"{root} is not an adaspec run (no config.yaml) and is not empty; it is left as it is: choose "
+            "another --name or --runs-dir"
+        )
+
+
 def prepare_run_dir(
     runs_dir: str | Path, name: str, config: Mapping[str, Any], overwrite: bool = False
 ) -> tuple[RunPaths, Path | None]:
@@ -125,13 +144,18 @@ def prepare_run_dir(
     without any checkpoint (a start that failed, e.g. on a wrong ``data.root``) holds nothing trained and
     is replaced.
 
+    A folder that is not a run (no ``config.yaml``, but something in it) is refused, with or without
+    ``overwrite``: it may hold anything, and nothing of the user's is deleted or mixed with a run.
+
     Returns:
         The run's paths and the checkpoint to resume from (``None`` for a fresh run).
 
     Raises:
-        UserError: the directory holds checkpoints of another config (the differing keys are named).
+        UserError: the directory holds checkpoints of another config (the differing keys are named), or
+            it is not an adaspec run.
     """
     paths = RunPaths(Path(runs_dir) / check_run_name(name))
+    check_is_run_or_new(paths)
     if paths.root.exists() and overwrite:
         shutil.rmtree(paths.root)
     resume = None

@@ -17,13 +17,17 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_only
 from torch import nn
 
+from ..data import AudioItem
+from ..errors import UserError
 from ..plots.frontend import frontend_state
 from .builders import build_frontends
 from .callbacks import HEADLINE, InterruptWatch, RngState, RunArtifacts, StayStopped
+from .catalog import build_catalog, list_items
+from .checkpoints import read_checkpoint
 from .datamodule import AudioDataModule
 from .module import ClassifierModule
 from .run_dir import RunPaths, existing_run_dir, prepare_run_dir
-from .split_file import write_split_file
+from .split_file import read_split_file, write_split_file
 
 log = logging.getLogger(__name__)
 
@@ -150,11 +154,20 @@ def train(
     else:  # a DDP worker: process 0 (started first) has prepared the directory; only read it
         paths, resume = existing_run_dir(runs_dir, name, config)
     L.seed_everything(config["seed"], workers=True, verbose=False)
-    data = AudioDataModule(config)
+    recorded = None
+    if resume is not None:
+        check_resumable(paths, resume)
+        recorded = recorded_split(paths, config)
+    data = AudioDataModule(
+        config,
+        catalog=None
+        if recorded is None
+        else build_catalog(config["data"], config["seed"], assigned=recorded),
+    )
     class_names = data.class_names
     data.split("train")
     data.split("val")
-    if process_rank() == 0:
+    if process_rank() == 0 and recorded is None:
         write_split_file(paths.splits, data.catalog)
     module = ClassifierModule(config, class_names)
     initial = frontend_state(nn.ModuleList(build_frontends(config)))
@@ -163,6 +176,41 @@ def train(
     trainer = build_trainer(config, paths, [*callbacks, artifacts, watch])
     fit_reraising_interrupt(trainer, watch, module, data, resume)
     return TrainResult(paths=paths, best=artifacts.best(), resumed=resume is not None)
+
+
+def check_resumable(paths: RunPaths, checkpoint: Path) -> None:
+    """Refuse to resume from a checkpoint that cannot be read (e.g. cut short by a full disk).
+
+    Raises:
+        UserError: naming the checkpoint and the remedies.
+    """
+    try:
+        read_checkpoint(checkpoint)
+    except UserError as err:
+        raise UserError(
+            f"cannot resume {paths.root}: {err}; restore the file, or start the run afresh with --overwrite"
+        ) from err
+
+
+def recorded_split(paths: RunPaths, config: Mapping[str, Any]) -> list[AudioItem] | None:
+    """The files and splits a resumed run was trained on (its ``splits.csv``), so that a dataset changed
+    since is not split afresh (files would move between training and evaluation splits); files added since
+    are left out, with a warning. ``None`` for a run without the file (it lists the dataset afresh).
+    """
+    if not paths.splits.is_file():
+        return None
+    recorded = read_split_file(paths.splits)
+    known = {str(item.path) for item in recorded}
+    added = [item for item in list_items(config["data"]) if str(item.path) not in known]
+    if added:
+        log.warning(
+            "resuming with the files and splits of %s: %d file(s) added to the dataset since (e.g. %s) are "
+            "not used; train a new run to use them",
+            paths.splits,
+            len(added),
+            added[0].path,
+        )
+    return recorded
 
 
 def fit_reraising_interrupt(

@@ -1,0 +1,103 @@
+"""What a run folder protects: folders that are not runs, a damaged checkpoint, the recorded split."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+import pytest
+
+from adaspec.cli import main
+from adaspec.config import load_config_file, resolve_config
+from adaspec.errors import UserError
+from adaspec.training import TrainResult, prepare_run_dir, train
+from tests.datasets import make_tone_dataset, tiny_overrides
+
+
+def _config(root: Path) -> dict:
+    return resolve_config(None, tiny_overrides(root, **{"trainer.max_epochs": 1}))
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_a_folder_that_is_not_a_run_is_left_alone(tmp_path: Path, overwrite: bool) -> None:
+    victim = tmp_path / "runs" / "victim"
+    (victim / "important").mkdir(parents=True)
+    (victim / "thesis.tex").write_text("years of work")
+    with pytest.raises(UserError, match="not an adaspec run"):
+        prepare_run_dir(tmp_path / "runs", "victim", _config(tmp_path), overwrite=overwrite)
+    assert (victim / "thesis.tex").read_text() == "years of work"
+    assert sorted(p.name for p in victim.iterdir()) == ["important", "thesis.tex"]
+
+
+def test_checkpoints_without_their_config_are_not_replaced(tmp_path: Path) -> None:
+    checkpoints = tmp_path / "runs" / "nocfg" / "checkpoints"
+    checkpoints.mkdir(parents=True)
+    (checkpoints / "last.ckpt").write_bytes(b"someone's weights")
+    with pytest.raises(UserError, match=r"no config\.yaml"):
+        prepare_run_dir(tmp_path / "runs", "nocfg", _config(tmp_path))
+    assert (checkpoints / "last.ckpt").read_bytes() == b"someone's weights"
+
+
+def test_an_empty_folder_becomes_a_run(tmp_path: Path) -> None:
+    (tmp_path / "runs" / "empty").mkdir(parents=True)
+    paths, resume = prepare_run_dir(tmp_path / "runs", "empty", _config(tmp_path))
+    assert resume is None and paths.config.is_file()
+
+
+def test_the_cli_refuses_a_non_run_folder_in_one_line(
+    tone_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "victim").mkdir()
+    (tmp_path / "victim" / "notes.txt").write_text("mine")
+    config = tmp_path / "tiny.yaml"
+    config.write_text("trainer: {max_epochs: 1}\n")
+    args = ["train", str(config), *tiny_overrides(tone_dataset), "--runs-dir", str(tmp_path)]
+    assert main(["-q", *args, "--name", "victim", "--overwrite"]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and "is not an adaspec run" in error[0]
+    assert (tmp_path / "victim" / "notes.txt").read_text() == "mine"
+
+
+def _copy_of(run: TrainResult, runs: Path) -> tuple[dict, Path]:
+    """A copy of a finished run under ``runs`` and its config."""
+    shutil.copytree(run.paths.root, runs / run.paths.root.name)
+    return resolve_config(load_config_file(run.paths.config)), runs / run.paths.root.name
+
+
+def test_a_damaged_last_checkpoint_is_refused_not_resumed(
+    trained_run: TrainResult, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, root = _copy_of(trained_run, tmp_path)
+    last = root / "checkpoints" / "last.ckpt"
+    last.write_bytes(last.read_bytes()[:1000])  # cut short, as by a full disk
+    with pytest.raises(UserError, match=r"cannot resume .*--overwrite"):
+        train(config, name=root.name, runs_dir=tmp_path)
+    assert last.stat().st_size == 1000  # nothing replaced
+
+    saved = tmp_path / "saved.yaml"
+    shutil.copy(root / "config.yaml", saved)
+    assert main(["-q", "train", str(saved), "--runs-dir", str(tmp_path), "--name", root.name]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and error[0].startswith(f"adaspec: error: cannot resume {root}")
+
+
+def test_a_resumed_run_keeps_its_split_when_the_dataset_changed(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    data = make_tone_dataset(tmp_path / "data", files_per_class=8, seconds=0.6)
+    config = _config(data)
+    first = train(config, name="grow", runs_dir=tmp_path / "runs")
+    recorded = first.paths.splits.read_text()
+    (data / "low" / "low_00.wav").unlink()
+    make_tone_dataset(tmp_path / "more", files_per_class=3, seconds=0.6, seed=1)
+    for wav in (tmp_path / "more" / "high").iterdir():
+        shutil.copy(wav, data / "high" / f"new_{wav.name}")
+
+    with caplog.at_level(logging.WARNING):
+        again = train(config, name="grow", runs_dir=tmp_path / "runs")
+    assert again.resumed
+    assert again.paths.splits.read_text() == recorded  # not split afresh (files would change split)
+    messages = " ".join(record.getMessage() for record in caplog.records)
+    assert "3 file(s) added to the dataset since" in messages
+    assert "low_00.wav" in messages  # the deleted file is reported, not silently re-split
