@@ -181,3 +181,24 @@ def test_evaluating_a_model_accepts_small_classes(tmp_path: Path) -> None:
     root = _dataset(tmp_path / "data", {"a": 1, "b": 2})
     catalog = build_catalog(_data_cfg(root), seed=0, class_names=["a", "b", "c"])
     assert sorted(label for split in catalog.splits.values() for label in split.labels) == [0, 1, 1]
+
+
+def test_a_class_without_a_usable_file_is_named(tmp_path, caplog) -> None:
+    import logging
+
+    from adaspec.config import resolve_config
+    from adaspec.training.catalog import build_catalog
+    from tests.datasets import make_tone_dataset
+
+    root = make_tone_dataset(tmp_path / "data", files_per_class=5, seconds=0.3)
+    for wav in (root / "noise").iterdir():
+        wav.write_bytes(b"not audio")
+    (root / "low" / "gone.wav").symlink_to(tmp_path / "missing.wav")  # a broken link is reported too
+    config = resolve_config(None, [f"data.root={root}", "data.sample_rate=8000", "data.clip_seconds=0.25"])
+    with caplog.at_level(logging.WARNING):
+        catalog = build_catalog(config["data"], seed=0)
+    assert catalog.class_names == ["high", "low"]
+    messages = [record.getMessage() for record in caplog.records]
+    assert any("class noise: none of its files can be used" in m for m in messages)
+    assert any("gone.wav" in m for m in messages)
+    assert str(root / "low" / "gone.wav") in {str(item.path) for item, _ in catalog.bad}

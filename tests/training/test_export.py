@@ -120,6 +120,19 @@ def test_read_metadata_of_a_foreign_file_is_a_user_error(tmp_path: Path) -> None
         read_metadata(foreign)
 
 
+def test_a_foreign_pt2_is_one_line_without_torch_s_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    foreign = tmp_path / "weights.pt2"
+    torch.save({"weights": torch.zeros(2)}, foreign)  # a zip archive, but not an exported program
+    assert main(["predict", str(foreign), str(tmp_path / "a.wav")]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert error == [
+        f"adaspec: error: {foreign}: no adaspec metadata: not a torch.export program, or a damaged one "
+        "(--debug shows why)"
+    ]
+
+
 @pytest.mark.parametrize("fmt", ["onnx", "pt2"])
 def test_predict_runs_exported_models_like_the_run(
     fmt: str, trained_run: TrainResult, tone_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]

@@ -101,3 +101,15 @@ def test_a_resumed_run_keeps_its_split_when_the_dataset_changed(
     messages = " ".join(record.getMessage() for record in caplog.records)
     assert "3 file(s) added to the dataset since" in messages
     assert "low_00.wav" in messages  # the deleted file is reported, not silently re-split
+
+
+@pytest.mark.filterwarnings("ignore:The dirpath has changed")  # Lightning notes that the copy moved
+def test_a_run_resumes_with_other_machine_settings(trained_run: TrainResult, tmp_path: Path) -> None:
+    config, root = _copy_of(trained_run, tmp_path)
+    config["trainer"]["progress_bar"] = not config["trainer"]["progress_bar"]
+    config["data"]["num_workers"] = 1
+    result = train(config, name=root.name, runs_dir=tmp_path)
+    assert result.resumed  # finished: not redone, and not refused as another config
+    config["optim"]["lr"] *= 2
+    with pytest.raises(UserError, match=r"another config \(optim\.lr"):
+        train(config, name=root.name, runs_dir=tmp_path)

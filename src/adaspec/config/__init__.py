@@ -1,9 +1,11 @@
 """Run configuration: schema, YAML/JSON loading, dotted overrides, validation."""
 
 from .loading import (
+    MACHINE_KEYS,
     clip_samples,
     config_differences,
     default_config,
+    experiment_differences,
     get_dotted,
     load_config_file,
     merge,
@@ -17,11 +19,13 @@ from .loading import (
 from .schema import SCHEMA, Key
 
 __all__ = [
+    "MACHINE_KEYS",
     "SCHEMA",
     "Key",
     "clip_samples",
     "config_differences",
     "default_config",
+    "experiment_differences",
     "get_dotted",
     "load_config_file",
     "merge",

@@ -357,6 +357,25 @@ def save_config(config: Mapping[str, Any], path: str | Path) -> Path:
     return path
 
 
+#: Config keys that only say how a machine runs a training, not what it computes: a run resumes, and the
+#: workers of one search study run, whatever their values.
+MACHINE_KEYS = (
+    "data.num_workers",
+    "data.cache",
+    "eval.max_parts_per_batch",
+    "trainer.accelerator",
+    "trainer.devices",
+    "trainer.num_nodes",
+    "trainer.strategy",
+    "trainer.progress_bar",
+)
+
+
+def experiment_differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """:func:`config_differences` but for the keys of :data:`MACHINE_KEYS`."""
+    return [line for line in config_differences(old, new) if line.partition(":")[0] not in MACHINE_KEYS]
+
+
 def config_differences(old: Mapping[str, Any], new: Mapping[str, Any], prefix: str = "") -> list[str]:
     """Dotted keys whose values differ between two configs, as ``"key: old -> new"`` lines."""
     lines: list[str] = []

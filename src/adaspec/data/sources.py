@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .audio import AUDIO_EXTENSIONS
+from .walk import is_file_or_broken_link
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ def scan_class_folders(
             for p in class_dir.rglob("*")
             if p.suffix.lower().lstrip(".") in exts
             and not _is_hidden(p.relative_to(class_dir))
-            and p.is_file()
+            and is_file_or_broken_link(p)  # a broken link is reported by the scan, not dropped here
         ]
         if not found:
             logger.warning("class folder %s has no audio files; skipped", class_dir)

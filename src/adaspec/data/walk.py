@@ -8,6 +8,12 @@ from pathlib import Path
 from .audio import AUDIO_EXTENSIONS
 
 
+def is_file_or_broken_link(path: Path) -> bool:
+    """Whether a walk should list ``path``: a file, or a link to nothing (listed so that it is reported as
+    unreadable with its path instead of silently left out)."""
+    return path.is_file() or (path.is_symlink() and not path.exists())
+
+
 def find_audio_files(
     inputs: Sequence[Path], extensions: Iterable[str] = AUDIO_EXTENSIONS
 ) -> list[tuple[Path, Path]]:
@@ -15,7 +21,8 @@ def find_audio_files(
 
     Args:
         inputs: files (kept as given, even when missing, so that they are reported) and folders (walked
-            recursively for files with one of ``extensions``, sorted, hidden files skipped).
+            recursively for files with one of ``extensions``, sorted, hidden files skipped, broken links
+            kept so that they are reported).
         extensions: file extensions without the dot, any case.
 
     Returns:
@@ -29,7 +36,7 @@ def find_audio_files(
             files = sorted(
                 p
                 for p in root.rglob("*")
-                if p.is_file() and p.suffix.lower() in suffixes and not p.name.startswith(".")
+                if is_file_or_broken_link(p) and p.suffix.lower() in suffixes and not p.name.startswith(".")
             )
             found += [(p, p.relative_to(root)) for p in files]
         else:

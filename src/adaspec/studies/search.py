@@ -28,7 +28,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from ..config import config_differences, resolve_config, save_config
+from ..config import experiment_differences, resolve_config, save_config
 from ..errors import UserError
 from ..training.catalog import list_items
 from ..training.run_dir import check_run_name
@@ -112,18 +112,6 @@ def _create_study(storage: optuna.storages.RDBStorage, name: str, settings: Sear
     )
 
 
-#: Config keys that only say how a worker's machine runs (not what a trial computes): workers of one
-#: study may differ in them.
-MACHINE_KEYS = (
-    ("data", "num_workers"),
-    ("data", "cache"),
-    ("eval", "max_parts_per_batch"),
-    ("trainer", "accelerator"),
-    ("trainer", "devices"),
-    ("trainer", "num_nodes"),
-    ("trainer", "strategy"),
-    ("trainer", "progress_bar"),
-)
 BASE_CONFIG_ATTR = "adaspec_base_config"
 
 
@@ -146,31 +134,24 @@ def _trial_errors_in_one_line() -> None:
 
 def check_same_base(study: optuna.Study, base: Mapping[str, Any]) -> None:
     """Record the base config in a new study; refuse to continue a study with another one (its trials
-    and ``best_config.yaml`` would mix two experiments). Keys of :data:`MACHINE_KEYS` may differ.
+    and ``best_config.yaml`` would mix two experiments). Keys of :data:`~adaspec.config.MACHINE_KEYS` may
+    differ.
 
     Raises:
         UserError: naming the first differing keys.
     """
-    current = _experiment(json.loads(json.dumps(dict(base))))
+    current = json.loads(json.dumps(dict(base)))
     stored = study.user_attrs.get(BASE_CONFIG_ATTR)
     if stored is None:  # a new study, or one begun before the base config was recorded
         study.set_user_attr(BASE_CONFIG_ATTR, current)
         return
-    differences = config_differences(stored, current)
+    differences = experiment_differences(stored, current)
     if differences:
         shown = "; ".join(differences[:3]) + (" ..." if len(differences) > 3 else "")
         raise UserError(
             f"study {study.study_name!r} was started with another base config ({shown}); continue it with "
             "that config, or start another study with --study"
         )
-
-
-def _experiment(config: dict[str, Any]) -> dict[str, Any]:
-    """``config`` without the keys of :data:`MACHINE_KEYS`."""
-    for section, key in MACHINE_KEYS:
-        if isinstance(config.get(section), dict):
-            config[section].pop(key, None)
-    return config
 
 
 class _Objective:

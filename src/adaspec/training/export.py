@@ -8,6 +8,8 @@ import io
 import json
 import logging
 import os
+import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -172,15 +174,37 @@ def _open_exported(path: Path, run: bool) -> tuple[dict[str, Any], torch.nn.Modu
             proto = onnx.load(str(path), load_external_data=False)
             text = next((p.value for p in proto.metadata_props if p.key == METADATA_KEY), "")
         else:
+            unreadable = f"{path}: no adaspec metadata: not a torch.export program"
+            if not zipfile.is_zipfile(path):  # torch.export.load would log a traceback before failing
+                raise UserError(f"{unreadable} (not a zip archive)")
             extra = {METADATA_KEY: ""}
-            program = torch.export.load(path, extra_files=extra)
+            try:
+                with _quiet_logger("torch.export"):  # it logs a traceback for archives it cannot read
+                    program = torch.export.load(path, extra_files=extra)
+            except Exception as err:  # its message points to the warnings hidden above (see --debug)
+                raise UserError(f"{unreadable}, or a damaged one (--debug shows why)") from err
             text = extra[METADATA_KEY]
             model = program.module() if run else None
         return json.loads(text), model
+    except UserError:
+        raise
     except ModuleNotFoundError as err:
         raise UserError(f"reading {path} needs {err.name}: pip install 'adaspec[onnx]'") from err
     except Exception as err:
         raise UserError(f"{path}: no adaspec metadata ({type(err).__name__}: {err})") from err
+
+
+@contextlib.contextmanager
+def _quiet_logger(name: str) -> Iterator[None]:
+    """Only errors from logger ``name`` while the block runs (all with adaspec's ``--debug``)."""
+    logger = logging.getLogger(name)
+    level = logger.level
+    if not logging.getLogger("adaspec").isEnabledFor(logging.DEBUG):
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 class OnnxModel(torch.nn.Module):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..config import config_differences, load_config_file, save_config
+from ..config import experiment_differences, load_config_file, save_config
 from ..errors import UserError
 
 log = logging.getLogger(__name__)
@@ -90,14 +90,15 @@ def check_run_name(name: str) -> str:
 
 
 def saved_config_differences(paths: RunPaths, config: Mapping[str, Any]) -> list[str]:
-    """How the run directory's saved ``config.yaml`` differs from ``config``.
+    """How the run directory's saved ``config.yaml`` differs from ``config``, but for the keys that only say
+    how the machine runs (:data:`~adaspec.config.MACHINE_KEYS`: a run resumes with other values of them).
 
     Returns:
         One line per differing key (``key: saved -> new``); empty when they agree or nothing is saved.
     """
     if not paths.config.exists():
         return []
-    return config_differences(load_config_file(paths.config), dict(config))
+    return experiment_differences(load_config_file(paths.config), dict(config))
 
 
 def check_same_config(paths: RunPaths, config: Mapping[str, Any], remedy: str) -> None:
