@@ -113,3 +113,15 @@ def test_a_run_resumes_with_other_machine_settings(trained_run: TrainResult, tmp
     config["optim"]["lr"] *= 2
     with pytest.raises(UserError, match=r"another config \(optim\.lr"):
         train(config, name=root.name, runs_dir=tmp_path)
+
+
+def test_more_processes_than_validation_files_is_said_once_before_launching(
+    tone_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "tiny.yaml"
+    config.write_text("trainer: {max_epochs: 1}\n")
+    many = ["trainer.accelerator=cpu", "trainer.devices=8", "trainer.strategy=ddp"]
+    args = ["train", str(config), *tiny_overrides(tone_dataset), *many, "--runs-dir", str(tmp_path)]
+    assert main(["-q", *args]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert error == ["adaspec: error: split 'val' has 6 files, fewer than the 8 training processes"]

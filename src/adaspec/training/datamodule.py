@@ -128,6 +128,18 @@ class AudioDataModule(L.LightningDataModule):
             drop_last=len(sampler) % batch_size == 1 and len(sampler) > batch_size,
         )
 
+    def check_files_per_process(self, name: str, world_size: int) -> None:
+        """Refuse a split with fewer files than processes (each evaluates whole files).
+
+        Raises:
+            UserError: naming the split and both counts.
+        """
+        count = len(self.split(name).items)
+        if count < world_size:
+            raise UserError(
+                f"split {name!r} has {count} files, fewer than the {world_size} training processes"
+            )
+
     def eval_dataloader(self, name: str) -> DataLoader:
         """Split-and-vote loader of split ``name``: batches of whole files with equal part length (in
         distributed runs, this process's share of the files; the module gathers the shares).
@@ -140,10 +152,7 @@ class AudioDataModule(L.LightningDataModule):
             self._source(split), split.labels, self.config["eval"]["n_parts"], min_length=self.clip_samples
         )
         world_size, rank = self._replicas()
-        if len(dataset) < world_size:
-            raise UserError(
-                f"split {name!r} has {len(dataset)} files, fewer than the {world_size} training processes"
-            )
+        self.check_files_per_process(name, world_size)
         sampler = GroupedPartsBatchSampler(
             dataset, max_parts=self.config["eval"]["max_parts_per_batch"], num_replicas=world_size, rank=rank
         )

@@ -174,6 +174,8 @@ def train(
     artifacts = RunArtifacts(paths, class_names, initial)
     watch = InterruptWatch()
     trainer = build_trainer(config, paths, [*callbacks, artifacts, watch])
+    # Checked before Lightning's launcher starts the other processes, so that it is said once, not by each.
+    data.check_files_per_process("val", trainer.world_size)
     fit_reraising_interrupt(trainer, watch, module, data, resume)
     return TrainResult(paths=paths, best=artifacts.best(), resumed=resume is not None)
 
