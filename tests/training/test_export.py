@@ -4,6 +4,7 @@ exported models label the test files as ``adaspec predict`` does; bad requests e
 from __future__ import annotations
 
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -149,3 +150,16 @@ def test_predict_runs_exported_models_like_the_run(
         np.testing.assert_allclose([p for _, p in got["top"]], [p for _, p in want["top"]], atol=1e-5)
     assert main(["predict", str(model), str(sorted(folder.iterdir())[0])]) == 0
     assert "noise_00.wav" in capsys.readouterr().out
+
+
+def test_export_shows_only_its_summary(trained_run: TrainResult, tmp_path: Path) -> None:
+    """torch's notes while exporting (torchvision ops skipped, pytree's FutureWarning) are not shown; a
+    fresh process, since torch says each only once per process."""
+    output = tmp_path / "quiet.onnx"
+    command = ["export", str(trained_run.paths.root), "--output", str(output)]
+    done = subprocess.run(
+        [sys.executable, "-m", "adaspec", *command], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert done.stdout.startswith("exported ") and len(done.stdout.strip().splitlines()) == 1

@@ -8,6 +8,7 @@ import io
 import json
 import logging
 import os
+import warnings
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -259,7 +260,7 @@ def _export_onnx(
     except ModuleNotFoundError as err:
         raise UserError(f"ONNX export needs {err.name}: pip install 'adaspec[onnx]'") from err
     try:
-        with contextlib.redirect_stdout(io.StringIO()):  # the exporter prints its progress
+        with contextlib.redirect_stdout(io.StringIO()), _exporter_quiet():  # it prints its progress
             program = torch.onnx.export(
                 model,
                 (example[:2],),
@@ -287,9 +288,21 @@ def _export_pt2(
 ) -> float:
     """Write the ``torch.export`` program to ``path``; the check batch's error of the reloaded program."""
     try:
-        program = torch.export.export(model, (example[:2],), dynamic_shapes=(batch,), strict=False)
+        with _exporter_quiet():
+            program = torch.export.export(model, (example[:2],), dynamic_shapes=(batch,), strict=False)
     except Exception as err:
         raise UserError(f"the model does not export: {type(err).__name__}: {err}") from err
-    torch.export.save(program, path, extra_files={METADATA_KEY: json.dumps(metadata)})
+    with _exporter_quiet():
+        torch.export.save(program, path, extra_files={METADATA_KEY: json.dumps(metadata)})
+        reloaded = torch.export.load(path).module()
     with torch.no_grad():
-        return _relative_error(torch.export.load(path).module()(example), model(example))
+        return _relative_error(reloaded(example), model(example))
+
+
+@contextlib.contextmanager
+def _exporter_quiet() -> Iterator[None]:
+    """Without torch's own notes while exporting (unless ``--debug``): the ONNX exporter's warnings that
+    torchvision's ops are skipped, and pytree's FutureWarning that torch's export code raises itself."""
+    with _quiet_logger("torch.onnx"), _quiet_logger("torch.export"), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".*LeafSpec.*", category=FutureWarning)
+        yield
