@@ -267,4 +267,4 @@ def test_a_config_name_that_cannot_name_the_run_says_so(tmp_path: Path, capsys) 
     error = capsys.readouterr().err.strip().splitlines()
     assert len(error) == 1
     assert "run name 'my config ü' must be ASCII letters" in error[0]
-    assert "it comes from the config file's name: name the run with --name" in error[0]
+    assert "it comes from the config file's name: give one with --name" in error[0]

@@ -352,14 +352,19 @@ def _run(args: argparse.Namespace) -> int:
 
 def _run_name(args: argparse.Namespace) -> str:
     """``--name``, else the config file's name (which must then make a valid run name)."""
-    if args.name:
-        return args.name
+    return args.name or _name_from_config(args.config, "", "--name")
+
+
+def _name_from_config(config: Path, prefix: str, option: str) -> str:
+    """The config file's stem as a name, checked as the folder ``prefix + stem`` (the error says where the
+    name came from and which ``option`` gives another)."""
     from .training.run_dir import check_run_name
 
     try:
-        return check_run_name(args.config.stem)
+        check_run_name(prefix + config.stem)
     except UserError as err:
-        raise UserError(f"{err}; it comes from the config file's name: name the run with --name") from None
+        raise UserError(f"{err}; it comes from the config file's name: give one with {option}") from None
+    return config.stem
 
 
 def _run_data(args: argparse.Namespace) -> int:
@@ -433,7 +438,7 @@ def _run_search(args: argparse.Namespace) -> int:
     result = run_search(
         config,
         trials=args.trials,
-        study_name=args.study or args.config.stem,
+        study_name=args.study or _name_from_config(args.config, "search-", "--study"),
         runs_dir=args.runs_dir,
         storage=args.storage,
         space=args.space,

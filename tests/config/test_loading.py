@@ -70,6 +70,12 @@ def test_floats_in_exponent_notation_without_a_dot(tmp_path: Path) -> None:
     assert load_config_file(path) == expected
 
 
+def test_text_that_yaml_reads_as_a_number_gets_a_hint() -> None:
+    with pytest.raises(ConfigError, match=r"data.root.*got 1000.0 \(float\); .* quote it to keep it as text"):
+        resolve_config(None, ["data.root=1e3"])
+    assert resolve_config(None, ["data.root='1e3'"])["data"]["root"] == "1e3"
+
+
 def test_frames_longer_than_a_clip_are_refused_before_building() -> None:
     with pytest.raises(ConfigError, match=r"frontend.n_fft.*100000 is longer than a clip \(66150 samples"):
         resolve_config(None, [*ROOT, "frontend.n_fft=100000"])  # its kernels alone would need 37 GB

@@ -155,3 +155,6 @@ def test_manifest_file_listed_twice_is_refused(tmp_path):
     csv_path = _csv(tmp_path / "m.csv", "path,label\na.wav,x\nb.wav,y\n./a.wav,y\n")
     with pytest.raises(ValueError, match=r"m.csv line 4: './a.wav' is listed twice \(first on line 2\)"):
         read_manifest(csv_path)
+    spelt_absolute = _csv(tmp_path / "n.csv", f"path,label\na.wav,x\n{tmp_path / 'a.wav'},x\n")
+    with pytest.raises(ValueError, match=r"n.csv line 3: .* is listed twice \(first on line 2\)"):
+        read_manifest(spelt_absolute)

@@ -149,6 +149,22 @@ def test_a_study_is_continued_only_with_its_base_config(
     assert len(_study(runs).get_trials()) == 1
     # keys that only say how a machine runs may differ between the workers of a study
     assert main(["-q", *args, "data.num_workers=1", "trainer.progress_bar=true"]) == 0
+    other_space = tmp_path / "other_space.yaml"
+    other_space.write_text(space.read_text() + "model.hidden: {type: int, low: 16, high: 32}\n")
+    capsys.readouterr()
+    assert main(["-q", *args[:2], "--space", str(other_space), *args[4:]]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and "study 'tiny' was started with another search space (model.hidden:" in error[0]
+
+
+def test_a_study_name_from_the_config_file_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "sp ace.yaml"
+    config.write_text("trainer: {max_epochs: 1}\n")
+    assert main(["search", str(config), f"data.root={tmp_path}", "--trials", "1"]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and "comes from the config file's name: give one with --study" in error[0]
 
 
 def test_failed_trials_are_logged_in_one_line_unless_debugging() -> None:

@@ -202,3 +202,7 @@ def test_a_class_without_a_usable_file_is_named(tmp_path, caplog) -> None:
     assert any("class noise: none of its files can be used" in m for m in messages)
     assert any("gone.wav" in m for m in messages)
     assert str(root / "low" / "gone.wav") in {str(item.path) for item, _ in catalog.bad}
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):  # evaluation, with the model's classes, says it too
+        build_catalog(config["data"], seed=0, class_names=["high", "low", "noise"])
+    assert any("class noise: none of its files can be used" in r.getMessage() for r in caplog.records)

@@ -125,3 +125,50 @@ def test_more_processes_than_validation_files_is_said_once_before_launching(
     assert main(["-q", *args]) == 2
     error = capsys.readouterr().err.strip().splitlines()
     assert error == ["adaspec: error: split 'val' has 6 files, fewer than the 8 training processes"]
+
+
+def test_a_run_folder_with_the_user_s_files_is_never_deleted(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    project = tmp_path / "runs" / "exp1"
+    project.mkdir(parents=True)
+    (project / "config.yaml").write_text("optim: {lr: 0.5}\n")  # the user's own config, no checkpoint
+    (project / "notes.md").write_text("mine")
+    with pytest.raises(
+        UserError, match=r"holds files adaspec did not write \(notes\.md\); it is not deleted"
+    ):
+        prepare_run_dir(tmp_path / "runs", "exp1", config)  # would replace a failed start
+    with pytest.raises(UserError, match=r"holds files adaspec did not write"):
+        prepare_run_dir(tmp_path / "runs", "exp1", config, overwrite=True)
+    assert (project / "notes.md").read_text() == "mine"
+    assert (project / "config.yaml").read_text() == "optim: {lr: 0.5}\n"
+
+
+def test_a_linked_run_folder_is_not_deleted_through_the_link(
+    trained_run: TrainResult, tmp_path: Path
+) -> None:
+    config, root = _copy_of(trained_run, tmp_path / "real")
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / root.name).symlink_to(root)
+    with pytest.raises(UserError, match=r"is a link; adaspec does not delete through links"):
+        prepare_run_dir(tmp_path / "runs", root.name, config, overwrite=True)
+    assert (root / "checkpoints" / "last.ckpt").is_file()
+
+
+def test_checkpoints_without_last_ckpt_are_not_trained_over(trained_run: TrainResult, tmp_path: Path) -> None:
+    config, root = _copy_of(trained_run, tmp_path)
+    (root / "checkpoints" / "last.ckpt").unlink()
+    best = (root / "checkpoints" / "best.ckpt").read_bytes()
+    with pytest.raises(UserError, match=r"has checkpoints but no checkpoints/last\.ckpt to resume from"):
+        prepare_run_dir(tmp_path, root.name, config)
+    assert (root / "checkpoints" / "best.ckpt").read_bytes() == best
+
+
+@pytest.mark.filterwarnings("ignore:The dirpath has changed")  # Lightning notes that the copy moved
+def test_resuming_without_a_split_file_says_it_splits_afresh(
+    trained_run: TrainResult, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    config, root = _copy_of(trained_run, tmp_path)
+    (root / "splits.csv").unlink()
+    with caplog.at_level(logging.WARNING):
+        assert train(config, name=root.name, runs_dir=tmp_path).resumed
+    assert any("splits.csv is missing: the dataset is split afresh" in r.getMessage() for r in caplog.records)

@@ -233,7 +233,10 @@ def check_value(path: str, value: Any, spec: Key) -> Any:
             return None
         raise ConfigError(path, f"must not be null; expected {_type_names(spec)}")
     if not _type_ok(value, spec.types):
-        raise ConfigError(path, f"expected {_type_names(spec)}, got {value!r} ({type(value).__name__})")
+        hint = ""
+        if str in spec.types and isinstance(value, (int, float)) and not isinstance(value, bool):
+            hint = "; YAML read it as a number: quote it to keep it as text (e.g. key='1e3')"
+        raise ConfigError(path, f"expected {_type_names(spec)}, got {value!r} ({type(value).__name__}){hint}")
     if float in spec.types and int not in spec.types and isinstance(value, numbers.Integral):
         value = float(value)
     if spec.choices is not None and value not in spec.choices:

@@ -134,7 +134,7 @@ def read_manifest(
     csv_path = Path(csv_path)
     base = Path(root) if root is not None else csv_path.parent
     items: list[AudioItem] = []
-    first_listed: dict[str, str] = {}  # normalised path -> where it was first listed
+    first_listed: dict[str, str] = {}  # absolute path -> where it was first listed
     for where, row in _rows(csv_path, ("path", "label")):
         path, label = _cell(row, "path"), _cell(row, "label")
         if not path:
@@ -145,7 +145,7 @@ def read_manifest(
         if split is not None and split not in SPLITS:
             raise ValueError(f"{where}: split must be one of {', '.join(SPLITS)} or empty; got {split!r}")
         file = Path(path) if Path(path).is_absolute() else base / path
-        earlier = first_listed.setdefault(os.path.normpath(file), where)
+        earlier = first_listed.setdefault(os.path.abspath(file), where)
         if earlier != where:  # it could land in two splits (test audio in training) or two classes
             line = earlier.rpartition(" ")[2]
             raise ValueError(f"{where}: {path!r} is listed twice (first on line {line})")

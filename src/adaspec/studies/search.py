@@ -13,6 +13,7 @@ budget is still reached. Running the command again continues the study.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import logging
 import math
@@ -28,7 +29,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from ..config import experiment_differences, resolve_config, save_config
+from ..config import config_differences, experiment_differences, resolve_config, save_config
 from ..errors import UserError
 from ..training.catalog import list_items
 from ..training.run_dir import check_run_name
@@ -113,6 +114,7 @@ def _create_study(storage: optuna.storages.RDBStorage, name: str, settings: Sear
 
 
 BASE_CONFIG_ATTR = "adaspec_base_config"
+SPACE_ATTR = "adaspec_space"
 
 
 class _WithoutTraceback(logging.Filter):
@@ -132,25 +134,30 @@ def _trial_errors_in_one_line() -> None:
             handler.addFilter(_WithoutTraceback())
 
 
-def check_same_base(study: optuna.Study, base: Mapping[str, Any]) -> None:
-    """Record the base config in a new study; refuse to continue a study with another one (its trials
-    and ``best_config.yaml`` would mix two experiments). Keys of :data:`~adaspec.config.MACHINE_KEYS` may
-    differ.
+def check_same_base(study: optuna.Study, base: Mapping[str, Any], space: Sequence[Dimension]) -> None:
+    """Record the base config and the search space in a new study; refuse to continue a study with another
+    one of either (its trials and ``best_config.yaml`` would mix two experiments). Keys of
+    :data:`~adaspec.config.MACHINE_KEYS` may differ.
 
     Raises:
         UserError: naming the first differing keys.
     """
     current = json.loads(json.dumps(dict(base)))
-    stored = study.user_attrs.get(BASE_CONFIG_ATTR)
+    searched = {d.key: json.loads(json.dumps(dataclasses.asdict(d), default=str)) for d in space}
+    stored, stored_space = study.user_attrs.get(BASE_CONFIG_ATTR), study.user_attrs.get(SPACE_ATTR)
     if stored is None:  # a new study, or one begun before the base config was recorded
         study.set_user_attr(BASE_CONFIG_ATTR, current)
+        study.set_user_attr(SPACE_ATTR, searched)
         return
     differences = experiment_differences(stored, current)
+    what = "base config"
+    if not differences and stored_space is not None:
+        differences, what = config_differences(stored_space, searched), "search space"
     if differences:
         shown = "; ".join(differences[:3]) + (" ..." if len(differences) > 3 else "")
         raise UserError(
-            f"study {study.study_name!r} was started with another base config ({shown}); continue it with "
-            "that config, or start another study with --study"
+            f"study {study.study_name!r} was started with another {what} ({shown}); continue it with that "
+            "one, or start another study with --study"
         )
 
 
@@ -176,6 +183,8 @@ class _Objective:
         pruning = PruningCallback(trial)
         log.info("trial %d: %s", trial.number, ", ".join(f"{k}={v}" for k, v in params.items()))
         # Trial numbers are never reused within a study, so a folder of that name is from a deleted study.
+        if (self.out_dir / name / "config.yaml").is_file():
+            log.warning("%s holds a run of an earlier study of that name; replacing it", self.out_dir / name)
         result = train(config, name=name, runs_dir=self.out_dir, overwrite=True, callbacks=[pruning])
         best = (result.best or {}).get("val/acc_file", math.nan)
         trial.set_user_attr("best_epoch", (result.best or {}).get("epoch"))
@@ -226,10 +235,12 @@ def run_search(
     url = storage or default_storage(out_dir)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     _trial_errors_in_one_line()
+    quiet = not logging.getLogger("adaspec").isEnabledFor(logging.INFO)  # -q: Optuna's notes go too
+    optuna.logging.set_verbosity(logging.WARNING if quiet else logging.INFO)
     lock = StudyLock(url, study_name)
     with lock.held():
         study = _create_study(open_storage(url, settings.heartbeat_seconds), study_name, settings)
-        check_same_base(study, base)
+        check_same_base(study, base, dimensions)
     objective = _Objective(base, dimensions, out_dir, lock)
     out_dir.mkdir(parents=True, exist_ok=True)
     log.info("study %r in %s: budget %d trials", study_name, display_url(url), trials)

@@ -194,10 +194,10 @@ def build_catalog(
     kept = [(item, wave) for item, wave in pairs if not splits or item.split in splits]
     if not kept:
         raise UserError(f"no usable file of split {', '.join(splits)} in the dataset")
-    names = class_names if class_names is not None else sorted({item.label for item, _ in kept})
-    if class_names is None:
-        for label in sorted({item.label for item in items} - set(names)):
-            log.warning("class %s: none of its files can be used (see above); it is left out", label)
+    usable = {item.label for item, _ in kept}
+    names = class_names if class_names is not None else sorted(usable)
+    for label in sorted({item.label for item in items if not splits or item.split in splits} - usable):
+        log.warning("class %s: none of its files can be used (see above); it is left out", label)
     index = {name: i for i, name in enumerate(names)}
     unknown = sorted({item.label for item, _ in kept} - set(index))
     if unknown:

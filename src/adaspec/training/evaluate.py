@@ -20,7 +20,7 @@ from .catalog import Catalog, SplitData, build_catalog
 from .checkpoints import LoadedModel, load_classifier
 from .datamodule import AudioDataModule
 from .run_dir import RunPaths, write_json
-from .split_file import read_split_file, same_listing
+from .split_file import read_split_file, same_listing, warn_missing
 from .votes import PartsAccumulator
 
 # Overrides that change what is evaluated, not the network: anything else would not fit the weights.
@@ -101,7 +101,10 @@ def recorded_splits(loaded: LoadedModel, config: Mapping[str, Any]) -> list[Audi
     """The training run's files and splits (its ``splits.csv``) when ``config`` lists and splits the
     dataset as training did; ``None`` otherwise (another dataset, other fractions, no run folder, or a run
     trained before the file was written), and the dataset is then split afresh."""
-    if loaded.run is None or not loaded.run.splits.is_file() or not same_listing(config, loaded.config):
+    if loaded.run is None or not same_listing(config, loaded.config):
+        return None
+    if not loaded.run.splits.is_file():
+        warn_missing(loaded.run.splits)
         return None
     return read_split_file(loaded.run.splits)
 

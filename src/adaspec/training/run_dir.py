@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import logging
 import os
@@ -84,7 +85,8 @@ def check_run_name(name: str) -> str:
     """
     if not _NAME.match(name):
         raise UserError(
-            f"run name {name!r} must be ASCII letters, digits and ._=+- (no slashes, spaces or accents)"
+            f"run name {name!r} must be ASCII letters, digits and ._=+-, starting with a letter or digit "
+            "(no slashes, spaces or accents)"
         )
     return name
 
@@ -118,21 +120,66 @@ def has_checkpoints(paths: RunPaths) -> bool:
     return paths.checkpoints.is_dir() and any(paths.checkpoints.glob("*.ckpt"))
 
 
+#: What a run writes at the top of its folder (``fnmatch`` patterns): only a folder holding nothing else is
+#: ever deleted (``--overwrite``, or replacing a start that failed).
+RUN_ENTRIES = (
+    "config.yaml",
+    ".config.yaml.*.tmp",
+    "checkpoints",
+    "tensorboard",
+    "splits.csv",
+    "metrics.json",
+    "*.json.tmp",
+    "confusion_matrix*.png",
+    "frontend.png",
+    "predictions*.csv",
+    "evaluation_*.json",
+    "model.onnx",
+    "model.pt2",
+)
+_REMEDY = "move it, or give the run another name or folder"
+
+
 def check_is_run_or_new(paths: RunPaths) -> None:
-    """Refuse a run path that exists but is not a run folder: a file, or a folder with something in it
-    and no ``config.yaml`` (every run folder gets one before anything else).
+    """Refuse a run path that exists but is not a run folder: a file, a broken link, or a folder with
+    something in it and no ``config.yaml`` (every run folder gets one before anything else).
 
     Raises:
         UserError: naming the path and the remedy.
     """
     root = paths.root
+    if root.is_symlink() and not root.exists():
+        raise UserError(f"{root} is a link to nothing, not a run folder; {_REMEDY}")
     if root.exists() and not root.is_dir():
-        raise UserError(f"{root} is a file, not a run folder; choose another --name or --runs-dir")
+        raise UserError(f"{root} is a file, not a run folder; {_REMEDY}")
     if root.is_dir() and not paths.config.is_file() and any(root.iterdir()):
         raise UserError(
-            f"{root} is not an adaspec run (no config.yaml) and is not empty; it is left as it is: choose "
-            "another --name or --runs-dir"
+            f"{root} is not an adaspec run (no config.yaml) and is not empty; it is left as it is: {_REMEDY}"
         )
+
+
+def foreign_entries(paths: RunPaths) -> list[str]:
+    """Names at the top of the run folder that adaspec does not write (see :data:`RUN_ENTRIES`)."""
+    names = sorted(entry.name for entry in paths.root.iterdir())
+    return [name for name in names if not any(fnmatch.fnmatchcase(name, p) for p in RUN_ENTRIES)]
+
+
+def remove_run(paths: RunPaths) -> None:
+    """Delete a run folder, refusing a link (whose target may be anything) and a folder that holds files
+    adaspec did not write.
+
+    Raises:
+        UserError: naming the folder, what else it holds, and the remedy.
+    """
+    if paths.root.is_symlink():
+        raise UserError(f"{paths.root} is a link; adaspec does not delete through links: {_REMEDY}")
+    foreign = foreign_entries(paths)
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+        raise UserError(
+            f"{paths.root} holds files adaspec did not write ({shown}); it is not deleted: {_REMEDY}"
+        )
+    shutil.rmtree(paths.root)
 
 
 def prepare_run_dir(
@@ -146,7 +193,9 @@ def prepare_run_dir(
     is replaced.
 
     A folder that is not a run (no ``config.yaml``, but something in it) is refused, with or without
-    ``overwrite``: it may hold anything, and nothing of the user's is deleted or mixed with a run.
+    ``overwrite``: it may hold anything, and nothing of the user's is deleted or mixed with a run. A run
+    folder is deleted only if it holds nothing but what a run writes (see :func:`remove_run`), and one with
+    checkpoints but no ``last.ckpt`` is refused rather than trained again over them.
 
     Returns:
         The run's paths and the checkpoint to resume from (``None`` for a fresh run).
@@ -158,18 +207,22 @@ def prepare_run_dir(
     paths = RunPaths(Path(runs_dir) / check_run_name(name))
     check_is_run_or_new(paths)
     if paths.root.exists() and overwrite:
-        shutil.rmtree(paths.root)
+        remove_run(paths)
     resume = None
     if paths.config.exists():
         if has_checkpoints(paths):
             check_same_config(paths, config, "use another --name or --overwrite")
+            if not paths.last.is_file():
+                raise UserError(
+                    f"{paths.root} has checkpoints but no checkpoints/last.ckpt to resume from; restore it, "
+                    "or start the run afresh with --overwrite"
+                )
         elif differences := saved_config_differences(paths, config):
             shown = "; ".join(differences[:3])
             log.warning("%s holds no checkpoint of its config (%s); replacing it", paths.root, shown)
-            shutil.rmtree(paths.root)
+            remove_run(paths)
         if paths.last.exists():
             resume = paths.last
-            log.info("resuming %s from %s", paths.root, paths.last)
     paths.root.mkdir(parents=True, exist_ok=True)
     save_config(config, paths.config)
     return paths, resume

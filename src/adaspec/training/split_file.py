@@ -8,6 +8,7 @@ files are decoded (a fresh automatic split needs every file decoded, since unrea
 from __future__ import annotations
 
 import csv
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,8 @@ from typing import Any
 from ..data import AudioItem
 from ..errors import UserError
 from .catalog import Catalog
+
+log = logging.getLogger(__name__)
 
 COLUMNS = ("path", "label", "split", "group")
 #: ``data`` keys that decide which files a run lists and how they are split (with the top-level ``seed``).
@@ -59,6 +62,15 @@ def read_split_file(path: Path) -> list[AudioItem]:
             group = row["group"] or None
             items.append(AudioItem(Path(row["path"]), row["label"], row["split"], group))
     return items
+
+
+def warn_missing(path: Path) -> None:
+    """Say that a run's split file is missing and the dataset is split afresh."""
+    log.warning(
+        "%s is missing: the dataset is split afresh from the seed (the training split only if no file was "
+        "added, removed or became unreadable since)",
+        path,
+    )
 
 
 def same_listing(config: Mapping[str, Any], trained: Mapping[str, Any]) -> bool:

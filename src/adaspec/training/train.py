@@ -27,7 +27,7 @@ from .checkpoints import read_checkpoint
 from .datamodule import AudioDataModule
 from .module import ClassifierModule
 from .run_dir import RunPaths, existing_run_dir, prepare_run_dir
-from .split_file import read_split_file, write_split_file
+from .split_file import read_split_file, warn_missing, write_split_file
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +157,7 @@ def train(
     recorded = None
     if resume is not None:
         check_resumable(paths, resume)
+        log.info("resuming %s from %s", paths.root, resume)
         recorded = recorded_split(paths, config)
     data = AudioDataModule(
         config,
@@ -197,9 +198,11 @@ def check_resumable(paths: RunPaths, checkpoint: Path) -> None:
 def recorded_split(paths: RunPaths, config: Mapping[str, Any]) -> list[AudioItem] | None:
     """The files and splits a resumed run was trained on (its ``splits.csv``), so that a dataset changed
     since is not split afresh (files would move between training and evaluation splits); files added since
-    are left out, with a warning. ``None`` for a run without the file (it lists the dataset afresh).
+    are left out, with a warning. ``None`` for a run without the file (it lists the dataset afresh, with a
+    warning).
     """
     if not paths.splits.is_file():
+        warn_missing(paths.splits)
         return None
     recorded = read_split_file(paths.splits)
     known = {str(item.path) for item in recorded}
