@@ -136,6 +136,7 @@ RUN_ENTRIES = (
     "evaluation_*.json",
     "model.onnx",
     "model.pt2",
+    "summary.json",  # adaspec compare's score of the run
 )
 _REMEDY = "move it, or give the run another name or folder"
 
