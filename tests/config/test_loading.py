@@ -108,6 +108,7 @@ def test_switching_frontend_drops_old_parameters(tmp_path: Path) -> None:
         ("optim.lr=abc", "optim.lr"),
         ("optim.lr=-1", "optim.lr"),
         ("optim.name=rmsprop", "optim.name"),
+        ("model.image_size=1", "model.image_size"),
         ("data.batch_size=1.5", "data.batch_size"),
         ("augment.enabled=3", "augment.enabled"),
         ("frontend.name=nope", "frontend.name"),

@@ -116,7 +116,9 @@ SCHEMA: dict[str, Any] = {
             (str,), "db", choices=("db", "log", "none"), doc="applied to the front-end output"
         ),
         "input_norm": Key((bool,), True, doc="BatchNorm2d on the backbone input"),
-        "image_size": Key((int,), 100, check=_positive, rule="> 0", doc="small_cnn input size"),
+        "image_size": Key(
+            (int,), 100, check=lambda v: v >= 4, rule=">= 4 (two 2x2 poolings)", doc="small_cnn input size"
+        ),
         "hidden": Key((int,), 512, check=_positive, rule="> 0", doc="small_cnn hidden width"),
         "channel_overrides": Key(
             (list,), None, nullable=True, doc="per_channel: 3 dicts of front-end parameters, one per channel"
