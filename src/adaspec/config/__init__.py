@@ -13,6 +13,7 @@ from .loading import (
     resolve_config,
     save_config,
     set_dotted,
+    summarize_differences,
     validate_config,
     validate_frontend_section,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "resolve_config",
     "save_config",
     "set_dotted",
+    "summarize_differences",
     "validate_config",
     "validate_frontend_section",
 ]

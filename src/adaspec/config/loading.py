@@ -11,7 +11,7 @@ import json
 import numbers
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -376,16 +376,24 @@ MACHINE_KEYS = (
 
 def experiment_differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
     """:func:`config_differences` but for the keys of :data:`MACHINE_KEYS`."""
-    return [line for line in config_differences(old, new) if line.partition(":")[0] not in MACHINE_KEYS]
+    return config_differences(old, new, ignored=MACHINE_KEYS)
 
 
-def config_differences(old: Mapping[str, Any], new: Mapping[str, Any], prefix: str = "") -> list[str]:
-    """Dotted keys whose values differ between two configs, as ``"key: old -> new"`` lines."""
+def config_differences(
+    old: Mapping[str, Any], new: Mapping[str, Any], prefix: str = "", ignored: Collection[str] = ()
+) -> list[str]:
+    """Dotted keys whose values differ between two configs, as ``"key: old -> new"`` lines; the dotted keys
+    in ``ignored`` are not compared."""
     lines: list[str] = []
     for key in sorted(set(old) | set(new), key=str):
         a, b = old.get(key), new.get(key)
         if isinstance(a, Mapping) and isinstance(b, Mapping):
-            lines += config_differences(a, b, prefix=f"{prefix}{key}.")
-        elif a != b:
+            lines += config_differences(a, b, prefix=f"{prefix}{key}.", ignored=ignored)
+        elif a != b and f"{prefix}{key}" not in ignored:
             lines.append(f"{prefix}{key}: {a!r} -> {b!r}")
     return lines
+
+
+def summarize_differences(lines: Sequence[str], shown: int = 3) -> str:
+    """The first ``shown`` lines of :func:`config_differences` joined by ``"; "`` (`` ...`` if more)."""
+    return "; ".join(lines[:shown]) + (" ..." if len(lines) > shown else "")

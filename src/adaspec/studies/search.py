@@ -29,7 +29,13 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from ..config import config_differences, experiment_differences, resolve_config, save_config
+from ..config import (
+    config_differences,
+    experiment_differences,
+    resolve_config,
+    save_config,
+    summarize_differences,
+)
 from ..errors import UserError
 from ..training.catalog import list_items
 from ..training.run_dir import check_run_name
@@ -154,7 +160,7 @@ def check_same_base(study: optuna.Study, base: Mapping[str, Any], space: Sequenc
     if not differences and stored_space is not None:
         differences, what = config_differences(stored_space, searched), "search space"
     if differences:
-        shown = "; ".join(differences[:3]) + (" ..." if len(differences) > 3 else "")
+        shown = summarize_differences(differences)
         raise UserError(
             f"study {study.study_name!r} was started with another {what} ({shown}); continue it with that "
             "one, or start another study with --study"

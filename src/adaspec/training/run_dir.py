@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..config import experiment_differences, load_config_file, save_config
+from ..config import experiment_differences, load_config_file, save_config, summarize_differences
 from ..errors import UserError
 
 log = logging.getLogger(__name__)
@@ -111,8 +111,9 @@ def check_same_config(paths: RunPaths, config: Mapping[str, Any], remedy: str) -
     """
     differences = saved_config_differences(paths, config)
     if differences:
-        shown = "; ".join(differences[:3]) + (" ..." if len(differences) > 3 else "")
-        raise UserError(f"{paths.root} holds a run with another config ({shown}); {remedy}")
+        raise UserError(
+            f"{paths.root} holds a run with another config ({summarize_differences(differences)}); {remedy}"
+        )
 
 
 def has_checkpoints(paths: RunPaths) -> bool:
