@@ -1,17 +1,21 @@
 """``adaspec search`` in one process: pruned and completed trials, the best config, continuing a study,
-and one-line errors for bad spaces and storages."""
+resuming an interrupted trial, and one-line errors for bad spaces and storages."""
 
 from __future__ import annotations
 
 import csv
 from pathlib import Path
 
+import lightning as L
 import optuna
 import pytest
 import yaml
 
 from adaspec.cli import main
 from adaspec.config import resolve_config
+from adaspec.studies import search
+from adaspec.studies.pruning import PruningCallback
+from adaspec.studies.space import apply_params
 from adaspec.studies.storage import display_url
 from adaspec.training import train
 
@@ -198,3 +202,96 @@ def test_failed_trials_are_logged_in_one_line_unless_debugging() -> None:
     finally:
         logger.removeHandler(handler)
         logging.getLogger("adaspec").setLevel(logging.NOTSET)
+
+
+class _StopInEpoch(PruningCallback):
+    """The search's pruning callback, raising ``error`` at the end of training epoch ``epoch`` of trial 0."""
+
+    error: type[BaseException] = KeyboardInterrupt
+    epoch = 1
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self.trial.number == 0 and trainer.current_epoch == self.epoch:
+            raise self.error("stopped by the test")
+        super().on_train_epoch_end(trainer, pl_module)
+
+
+def _interrupt_trial_0(config: Path, space: Path, runs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run a search whose trial 0 gets a Ctrl-C in its second epoch."""
+    with monkeypatch.context() as patch:
+        patch.setattr(search, "PruningCallback", _StopInEpoch)
+        with pytest.raises(KeyboardInterrupt):  # the CLI turns it into "adaspec: interrupted"
+            search.run_search(resolve_config(config), 1, "tiny", runs_dir=runs, space=space)
+    (stopped,) = _study(runs).get_trials()
+    assert stopped.state == optuna.trial.TrialState.FAIL and list(stopped.intermediate_values) == [0]
+    assert (runs / "search-tiny" / "trial-0000" / "checkpoints" / "last.ckpt").is_file()
+
+
+def test_an_interrupted_trial_is_resumed_by_the_next_search(
+    search_files: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config, space = search_files
+    runs = tmp_path / "runs"
+    args = ["-q", "search", str(config), "--space", str(space), "--runs-dir", str(runs), "--trials", "1"]
+    _interrupt_trial_0(config, space, runs, monkeypatch)
+    assert main(args) == 0
+    stopped, resumed = _study(runs).get_trials()
+    assert resumed.state == optuna.trial.TrialState.COMPLETE
+    assert resumed.user_attrs["resumes_trial"] == 0 and resumed.params == stopped.params
+    assert Path(resumed.user_attrs["run_dir"]).name == "trial-0000"
+    assert not (runs / "search-tiny" / "trial-0001").exists()
+    # epoch 0's accuracy comes from the stopped trial, epoch 1 from the resumed training
+    assert resumed.intermediate_values[0] == stopped.intermediate_values[0]
+    assert sorted(resumed.intermediate_values) == [0, 1]
+    # it ends as the same trial trained without a stop would (the oracle: an ordinary uninterrupted run)
+    whole = train(apply_params(resolve_config(config), stopped.params), name="whole", runs_dir=tmp_path)
+    assert whole.best is not None and resumed.value == pytest.approx(whole.best["val/acc_file"], abs=1e-6)
+    assert [whole.best[key] for key in ("epoch", "val/acc_file")] == [
+        resumed.user_attrs["best_epoch"],
+        pytest.approx(resumed.value),
+    ]
+    with (runs / "search-tiny" / "trials.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["resumes"] for row in rows] == ["", "0"]
+
+    # a stopped trial is resumed once: the next search starts a new trial
+    assert main([*args[:-1], "2"]) == 0
+    assert Path(_study(runs).get_trials()[2].user_attrs["run_dir"]).name == "trial-0002"
+
+
+def test_a_trial_that_failed_with_an_error_is_not_resumed(
+    search_files: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config, space = search_files
+    runs = tmp_path / "runs"
+    monkeypatch.setattr(search, "PruningCallback", type("_Crash", (_StopInEpoch,), {"error": RuntimeError}))
+    result = search.run_search(resolve_config(config), 1, "tiny", runs_dir=runs, space=space)
+    failed, fresh = result.trials
+    assert failed.state == optuna.trial.TrialState.FAIL
+    assert failed.user_attrs["error"] == "RuntimeError: stopped by the test"
+    assert fresh.state == optuna.trial.TrialState.COMPLETE and "resumes_trial" not in fresh.user_attrs
+    assert Path(fresh.user_attrs["run_dir"]).name == "trial-0001"
+
+
+def test_a_stopped_trial_that_cannot_be_resumed_fails_in_one_line_and_the_search_goes_on(
+    search_files: tuple[Path, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    config, space = search_files
+    runs = tmp_path / "runs"
+    _interrupt_trial_0(config, space, runs, monkeypatch)
+    (runs / "search-tiny" / "trial-0000" / "checkpoints" / "last.ckpt").write_bytes(b"cut short")
+    caplog.clear()
+    assert main(["search", str(config), "--space", str(space), "--runs-dir", str(runs), "--trials", "1"]) == 0
+    _, broken, fresh = _study(runs).get_trials()
+    assert broken.state == optuna.trial.TrialState.FAIL and broken.user_attrs["resumes_trial"] == 0
+    assert broken.user_attrs["error"].startswith("UserError: cannot resume")
+    assert fresh.state == optuna.trial.TrialState.COMPLETE and "resumes_trial" not in fresh.user_attrs
+    assert Path(fresh.user_attrs["run_dir"]).name == "trial-0002"
+    # Optuna's own handler writes to the stream it was given first, so read its log records
+    (failed,) = [r.getMessage() for r in caplog.records if "Trial 1 failed with parameters" in r.getMessage()]
+    assert "stopped trial 0 cannot be resumed (" in failed
+    assert "last.ckpt: not an adaspec checkpoint" in failed
+    assert failed.endswith("a new trial takes its place').")

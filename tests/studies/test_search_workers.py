@@ -1,5 +1,5 @@
 """Many ``adaspec search`` workers on one study: an exact trial budget on SQLite and PostgreSQL, and a
-worker killed mid-trial whose trial ends as failed while the others finish the study."""
+worker killed mid-trial whose trial ends as failed and is resumed by a survivor, which finishes the study."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ def _wait_for_running_trial(url: str, study: str, pid: int, timeout: float = 120
     raise AssertionError(f"worker {pid} never reported an epoch")
 
 
-def test_killed_worker_trial_fails_and_the_others_finish(
+def test_killed_worker_trial_fails_and_a_survivor_resumes_it(
     search_files: tuple[Path, Path], tmp_path: Path
 ) -> None:
     config, space = search_files
@@ -72,6 +72,11 @@ def test_killed_worker_trial_fails_and_the_others_finish(
     command = search_command(config, space, runs, 3, *extra, overrides=("trainer.max_epochs=8",))
     victim, survivor = start_workers([command, command])
     killed = _wait_for_running_trial(url, "kill", victim.pid)
+    checkpoint = Path(killed.user_attrs["run_dir"]) / "checkpoints" / "last.ckpt"
+    deadline = time.monotonic() + 60
+    while not checkpoint.is_file() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.2)  # not in the middle of writing it
     victim.send_signal(signal.SIGKILL)
     victim.wait(timeout=30)
     ((code, _, err),) = finish([survivor])
@@ -81,4 +86,8 @@ def test_killed_worker_trial_fails_and_the_others_finish(
     assert trials[killed.number].state == TrialState.FAIL  # never a silent success
     finished = [t for t in trials.values() if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
     assert len(finished) == 3  # the survivor replaced the killed trial
+    # ... by resuming it from its last checkpoint, in its run folder, not by training it again
+    (resumed,) = [t for t in finished if t.user_attrs.get("resumes_trial") == killed.number]
+    assert resumed.params == killed.params and resumed.user_attrs["run_dir"] == killed.user_attrs["run_dir"]
+    assert not (runs / "search-kill" / f"trial-{resumed.number:04d}").exists()
     assert not [t for t in trials.values() if t.state == TrialState.RUNNING]

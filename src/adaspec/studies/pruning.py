@@ -15,10 +15,13 @@ class PruningCallback(L.Callback):
 
     Args:
         trial: the Optuna trial this run belongs to.
+        reported: epochs already reported to ``trial`` (those of the stopped trial it resumes); an epoch
+            trained again after resuming is not reported twice (Optuna keeps the first value).
     """
 
-    def __init__(self, trial: optuna.Trial) -> None:
+    def __init__(self, trial: optuna.Trial, reported: set[int] | frozenset[int] = frozenset()) -> None:
         self.trial = trial
+        self.reported = set(reported)
         self.pruned_at: int | None = None
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
@@ -26,7 +29,9 @@ class PruningCallback(L.Callback):
         if value is None or trainer.sanity_checking:
             return
         epoch = trainer.current_epoch
-        self.trial.report(float(value), step=epoch)
+        if epoch not in self.reported:
+            self.trial.report(float(value), step=epoch)
+            self.reported.add(epoch)
         if self.trial.should_prune():
             self.pruned_at = epoch
             trainer.should_stop = True

@@ -8,6 +8,11 @@ config with the best trial's parameters, ready for ``adaspec train``), ``trials.
 storage) takes trials until the study holds ``trials`` completed, pruned or running ones, then waits for
 the running ones. Failed trials (a crash, a killed worker whose heartbeat stopped) do not count, so the
 budget is still reached. Running the command again continues the study.
+
+A trial stopped part-way (Ctrl-C, or a worker killed or lost) is resumed by the next worker that takes a
+trial: a new trial with the same parameters continues the stopped one's run folder from its ``last.ckpt``
+(its earlier epochs' accuracies are reported to the pruner again), instead of training it from scratch.
+Trials that failed with an error are not resumed.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ from ..config import (
 )
 from ..errors import UserError
 from ..training.catalog import list_items
-from ..training.run_dir import check_run_name
+from ..training.run_dir import RunPaths, check_run_name
 from ..training.train import train
 from .pruning import PruningCallback
 from .space import Dimension, apply_params, load_space
@@ -121,6 +126,10 @@ def _create_study(storage: optuna.storages.RDBStorage, name: str, settings: Sear
 
 BASE_CONFIG_ATTR = "adaspec_base_config"
 SPACE_ATTR = "adaspec_space"
+# Trial user attributes: the run folder, the stopped trial a trial resumes, and the error a trial failed with.
+RUN_DIR_ATTR = "run_dir"
+RESUMES_ATTR = "resumes_trial"
+ERROR_ATTR = "error"
 
 
 class _WithoutTraceback(logging.Filter):
@@ -167,9 +176,45 @@ def check_same_base(study: optuna.Study, base: Mapping[str, Any], space: Sequenc
         )
 
 
+def resumable_trial(study: optuna.Study, out_dir: Path) -> FrozenTrial | None:
+    """The earliest trial that stopped part-way and can go on: failed without an error (interrupted, or its
+    worker was killed or lost), with a ``last.ckpt`` in its run folder under ``out_dir`` (on this machine),
+    and not already taken up by another trial.
+
+    Args:
+        study: the study.
+        out_dir: the search folder, ``<runs_dir>/search-<study>``.
+
+    Returns:
+        The stopped trial, or ``None``.
+    """
+    trials = study.get_trials(deepcopy=False)
+    taken = {trial.user_attrs.get(RESUMES_ATTR) for trial in trials}
+    for trial in trials:
+        if trial.state != TrialState.FAIL or trial.number in taken or ERROR_ATTR in trial.user_attrs:
+            continue
+        folder = run_folder(trial, out_dir)
+        if folder is not None and RunPaths(folder).last.is_file():
+            return trial
+    return None
+
+
+def run_folder(trial: FrozenTrial | optuna.Trial, out_dir: Path) -> Path | None:
+    """The trial's run folder under ``out_dir`` (workers may name ``out_dir`` by other paths), or ``None``
+    for a trial that never recorded one."""
+    recorded = trial.user_attrs.get(RUN_DIR_ATTR)
+    return None if not recorded else out_dir / Path(recorded).name
+
+
+def _one_line(err: BaseException) -> str:
+    text = " ".join(str(err).split())
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
+
+
 class _Objective:
-    """One trial: draw the parameters, train ``trial-NNNN`` with the pruning callback, return the best
-    validation file accuracy. Releases the budget lock once Optuna has created the trial."""
+    """One trial: draw the parameters (or take those of the stopped trial it resumes), train its run with
+    the pruning callback, return the best validation file accuracy. Releases the budget lock once Optuna
+    has created the trial."""
 
     def __init__(
         self, base: Mapping[str, Any], space: Sequence[Dimension], out_dir: Path, lock: StudyLock
@@ -179,24 +224,58 @@ class _Objective:
         self.out_dir = out_dir
         self.lock = lock
 
+    def _new_run(self, trial: optuna.Trial, params: Mapping[str, Any]) -> str:
+        """Name ``trial-NNNN``, recorded on the trial."""
+        name = check_run_name(f"trial-{trial.number:04d}")
+        folder = self.out_dir / name
+        trial.set_user_attr(RUN_DIR_ATTR, str(folder))
+        log.info("trial %d: %s", trial.number, ", ".join(f"{k}={v}" for k, v in params.items()))
+        # Trial numbers are never reused within a study, so a folder of that name is from a deleted study.
+        if (folder / "config.yaml").is_file():
+            log.warning("%s holds a run of an earlier study of that name; replacing it", folder)
+        return name
+
+    def _resumed_run(self, trial: optuna.Trial, resumes: int) -> tuple[str, set[int]]:
+        """The stopped trial's run name, and its epochs, whose accuracies are reported to ``trial`` again
+        (so that the pruner compares whole histories)."""
+        (stopped,) = [t for t in trial.study.get_trials(deepcopy=False) if t.number == resumes]
+        name = Path(stopped.user_attrs[RUN_DIR_ATTR]).name
+        log.info("trial %d resumes stopped trial %d in %s", trial.number, resumes, self.out_dir / name)
+        for step, value in sorted(stopped.intermediate_values.items()):
+            trial.report(value, step=step)
+        return name, set(stopped.intermediate_values)
+
     def __call__(self, trial: optuna.Trial) -> float:
         self.lock.release()  # the trial exists (state RUNNING): other workers may count it and go on
         params = {dimension.key: dimension.suggest(trial) for dimension in self.space}
         config = apply_params(self.base, params)
-        name = check_run_name(f"trial-{trial.number:04d}")
-        trial.set_user_attr("run_dir", str(self.out_dir / name))
         trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
-        pruning = PruningCallback(trial)
-        log.info("trial %d: %s", trial.number, ", ".join(f"{k}={v}" for k, v in params.items()))
-        # Trial numbers are never reused within a study, so a folder of that name is from a deleted study.
-        if (self.out_dir / name / "config.yaml").is_file():
-            log.warning("%s holds a run of an earlier study of that name; replacing it", self.out_dir / name)
-        result = train(config, name=name, runs_dir=self.out_dir, overwrite=True, callbacks=[pruning])
+        resumes = trial.user_attrs.get(RESUMES_ATTR)
+        if resumes is None:
+            name, reported = self._new_run(trial, params), set()
+        else:
+            name, reported = self._resumed_run(trial, resumes)
+            if reported and trial.should_prune():  # the trials finished since then are better
+                raise optuna.TrialPruned(f"pruned after epoch {max(reported)}, before resuming")
+        pruning = PruningCallback(trial, reported=reported)
+        try:
+            result = train(
+                config, name=name, runs_dir=self.out_dir, overwrite=resumes is None, callbacks=[pruning]
+            )
+        except Exception as err:  # not KeyboardInterrupt: an interrupted trial stays resumable
+            trial.set_user_attr(ERROR_ATTR, _one_line(err))
+            if resumes is not None and isinstance(err, UserError):  # that folder's problem, not the study's
+                detail = err.__cause__ if isinstance(err.__cause__, UserError) else err
+                raise RuntimeError(
+                    f"stopped trial {resumes} cannot be resumed ({detail}); a new trial takes its place"
+                ) from err
+            raise
         best = (result.best or {}).get("val/acc_file", math.nan)
         trial.set_user_attr("best_epoch", (result.best or {}).get("epoch"))
         if pruning.pruned_at is not None:
             raise optuna.TrialPruned(f"pruned after epoch {pruning.pruned_at}")
         if math.isnan(best):
+            trial.set_user_attr(ERROR_ATTR, "no validation accuracy")
             raise RuntimeError(f"trial {trial.number} produced no validation accuracy")
         return float(best)
 
@@ -261,6 +340,15 @@ def run_search(
             running = sum(trial.state == TrialState.RUNNING for trial in active)
             finished: list[FrozenTrial] = []
             if counted < trials:
+                stopped = resumable_trial(study, out_dir)
+                if stopped is not None:  # taken by the trial ``optimize`` starts now, under the lock
+                    study.enqueue_trial(
+                        stopped.params,
+                        user_attrs={
+                            RESUMES_ATTR: stopped.number,
+                            RUN_DIR_ATTR: stopped.user_attrs[RUN_DIR_ATTR],
+                        },
+                    )
                 study.optimize(
                     objective,
                     n_trials=1,
@@ -363,9 +451,10 @@ def format_search(result: SearchResult) -> str:
 
 
 def write_trials_csv(path: Path, trials: Sequence[FrozenTrial]) -> Path:
-    """Every trial of the study: number, state, value, best epoch, run folder, worker and parameters."""
+    """Every trial of the study: number, state, value, best epoch, run folder, the stopped trial it resumes,
+    worker and parameters."""
     keys = sorted({key for trial in trials for key in trial.params})
-    columns = ["number", "state", "value", "epochs", "best_epoch", "run_dir", "worker", *keys]
+    columns = ["number", "state", "value", "epochs", "best_epoch", "run_dir", "resumes", "worker", *keys]
     with Path(path).open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns)
         writer.writeheader()
@@ -377,7 +466,8 @@ def write_trials_csv(path: Path, trials: Sequence[FrozenTrial]) -> Path:
                     "value": "" if trial.value is None else trial.value,
                     "epochs": len(trial.intermediate_values),
                     "best_epoch": trial.user_attrs.get("best_epoch", ""),
-                    "run_dir": trial.user_attrs.get("run_dir", ""),
+                    "run_dir": trial.user_attrs.get(RUN_DIR_ATTR, ""),
+                    "resumes": trial.user_attrs.get(RESUMES_ATTR, ""),
                     "worker": trial.user_attrs.get("worker", ""),
                     **{key: trial.params.get(key, "") for key in keys},
                 }
