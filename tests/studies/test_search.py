@@ -295,3 +295,19 @@ def test_a_stopped_trial_that_cannot_be_resumed_fails_in_one_line_and_the_search
     assert "stopped trial 0 cannot be resumed (" in failed
     assert "last.ckpt: not an adaspec checkpoint" in failed
     assert failed.endswith("a new trial takes its place').")
+
+
+def test_a_stopped_trial_the_study_has_outdone_is_pruned_before_it_trains_on(
+    search_files: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config, space = search_files
+    runs = tmp_path / "runs"
+    _interrupt_trial_0(config, space, runs, monkeypatch)
+    last = runs / "search-tiny" / "trial-0000" / "checkpoints" / "last.ckpt"
+    before = last.read_bytes()
+    monkeypatch.setattr(optuna.trial.Trial, "should_prune", lambda self: True)  # the pruner's verdict
+    result = search.run_search(resolve_config(config), 1, "tiny", runs_dir=runs, space=space)
+    resumed = result.trials[1]
+    assert resumed.state == optuna.trial.TrialState.PRUNED and resumed.user_attrs["resumes_trial"] == 0
+    assert list(resumed.intermediate_values) == [0]
+    assert last.read_bytes() == before  # not trained any further
