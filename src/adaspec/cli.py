@@ -92,7 +92,11 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("target", type=Path, metavar="RUN_DIR|CKPT", help="run directory or checkpoint")
     parser.add_argument("--data", type=Path, help="another dataset root (same layout) or a manifest CSV")
     parser.add_argument("--split", default="test", choices=("train", "val", "test", "all"))
-    parser.add_argument("--out", type=Path, help="where to write reports (default: the run directory)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="where to write reports (default: the run directory; RUN/evaluations/NAME/ for another dataset)",
+    )
     parser.add_argument("--strict", action="store_true", help="refuse the data if any file is unreadable")
     parser.add_argument(
         "overrides", nargs="*", metavar="KEY=VALUE", default=[], help="data.* or eval.* overrides"

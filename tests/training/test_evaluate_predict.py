@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ from adaspec.cli import main
 from adaspec.config import load_config_file
 from adaspec.data import load_audio, split_parts
 from adaspec.training import TrainResult, evaluate_run, load_classifier, predict_paths
+from adaspec.training.run_dir import RunPaths, foreign_entries
 
 
 def test_evaluate_writes_reports_and_predictions(trained_run: TrainResult) -> None:
@@ -32,10 +34,10 @@ def test_evaluate_writes_reports_and_predictions(trained_run: TrainResult) -> No
         assert fragment in text
 
 
-def test_evaluate_probabilities_match_a_direct_forward_pass(trained_run: TrainResult) -> None:
-    report = evaluate_run(trained_run.paths.root, split="val", out=trained_run.paths.root / "val_eval")
+def test_evaluate_probabilities_match_a_direct_forward_pass(trained_run: TrainResult, tmp_path: Path) -> None:
+    report = evaluate_run(trained_run.paths.root, split="val", out=tmp_path / "val_eval")
     loaded = load_classifier(trained_run.paths.root)
-    rows = list(csv.DictReader((trained_run.paths.root / "val_eval" / "predictions_val.csv").open()))
+    rows = list(csv.DictReader((tmp_path / "val_eval" / "predictions_val.csv").open()))
     config = loaded.config
     for row in rows:
         wave = load_audio(row["path"], config["data"]["sample_rate"])
@@ -54,6 +56,29 @@ def test_evaluate_all_files_of_another_root(
     report = evaluate_run(trained_run.paths.best, data=tone_dataset, split="all", out=tmp_path)
     assert len(report.result.file_ids) == 30
     assert (tmp_path / "predictions_all.csv").is_file()
+
+
+def test_another_dataset_is_evaluated_beside_the_runs_own_evaluation(
+    trained_run: TrainResult, tone_dataset: Path, tmp_path: Path
+) -> None:
+    run = Path(shutil.copytree(trained_run.paths.root, tmp_path / "run"))
+    own = evaluate_run(run, split="test")
+    own_files = {path: path.read_bytes() for path in own.written.values()}
+    other_data = Path(shutil.copytree(tone_dataset, tmp_path / "recorded elsewhere"))
+    other = evaluate_run(run, data=other_data, split="all")
+    folder = run / "evaluations" / "recorded elsewhere"
+    assert other.written == {
+        "report": folder / "evaluation_all.json",
+        "predictions": folder / "predictions_all.csv",
+        "confusion matrix": folder / "confusion_matrix_all.png",
+    }
+    assert json.loads(other.written["report"].read_text())["data"] == str(other_data)
+    assert json.loads(own.written["report"].read_text())["data"] == str(tone_dataset)
+    # the same split name on another dataset does not replace the run's own files
+    again = evaluate_run(run, data=other_data, split="test")
+    assert again.written["predictions"] == folder / "predictions.csv"
+    assert all(path.read_bytes() == content for path, content in own_files.items())
+    assert not foreign_entries(RunPaths(run))  # the folder is still one that --overwrite may delete
 
 
 def test_predict_formats(trained_run: TrainResult, tone_dataset: Path) -> None:

@@ -140,6 +140,19 @@ def score_split(
     return parts_seen.evaluate(loaded.class_names, config["eval"]["vote"]), files
 
 
+def default_out_dir(loaded: LoadedModel, config: Mapping[str, Any]) -> Path:
+    """Where ``evaluate`` writes without ``--out``: the run directory for the run's own dataset and split;
+    ``<run>/evaluations/<dataset name>/`` for another dataset or listing (so the run's own evaluation is
+    kept); the checkpoint's folder for a checkpoint outside a run."""
+    if loaded.run is None:
+        return loaded.checkpoint.parent
+    if same_listing(config, loaded.config):
+        return loaded.run.root
+    data = config["data"]
+    source = Path(data["manifest"]).stem if data["source"] == "manifest" else Path(data["root"]).name
+    return loaded.run.others_evaluations / (source or "data")
+
+
 def evaluate_run(
     target: str | Path,
     data: Path | None = None,
@@ -149,8 +162,8 @@ def evaluate_run(
 ) -> EvaluationReport:
     """Evaluate a run directory or checkpoint and write its reports.
 
-    Writes into ``out`` (default: the run directory, else the checkpoint's folder):
-    ``evaluation_<split>.json`` (segment and file-level reports), ``confusion_matrix_<split>.png`` and
+    Writes into ``out`` (default: see :func:`default_out_dir`): ``evaluation_<split>.json`` (segment and
+    file-level reports, with the checkpoint and the dataset), ``confusion_matrix_<split>.png`` and
     ``predictions.csv`` (``predictions_<split>.csv`` for splits other than test).
 
     Raises:
@@ -159,7 +172,7 @@ def evaluate_run(
     loaded = load_classifier(target)
     config = evaluation_config(loaded, data, overrides)
     result, files = score_split(loaded, config, split)
-    out_dir = Path(out) if out is not None else loaded.run.root if loaded.run else loaded.checkpoint.parent
+    out_dir = Path(out) if out is not None else default_out_dir(loaded, config)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = RunPaths(out_dir)
     predictions = written.predictions(split)
@@ -178,7 +191,11 @@ def evaluate_run(
         title=f"{split}, file level ({result.rule} vote), accuracy {result.file.accuracy:.3f}",
     )
     report_path = written.evaluation(split)
-    write_json(report_path, {"split": split, "checkpoint": str(loaded.checkpoint), **result.to_dict()})
+    source = config["data"]["manifest"] if config["data"]["source"] == "manifest" else config["data"]["root"]
+    write_json(
+        report_path,
+        {"split": split, "checkpoint": str(loaded.checkpoint), "data": source, **result.to_dict()},
+    )
     if not np.isfinite(result.file_probs).all():
         raise UserError(f"{loaded.checkpoint}: the model produced non-finite probabilities")
     return EvaluationReport(

@@ -73,6 +73,11 @@ class RunPaths:
         """JSON report of ``adaspec evaluate`` on ``split``."""
         return self.root / f"evaluation_{split}.json"
 
+    @property
+    def others_evaluations(self) -> Path:
+        """Parent of ``adaspec evaluate``'s reports on other datasets (one folder per dataset)."""
+        return self.root / "evaluations"
+
     def evaluation_confusion(self, split: str) -> Path:
         return self.root / f"confusion_matrix_{split}.png"
 
@@ -135,6 +140,7 @@ RUN_ENTRIES = (
     "frontend.png",
     "predictions*.csv",
     "evaluation_*.json",
+    "evaluations",  # adaspec evaluate's reports on other datasets
     "model.onnx",
     "model.pt2",
     "summary.json",  # adaspec compare's score of the run
