@@ -268,3 +268,28 @@ def test_a_config_name_that_cannot_name_the_run_says_so(tmp_path: Path, capsys) 
     assert len(error) == 1
     assert "run name 'my config ü' must be ASCII letters" in error[0]
     assert "it comes from the config file's name: give one with --name" in error[0]
+
+
+def test_quiet_also_hides_progress_bars(
+    config_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from types import SimpleNamespace
+
+    seen: dict[str, bool] = {}
+
+    def fake_train(config, **_: object) -> SimpleNamespace:
+        seen["train"] = config["trainer"]["progress_bar"]
+        return SimpleNamespace(best={}, paths=SimpleNamespace(root=tmp_path))
+
+    def fake_render(*_: object, progress: bool, **__: object) -> SimpleNamespace:
+        seen["data"] = progress
+        return SimpleNamespace(format=lambda: "rendered")
+
+    monkeypatch.setattr("adaspec.training.train", fake_train)
+    monkeypatch.setattr("adaspec.data.instruments.render_instruments", fake_render)
+    for flags, bar in (([], True), (["-q"], False), (["-q", "trainer.progress_bar=true"], True)):
+        assert main(["train", str(config_file), *flags]) == 0
+        assert seen["train"] is bar
+    for flags, bar in (([], True), (["-q"], False)):
+        assert main(["data", "instruments", "--out", str(tmp_path / "d"), *flags]) == 0
+        assert seen["data"] is bar

@@ -305,13 +305,18 @@ def _leaf_parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentPars
     return [leaf for group in groups for child in group.choices.values() for leaf in _leaf_parsers(child)]
 
 
+def _quiet_overrides(args: argparse.Namespace) -> list[str]:
+    """``-q`` hides the training progress bar too (an explicit ``trainer.progress_bar=true`` wins)."""
+    return ["trainer.progress_bar=false"] if args.quiet else []
+
+
 def _run(args: argparse.Namespace) -> int:
     if args.command == "train":
         from .config import resolve_config
         from .training import train
 
         strict = ["data.strict=true"] if args.strict else []
-        config = resolve_config(args.config, [*args.overrides, *strict])
+        config = resolve_config(args.config, [*_quiet_overrides(args), *args.overrides, *strict])
         result = train(config, name=_run_name(args), runs_dir=args.runs_dir, overwrite=args.overwrite)
         best = result.best or {}
         print(
@@ -389,6 +394,7 @@ def _run_data(args: argparse.Namespace) -> int:
         audio_format=args.audio_format,
         workers=args.workers,
         splits=splits or None,
+        progress=not args.quiet,
     )
     print(summary.format())
     return 0
@@ -403,7 +409,7 @@ def _run_compare(args: argparse.Namespace) -> int:
         raise UserError(f"--seeds must be a positive integer, got {args.seeds}")
     if args.budget is not None and args.budget < 1:
         raise UserError(f"--budget must be a positive number of epochs, got {args.budget}")
-    config = resolve_config(args.config, args.overrides)
+    config = resolve_config(args.config, [*_quiet_overrides(args), *args.overrides])
     variants = parse_variants(args.variants)
     out = args.out or Path("runs") / f"compare-{args.config.stem}"
     result = run_comparison(
@@ -432,7 +438,7 @@ def _run_search(args: argparse.Namespace) -> int:
     ):
         if value < least:
             raise UserError(f"{option} must be >= {least}, got {value}")
-    config = resolve_config(args.config, args.overrides)
+    config = resolve_config(args.config, [*_quiet_overrides(args), *args.overrides])
     settings = SearchSettings(
         startup_trials=args.startup_trials,
         warmup_epochs=args.warmup_epochs,
