@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 
@@ -39,3 +40,28 @@ class ConfigError(UserError):
         self.key = key
         self.message = message
         super().__init__(f"config key '{key}': {message}" if key else f"config: {message}")
+
+
+def not_a_file_reason(path: str | os.PathLike[str], allow_pipe: bool = False) -> str | None:
+    """Why ``path`` cannot be read as a file, in words, or ``None`` when it can.
+
+    Args:
+        path: the path.
+        allow_pipe: accept a named pipe (``<(command)`` in a shell) as well as a regular file.
+
+    Returns:
+        ``"no such file"``, ``"a broken link"``, ``"is a folder"``, ``"not a regular file (a device or
+        socket)"`` or ``None``.
+    """
+    path = Path(path)
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return "a broken link" if path.is_symlink() else "no such file"
+    except OSError as err:
+        return err.strerror or str(err)
+    if stat.S_ISREG(mode) or (allow_pipe and stat.S_ISFIFO(mode)):
+        return None
+    if stat.S_ISDIR(mode):
+        return "is a folder"
+    return "not a regular file (a device, pipe or socket)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 from pathlib import Path
@@ -92,3 +93,17 @@ def test_evaluate_strict_refuses_bad_files(
     assert code == 2
     error = capsys.readouterr().err.strip().splitlines()
     assert len(error) == 1 and "(strict)" in error[0]
+
+
+def test_predict_says_why_a_path_is_not_a_file(
+    trained_run, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "broken.wav").symlink_to(tmp_path / "gone.wav")
+    paths = ["/dev/null", str(tmp_path / "missing.wav"), str(tmp_path / "broken.wav")]
+    assert main(["-q", "predict", str(trained_run.paths.root), *paths, "--format", "json"]) == 2
+    errors = {row["path"]: row["error"] for row in json.loads(capsys.readouterr().out)}
+    assert errors == {
+        "/dev/null": "not a regular file (a device, pipe or socket)",
+        str(tmp_path / "missing.wav"): "no such file",
+        str(tmp_path / "broken.wav"): "a broken link",
+    }

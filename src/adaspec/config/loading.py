@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from ..errors import ConfigError, UserError
+from ..errors import ConfigError, UserError, not_a_file_reason
 from ..frontends.registry import build_frontend, frontend_class
 from .schema import FRONTEND_SECTION, SCHEMA, Key
 
@@ -61,10 +61,13 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
         UserError: when the file is missing, unparsable or not a mapping.
     """
     path = Path(path)
-    if path.is_dir():
+    reason = not_a_file_reason(path, allow_pipe=True)  # a pipe: adaspec train <(make-config)
+    if reason == "is a folder":
         raise UserError(f"{path}: is a folder; give a YAML or JSON config file")
-    if not path.is_file():
+    if reason == "no such file":
         raise UserError(f"{path}: config file not found")
+    if reason is not None:
+        raise UserError(f"{path}: {reason}; give a YAML or JSON config file")
     try:
         text = path.read_text(encoding="utf-8")
         data = json.loads(text) if path.suffix.lower() == ".json" else load_yaml(text)

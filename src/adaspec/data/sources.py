@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import not_a_file_reason
 from .audio import AUDIO_EXTENSIONS
 from .walk import is_file_or_broken_link
 
@@ -94,8 +95,10 @@ def scan_class_folders(
 
 def _rows(csv_path: Path, required: tuple[str, ...]) -> Iterator[tuple[str, dict[str, str | None]]]:
     """Yield ``("<file> line <n>", row)`` for each data row, after checking the required columns."""
-    if not csv_path.is_file():
-        raise ValueError(f"CSV file {str(csv_path)!r} does not exist")
+    reason = not_a_file_reason(csv_path)
+    if reason is not None:
+        what = "does not exist" if reason == "no such file" else f"is unusable: {reason}"
+        raise ValueError(f"CSV file {str(csv_path)!r} {what}")
     with open(csv_path, newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle, skipinitialspace=True)
         fields = [name.strip() for name in (reader.fieldnames or [])]

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import not_a_file_reason
 from .sources import SPLITS, AudioItem
 
 logger = logging.getLogger(__name__)
@@ -182,8 +183,10 @@ def _check_enough_units(label: str, units: Sequence[Sequence[int]], fractions: M
 
 def _read_list(list_file: Path, root: Path) -> list[tuple[int, str, str]]:
     """``(line number, text, absolute normalised path)`` for each entry of a list file."""
-    if not list_file.is_file():
-        raise ValueError(f"split list {str(list_file)!r} does not exist")
+    reason = not_a_file_reason(list_file)
+    if reason is not None:
+        what = "does not exist" if reason == "no such file" else f"is unusable: {reason}"
+        raise ValueError(f"split list {str(list_file)!r} {what}")
     entries = []
     for number, raw in enumerate(list_file.read_text(encoding="utf-8").splitlines(), start=1):
         text = raw.strip()

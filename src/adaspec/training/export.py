@@ -18,7 +18,7 @@ from typing import Any
 import torch
 
 from .. import __version__
-from ..errors import UserError
+from ..errors import UserError, not_a_file_reason
 from .checkpoints import LoadedModel, load_classifier
 from .datamodule import clip_samples
 
@@ -159,8 +159,9 @@ def load_exported(path: str | Path) -> LoadedModel:
 def _open_exported(path: Path, run: bool) -> tuple[dict[str, Any], torch.nn.Module | None]:
     """The metadata of an exported file and, with ``run``, the model to call, from one read of the file
     (an onnxruntime session for ONNX, the program's module for ``.pt2``)."""
-    if not path.is_file():
-        raise UserError(f"{path}: no such file")
+    reason = not_a_file_reason(path)
+    if reason is not None:
+        raise UserError(f"{path}: {reason}")
     model: torch.nn.Module | None = None
     try:
         if path.suffix == FORMATS["onnx"] and run:

@@ -12,6 +12,7 @@ import torch
 
 from ..data import AUDIO_EXTENSIONS, AudioDecodeError, load_audio, split_parts
 from ..data.walk import find_audio_files
+from ..errors import not_a_file_reason
 from ..evaluation import format_predictions, top_k, vote
 from .checkpoints import LoadedModel, load_classifier
 from .datamodule import clip_samples
@@ -43,8 +44,9 @@ def predict_file(loaded: LoadedModel, path: Path, k: int) -> dict[str, Any]:
     """One prediction row: ``{"path", "label", "top", "error"}``; decoding problems go into ``error``."""
     config = loaded.config
     row: dict[str, Any] = {"path": str(path), "label": None, "top": [], "error": None}
-    if not path.is_file():
-        row["error"] = "no such file"
+    reason = not_a_file_reason(path)
+    if reason is not None:
+        row["error"] = reason
         return row
     sample_rate = config["data"]["sample_rate"]
     try:
