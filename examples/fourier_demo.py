@@ -1,4 +1,4 @@
-"""`make demo`: spectrograms of a generated test signal with adaspec's Fourier front-ends, as PNGs,
+"""`make fourier-demo`: spectrograms of a generated test signal with adaspec's Fourier front-ends, as PNGs,
 followed by the quick benchmark table against torch.stft, librosa and nnAudio."""
 
 from __future__ import annotations

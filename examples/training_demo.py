@@ -1,4 +1,5 @@
-"""`make demo`: train and evaluate classifiers on a synthetic instrument dataset with adaspec's CLI stack.
+"""`make synthetic-demo`: train and evaluate classifiers on a synthetic instrument dataset with adaspec's
+CLI stack.
 
 Writes 4 x 40 synthetic notes (see ``synthetic_instruments.py``), then trains ResNet-18 classifiers with a
 fixed STFT, a learnable window, learnable window + DFT kernels, and a mel front-end, evaluates each run's

@@ -314,10 +314,13 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "train":
         from .config import resolve_config
         from .training import train
+        from .training.train import process_rank
 
         strict = ["data.strict=true"] if args.strict else []
         config = resolve_config(args.config, [*_quiet_overrides(args), *args.overrides, *strict])
         result = train(config, name=_run_name(args), runs_dir=args.runs_dir, overwrite=args.overwrite)
+        if process_rank() != 0:  # a DDP worker process: process 0 reports the run
+            return 0
         best = result.best or {}
         print(
             f"run {result.paths.root}: best epoch {best.get('epoch', '-')}, "

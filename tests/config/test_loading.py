@@ -83,6 +83,19 @@ def test_frames_longer_than_a_clip_are_refused_before_building() -> None:
         resolve_config(None, [*ROOT, "data.sample_rate=8000", "data.clip_seconds=0.5", "frontend.n_fft=8192"])
 
 
+def test_a_clip_too_short_for_the_frontend_is_refused_on_clip_seconds() -> None:
+    # librosa's CQT filter for C1 at 22.05 kHz spans 11686 samples (Q / f_min x sample_rate): a 0.2 s clip
+    # (4410 samples) cannot hold it; one longer than the filter can.
+    with pytest.raises(
+        ConfigError, match=r"^config key 'data.clip_seconds': a clip of 4410 samples is too short"
+    ):
+        resolve_config(None, [*ROOT, "frontend.name=cqt", "data.sample_rate=22050", "data.clip_seconds=0.2"])
+    config = resolve_config(
+        None, [*ROOT, "frontend.name=cqt", "data.sample_rate=22050", "data.clip_seconds=0.6"]
+    )
+    assert config["data"]["clip_seconds"] == 0.6
+
+
 def test_frontend_sample_rate_follows_data() -> None:
     # Checking the front-end builds it: torchaudio's defaults (n_fft 400, 128 mels) leave empty filters at
     # 16 kHz, and the mel warns about them as torchaudio does.

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 
-from adaspec.config import resolve_config
+from adaspec.config import load_config_file, resolve_config
 from adaspec.errors import UserError
 from adaspec.frontends.registry import available_frontends
 from adaspec.studies import (
@@ -377,10 +377,14 @@ def test_run_without_summary_goes_back_through_train(
         assert new[key] == old[key], key
 
 
+def _other_lr(base: dict[str, Any]) -> dict[str, Any]:
+    return {**base, "optim": {**base["optim"], "lr": base["optim"]["lr"] * 2}}
+
+
 def test_another_config_in_the_output_folder_is_refused(study: Path, base: dict[str, Any]) -> None:
     before = checkpoint_mtimes(study)
-    with pytest.raises(UserError, match=r"another config \(trainer.max_epochs: 1 -> 2"):
-        run_comparison(base, study, list(STUDY_VARIANTS), seeds=SEEDS, epochs=2)
+    with pytest.raises(UserError, match=r"another config \(optim.lr: "):
+        run_comparison(_other_lr(base), study, list(STUDY_VARIANTS), seeds=SEEDS, epochs=1)
     assert checkpoint_mtimes(study) == before
 
 
@@ -395,17 +399,36 @@ def test_overwrite_retrains_only_the_runs_of_another_config(
     # Same config: every run is reused, overwrite or not.
     run_comparison(base, out, list(STUDY_VARIANTS), seeds=SEEDS, epochs=1, overwrite=True)
     assert calls == [] and checkpoint_mtimes(out) == before
-    # Another budget for stft seed 0: that run alone is deleted and retrained with it.
-    result = run_comparison(base, out, ["stft"], seeds=1, epochs=2, overwrite=True)
+    # Another learning rate for stft seed 0: that run alone is deleted and retrained with it.
+    result = run_comparison(_other_lr(base), out, ["stft"], seeds=1, epochs=1, overwrite=True)
     run = out / "runs" / "stft" / "seed0"
     assert calls == [(run, True)]
-    assert [row.epochs for row in result.rows] == [2]
+    assert [row.epochs for row in result.rows] == [1]
     assert json.loads((run / "summary.json").read_text())["resumed"] is False
-    assert len(json.loads((run / "metrics.json").read_text())["epochs"]) == 2
+    assert load_config_file(run / "config.yaml")["optim"]["lr"] == _other_lr(base)["optim"]["lr"]
+    assert len(json.loads((run / "metrics.json").read_text())["epochs"]) == 1
     after = checkpoint_mtimes(out)
     assert {path: t for path, t in after.items() if run not in path.parents} == {
         path: t for path, t in before.items() if run not in path.parents
     }
+
+
+@pytest.mark.filterwarnings("ignore:The dirpath has changed")  # the runs were copied to another folder
+def test_a_larger_budget_trains_the_runs_further(
+    study: Path, base: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "further"
+    shutil.copytree(study, out)
+    calls = spy_on_train(monkeypatch)
+    result = run_comparison(base, out, ["stft"], seeds=1, epochs=2, overwrite=True)
+    run = out / "runs" / "stft" / "seed0"
+    assert calls == [(run, False)]  # resumed, not deleted, even with overwrite
+    assert [row.epochs for row in result.rows] == [2]
+    assert json.loads((run / "summary.json").read_text())["resumed"] is True
+    epochs = json.loads((run / "metrics.json").read_text())["epochs"]
+    before = json.loads((study / "runs" / "stft" / "seed0" / "metrics.json").read_text())["epochs"]
+    assert [row["epoch"] for row in epochs] == [0, 1] and epochs[0] == before[0]
+    assert load_config_file(run / "config.yaml")["trainer"]["max_epochs"] == 2
 
 
 def test_overwrite_and_report_only_are_refused_together(study: Path, base: dict[str, Any]) -> None:

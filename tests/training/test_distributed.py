@@ -34,6 +34,7 @@ def test_ddp_two_processes_gather_every_file_once(tone_dataset: Path, tmp_path: 
         [*command, "--runs-dir", str(runs)], capture_output=True, text=True, timeout=300, env=env
     )
     assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.count(": best epoch") == 1  # reported by process 0 only
     metrics = json.loads((runs / "ddp" / "metrics.json").read_text())
     assert len(metrics["epochs"]) == 2
     # 18 training files shared by 2 processes: 9 each, one batch of 8 per epoch (a last batch of 1 is

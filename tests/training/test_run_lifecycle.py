@@ -154,3 +154,30 @@ def test_a_failed_start_does_not_block_the_corrected_command(tone_dataset: Path,
     assert not result.resumed
     assert _checkpoint(result.paths.last)["epoch"] == 0
     assert str(tone_dataset) in result.paths.config.read_text()
+
+
+def test_a_larger_max_epochs_trains_a_run_further_to_the_weights_of_a_longer_run(
+    tone_dataset: Path, tmp_path: Path
+) -> None:
+    longer = _config(tone_dataset)  # 3 epochs, everything random on (see test_resume)
+    shorter = {**longer, "trainer": {**longer["trainer"], "max_epochs": 2}}
+    whole = train(longer, name="whole", runs_dir=tmp_path)
+
+    first = train(shorter, name="grown", runs_dir=tmp_path)
+    assert _checkpoint(first.paths.last)["epoch"] == 1
+    further = train(longer, name="grown", runs_dir=tmp_path)
+    assert further.resumed
+    assert_same_weights(whole.paths.last, further.paths.last)
+    assert further.best == whole.best
+    assert (
+        json.loads(further.paths.metrics.read_text())["epochs"]
+        == json.loads(whole.paths.metrics.read_text())["epochs"]
+    )
+    assert resolve_config(further.paths.config)["trainer"]["max_epochs"] == 3  # the saved config follows
+
+    # fewer epochs than trained, or any other change, is still another config
+    with pytest.raises(UserError, match=r"holds a run with another config \(trainer.max_epochs: 3 -> 2\)"):
+        train(shorter, name="grown", runs_dir=tmp_path)
+    other = {**longer, "trainer": {**longer["trainer"], "max_epochs": 4}, "seed": 1}
+    with pytest.raises(UserError, match=r"another config \(seed: 0 -> 1; trainer.max_epochs: 3 -> 4\)"):
+        train(other, name="grown", runs_dir=tmp_path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -11,8 +12,8 @@ import torch
 import yaml
 
 from adaspec.config import resolve_config
-from adaspec.errors import UserError
-from adaspec.training import TrainResult, train
+from adaspec.errors import ConfigError, UserError
+from adaspec.training import TrainResult, evaluate_run, train
 from tests.datasets import tiny_overrides
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -79,3 +80,42 @@ def test_bad_run_name_is_refused(tone_dataset: Path, tmp_path: Path) -> None:
     config = resolve_config(None, tiny_overrides(tone_dataset))
     with pytest.raises(UserError, match="run name"):
         train(config, name="../escape", runs_dir=tmp_path)
+
+
+def test_parts_too_short_for_the_frontend_are_refused_before_training(
+    tone_dataset: Path, trained_run: TrainResult, tmp_path: Path
+) -> None:
+    """The tone files are 1 s at 8 kHz; the STFT (n_fft 256, centred, reflect padding) needs more than 128
+    samples, so 62 parts (129 samples) work and 63 (126) do not."""
+    config = resolve_config(None, tiny_overrides(tone_dataset, **{"eval.n_parts": 63}))
+    message = (
+        r"^config key 'eval.n_parts': 63 parts of \S+\.wav \(val split\) are 126 samples each, too short for "
+        r"the front-end \(input of 126 samples is too short for pad_mode='reflect'"
+    )
+    with pytest.raises(ConfigError, match=message):
+        train(config, "parts", tmp_path)
+    assert not list(tmp_path.glob("parts/checkpoints/*.ckpt"))  # refused before the first epoch
+    with pytest.raises(ConfigError, match=r"63 parts of \S+ \(test split\) are 126 samples each"):
+        evaluate_run(trained_run.paths.root, overrides=["eval.n_parts=63"], out=tmp_path / "eval")
+    report = evaluate_run(trained_run.paths.root, overrides=["eval.n_parts=62"], out=tmp_path / "eval")
+    assert len(report.result.file_ids) == 6
+
+
+@pytest.mark.parametrize(
+    ("setting", "reason"),
+    [
+        ("trainer.strategy=ddp_nope", "invalid strategy name"),
+        ("trainer.accelerator=tpu", "torch_xla"),  # its package is not installed
+    ],
+)
+def test_device_settings_the_machine_cannot_honour_stop_before_the_run_folder(
+    tone_dataset: Path, tmp_path: Path, setting: str, reason: str
+) -> None:
+    if "tpu" in setting and importlib.util.find_spec("torch_xla") is not None:
+        pytest.skip("this machine can honour it")
+    key, value = setting.split("=")
+    config = resolve_config(None, tiny_overrides(tone_dataset, **{key: value}))
+    with pytest.raises(ConfigError, match=r"^config key 'trainer': ") as info:
+        train(config, "machine", tmp_path)
+    assert reason in str(info.value) and setting in str(info.value)
+    assert not (tmp_path / "machine").exists()

@@ -15,6 +15,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import torch
 import yaml
 
 from ..errors import ConfigError, UserError, not_a_file_reason
@@ -304,7 +305,9 @@ def validate_frontend_section(
         sample_rate: ``data.sample_rate``.
         path: the section's dotted key, for messages.
         clip_length: samples per training clip; an ``n_fft`` or ``win_length`` longer than that is refused
-            before anything is built (the frames could not fit a clip, and the kernels could be huge).
+            before anything is built (the frames could not fit a clip, and the kernels could be huge), and
+            the built front-end is run once on a clip of zeros: an input it refuses as too short (e.g. a
+            CQT filter or a wavelet longer than a clip) is reported against ``data.clip_seconds``.
 
     Raises:
         ConfigError: unknown name, unknown parameter, a mismatching sample rate, a frame longer than a
@@ -341,7 +344,7 @@ def validate_frontend_section(
                 f"{value} is longer than a clip ({clip_length} samples = data.clip_seconds x sample_rate)",
             )
     try:
-        build_frontend(name, **params)
+        frontend = build_frontend(name, **params)
     except MemoryError as err:
         raise ConfigError(path, f"{name}: too large to build here ({err})") from None
     except (ValueError, TypeError) as err:
@@ -349,6 +352,13 @@ def validate_frontend_section(
         first_word = message.split(" ", 1)[0]
         key = f"{path}.{first_word}" if first_word in params else path
         raise ConfigError(key, f"{name}: {message}") from None
+    if clip_length is not None:
+        try:
+            with torch.no_grad():
+                frontend(torch.zeros(1, clip_length))
+        except ValueError as err:
+            message = f"a clip of {clip_length} samples is too short for {path} ({name}): {err}"
+            raise ConfigError("data.clip_seconds", message) from None
     return {"name": name, **params}
 
 

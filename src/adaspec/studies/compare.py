@@ -3,8 +3,9 @@
 Layout of ``out_dir``: ``runs/<variant>/seed<k>/`` (ordinary run directories plus ``summary.json``),
 ``results.csv``, ``results.md``, ``validation_curves.png``, ``confusion_matrices.png`` and
 ``learned_frontends.png``. A run whose ``summary.json`` exists under the same config is not touched again;
-an interrupted one resumes from its ``last.ckpt`` through :func:`~adaspec.training.train`; one that holds
-another config is refused, or deleted and retrained with ``overwrite``.
+an interrupted one resumes from its ``last.ckpt`` through :func:`~adaspec.training.train`, and so does one
+given a larger epoch budget (it is trained further); one that holds another config is refused, or deleted
+and retrained with ``overwrite``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,13 @@ from ..errors import UserError
 from ..training.catalog import list_items
 from ..training.checkpoints import load_classifier
 from ..training.evaluate import score_split
-from ..training.run_dir import RunPaths, check_same_config, has_checkpoints, saved_config_differences
+from ..training.run_dir import (
+    RunPaths,
+    check_same_config,
+    extends_epochs,
+    has_checkpoints,
+    saved_config_differences,
+)
 from ..training.train import train
 from .figures import (
     CONFUSION_FILE,
@@ -100,8 +107,8 @@ def _check_reference(reference: str | None, names: Sequence[str]) -> str:
 def _finished(paths: RunPaths, config: Mapping[str, Any]) -> RunSummary | None:
     """The run's summary when it finished under ``config``; refuses a folder holding checkpoints of another
     config (one without checkpoints, a start that failed, is left to ``train`` to replace)."""
-    if not paths.config.exists() or not has_checkpoints(paths):
-        return None
+    if not paths.config.exists() or not has_checkpoints(paths) or extends_epochs(paths, config):
+        return None  # untrained, or to be trained further (a larger budget)
     check_same_config(paths, config, "retrain it with --overwrite, use another output folder or delete it")
     return RunSummary.load(paths.root)
 
@@ -121,7 +128,8 @@ def run_one(
         The summary and whether the run was skipped because it had already finished.
     """
     paths = RunPaths(runs_dir / f"seed{seed}")
-    replace = overwrite and bool(differences := saved_config_differences(paths, config))
+    further = extends_epochs(paths, config)  # a larger budget trains the run on, --overwrite or not
+    replace = overwrite and not further and bool(differences := saved_config_differences(paths, config))
     if replace:
         log.warning("retraining %s, which holds another config (%s)", paths.root, "; ".join(differences[:3]))
     done = None if replace else _finished(paths, config)
@@ -190,8 +198,8 @@ def run_comparison(
         train_missing: train the runs that have not finished (default); ``False`` only tabulates the
             finished ones (a study still running elsewhere, or one whose seeds differ by variant).
         overwrite: delete and retrain the runs whose folder holds another config (say after changing the
-            base config or ``epochs``); without it such a folder is refused. Runs of the same config are
-            reused either way.
+            base config or lowering ``epochs``); without it such a folder is refused. Runs of the same config
+            are reused either way, and a larger ``epochs`` trains the runs further.
 
     A run that fails with an error other than a :class:`UserError` is logged with its traceback and left out
     (``result.failed``); the study goes on with the others, and running it again retries the failed run.

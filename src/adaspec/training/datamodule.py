@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import lightning as L
@@ -19,7 +19,7 @@ from ..data import (
     collate_parts,
 )
 from ..data.samplers import EpochShuffleSampler
-from ..errors import UserError
+from ..errors import ConfigError, UserError
 from .catalog import Catalog, SplitData, build_catalog
 
 
@@ -139,6 +139,35 @@ class AudioDataModule(L.LightningDataModule):
             raise UserError(
                 f"split {name!r} has {count} files, fewer than the {world_size} training processes"
             )
+
+    def check_part_lengths(self, name: str, frontends: Sequence[torch.nn.Module]) -> None:
+        """Refuse an ``eval.n_parts`` that cuts a file of split ``name`` into parts too short for a front-end
+        (the shortest file gives the shortest parts; files shorter than a clip are padded to one), before
+        training starts instead of at its first validation. File lengths come from the cache or the
+        headers; nothing is decoded.
+
+        Raises:
+            ConfigError: on ``eval.n_parts``, naming the file, its part length and the front-end's reason.
+        """
+        split = self.split(name)
+        n_parts = self.config["eval"]["n_parts"]
+        dataset = PartsDataset(self._source(split), split.labels, n_parts, min_length=self.clip_samples)
+        if not len(dataset):
+            return
+        shortest = min(range(len(dataset)), key=dataset.part_length)
+        length = dataset.part_length(shortest)
+        for frontend in frontends:
+            try:
+                with torch.no_grad():
+                    frontend(torch.zeros(1, length))
+            except ValueError as err:
+                where = f"{split.items[shortest].path} ({name} split)"
+                raise ConfigError(
+                    "eval.n_parts",
+                    f"{n_parts} parts of {where} are {length} samples each, too short for the front-end "
+                    f"({err}); use fewer parts, or longer clips (data.clip_seconds; shorter files are padded "
+                    "to a clip)",
+                ) from None
 
     def eval_dataloader(self, name: str) -> DataLoader:
         """Split-and-vote loader of split ``name``: batches of whole files with equal part length (in

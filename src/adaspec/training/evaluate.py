@@ -16,6 +16,7 @@ from ..data import AudioItem
 from ..errors import ConfigError, UserError
 from ..evaluation import EvaluationResult, write_predictions_csv
 from ..plots.confusion import save_confusion_matrix
+from .builders import build_frontends
 from .catalog import Catalog, SplitData, build_catalog
 from .checkpoints import LoadedModel, load_classifier
 from .datamodule import AudioDataModule
@@ -128,6 +129,7 @@ def score_split(
         catalog = _merged_catalog(catalog)
     data = AudioDataModule(config, class_names=loaded.class_names, catalog=catalog)
     files = data.split(split)
+    data.check_part_lengths(split, build_frontends(config))
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model = loaded.model.to(device).eval()
     parts_seen = PartsAccumulator()

@@ -14,7 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..config import experiment_differences, load_config_file, save_config, summarize_differences
+from ..config import (
+    MACHINE_KEYS,
+    config_differences,
+    experiment_differences,
+    load_config_file,
+    save_config,
+    summarize_differences,
+)
 from ..errors import UserError
 
 log = logging.getLogger(__name__)
@@ -106,6 +113,20 @@ def saved_config_differences(paths: RunPaths, config: Mapping[str, Any]) -> list
     if not paths.config.exists():
         return []
     return experiment_differences(load_config_file(paths.config), dict(config))
+
+
+def extends_epochs(paths: RunPaths, config: Mapping[str, Any]) -> bool:
+    """Whether ``config`` differs from the run's saved one only by a larger ``trainer.max_epochs`` (and the
+    machine-only keys): the run is then trained further from its ``last.ckpt``. The learning-rate
+    schedule decays per epoch whatever the epoch budget, so that ends as a run begun with the larger
+    budget would (until early stopping ends it)."""
+    if not paths.config.exists():
+        return False
+    saved = load_config_file(paths.config)
+    before = saved.get("trainer", {}).get("max_epochs")
+    if not isinstance(before, int) or config["trainer"]["max_epochs"] <= before:
+        return False
+    return not config_differences(saved, dict(config), ignored=(*MACHINE_KEYS, "trainer.max_epochs"))
 
 
 def check_same_config(paths: RunPaths, config: Mapping[str, Any], remedy: str) -> None:
@@ -219,7 +240,14 @@ def prepare_run_dir(
     resume = None
     if paths.config.exists():
         if has_checkpoints(paths):
-            check_same_config(paths, config, "use another --name or --overwrite")
+            if extends_epochs(paths, config):
+                log.info(
+                    "training %s further, up to trainer.max_epochs=%d",
+                    paths.root,
+                    config["trainer"]["max_epochs"],
+                )
+            else:
+                check_same_config(paths, config, "use another --name or --overwrite")
             if not paths.last.is_file():
                 raise UserError(
                     f"{paths.root} has checkpoints but no checkpoints/last.ckpt to resume from; restore it, "

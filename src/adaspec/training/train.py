@@ -18,7 +18,7 @@ from lightning.pytorch.utilities import rank_zero_only
 from torch import nn
 
 from ..data import AudioItem
-from ..errors import UserError
+from ..errors import ConfigError, UserError
 from ..plots.frontend import frontend_state
 from .builders import build_frontends
 from .callbacks import HEADLINE, InterruptWatch, RngState, RunArtifacts, StayStopped
@@ -60,6 +60,33 @@ def quiet_lightning() -> None:
     ):
         warnings.filterwarnings("ignore", message=pattern)
     logging.getLogger("lightning.pytorch.utilities.rank_zero").setLevel(logging.WARNING)
+
+
+#: ``trainer`` keys that say which devices a run uses, checked by :func:`check_machine_settings`.
+MACHINE_SETTINGS = ("accelerator", "devices", "num_nodes", "strategy", "precision")
+
+
+def check_machine_settings(config: Mapping[str, Any]) -> None:
+    """Build a bare Lightning Trainer from the ``trainer`` section's device settings, so that one this
+    machine cannot honour (no GPU, an accelerator package that is not installed, an unknown strategy)
+    stops the run before its folder is made or its data decoded.
+
+    Raises:
+        ConfigError: on ``trainer``, with Lightning's reason and the settings.
+    """
+    settings = {key: config["trainer"][key] for key in MACHINE_SETTINGS}
+    try:
+        L.Trainer(
+            **settings,
+            logger=False,
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+        )
+    except Exception as err:  # Lightning's MisconfigurationException, ValueError, ModuleNotFoundError
+        reason = " ".join(str(err).split()) or type(err).__name__
+        shown = ", ".join(f"trainer.{key}={value}" for key, value in settings.items())
+        raise ConfigError("trainer", f"{reason} ({shown})") from None
 
 
 def checkpoint_callbacks(paths: RunPaths) -> list[ModelCheckpoint]:
@@ -149,6 +176,7 @@ def train(
         UserError: for config, data or run-directory problems.
     """
     quiet_lightning()
+    check_machine_settings(config)
     if process_rank() == 0:
         paths, resume = prepare_run_dir(runs_dir, name, config, overwrite=overwrite)
     else:  # a DDP worker: process 0 (started first) has prepared the directory; only read it
@@ -171,7 +199,9 @@ def train(
     if process_rank() == 0 and recorded is None:
         write_split_file(paths.splits, data.catalog)
     module = ClassifierModule(config, class_names)
-    initial = frontend_state(nn.ModuleList(build_frontends(config)))
+    frontends = build_frontends(config)
+    data.check_part_lengths("val", frontends)  # else it would fail at the end of the first epoch
+    initial = frontend_state(nn.ModuleList(frontends))
     artifacts = RunArtifacts(paths, class_names, initial)
     watch = InterruptWatch()
     trainer = build_trainer(config, paths, [*callbacks, artifacts, watch])
@@ -209,8 +239,8 @@ def recorded_split(paths: RunPaths, config: Mapping[str, Any]) -> list[AudioItem
     added = [item for item in list_items(config["data"]) if str(item.path) not in known]
     if added:
         log.warning(
-            "resuming with the files and splits of %s: %d file(s) added to the dataset since (e.g. %s) are "
-            "not used; train a new run to use them",
+            "resuming with the files and splits of %s: %d file(s) not in it (added to the dataset since, or "
+            "unusable when the run started; e.g. %s) are not used; train a new run to use them",
             paths.splits,
             len(added),
             added[0].path,
