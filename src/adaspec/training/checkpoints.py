@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,14 +54,20 @@ def resolve_checkpoint(target: str | Path) -> tuple[Path, RunPaths | None]:
 NOT_A_CHECKPOINT = "not an adaspec checkpoint (a run directory or a .ckpt file written by adaspec train)"
 
 
-def read_checkpoint(path: str | Path) -> dict[str, Any]:
+def read_checkpoint(path: str | Path, lazy: bool = False) -> dict[str, Any]:
     """``torch.load(path, weights_only=True)`` with a one-line error for files that are not checkpoints.
+
+    Args:
+        path: the checkpoint file.
+        lazy: map the tensors from the file instead of reading them (for a check of the file: a truncated
+            zip fails to open either way); only for zip checkpoints, which ``torch.save`` writes.
 
     Raises:
         UserError: unreadable file, not a torch checkpoint, or one without adaspec's hyper-parameters.
     """
+    mapped = lazy and zipfile.is_zipfile(path)
     try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=mapped)
     except OSError as err:  # missing file, permission denied
         reason = err.strerror or type(err).__name__
         raise UserError(f"{path}: cannot be read as an adaspec checkpoint ({reason})") from err

@@ -218,7 +218,7 @@ def check_resumable(paths: RunPaths, checkpoint: Path) -> None:
         UserError: naming the checkpoint and the remedies.
     """
     try:
-        read_checkpoint(checkpoint)
+        read_checkpoint(checkpoint, lazy=True)  # Lightning reads it whole next
     except UserError as err:
         raise UserError(
             f"cannot resume {paths.root}: {err}; restore the file, or start the run afresh with --overwrite"
