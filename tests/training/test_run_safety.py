@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import shutil
 from pathlib import Path
@@ -13,6 +14,9 @@ from adaspec.config import load_config_file, resolve_config
 from adaspec.errors import UserError
 from adaspec.training import TrainResult, prepare_run_dir, train
 from tests.datasets import make_tone_dataset, tiny_overrides
+
+# the module (adaspec.training.train is the function of that name)
+train_module = importlib.import_module("adaspec.training.train")
 
 
 def _config(root: Path) -> dict:
@@ -83,7 +87,7 @@ def test_a_damaged_last_checkpoint_is_refused_not_resumed(
 
 
 def test_a_resumed_run_keeps_its_split_when_the_dataset_changed(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     data = make_tone_dataset(tmp_path / "data", files_per_class=8, seconds=0.6)
     config = _config(data)
@@ -101,6 +105,12 @@ def test_a_resumed_run_keeps_its_split_when_the_dataset_changed(
     messages = " ".join(record.getMessage() for record in caplog.records)
     assert "3 file(s) not in it (added to the dataset since, or unusable when the run started" in messages
     assert "low_00.wav" in messages  # the deleted file is reported, not silently re-split
+
+    caplog.clear()  # the other processes of a distributed run read the split without saying it again
+    monkeypatch.setattr(train_module, "process_rank", lambda: 1)
+    with caplog.at_level(logging.WARNING):
+        assert train_module.recorded_split(again.paths, config) is not None
+    assert "not in it" not in " ".join(record.getMessage() for record in caplog.records)
 
 
 @pytest.mark.filterwarnings("ignore:The dirpath has changed")  # Lightning notes that the copy moved

@@ -237,7 +237,7 @@ def recorded_split(paths: RunPaths, config: Mapping[str, Any]) -> list[AudioItem
     recorded = read_split_file(paths.splits)
     known = {str(item.path) for item in recorded}
     added = [item for item in list_items(config["data"]) if str(item.path) not in known]
-    if added:
+    if added and process_rank() == 0:  # said once, not by every process of a distributed run
         log.warning(
             "resuming with the files and splits of %s: %d file(s) not in it (added to the dataset since, or "
             "unusable when the run started; e.g. %s) are not used; train a new run to use them",
