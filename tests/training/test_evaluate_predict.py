@@ -72,13 +72,35 @@ def test_another_dataset_is_evaluated_beside_the_runs_own_evaluation(
         "predictions": folder / "predictions_all.csv",
         "confusion matrix": folder / "confusion_matrix_all.png",
     }
-    assert json.loads(other.written["report"].read_text())["data"] == str(other_data)
-    assert json.loads(own.written["report"].read_text())["data"] == str(tone_dataset)
+    assert json.loads(other.written["report"].read_text())["data"] == str(other_data.resolve())
+    own_report = json.loads(own.written["report"].read_text())
+    assert own_report["data"] == str(tone_dataset.resolve())
+    settings = {"clip_seconds": 0.5, "n_parts": 2, "vote": "mean", "max_parts_per_batch": 64}
+    assert own_report["settings"] == settings  # what the scores depend on
     # the same split name on another dataset does not replace the run's own files
     again = evaluate_run(run, data=other_data, split="test")
     assert again.written["predictions"] == folder / "predictions.csv"
     assert all(path.read_bytes() == content for path, content in own_files.items())
     assert not foreign_entries(RunPaths(run))  # the folder is still one that --overwrite may delete
+
+
+def test_the_training_dataset_named_another_way_is_the_runs_own(
+    trained_run: TrainResult, tone_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A relative or ``..``-style path to the training data is the same dataset: its recorded split is used
+    (an afresh split would put training files into the test split) and the run's own reports are written;
+    a folder named ``..`` never makes the reports land in the run folder as another dataset's."""
+    run = Path(shutil.copytree(trained_run.paths.root, tmp_path / "run"))
+    recorded = {row["path"] for row in csv.DictReader((run / "splits.csv").open()) if row["split"] == "test"}
+    monkeypatch.chdir(tone_dataset / "low")
+    report = evaluate_run(run, data=Path(".."), split="test")
+    assert report.written["report"] == run / "evaluation_test.json"
+    assert {row["path"] for row in csv.DictReader((run / "predictions.csv").open())} == recorded
+
+    other = Path(shutil.copytree(tone_dataset, tmp_path / "other" / "tones"))
+    monkeypatch.chdir(other / "low")
+    moved = evaluate_run(run, data=Path(".."), split="test")
+    assert moved.written["report"] == run / "evaluations" / "tones" / "evaluation_test.json"
 
 
 def test_predict_formats(trained_run: TrainResult, tone_dataset: Path) -> None:

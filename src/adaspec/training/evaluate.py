@@ -151,8 +151,11 @@ def default_out_dir(loaded: LoadedModel, config: Mapping[str, Any]) -> Path:
     if same_listing(config, loaded.config):
         return loaded.run.root
     data = config["data"]
-    source = Path(data["manifest"]).stem if data["source"] == "manifest" else Path(data["root"]).name
-    return loaded.run.others_evaluations / (source or "data")
+    if data["source"] == "manifest":
+        name = Path(data["manifest"]).resolve().stem
+    else:
+        name = Path(data["root"]).resolve().name
+    return loaded.run.others_evaluations / (name or "data")  # "": the file system's root
 
 
 def evaluate_run(
@@ -193,10 +196,18 @@ def evaluate_run(
         title=f"{split}, file level ({result.rule} vote), accuracy {result.file.accuracy:.3f}",
     )
     report_path = written.evaluation(split)
-    source = config["data"]["manifest"] if config["data"]["source"] == "manifest" else config["data"]["root"]
+    data_cfg = config["data"]
+    source = data_cfg["manifest"] if data_cfg["source"] == "manifest" else data_cfg["root"]
+    settings = {"clip_seconds": data_cfg["clip_seconds"], **config["eval"]}  # what the scores depend on
     write_json(
         report_path,
-        {"split": split, "checkpoint": str(loaded.checkpoint), "data": source, **result.to_dict()},
+        {
+            "split": split,
+            "checkpoint": str(loaded.checkpoint),
+            "data": str(Path(source).resolve()),
+            "settings": settings,
+            **result.to_dict(),
+        },
     )
     if not np.isfinite(result.file_probs).all():
         raise UserError(f"{loaded.checkpoint}: the model produced non-finite probabilities")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import logging
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -73,8 +74,19 @@ def warn_missing(path: Path) -> None:
     )
 
 
+#: Listing keys that name a path: compared as the files they name (``data``, ``./data/`` and its absolute
+#: path are one dataset).
+PATH_KEYS = ("root", "manifest")
+
+
 def same_listing(config: Mapping[str, Any], trained: Mapping[str, Any]) -> bool:
-    """Whether ``config`` lists and splits the dataset as the training config ``trained`` did."""
+    """Whether ``config`` lists and splits the dataset as the training config ``trained`` did (paths are
+    compared resolved, from the current folder)."""
     if config["seed"] != trained["seed"]:
         return False
-    return all(config["data"].get(key) == trained["data"].get(key) for key in LISTING_KEYS)
+
+    def value(data: Mapping[str, Any], key: str) -> Any:
+        found = data.get(key)
+        return os.path.realpath(found) if key in PATH_KEYS and isinstance(found, str) else found
+
+    return all(value(config["data"], key) == value(trained["data"], key) for key in LISTING_KEYS)
