@@ -359,7 +359,6 @@ def test_reference_must_be_one_of_the_variants(base: dict[str, Any], tmp_path: P
     assert not (tmp_path / "runs").exists()
 
 
-@pytest.mark.filterwarnings("ignore:The dirpath has changed")  # the run was copied to another folder
 def test_run_without_summary_goes_back_through_train(
     study: Path, base: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -388,7 +387,6 @@ def test_another_config_in_the_output_folder_is_refused(study: Path, base: dict[
     assert checkpoint_mtimes(study) == before
 
 
-@pytest.mark.filterwarnings("ignore:The dirpath has changed")  # the runs were copied to another folder
 def test_overwrite_retrains_only_the_runs_of_another_config(
     study: Path, base: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -413,7 +411,6 @@ def test_overwrite_retrains_only_the_runs_of_another_config(
     }
 
 
-@pytest.mark.filterwarnings("ignore:The dirpath has changed")  # the runs were copied to another folder
 def test_a_larger_budget_trains_the_runs_further(
     study: Path, base: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

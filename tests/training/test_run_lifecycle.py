@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import shutil
 import signal
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -181,3 +183,24 @@ def test_a_larger_max_epochs_trains_a_run_further_to_the_weights_of_a_longer_run
     other = {**longer, "trainer": {**longer["trainer"], "max_epochs": 4}, "seed": 1}
     with pytest.raises(UserError, match=r"another config \(seed: 0 -> 1; trainer.max_epochs: 3 -> 4\)"):
         train(other, name="grown", runs_dir=tmp_path)
+
+
+def test_a_moved_run_keeps_its_best_checkpoint_when_resumed(twins: Path, tmp_path: Path) -> None:
+    """Validation accuracy is 0.5 in every epoch: the best stays epoch 0, in place or after a move (before,
+    Lightning dropped the best score of a moved run and its first epoch replaced best.ckpt)."""
+    config = _twin_config(twins, **{"trainer.max_epochs": 2})
+    first = train(config, name="before", runs_dir=tmp_path / "old")
+    moved = tmp_path / "new" / "after"
+    shutil.move(first.paths.root, moved)
+    longer = {**config, "trainer": {**config["trainer"], "max_epochs": 4}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # no "the dirpath has changed"
+        again = train(longer, name="after", runs_dir=tmp_path / "new")
+    assert again.resumed
+    assert _checkpoint(again.paths.last)["epoch"] == 3
+    assert _checkpoint(again.paths.best)["epoch"] == 0
+    assert again.best is not None and again.best["epoch"] == 0
+    state = _checkpoint(again.paths.last)["callbacks"]
+    (best_state,) = [value for key, value in state.items() if "'monitor': 'val/acc_file'" in key]
+    assert best_state["best_model_path"] == str(again.paths.best)
+    assert best_state["dirpath"] == str(again.paths.checkpoints)

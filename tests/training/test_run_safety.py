@@ -113,7 +113,6 @@ def test_a_resumed_run_keeps_its_split_when_the_dataset_changed(
     assert "not in it" not in " ".join(record.getMessage() for record in caplog.records)
 
 
-@pytest.mark.filterwarnings("ignore:The dirpath has changed")  # Lightning notes that the copy moved
 def test_a_run_resumes_with_other_machine_settings(trained_run: TrainResult, tmp_path: Path) -> None:
     config, root = _copy_of(trained_run, tmp_path)
     config["trainer"]["progress_bar"] = not config["trainer"]["progress_bar"]
@@ -173,7 +172,6 @@ def test_checkpoints_without_last_ckpt_are_not_trained_over(trained_run: TrainRe
     assert (root / "checkpoints" / "best.ckpt").read_bytes() == best
 
 
-@pytest.mark.filterwarnings("ignore:The dirpath has changed")  # Lightning notes that the copy moved
 def test_resuming_without_a_split_file_says_it_splits_afresh(
     trained_run: TrainResult, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 import warnings
@@ -89,6 +90,37 @@ def check_machine_settings(config: Mapping[str, Any]) -> None:
         raise ConfigError("trainer", f"{reason} ({shown})") from None
 
 
+class RunCheckpoint(ModelCheckpoint):
+    """Lightning's ``ModelCheckpoint`` that keeps its best score when the run folder was moved or copied
+    with its checkpoints (or is reached by another path, as by search workers that mount a shared folder
+    differently). Lightning then drops the best score ("the dirpath has changed"), and the first epoch
+    after resuming replaced ``best.ckpt`` whatever its score; here the saved paths are re-rooted in the
+    current folder instead. Checkpoints keep ``ModelCheckpoint``'s state key."""
+
+    @property
+    def state_key(self) -> str:
+        return super().state_key.replace(type(self).__qualname__, ModelCheckpoint.__qualname__, 1)
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        saved = state_dict.get("dirpath")
+        if saved is not None and self.dirpath is not None and saved != self.dirpath:
+            log.debug("checkpoints moved from %s to %s", saved, self.dirpath)
+            state_dict = {
+                **state_dict,
+                "dirpath": self.dirpath,
+                **{key: self._here(state_dict.get(key)) for key in _CHECKPOINT_PATH_KEYS},
+                "best_k_models": {self._here(k): v for k, v in state_dict.get("best_k_models", {}).items()},
+            }
+        super().load_state_dict(state_dict)
+
+    def _here(self, path: str | None) -> str | None:
+        """``path``'s file name in this callback's folder."""
+        return os.path.join(self.dirpath, os.path.basename(path)) if path else path
+
+
+_CHECKPOINT_PATH_KEYS = ("best_model_path", "kth_best_model_path", "last_model_path")
+
+
 def checkpoint_callbacks(paths: RunPaths) -> list[ModelCheckpoint]:
     """``best.ckpt`` (highest ``val/acc_file``) and ``last.ckpt`` (written at the end of every epoch).
 
@@ -104,8 +136,8 @@ def checkpoint_callbacks(paths: RunPaths) -> list[ModelCheckpoint]:
         "save_on_train_epoch_end": True,
     }
     return [
-        ModelCheckpoint(filename="best", monitor=HEADLINE, mode="max", **common),
-        ModelCheckpoint(filename="last", monitor=None, **common),
+        RunCheckpoint(filename="best", monitor=HEADLINE, mode="max", **common),
+        RunCheckpoint(filename="last", monitor=None, **common),
     ]
 
 
