@@ -293,3 +293,31 @@ def test_quiet_also_hides_progress_bars(
     for flags, bar in (([], True), (["-q"], False)):
         assert main(["data", "instruments", "--out", str(tmp_path / "d"), *flags]) == 0
         assert seen["data"] is bar
+
+
+@pytest.mark.parametrize(
+    ("command", "option"),
+    [(["train"], "--name"), (["search", "--trials", "1"], "--study"), (["compare"], "--out")],
+)
+def test_a_config_from_a_pipe_needs_an_output_name(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    command: list[str],
+    option: str,
+) -> None:
+    """``adaspec train <(...)`` reads /dev/fd/63: its name would call every such run "63"."""
+    import os
+    import threading
+
+    pipe = tmp_path / "63"
+    os.mkfifo(pipe)
+    threading.Thread(target=lambda: pipe.write_text("trainer: {max_epochs: 1}\n"), daemon=True).start()
+    monkeypatch.chdir(tmp_path)  # the default output folders are under ./runs
+    name, *options = command
+    assert main([name, str(pipe), *options, f"data.root={tmp_path}"]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert error == [
+        f"adaspec: error: the config {pipe} is not a file, so it cannot name the output: give {option}"
+    ]
+    assert not (tmp_path / "runs").exists()

@@ -372,6 +372,8 @@ def _name_from_config(config: Path, prefix: str, option: str) -> str:
     name came from and which ``option`` gives another)."""
     from .training.run_dir import check_run_name
 
+    if not config.is_file():  # a pipe (adaspec train <(...)): /dev/fd/63 would name every run "63"
+        raise UserError(f"the config {config} is not a file, so it cannot name the output: give {option}")
     try:
         check_run_name(prefix + config.stem)
     except UserError as err:
@@ -414,7 +416,7 @@ def _run_compare(args: argparse.Namespace) -> int:
         raise UserError(f"--budget must be a positive number of epochs, got {args.budget}")
     config = resolve_config(args.config, [*_quiet_overrides(args), *args.overrides])
     variants = parse_variants(args.variants)
-    out = args.out or Path("runs") / f"compare-{args.config.stem}"
+    out = args.out or Path("runs") / f"compare-{_name_from_config(args.config, 'compare-', '--out')}"
     result = run_comparison(
         config,
         out,

@@ -128,6 +128,7 @@ def test_csv_rows_are_the_runs_numbers(study: Path) -> None:
         assert float(row["val_f1"]) == pytest.approx(metrics["best"]["val/f1_file"], abs=1e-6)
         assert int(row["epochs"]) == len(metrics["epochs"]) == 1
         assert int(row["seed"]) == summary["seed"]
+        assert row["resumed"] == "False" and summary["resumed"] is False
         assert 0.0 <= float(row["test_acc"]) <= 1.0 and float(row["train_seconds"]) > 0
         confusion = np.asarray(summary["test_confusion"])
         assert confusion.shape == (3, 3)
@@ -426,6 +427,12 @@ def test_a_larger_budget_trains_the_runs_further(
     before = json.loads((study / "runs" / "stft" / "seed0" / "metrics.json").read_text())["epochs"]
     assert [row["epoch"] for row in epochs] == [0, 1] and epochs[0] == before[0]
     assert load_config_file(run / "config.yaml")["trainer"]["max_epochs"] == 2
+    # its train time is that of the extra epoch only, and the report says so
+    assert read_csv(out / "results.csv")[0]["resumed"] == "True"
+    assert (
+        "- resumed runs (train time of their last session only): stft seed 0"
+        in (out / "results.md").read_text()
+    )
 
 
 def test_overwrite_and_report_only_are_refused_together(study: Path, base: dict[str, Any]) -> None:

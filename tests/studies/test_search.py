@@ -228,13 +228,18 @@ def _interrupt_trial_0(config: Path, space: Path, runs: Path, monkeypatch: pytes
 
 
 def test_an_interrupted_trial_is_resumed_by_the_next_search(
-    search_files: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    search_files: tuple[Path, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     config, space = search_files
     runs = tmp_path / "runs"
     args = ["-q", "search", str(config), "--space", str(space), "--runs-dir", str(runs), "--trials", "1"]
     _interrupt_trial_0(config, space, runs, monkeypatch)
+    capsys.readouterr()
     assert main(args) == 0
+    assert f"best: trial 1 in {runs / 'search-tiny' / 'trial-0000'}, val" in capsys.readouterr().out
     stopped, resumed = _study(runs).get_trials()
     assert resumed.state == optuna.trial.TrialState.COMPLETE
     assert resumed.user_attrs["resumes_trial"] == 0 and resumed.params == stopped.params
@@ -287,7 +292,7 @@ def test_a_stopped_trial_that_cannot_be_resumed_fails_in_one_line_and_the_search
     assert main(["search", str(config), "--space", str(space), "--runs-dir", str(runs), "--trials", "1"]) == 0
     _, broken, fresh = _study(runs).get_trials()
     assert broken.state == optuna.trial.TrialState.FAIL and broken.user_attrs["resumes_trial"] == 0
-    assert broken.user_attrs["error"].startswith("UserError: cannot resume")
+    assert broken.user_attrs["error"].startswith("RuntimeError: stopped trial 0 cannot be resumed (")
     assert fresh.state == optuna.trial.TrialState.COMPLETE and "resumes_trial" not in fresh.user_attrs
     assert Path(fresh.user_attrs["run_dir"]).name == "trial-0002"
     # Optuna's own handler writes to the stream it was given first, so read its log records
@@ -311,3 +316,83 @@ def test_a_stopped_trial_the_study_has_outdone_is_pruned_before_it_trains_on(
     assert resumed.state == optuna.trial.TrialState.PRUNED and resumed.user_attrs["resumes_trial"] == 0
     assert list(resumed.intermediate_values) == [0]
     assert last.read_bytes() == before  # not trained any further
+
+
+def test_a_drawn_value_the_data_refuses_fails_its_trial_not_the_search(
+    search_files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """63 parts of the 1 s tone files are 126 samples, too short for the STFT (n_fft 256, centred): that
+    is only known from the data, so each such trial fails in one line, and after three in a row the worker
+    stops, with the trials and their errors reported."""
+    config, _ = search_files
+    space = tmp_path / "parts.yaml"
+    space.write_text("eval.n_parts: {type: categorical, choices: [63]}\n")
+    runs = tmp_path / "runs"
+    args = ["-q", "search", str(config), "--space", str(space), "--runs-dir", str(runs), "--trials", "2"]
+    assert main(args) == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith("adaspec: error: 3 trials in a row failed") and "trials.csv" in error
+    trials = _study(runs).get_trials()
+    assert [t.state for t in trials] == [optuna.trial.TrialState.FAIL] * 3
+    with (runs / "search-tiny" / "trials.csv").open() as handle:
+        errors = [row["error"] for row in csv.DictReader(handle)]
+    assert len(errors) == 3
+    assert all(
+        "config key 'eval.n_parts': 63 parts of" in e and "(a value the space drew" in e for e in errors
+    )
+    assert (runs / "search-tiny" / "search.md").is_file()
+
+
+@pytest.mark.parametrize(
+    ("where", "text", "message"),
+    [
+        (
+            "base",
+            "trainer.strategy=ddp_nope",
+            "adaspec: error: config key 'trainer': You selected an invalid",
+        ),
+        (
+            "space",
+            "trainer.strategy: {type: categorical, choices: [auto, ddp_nope]}\n",
+            "search space: config key 'trainer'",
+        ),
+    ],
+)
+def test_device_settings_the_machine_cannot_honour_stop_a_search_before_its_study(
+    search_files: tuple[Path, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    where: str,
+    text: str,
+    message: str,
+) -> None:
+    config, space = search_files
+    if where == "space":
+        space = tmp_path / "devices.yaml"
+        space.write_text(text)
+    extra = [text] if where == "base" else []
+    runs = tmp_path / "runs"
+    assert (
+        main(["search", str(config), *extra, "--space", str(space), "--runs-dir", str(runs), "--trials", "1"])
+        == 2
+    )
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and message in error[0]
+    assert not runs.exists()
+
+
+def test_a_seeded_search_continued_draws_new_parameters(
+    search_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    config, space = search_files
+
+    def search(runs: Path, trials: int) -> None:
+        options = ["--space", str(space), "--runs-dir", str(runs), "--sampler-seed", "1"]
+        assert main(["-q", "search", str(config), *options, "--trials", str(trials)]) == 0
+
+    search(tmp_path / "runs", 1)
+    search(tmp_path / "runs", 2)
+    first, second = (trial.params["optim.lr"] for trial in _study(tmp_path / "runs").get_trials())
+    assert first != second  # the seed alone would draw trial 0's learning rate again
+    search(tmp_path / "again", 1)  # a fresh study with that seed is reproducible
+    assert _study(tmp_path / "again").get_trials()[0].params["optim.lr"] == first

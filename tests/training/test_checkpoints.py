@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -94,3 +95,27 @@ def test_missing_target(tmp_path: Path) -> None:
         resolve_checkpoint(tmp_path / "nothing")
     with pytest.raises(UserError, match=r"no checkpoints/best\.ckpt"):
         resolve_checkpoint(tmp_path)
+
+
+def test_a_target_that_is_not_a_file_says_what_it_is(tmp_path: Path) -> None:
+    (tmp_path / "gone.ckpt").symlink_to(tmp_path / "nowhere.ckpt")
+    with pytest.raises(UserError, match=r"gone\.ckpt: a broken link; give a run directory or a checkpoint"):
+        resolve_checkpoint(tmp_path / "gone.ckpt")
+    with pytest.raises(UserError, match=r"^/dev/null: not a regular file \(a device, pipe or socket\)"):
+        resolve_checkpoint("/dev/null")
+
+
+def test_a_truncated_checkpoint_is_called_so(trained_run: TrainResult, tmp_path: Path) -> None:
+    """A checkpoint cut short (a full disk) is adaspec's own file, damaged; a zip of something else is
+    not a checkpoint at all."""
+    cut = tmp_path / "last.ckpt"
+    cut.write_bytes(trained_run.paths.last.read_bytes()[:1000])
+    for lazy in (False, True):
+        with pytest.raises(UserError, match=r"last\.ckpt: a damaged or truncated checkpoint \(") as info:
+            read_checkpoint(cut, lazy=lazy)
+        assert "\n" not in str(info.value)
+    other_zip = tmp_path / "notes.ckpt"
+    with zipfile.ZipFile(other_zip, "w") as archive:
+        archive.writestr("notes.txt", "hello")
+    with pytest.raises(UserError, match="not an adaspec checkpoint"):
+        read_checkpoint(other_zip)

@@ -158,6 +158,14 @@ def run_one(
     return summary, False
 
 
+def _resumed_note(rows: Sequence[RunSummary]) -> dict[str, str]:
+    """A header line naming the resumed runs, whose train time counts only the session that finished them."""
+    resumed = [f"{row.variant} seed {row.seed}" for row in rows if row.resumed]
+    if not resumed:
+        return {}
+    return {"resumed runs (train time of their last session only)": ", ".join(resumed)}
+
+
 def _header(base: Mapping[str, Any], seeds: int, epochs: int) -> dict[str, Any]:
     data, model, frontend = base["data"], base["model"], base["frontend"]
     analysis = ", ".join(
@@ -260,7 +268,7 @@ def run_comparison(
         epochs=budget,
         rows=rows,
         stats=aggregate(rows, names, descriptions),
-        header=_header(base, seeds, budget),
+        header=_header(base, seeds, budget) | _resumed_note(rows),
         differences=paired_differences(rows, names, reference),
         skipped=skipped,
         missing=missing,

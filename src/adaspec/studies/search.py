@@ -41,10 +41,10 @@ from ..config import (
     save_config,
     summarize_differences,
 )
-from ..errors import UserError
+from ..errors import ConfigError, UserError, one_line
 from ..training.catalog import list_items
 from ..training.run_dir import RunPaths, check_run_name
-from ..training.train import train
+from ..training.train import check_machine_settings, train
 from .pruning import PruningCallback
 from .space import Dimension, apply_params, load_space
 from .storage import DEFAULT_HEARTBEAT_SECONDS, StudyLock, display_url, open_storage
@@ -71,7 +71,7 @@ class SearchSettings:
             start-up trials).
         warmup_epochs: epochs of each trial that are never pruned.
         sampler_seed: seed of the TPE sampler (``None``: random; give workers of one study different
-            seeds or none, or they propose the same parameters).
+            seeds or none, or they propose the same parameters); a continued study adds its trial count.
         heartbeat_seconds: a running trial's liveness interval; one silent for twice as long is failed.
     """
 
@@ -109,19 +109,30 @@ def _check_positive(option: str, value: Any) -> int:
     return value
 
 
+def _sampler(settings: SearchSettings, offset: int = 0) -> optuna.samplers.TPESampler:
+    seed = None if settings.sampler_seed is None else settings.sampler_seed + offset
+    return optuna.samplers.TPESampler(seed=seed, n_startup_trials=settings.startup_trials)
+
+
 def _create_study(storage: optuna.storages.RDBStorage, name: str, settings: SearchSettings) -> optuna.Study:
-    sampler = optuna.samplers.TPESampler(seed=settings.sampler_seed, n_startup_trials=settings.startup_trials)
+    """Create the study, or load it to continue it. A seeded sampler continuing a study is seeded with
+    ``sampler_seed`` plus the study's trial count: the same seed would draw the first trials' parameters
+    again."""
     pruner = optuna.pruners.MedianPruner(
         n_startup_trials=settings.startup_trials, n_warmup_steps=settings.warmup_epochs
     )
-    return optuna.create_study(
+    study = optuna.create_study(
         study_name=name,
         storage=storage,
-        sampler=sampler,
+        sampler=_sampler(settings),
         pruner=pruner,
         direction="maximize",
         load_if_exists=True,
     )
+    existing = len(study.get_trials(deepcopy=False))
+    if existing and settings.sampler_seed is not None:
+        study.sampler = _sampler(settings, offset=existing)
+    return study
 
 
 BASE_CONFIG_ATTR = "adaspec_base_config"
@@ -206,11 +217,6 @@ def run_folder(trial: FrozenTrial | optuna.Trial, out_dir: Path) -> Path | None:
     return None if not recorded else out_dir / Path(recorded).name
 
 
-def _one_line(err: BaseException) -> str:
-    text = " ".join(str(err).split())
-    return f"{type(err).__name__}: {text}" if text else type(err).__name__
-
-
 class _Objective:
     """One trial: draw the parameters (or take those of the stopped trial it resumes), train its run with
     the pruning callback, return the best validation file accuracy. Releases the budget lock once Optuna
@@ -245,6 +251,20 @@ class _Objective:
             trial.report(value, step=step)
         return name, set(stopped.intermediate_values)
 
+    @staticmethod
+    def _trial_failure(err: Exception, params: Mapping[str, Any], resumes: int | None) -> Exception:
+        """The error a failed trial ends with: a ``RuntimeError`` (the trial fails and the worker goes on)
+        for a problem of this trial alone, a stopped trial's folder or a drawn value the data refuses;
+        ``err`` itself otherwise (a ``UserError`` stops the search: every trial would meet it)."""
+        if resumes is not None and isinstance(err, UserError):
+            detail = err.__cause__ if isinstance(err.__cause__, UserError) else err
+            return RuntimeError(
+                f"stopped trial {resumes} cannot be resumed ({detail}); a new trial takes its place"
+            )
+        if isinstance(err, ConfigError) and err.key in params:
+            return RuntimeError(f"{err} (a value the space drew for this trial)")
+        return err
+
     def __call__(self, trial: optuna.Trial) -> float:
         self.lock.release()  # the trial exists (state RUNNING): other workers may count it and go on
         params = {dimension.key: dimension.suggest(trial) for dimension in self.space}
@@ -263,13 +283,11 @@ class _Objective:
                 config, name=name, runs_dir=self.out_dir, overwrite=resumes is None, callbacks=[pruning]
             )
         except Exception as err:  # not KeyboardInterrupt: an interrupted trial stays resumable
-            trial.set_user_attr(ERROR_ATTR, _one_line(err))
-            if resumes is not None and isinstance(err, UserError):  # that folder's problem, not the study's
-                detail = err.__cause__ if isinstance(err.__cause__, UserError) else err
-                raise RuntimeError(
-                    f"stopped trial {resumes} cannot be resumed ({detail}); a new trial takes its place"
-                ) from err
-            raise
+            failure = self._trial_failure(err, params, resumes)
+            trial.set_user_attr(ERROR_ATTR, f"{type(failure).__name__}: {one_line(failure, limit=2000)}")
+            if failure is err:
+                raise
+            raise failure from err
         best = (result.best or {}).get("val/acc_file", math.nan)
         trial.set_user_attr("best_epoch", (result.best or {}).get("epoch"))
         if pruning.pruned_at is not None:
@@ -314,6 +332,7 @@ def run_search(
     if timeout is not None and timeout <= 0:
         raise UserError(f"--timeout must be > 0 seconds, got {timeout}")
     base = resolve_config(config)
+    check_machine_settings(base)  # before a study or a trial is made
     dimensions = load_space(space, base)
     list_items(base["data"])  # a missing or empty dataset stops here, before a study or trial is made
     out_dir = Path(runs_dir) / check_run_name(f"search-{study_name}")
@@ -368,7 +387,11 @@ def run_search(
         ran += 1
         failures = failures + 1 if finished and finished[-1].state == TrialState.FAIL else 0
         if failures >= MAX_FAILURES_IN_A_ROW:
-            raise UserError(f"{failures} trials in a row failed (see the log above); stopping this worker")
+            _finish(study, url, out_dir, base, ran)  # the trials and their errors are still reported
+            raise UserError(
+                f"{failures} trials in a row failed (see the log above, or the error column of "
+                f"{out_dir / TRIALS_CSV_FILE}); stopping this worker"
+            )
     return _finish(study, url, out_dir, base, ran)
 
 
@@ -441,8 +464,10 @@ def format_search(result: SearchResult) -> str:
         lines.append("- best: no completed trial yet")
     else:
         params = ", ".join(f"{k}={_format_value(v)}" for k, v in result.best.params.items())
+        folder = run_folder(result.best, result.out_dir)
+        where = f" in {folder}" if folder is not None else ""  # a resumed trial's is the stopped one's
         lines.append(
-            f"- best: trial {result.best.number}, val file accuracy {result.best.value:.4f} ({params})"
+            f"- best: trial {result.best.number}{where}, val file accuracy {result.best.value:.4f} ({params})"
         )
         if "best config" in result.files:
             lines.append(f"- best config: {result.files['best config']} (train it with `adaspec train`)")
@@ -452,9 +477,10 @@ def format_search(result: SearchResult) -> str:
 
 def write_trials_csv(path: Path, trials: Sequence[FrozenTrial]) -> Path:
     """Every trial of the study: number, state, value, best epoch, run folder, the stopped trial it resumes,
-    worker and parameters."""
+    worker, the error it failed with, and parameters."""
     keys = sorted({key for trial in trials for key in trial.params})
-    columns = ["number", "state", "value", "epochs", "best_epoch", "run_dir", "resumes", "worker", *keys]
+    fixed = ["number", "state", "value", "epochs", "best_epoch", "run_dir", "resumes", "worker", "error"]
+    columns = [*fixed, *keys]
     with Path(path).open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns)
         writer.writeheader()
@@ -469,6 +495,7 @@ def write_trials_csv(path: Path, trials: Sequence[FrozenTrial]) -> Path:
                     "run_dir": trial.user_attrs.get(RUN_DIR_ATTR, ""),
                     "resumes": trial.user_attrs.get(RESUMES_ATTR, ""),
                     "worker": trial.user_attrs.get("worker", ""),
+                    "error": trial.user_attrs.get(ERROR_ATTR, ""),
                     **{key: trial.params.get(key, "") for key in keys},
                 }
             )

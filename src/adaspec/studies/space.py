@@ -24,6 +24,7 @@ import optuna
 
 from ..config import load_config_file, resolve_config, set_dotted
 from ..errors import ConfigError, UserError
+from ..training.train import check_machine_settings
 
 TYPES = ("float", "int", "categorical", "bool")
 _FIELDS = {
@@ -156,7 +157,9 @@ def parse_space(entries: Mapping[str, Any], base: Mapping[str, Any]) -> list[Dim
     for dimension in dimensions:
         for value in dimension.examples():
             try:
-                apply_params(base, {dimension.key: value})
+                config = apply_params(base, {dimension.key: value})
+                if dimension.key.startswith("trainer."):  # a device setting this machine cannot honour
+                    check_machine_settings(config)
             except ConfigError as err:
                 raise UserError(f"search space: {err}") from None
     return dimensions

@@ -33,6 +33,7 @@ CSV_COLUMNS = (
     "frontend_params",
     "train_seconds",
     "epochs",
+    "resumed",
 )
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import torch
 
 from ..config import config_differences, resolve_config
-from ..errors import UserError
+from ..errors import UserError, not_a_file_reason, one_line
 from ..models import Classifier
 from .builders import build_classifier
 from .run_dir import RunPaths
@@ -48,10 +48,26 @@ def resolve_checkpoint(target: str | Path) -> tuple[Path, RunPaths | None]:
         run_root = target.parent.parent
         paths = RunPaths(run_root) if (run_root / "config.yaml").is_file() else None
         return target, paths
-    raise UserError(f"{target}: no such run directory or checkpoint file")
+    reason = not_a_file_reason(target)
+    if reason == "no such file":
+        raise UserError(f"{target}: no such run directory or checkpoint file")
+    raise UserError(f"{target}: {reason}; give a run directory or a checkpoint file")
 
 
 NOT_A_CHECKPOINT = "not an adaspec checkpoint (a run directory or a .ckpt file written by adaspec train)"
+
+
+def _starts_like_torch_save(path: str | Path) -> bool:
+    """Whether the file begins as ``torch.save`` writes: a zip whose first entry is ``<name>/data.pkl``."""
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(30 + 256)
+    except OSError:
+        return False
+    if len(header) < 30 or header[:4] != b"PK\x03\x04":
+        return False
+    name_length = int.from_bytes(header[26:28], "little")
+    return header[30 : 30 + name_length].endswith(b"/data.pkl")
 
 
 def read_checkpoint(path: str | Path, lazy: bool = False) -> dict[str, Any]:
@@ -72,6 +88,8 @@ def read_checkpoint(path: str | Path, lazy: bool = False) -> dict[str, Any]:
         reason = err.strerror or type(err).__name__
         raise UserError(f"{path}: cannot be read as an adaspec checkpoint ({reason})") from err
     except Exception as err:  # torch.load fails in many ways on other files (IndexError on a .wav, ...)
+        if _starts_like_torch_save(path):  # but unreadable: cut short (a full disk) or damaged
+            raise UserError(f"{path}: a damaged or truncated checkpoint ({one_line(err)})") from err
         raise UserError(f"{path}: {NOT_A_CHECKPOINT}") from err
     hparams = checkpoint.get("hyper_parameters") if isinstance(checkpoint, dict) else None
     if not isinstance(hparams, dict) or "config" not in hparams or "class_names" not in hparams:
