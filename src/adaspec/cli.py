@@ -443,12 +443,14 @@ def _run_search(args: argparse.Namespace) -> int:
     ):
         if value < least:
             raise UserError(f"{option} must be >= {least}, got {value}")
-    config = resolve_config(args.config, [*_quiet_overrides(args), *args.overrides])
+    config = resolve_config(args.config, args.overrides)
+    explicit_bar = any(text.split("=", 1)[0].strip() == "trainer.progress_bar" for text in args.overrides)
     settings = SearchSettings(
         startup_trials=args.startup_trials,
         warmup_epochs=args.warmup_epochs,
         sampler_seed=args.sampler_seed,
         heartbeat_seconds=args.heartbeat,
+        progress_bar=False if args.quiet and not explicit_bar else None,  # kept out of best_config.yaml
     )
     result = run_search(
         config,

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from adaspec.cli import main
-from adaspec.config import resolve_config
+from adaspec.config import resolve_config, save_config, set_dotted
 from adaspec.studies import search
 from adaspec.studies.pruning import PruningCallback
 from adaspec.studies.space import apply_params
@@ -318,18 +318,37 @@ def test_a_stopped_trial_the_study_has_outdone_is_pruned_before_it_trains_on(
     assert last.read_bytes() == before  # not trained any further
 
 
-def test_a_drawn_value_the_data_refuses_fails_its_trial_not_the_search(
-    search_files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("space_text", "overrides", "fragment"),
+    [
+        # 63 parts of the 1 s tone files are 126 samples, too short for the STFT (n_fft 256, centred):
+        # only the data tells
+        ("eval.n_parts: {type: categorical, choices: [63]}\n", [], "config key 'eval.n_parts': 63 parts of"),
+        # each value fits the base alone (n_fft 128 in a 0.5 s clip, 256 in a 0.02 s one), not together
+        (
+            "data.clip_seconds: {type: categorical, choices: [0.02]}\n"
+            "frontend.n_fft: {type: categorical, choices: [256]}\n",
+            ["frontend.n_fft=128"],
+            "config key 'frontend.n_fft': 256 is longer than a clip (160 samples",
+        ),
+    ],
+)
+def test_parameters_the_checks_or_the_data_refuse_fail_their_trial_not_the_search(
+    search_files: tuple[Path, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    space_text: str,
+    overrides: list[str],
+    fragment: str,
 ) -> None:
-    """63 parts of the 1 s tone files are 126 samples, too short for the STFT (n_fft 256, centred): that
-    is only known from the data, so each such trial fails in one line, and after three in a row the worker
-    stops, with the trials and their errors reported."""
+    """Each such trial fails in one line; after three in a row the worker stops, with the trials and their
+    errors reported."""
     config, _ = search_files
-    space = tmp_path / "parts.yaml"
-    space.write_text("eval.n_parts: {type: categorical, choices: [63]}\n")
+    space = tmp_path / "space.yaml"
+    space.write_text(space_text)
     runs = tmp_path / "runs"
-    args = ["-q", "search", str(config), "--space", str(space), "--runs-dir", str(runs), "--trials", "2"]
-    assert main(args) == 2
+    args = ["-q", "search", str(config), *overrides, "--space", str(space), "--runs-dir", str(runs)]
+    assert main([*args, "--trials", "2"]) == 2
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert error.startswith("adaspec: error: 3 trials in a row failed") and "trials.csv" in error
     trials = _study(runs).get_trials()
@@ -337,10 +356,45 @@ def test_a_drawn_value_the_data_refuses_fails_its_trial_not_the_search(
     with (runs / "search-tiny" / "trials.csv").open() as handle:
         errors = [row["error"] for row in csv.DictReader(handle)]
     assert len(errors) == 3
-    assert all(
-        "config key 'eval.n_parts': 63 parts of" in e and "(a value the space drew" in e for e in errors
-    )
+    assert all(fragment in e and e.endswith("(with this trial's parameters)") for e in errors), errors[0]
     assert (runs / "search-tiny" / "search.md").is_file()
+    assert search.resumable_trial(_study(runs), runs / "search-tiny") is None  # failed with an error
+
+
+def test_a_failed_trial_of_a_study_begun_before_resuming_existed_is_not_resumed(
+    search_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """Such a trial has no record of whether it failed with an error or was stopped: it is left alone."""
+    config, space = search_files
+    runs = tmp_path / "runs"
+    folder = runs / "search-tiny" / "trial-0000"
+    train(resolve_config(config), name=folder.name, runs_dir=folder.parent)  # a run with a last.ckpt
+    study = optuna.create_study(study_name="tiny", storage=f"sqlite:///{runs / 'search-tiny' / 'optuna.db'}")
+    old = study.ask()
+    old.set_user_attr("run_dir", str(folder))
+    study.tell(old, state=optuna.trial.TrialState.FAIL)
+    result = search.run_search(resolve_config(config), 1, "tiny", runs_dir=runs, space=space)
+    fresh = result.trials[1]
+    assert fresh.state == optuna.trial.TrialState.COMPLETE and "resumes_trial" not in fresh.user_attrs
+    assert Path(fresh.user_attrs["run_dir"]).name == "trial-0001"
+
+
+def test_quiet_keeps_the_progress_bar_out_of_the_best_config(
+    search_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    tiny, space = search_files
+    config = save_config(
+        set_dotted(resolve_config(tiny), "trainer.progress_bar", True), tmp_path / "b" / "tiny.yaml"
+    )
+    runs = tmp_path / "runs"
+    assert (
+        main(["-q", "search", str(config), "--space", str(space), "--runs-dir", str(runs), "--trials", "1"])
+        == 0
+    )
+    best = yaml.safe_load((runs / "search-tiny" / "best_config.yaml").read_text())
+    assert best["trainer"]["progress_bar"] is True  # the study's config, not this command's display
+    trial_config = yaml.safe_load((runs / "search-tiny" / "trial-0000" / "config.yaml").read_text())
+    assert trial_config["trainer"]["progress_bar"] is False  # the trials ran without it
 
 
 @pytest.mark.parametrize(

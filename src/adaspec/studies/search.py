@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
@@ -71,14 +72,17 @@ class SearchSettings:
             start-up trials).
         warmup_epochs: epochs of each trial that are never pruned.
         sampler_seed: seed of the TPE sampler (``None``: random; give workers of one study different
-            seeds or none, or they propose the same parameters); a continued study adds its trial count.
+            seeds or none, or they propose the same parameters); a continued study mixes in its trial count.
         heartbeat_seconds: a running trial's liveness interval; one silent for twice as long is failed.
+        progress_bar: show training's progress bar in the trials (``None``: the config's
+            ``trainer.progress_bar``); not part of the study's config nor of ``best_config.yaml``.
     """
 
     startup_trials: int = 5
     warmup_epochs: int = 0
     sampler_seed: int | None = None
     heartbeat_seconds: int = DEFAULT_HEARTBEAT_SECONDS
+    progress_bar: bool | None = None
 
 
 @dataclass
@@ -109,14 +113,18 @@ def _check_positive(option: str, value: Any) -> int:
     return value
 
 
-def _sampler(settings: SearchSettings, offset: int = 0) -> optuna.samplers.TPESampler:
-    seed = None if settings.sampler_seed is None else settings.sampler_seed + offset
+def _sampler(settings: SearchSettings, existing: int = 0) -> optuna.samplers.TPESampler:
+    """TPE seeded with ``sampler_seed`` for a new study; for one continued with ``existing`` trials, with a
+    seed mixed from both (``seed + existing`` would equal another worker's ``seed + 1``)."""
+    seed = settings.sampler_seed
+    if seed is not None and existing:
+        seed = int(np.random.SeedSequence([seed, existing]).generate_state(1)[0])
     return optuna.samplers.TPESampler(seed=seed, n_startup_trials=settings.startup_trials)
 
 
 def _create_study(storage: optuna.storages.RDBStorage, name: str, settings: SearchSettings) -> optuna.Study:
-    """Create the study, or load it to continue it. A seeded sampler continuing a study is seeded with
-    ``sampler_seed`` plus the study's trial count: the same seed would draw the first trials' parameters
+    """Create the study, or load it to continue it. A seeded sampler continuing a study is seeded from
+    ``sampler_seed`` and the study's trial count: the same seed would draw the first trials' parameters
     again."""
     pruner = optuna.pruners.MedianPruner(
         n_startup_trials=settings.startup_trials, n_warmup_steps=settings.warmup_epochs
@@ -131,7 +139,7 @@ def _create_study(storage: optuna.storages.RDBStorage, name: str, settings: Sear
     )
     existing = len(study.get_trials(deepcopy=False))
     if existing and settings.sampler_seed is not None:
-        study.sampler = _sampler(settings, offset=existing)
+        study.sampler = _sampler(settings, existing)
     return study
 
 
@@ -141,6 +149,7 @@ SPACE_ATTR = "adaspec_space"
 RUN_DIR_ATTR = "run_dir"
 RESUMES_ATTR = "resumes_trial"
 ERROR_ATTR = "error"
+RESUMABLE_ATTR = "resumable"  # set when a trial starts training: only such a trial is ever resumed
 
 
 class _WithoutTraceback(logging.Filter):
@@ -188,9 +197,9 @@ def check_same_base(study: optuna.Study, base: Mapping[str, Any], space: Sequenc
 
 
 def resumable_trial(study: optuna.Study, out_dir: Path) -> FrozenTrial | None:
-    """The earliest trial that stopped part-way and can go on: failed without an error (interrupted, or its
-    worker was killed or lost), with a ``last.ckpt`` in its run folder under ``out_dir`` (on this machine),
-    and not already taken up by another trial.
+    """The earliest trial that stopped part-way and can go on: one that started training and failed
+    without an error (interrupted, or its worker was killed or lost), with a ``last.ckpt`` in its run folder
+    under ``out_dir`` (on this machine), and not already taken up by another trial.
 
     Args:
         study: the study.
@@ -202,7 +211,8 @@ def resumable_trial(study: optuna.Study, out_dir: Path) -> FrozenTrial | None:
     trials = study.get_trials(deepcopy=False)
     taken = {trial.user_attrs.get(RESUMES_ATTR) for trial in trials}
     for trial in trials:
-        if trial.state != TrialState.FAIL or trial.number in taken or ERROR_ATTR in trial.user_attrs:
+        stopped = trial.state == TrialState.FAIL and trial.user_attrs.get(RESUMABLE_ATTR)
+        if not stopped or trial.number in taken or ERROR_ATTR in trial.user_attrs:
             continue
         folder = run_folder(trial, out_dir)
         if folder is not None and RunPaths(folder).last.is_file():
@@ -223,12 +233,18 @@ class _Objective:
     has created the trial."""
 
     def __init__(
-        self, base: Mapping[str, Any], space: Sequence[Dimension], out_dir: Path, lock: StudyLock
+        self,
+        base: Mapping[str, Any],
+        space: Sequence[Dimension],
+        out_dir: Path,
+        lock: StudyLock,
+        progress_bar: bool | None = None,
     ) -> None:
         self.base = base
         self.space = space
         self.out_dir = out_dir
         self.lock = lock
+        self.progress_bar = progress_bar
 
     def _new_run(self, trial: optuna.Trial, params: Mapping[str, Any]) -> str:
         """Name ``trial-NNNN``, recorded on the trial."""
@@ -252,25 +268,40 @@ class _Objective:
         return name, set(stopped.intermediate_values)
 
     @staticmethod
-    def _trial_failure(err: Exception, params: Mapping[str, Any], resumes: int | None) -> Exception:
+    def _trial_failure(err: Exception, resumes: int | None) -> Exception:
         """The error a failed trial ends with: a ``RuntimeError`` (the trial fails and the worker goes on)
-        for a problem of this trial alone, a stopped trial's folder or a drawn value the data refuses;
-        ``err`` itself otherwise (a ``UserError`` stops the search: every trial would meet it)."""
-        if resumes is not None and isinstance(err, UserError):
+        for a problem of this trial alone, a stopped trial's folder or a config its parameters make that
+        the checks or the data refuse (alone or together); ``err`` itself otherwise (a ``UserError`` stops
+        the search: every trial would meet it)."""
+        if resumes is not None and isinstance(err, UserError) and not isinstance(err, ConfigError):
             detail = err.__cause__ if isinstance(err.__cause__, UserError) else err
             return RuntimeError(
                 f"stopped trial {resumes} cannot be resumed ({detail}); a new trial takes its place"
             )
-        if isinstance(err, ConfigError) and err.key in params:
-            return RuntimeError(f"{err} (a value the space drew for this trial)")
+        if isinstance(err, ConfigError):
+            return RuntimeError(f"{err} (with this trial's parameters)")
         return err
 
     def __call__(self, trial: optuna.Trial) -> float:
         self.lock.release()  # the trial exists (state RUNNING): other workers may count it and go on
-        params = {dimension.key: dimension.suggest(trial) for dimension in self.space}
-        config = apply_params(self.base, params)
         trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
         resumes = trial.user_attrs.get(RESUMES_ATTR)
+        try:
+            return self._train(trial, resumes)
+        except optuna.TrialPruned:
+            raise
+        except Exception as err:  # not KeyboardInterrupt: an interrupted trial stays resumable
+            failure = self._trial_failure(err, resumes)
+            trial.set_user_attr(ERROR_ATTR, f"{type(failure).__name__}: {one_line(failure, limit=2000)}")
+            if failure is err:
+                raise
+            raise failure from err
+
+    def _train(self, trial: optuna.Trial, resumes: int | None) -> float:
+        params = {dimension.key: dimension.suggest(trial) for dimension in self.space}
+        config = apply_params(self.base, params)
+        if self.progress_bar is not None:  # a display setting of this command, not of the study's config
+            config["trainer"]["progress_bar"] = self.progress_bar
         if resumes is None:
             name, reported = self._new_run(trial, params), set()
         else:
@@ -278,22 +309,15 @@ class _Objective:
             if reported and trial.should_prune():  # the trials finished since then are better
                 raise optuna.TrialPruned(f"pruned after epoch {max(reported)}, before resuming")
         pruning = PruningCallback(trial, reported=reported)
-        try:
-            result = train(
-                config, name=name, runs_dir=self.out_dir, overwrite=resumes is None, callbacks=[pruning]
-            )
-        except Exception as err:  # not KeyboardInterrupt: an interrupted trial stays resumable
-            failure = self._trial_failure(err, params, resumes)
-            trial.set_user_attr(ERROR_ATTR, f"{type(failure).__name__}: {one_line(failure, limit=2000)}")
-            if failure is err:
-                raise
-            raise failure from err
+        trial.set_user_attr(RESUMABLE_ATTR, True)  # from here on, a stop leaves a run to continue
+        result = train(
+            config, name=name, runs_dir=self.out_dir, overwrite=resumes is None, callbacks=[pruning]
+        )
         best = (result.best or {}).get("val/acc_file", math.nan)
         trial.set_user_attr("best_epoch", (result.best or {}).get("epoch"))
         if pruning.pruned_at is not None:
             raise optuna.TrialPruned(f"pruned after epoch {pruning.pruned_at}")
         if math.isnan(best):
-            trial.set_user_attr(ERROR_ATTR, "no validation accuracy")
             raise RuntimeError(f"trial {trial.number} produced no validation accuracy")
         return float(best)
 
@@ -345,7 +369,7 @@ def run_search(
     with lock.held():
         study = _create_study(open_storage(url, settings.heartbeat_seconds), study_name, settings)
         check_same_base(study, base, dimensions)
-    objective = _Objective(base, dimensions, out_dir, lock)
+    objective = _Objective(base, dimensions, out_dir, lock, settings.progress_bar)
     out_dir.mkdir(parents=True, exist_ok=True)
     log.info("study %r in %s: budget %d trials", study_name, display_url(url), trials)
     ran = failures = 0
