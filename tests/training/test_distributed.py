@@ -45,3 +45,29 @@ def test_ddp_two_processes_gather_every_file_once(tone_dataset: Path, tmp_path: 
     single = evaluate_run(runs / "ddp" / "checkpoints" / "best.ckpt", split="val", out=tmp_path / "eval")
     assert best["val/n_files"] == len(single.result.file_ids) == 6  # 30 files x 0.2: none lost or doubled
     assert best["val/acc_file"] == pytest.approx(single.result.file.accuracy, abs=1e-6)
+
+
+def test_other_processes_wait_for_process_0_to_extend_the_saved_config(
+    tone_dataset: Path, tmp_path: Path
+) -> None:
+    """Under torchrun every process starts at once: while process 0 writes the larger trainer.max_epochs,
+    the others see the old config.yaml; they wait for it instead of refusing 'another config'."""
+    import threading
+    import time
+
+    from adaspec.config import resolve_config, save_config
+    from adaspec.errors import UserError
+    from adaspec.training.run_dir import existing_run_dir
+
+    shorter = resolve_config(None, tiny_overrides(tone_dataset, **{"trainer.max_epochs": 2}))
+    longer = {**shorter, "trainer": {**shorter["trainer"], "max_epochs": 3}}
+    saved = save_config(shorter, tmp_path / "run" / "config.yaml")
+    writer = threading.Timer(1.0, lambda: save_config(longer, saved))  # process 0, a moment later
+    writer.start()
+    start = time.monotonic()
+    paths, resume = existing_run_dir(tmp_path, "run", longer, wait_seconds=20)
+    writer.join()
+    assert paths.config == saved and resume is None and 0.9 < time.monotonic() - start < 10
+    save_config(shorter, saved)  # process 0 never extends it (it failed): refused after the wait
+    with pytest.raises(UserError, match=r"another config \(trainer.max_epochs: 2 -> 3\)"):
+        existing_run_dir(tmp_path, "run", longer, wait_seconds=1)

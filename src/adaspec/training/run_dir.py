@@ -270,7 +270,8 @@ def existing_run_dir(
     """The run directory as :func:`prepare_run_dir` left it, read only (for distributed worker processes).
 
     Under Lightning's own launcher process 0 prepares the directory before it starts the others; under
-    ``torchrun`` or SLURM all start together, so this waits up to ``wait_seconds`` for ``config.yaml``.
+    ``torchrun`` or SLURM all start together, so this waits up to ``wait_seconds`` for ``config.yaml`` (and,
+    when the run is trained further, for process 0 to write the larger ``trainer.max_epochs`` into it).
 
     Returns:
         The run's paths and the checkpoint to resume from (``None`` for a fresh run).
@@ -283,6 +284,9 @@ def existing_run_dir(
     while not paths.config.exists():
         if time.monotonic() > deadline:
             raise UserError(f"{paths.config} did not appear; process 0 of the distributed run writes it")
+        time.sleep(0.5)
+    # Training a run further: process 0 rewrites the saved config with the larger trainer.max_epochs.
+    while extends_epochs(paths, config) and time.monotonic() < deadline:
         time.sleep(0.5)
     check_same_config(paths, config, "every process must be given the same config")
     return paths, paths.last if paths.last.exists() else None
