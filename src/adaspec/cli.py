@@ -95,7 +95,7 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--out",
         type=Path,
-        help="where to write reports (default: the run directory; RUN/evaluations/NAME/ for another dataset)",
+        help="where to write reports (default: the run folder; RUN/evaluations/NAME-HASH/ for other data)",
     )
     parser.add_argument("--strict", action="store_true", help="refuse the data if any file is unreadable")
     parser.add_argument(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -66,7 +67,8 @@ def test_another_dataset_is_evaluated_beside_the_runs_own_evaluation(
     own_files = {path: path.read_bytes() for path in own.written.values()}
     other_data = Path(shutil.copytree(tone_dataset, tmp_path / "recorded elsewhere"))
     other = evaluate_run(run, data=other_data, split="all")
-    folder = run / "evaluations" / "recorded elsewhere"
+    (folder,) = (run / "evaluations").iterdir()
+    assert re.fullmatch(r"recorded elsewhere-[0-9a-f]{8}", folder.name)
     assert other.written == {
         "report": folder / "evaluation_all.json",
         "predictions": folder / "predictions_all.csv",
@@ -82,6 +84,12 @@ def test_another_dataset_is_evaluated_beside_the_runs_own_evaluation(
     assert again.written["predictions"] == folder / "predictions.csv"
     assert all(path.read_bytes() == content for path, content in own_files.items())
     assert not foreign_entries(RunPaths(run))  # the folder is still one that --overwrite may delete
+    # another dataset of the same name, or this one listed otherwise, gets its own folder
+    namesake = Path(shutil.copytree(tone_dataset, tmp_path / "b" / "recorded elsewhere"))
+    third = evaluate_run(run, data=namesake, split="test").written["report"].parent
+    fractions = "data.fractions={train: 0.4, val: 0.2, test: 0.4}"
+    fourth = evaluate_run(run, data=other_data, split="test", overrides=[fractions]).written["report"].parent
+    assert len({folder, third, fourth}) == 3 and {third.parent, fourth.parent} == {run / "evaluations"}
 
 
 def test_the_training_dataset_named_another_way_is_the_runs_own(
@@ -100,7 +108,8 @@ def test_the_training_dataset_named_another_way_is_the_runs_own(
     other = Path(shutil.copytree(tone_dataset, tmp_path / "other" / "tones"))
     monkeypatch.chdir(other / "low")
     moved = evaluate_run(run, data=Path(".."), split="test")
-    assert moved.written["report"] == run / "evaluations" / "tones" / "evaluation_test.json"
+    assert moved.written["report"].parent.parent == run / "evaluations"
+    assert moved.written["report"].parent.name.startswith("tones-")
 
 
 def test_predict_formats(trained_run: TrainResult, tone_dataset: Path) -> None:

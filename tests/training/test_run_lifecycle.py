@@ -17,7 +17,7 @@ import torch
 
 from adaspec.config import resolve_config
 from adaspec.errors import UserError
-from adaspec.training import train
+from adaspec.training import evaluate_run, train
 from tests.datasets import tiny_overrides
 from tests.training.test_resume import _config, assert_same_weights
 
@@ -204,3 +204,11 @@ def test_a_moved_run_keeps_its_best_checkpoint_when_resumed(twins: Path, tmp_pat
     (best_state,) = [value for key, value in state.items() if "'monitor': 'val/acc_file'" in key]
     assert best_state["best_model_path"] == str(again.paths.best)
     assert best_state["dirpath"] == str(again.paths.checkpoints)
+
+
+def test_the_training_manifest_given_to_evaluate_is_the_runs_own_dataset(twins: Path, tmp_path: Path) -> None:
+    """A manifest run keeps its data.root (the base of the manifest's paths) when the same manifest is
+    given to evaluate: it is the run's own dataset and listing, so the run's reports are written."""
+    run = train(_twin_config(twins, **{"trainer.max_epochs": 1}), name="listed", runs_dir=tmp_path)
+    report = evaluate_run(run.paths.root, data=twins, split="test")
+    assert report.written["report"] == run.paths.root / "evaluation_test.json"

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +24,7 @@ from .catalog import Catalog, SplitData, build_catalog
 from .checkpoints import LoadedModel, load_classifier
 from .datamodule import AudioDataModule
 from .run_dir import RunPaths, write_json
-from .split_file import read_split_file, same_listing, warn_missing
+from .split_file import LISTING_KEYS, read_split_file, same_listing, warn_missing
 from .votes import PartsAccumulator
 
 # Overrides that change what is evaluated, not the network: anything else would not fit the weights.
@@ -71,7 +74,9 @@ def evaluation_config(
         ConfigError: an override outside ``data``/``eval`` (it would change the network).
     """
     config = copy.deepcopy(loaded.config)
-    if data is not None:
+    trained = config["data"]
+    own_manifest = trained["source"] == "manifest" and _same_path(data, trained["manifest"])
+    if data is not None and not own_manifest:  # (the training manifest keeps its data.root)
         if data.suffix.lower() == ".csv":
             config = set_dotted(config, "data.source", "manifest")
             config = set_dotted(config, "data.manifest", str(data))
@@ -142,20 +147,25 @@ def score_split(
     return parts_seen.evaluate(loaded.class_names, config["eval"]["vote"]), files
 
 
+def _same_path(a: str | os.PathLike[str] | None, b: str | os.PathLike[str] | None) -> bool:
+    return a is not None and b is not None and os.path.realpath(a) == os.path.realpath(b)
+
+
 def default_out_dir(loaded: LoadedModel, config: Mapping[str, Any]) -> Path:
     """Where ``evaluate`` writes without ``--out``: the run directory for the run's own dataset and split;
-    ``<run>/evaluations/<dataset name>/`` for another dataset or listing (so the run's own evaluation is
-    kept); the checkpoint's folder for a checkpoint outside a run."""
+    ``<run>/evaluations/<dataset name>-<8 hex digits>/`` for another dataset or listing (the digits hash
+    its resolved path and listing keys, so that two datasets of one name do not share a folder, and the
+    run's own evaluation is kept); the checkpoint's folder for a checkpoint outside a run."""
     if loaded.run is None:
         return loaded.checkpoint.parent
     if same_listing(config, loaded.config):
         return loaded.run.root
     data = config["data"]
-    if data["source"] == "manifest":
-        name = Path(data["manifest"]).resolve().stem
-    else:
-        name = Path(data["root"]).resolve().name
-    return loaded.run.others_evaluations / (name or "data")  # "": the file system's root
+    source = Path(data["manifest"] if data["source"] == "manifest" else data["root"]).resolve()
+    listing = {key: data.get(key) for key in LISTING_KEYS} | {"path": str(source), "seed": config["seed"]}
+    digest = hashlib.sha1(json.dumps(listing, sort_keys=True, default=str).encode()).hexdigest()[:8]
+    name = source.stem if data["source"] == "manifest" else source.name
+    return loaded.run.others_evaluations / f"{name or 'root'}-{digest}"
 
 
 def evaluate_run(
