@@ -321,3 +321,23 @@ def test_a_config_from_a_pipe_needs_an_output_name(
         f"adaspec: error: the config {pipe} is not a file, so it cannot name the output: give {option}"
     ]
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_config_from_a_pipe_is_refused_for_a_distributed_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Lightning starts the other processes with the same command line: they could not read the pipe."""
+    import os
+    import threading
+
+    pipe = tmp_path / "config"
+    os.mkfifo(pipe)
+    threading.Thread(target=lambda: pipe.write_text("trainer: {max_epochs: 1}\n"), daemon=True).start()
+    devices = ["trainer.accelerator=cpu", "trainer.devices=2", "trainer.strategy=ddp"]
+    argv = ["train", str(pipe), "--name", "x", f"data.root={tmp_path}", *devices, "--runs-dir", str(tmp_path)]
+    assert main(argv) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert error == [
+        f"adaspec: error: the config {pipe} is not a file, and the other processes of a distributed run read "
+        "it again: save it to a file"
+    ]

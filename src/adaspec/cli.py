@@ -11,9 +11,9 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from .errors import UserError
 
@@ -310,6 +310,18 @@ def _quiet_overrides(args: argparse.Namespace) -> list[str]:
     return ["trainer.progress_bar=false"] if args.quiet else []
 
 
+def _check_rereadable(config_path: Path, config: Mapping[str, Any]) -> None:
+    """Refuse a config read from a pipe for a run of several processes: Lightning starts the others with
+    the same command line, and they cannot read the pipe again."""
+    from .training.train import check_machine_settings
+
+    if not config_path.is_file() and check_machine_settings(config) > 1:
+        raise UserError(
+            f"the config {config_path} is not a file, and the other processes of a distributed run read it "
+            "again: save it to a file"
+        )
+
+
 def _run(args: argparse.Namespace) -> int:
     if args.command == "train":
         from .config import resolve_config
@@ -318,6 +330,7 @@ def _run(args: argparse.Namespace) -> int:
 
         strict = ["data.strict=true"] if args.strict else []
         config = resolve_config(args.config, [*_quiet_overrides(args), *args.overrides, *strict])
+        _check_rereadable(args.config, config)
         result = train(config, name=_run_name(args), runs_dir=args.runs_dir, overwrite=args.overwrite)
         if process_rank() != 0:  # a DDP worker process: process 0 reports the run
             return 0
@@ -415,6 +428,7 @@ def _run_compare(args: argparse.Namespace) -> int:
     if args.budget is not None and args.budget < 1:
         raise UserError(f"--budget must be a positive number of epochs, got {args.budget}")
     config = resolve_config(args.config, [*_quiet_overrides(args), *args.overrides])
+    _check_rereadable(args.config, config)
     variants = parse_variants(args.variants)
     out = args.out or Path("runs") / f"compare-{_name_from_config(args.config, 'compare-', '--out')}"
     result = run_comparison(
@@ -444,6 +458,7 @@ def _run_search(args: argparse.Namespace) -> int:
         if value < least:
             raise UserError(f"{option} must be >= {least}, got {value}")
     config = resolve_config(args.config, args.overrides)
+    _check_rereadable(args.config, config)
     explicit_bar = any(text.split("=", 1)[0].strip() == "trainer.progress_bar" for text in args.overrides)
     settings = SearchSettings(
         startup_trials=args.startup_trials,

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
 from adaspec.config import (
@@ -13,6 +14,7 @@ from adaspec.config import (
     default_config,
     get_dotted,
     load_config_file,
+    loading,
     parse_override,
     resolve_config,
     save_config,
@@ -196,3 +198,42 @@ def test_defaults_cover_every_section() -> None:
         "augment",
         "trainer",
     }
+
+
+class _Probe(torch.nn.Module):
+    """Stands in for a built front-end: counts its calls and raises ``error`` when given one."""
+
+    def __init__(self, error: BaseException | None = None) -> None:
+        super().__init__()
+        self.error = error
+        self.calls = 0
+
+    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        if self.error is not None:
+            raise self.error
+        return waveform
+
+
+def test_the_clip_check_runs_once_per_section_and_length_and_reports_memory(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    probe = _Probe()
+    monkeypatch.setattr(loading, "build_frontend", lambda name, **params: probe)
+    overrides = [*ROOT, "data.clip_seconds=0.123"]  # a length no other test resolves
+    for _ in range(3):
+        resolve_config(None, overrides)
+    assert probe.calls == 1  # a search or a study resolves one config many times
+    resolve_config(None, [*overrides, "frontend.n_fft=512"])
+    assert probe.calls == 2  # another section
+    resolve_config(None, [*ROOT, "data.clip_seconds=0.124"], try_clip=False)
+    assert probe.calls == 2  # a checkpoint's config is not tried again
+
+    probe.error = RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 9 GB")
+    with pytest.raises(
+        ConfigError, match=r"^config key 'data.clip_seconds': a clip of 2734 samples needs more"
+    ):
+        resolve_config(None, [*ROOT, "data.clip_seconds=0.124"])
+    probe.error = RuntimeError("a bug")  # not the config's fault: raised as it is
+    with pytest.raises(RuntimeError, match="a bug"):
+        resolve_config(None, [*ROOT, "data.clip_seconds=0.125"])

@@ -119,3 +119,18 @@ def test_a_truncated_checkpoint_is_called_so(trained_run: TrainResult, tmp_path:
         archive.writestr("notes.txt", "hello")
     with pytest.raises(UserError, match="not an adaspec checkpoint"):
         read_checkpoint(other_zip)
+
+
+def test_a_lazy_read_falls_back_to_reading_where_files_cannot_be_mapped(
+    trained_run: TrainResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_load = torch.load
+
+    def no_mmap(*args: object, mmap: bool | None = None, **kwargs: object) -> object:
+        if mmap:
+            raise OSError(19, "No such device")  # ENODEV: what mmap says on such a mount
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(torch, "load", no_mmap)
+    checkpoint = read_checkpoint(trained_run.paths.last, lazy=True)
+    assert "hyper_parameters" in checkpoint

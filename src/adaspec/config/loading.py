@@ -18,7 +18,7 @@ from typing import Any
 import torch
 import yaml
 
-from ..errors import ConfigError, UserError, not_a_file_reason
+from ..errors import ConfigError, UserError, not_a_file_reason, one_line
 from ..frontends.registry import build_frontend, frontend_class
 from .schema import FRONTEND_SECTION, SCHEMA, Key
 
@@ -159,13 +159,18 @@ def get_dotted(config: Mapping[str, Any], key: str) -> Any:
 
 
 def resolve_config(
-    source: str | Path | Mapping[str, Any] | None = None, overrides: Iterable[str] = ()
+    source: str | Path | Mapping[str, Any] | None = None,
+    overrides: Iterable[str] = (),
+    *,
+    try_clip: bool = True,
 ) -> dict[str, Any]:
     """Defaults, then the file (or mapping), then the overrides; validated and completed.
 
     Args:
         source: a config file path, an already-parsed mapping, or ``None`` for the defaults.
         overrides: ``"dotted.key=value"`` strings, applied in order.
+        try_clip: run the front-end once on a clip of zeros (see :func:`validate_frontend_section`); a
+            config a checkpoint was trained with has passed that already.
 
     Returns:
         The resolved config: every key present, front-end ``sample_rate`` filled from ``data.sample_rate``.
@@ -178,7 +183,7 @@ def resolve_config(
     for text in overrides:
         key, value = parse_override(text)
         config = set_dotted(config, key, value)
-    return validate_config(config)
+    return validate_config(config, try_clip=try_clip)
 
 
 def clip_samples(data_cfg: Mapping[str, Any]) -> int:
@@ -186,15 +191,16 @@ def clip_samples(data_cfg: Mapping[str, Any]) -> int:
     return max(1, round(data_cfg["clip_seconds"] * data_cfg["sample_rate"]))
 
 
-def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:
-    """Check every key against the schema and the front-end against its class; return a completed copy."""
+def validate_config(config: Mapping[str, Any], try_clip: bool = True) -> dict[str, Any]:
+    """Check every key against the schema and the front-end against its class (and, with ``try_clip``, on
+    a clip of zeros); return a completed copy."""
     resolved = copy.deepcopy(dict(config))
     _check_node(resolved, SCHEMA, prefix="")
     _check_cross_keys(resolved)
     data = resolved["data"]
     clip = clip_samples(data)
     resolved[FRONTEND_SECTION] = validate_frontend_section(
-        resolved.get(FRONTEND_SECTION), data["sample_rate"], FRONTEND_SECTION, clip
+        resolved.get(FRONTEND_SECTION), data["sample_rate"], FRONTEND_SECTION, clip, try_clip
     )
     overrides = resolved["model"]["channel_overrides"]
     if overrides is not None:
@@ -204,7 +210,8 @@ def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:
             raise ConfigError("model.channel_overrides", "must be a list of 3 mappings, one per channel")
         for index, override in enumerate(overrides):
             channel = merge(resolved[FRONTEND_SECTION], override)
-            validate_frontend_section(channel, data["sample_rate"], f"model.channel_overrides.{index}", clip)
+            where = f"model.channel_overrides.{index}"
+            validate_frontend_section(channel, data["sample_rate"], where, clip, try_clip)
     return resolved
 
 
@@ -294,7 +301,7 @@ def _check_cross_keys(config: dict[str, Any]) -> None:
 
 
 def validate_frontend_section(
-    section: Any, sample_rate: int, path: str, clip_length: int | None = None
+    section: Any, sample_rate: int, path: str, clip_length: int | None = None, try_clip: bool = True
 ) -> dict[str, Any]:
     """Check a front-end mapping against its registered class by building it once.
 
@@ -305,9 +312,11 @@ def validate_frontend_section(
         sample_rate: ``data.sample_rate``.
         path: the section's dotted key, for messages.
         clip_length: samples per training clip; an ``n_fft`` or ``win_length`` longer than that is refused
-            before anything is built (the frames could not fit a clip, and the kernels could be huge), and
-            the built front-end is run once on a clip of zeros: an input it refuses as too short (e.g. a
-            CQT filter or a wavelet longer than a clip) is reported against ``data.clip_seconds``.
+            before anything is built (the frames could not fit a clip, and the kernels could be huge).
+        try_clip: with ``clip_length``, run the built front-end once on a clip of zeros (the verdict is
+            kept per section and length, for the process): an input it refuses as too short (e.g. a CQT
+            filter or a wavelet longer than a clip), or one too large for memory, is reported against
+            ``data.clip_seconds``.
 
     Raises:
         ConfigError: unknown name, unknown parameter, a mismatching sample rate, a frame longer than a
@@ -352,14 +361,40 @@ def validate_frontend_section(
         first_word = message.split(" ", 1)[0]
         key = f"{path}.{first_word}" if first_word in params else path
         raise ConfigError(key, f"{name}: {message}") from None
-    if clip_length is not None:
+    if clip_length is not None and try_clip:
+        problem = _clip_problem(frontend, name, params, clip_length)
+        if problem is not None:
+            what, reason = problem
+            message = f"a clip of {clip_length} samples {what} {path} ({name}): {reason}"
+            raise ConfigError("data.clip_seconds", message)
+    return {"name": name, **params}
+
+
+_CLIP_PROBLEMS: dict[tuple[str, str, int], tuple[str, str] | None] = {}
+
+
+def _clip_problem(
+    frontend: torch.nn.Module, name: str, params: Mapping[str, Any], clip_length: int
+) -> tuple[str, str] | None:
+    """Why ``frontend`` cannot take a clip of zeros, as ``("is too short for", reason)`` or ``("needs more
+    memory than there is for", reason)``, or ``None``; kept per (name, parameters, length), so that a
+    search or a study resolving one config many times runs the front-end once."""
+    key = (name, json.dumps(params, sort_keys=True, default=str), clip_length)
+    if key not in _CLIP_PROBLEMS:
+        problem = None
         try:
             with torch.no_grad():
                 frontend(torch.zeros(1, clip_length))
         except ValueError as err:
-            message = f"a clip of {clip_length} samples is too short for {path} ({name}): {err}"
-            raise ConfigError("data.clip_seconds", message) from None
-    return {"name": name, **params}
+            problem = ("is too short for", str(err))
+        except (MemoryError, RuntimeError) as err:
+            if not isinstance(err, MemoryError) and "alloc" not in str(err).lower():
+                raise
+            problem = ("needs more memory than there is for", one_line(err))
+        if len(_CLIP_PROBLEMS) >= 256:
+            _CLIP_PROBLEMS.clear()
+        _CLIP_PROBLEMS[key] = problem
+    return _CLIP_PROBLEMS[key]
 
 
 def save_config(config: Mapping[str, Any], path: str | Path) -> Path:

@@ -83,7 +83,13 @@ def read_checkpoint(path: str | Path, lazy: bool = False) -> dict[str, Any]:
     """
     mapped = lazy and zipfile.is_zipfile(path)
     try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=mapped)
+        try:
+            checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=mapped)
+        except OSError:
+            if not mapped:
+                raise
+            # a file system that cannot map files (some FUSE mounts): read it instead
+            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except OSError as err:  # missing file, permission denied
         reason = err.strerror or type(err).__name__
         raise UserError(f"{path}: cannot be read as an adaspec checkpoint ({reason})") from err
@@ -112,7 +118,8 @@ def load_classifier(target: str | Path, config: Mapping[str, Any] | None = None)
     checkpoint = read_checkpoint(path)
     saved_config = checkpoint["hyper_parameters"]["config"]
     class_names = list(checkpoint["hyper_parameters"]["class_names"])
-    use_config = resolve_config(dict(config if config is not None else saved_config))
+    # trained with it: the front-end took its clips then (no need to run it on one again)
+    use_config = resolve_config(dict(config if config is not None else saved_config), try_clip=False)
     model = build_classifier(use_config, len(class_names))
     state = {
         key.removeprefix("model."): value

@@ -67,17 +67,20 @@ def quiet_lightning() -> None:
 MACHINE_SETTINGS = ("accelerator", "devices", "num_nodes", "strategy", "precision")
 
 
-def check_machine_settings(config: Mapping[str, Any]) -> None:
+def check_machine_settings(config: Mapping[str, Any]) -> int:
     """Build a bare Lightning Trainer from the ``trainer`` section's device settings, so that one this
     machine cannot honour (no GPU, an accelerator package that is not installed, an unknown strategy)
     stops the run before its folder is made or its data decoded.
+
+    Returns:
+        The number of training processes those settings make.
 
     Raises:
         ConfigError: on ``trainer``, with Lightning's reason and the settings.
     """
     settings = {key: config["trainer"][key] for key in MACHINE_SETTINGS}
     try:
-        L.Trainer(
+        trainer = L.Trainer(
             **settings,
             logger=False,
             enable_checkpointing=False,
@@ -88,6 +91,7 @@ def check_machine_settings(config: Mapping[str, Any]) -> None:
         reason = " ".join(str(err).split()) or type(err).__name__
         shown = ", ".join(f"trainer.{key}={value}" for key, value in settings.items())
         raise ConfigError("trainer", f"{reason} ({shown})") from None
+    return trainer.world_size
 
 
 class RunCheckpoint(ModelCheckpoint):
