@@ -422,6 +422,7 @@ def _run_compare(args: argparse.Namespace) -> int:
     from .config import resolve_config
     from .studies.compare import format_results, run_comparison
     from .studies.variants import parse_variants
+    from .training.train import process_rank
 
     if args.seeds < 1:
         raise UserError(f"--seeds must be a positive integer, got {args.seeds}")
@@ -441,8 +442,9 @@ def _run_compare(args: argparse.Namespace) -> int:
         train_missing=not args.report_only,
         overwrite=args.overwrite,
     )
-    print(format_results(result))
-    print(f"\nwrote {out / 'results.md'}, {out / 'results.csv'} and the plots in {out}")
+    if process_rank() == 0:  # a distributed study runs this command in every process
+        print(format_results(result))
+        print(f"\nwrote {out / 'results.md'}, {out / 'results.csv'} and the plots in {out}")
     return 1 if result.failed else 0
 
 

@@ -580,3 +580,15 @@ def test_missing_data_stops_before_any_run(tone_dataset: Path, tmp_path: Path) -
     with pytest.raises(UserError, match="root '/nonexistent' does not exist"):
         run_comparison(config, tmp_path / "study", "stft", seeds=1, epochs=1)
     assert not (tmp_path / "study").exists()
+
+
+def test_only_process_0_of_a_distributed_study_writes_its_files(
+    base: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under DDP every process runs the command; the others would write the same files at once (and
+    print the table again, with their own train times)."""
+    monkeypatch.setattr(compare_module, "process_rank", lambda: 1)
+    result = run_comparison(base, tmp_path / "other", ["stft"], seeds=1, epochs=1)
+    assert len(result.rows) == 1  # it scored its run as process 0 does
+    assert not list((tmp_path / "other").glob("results.*"))
+    assert not list((tmp_path / "other").glob("runs/*/*/summary.json"))

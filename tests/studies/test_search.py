@@ -225,6 +225,8 @@ def _interrupt_trial_0(config: Path, space: Path, runs: Path, monkeypatch: pytes
     (stopped,) = _study(runs).get_trials()
     assert stopped.state == optuna.trial.TrialState.FAIL and list(stopped.intermediate_values) == [0]
     assert (runs / "search-tiny" / "trial-0000" / "checkpoints" / "last.ckpt").is_file()
+    with (runs / "search-tiny" / "trials.csv").open() as handle:  # reported on the way out
+        assert [row["state"] for row in csv.DictReader(handle)] == ["fail"]
 
 
 def test_an_interrupted_trial_is_resumed_by_the_next_search(
@@ -409,6 +411,18 @@ def test_quiet_keeps_the_progress_bar_out_of_the_best_config(
             "space",
             "trainer.strategy: {type: categorical, choices: [auto, ddp_nope]}\n",
             "search space: config key 'trainer'",
+        ),
+        # Lightning would start a trial's second process by running the search command again: it would
+        # wait for the trial that waits for it
+        (
+            "base",
+            "trainer.devices=2",
+            "adaspec: error: config key 'trainer': the config makes each trial a run of 2 processes",
+        ),
+        (
+            "space",
+            "trainer.devices: {type: int, low: 1, high: 2}\n",
+            "search space: config key 'trainer': trainer.devices=2 makes each trial a run of 2 processes",
         ),
     ],
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -134,3 +135,17 @@ def test_a_lazy_read_falls_back_to_reading_where_files_cannot_be_mapped(
     monkeypatch.setattr(torch, "load", no_mmap)
     checkpoint = read_checkpoint(trained_run.paths.last, lazy=True)
     assert "hyper_parameters" in checkpoint
+
+
+def test_a_broken_best_checkpoint_is_not_replaced_by_the_last(
+    trained_run: TrainResult, tmp_path: Path
+) -> None:
+    """evaluate/export/predict of a run used last.ckpt silently when best.ckpt was a broken link."""
+    run = Path(shutil.copytree(trained_run.paths.root, tmp_path / "run"))
+    best = run / "checkpoints" / "best.ckpt"
+    best.unlink()
+    best.symlink_to(tmp_path / "elsewhere.ckpt")
+    with pytest.raises(UserError, match=r"best\.ckpt: a broken link; restore it, or give a checkpoint file"):
+        resolve_checkpoint(run)
+    best.unlink()  # no best at all (a run before its first validation): the last one is used
+    assert resolve_checkpoint(run)[0] == run / "checkpoints" / "last.ckpt"

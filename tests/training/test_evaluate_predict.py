@@ -90,6 +90,10 @@ def test_another_dataset_is_evaluated_beside_the_runs_own_evaluation(
     fractions = "data.fractions={train: 0.4, val: 0.2, test: 0.4}"
     fourth = evaluate_run(run, data=other_data, split="test", overrides=[fractions]).written["report"].parent
     assert len({folder, third, fourth}) == 3 and {third.parent, fourth.parent} == {run / "evaluations"}
+    # one dataset written another way is one folder
+    link = tmp_path / "link"
+    link.symlink_to(other_data)
+    assert evaluate_run(run, data=link, split="all").written["report"].parent == folder
 
 
 def test_the_training_dataset_named_another_way_is_the_runs_own(

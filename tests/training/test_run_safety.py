@@ -180,3 +180,12 @@ def test_resuming_without_a_split_file_says_it_splits_afresh(
     with caplog.at_level(logging.WARNING):
         assert train(config, name=root.name, runs_dir=tmp_path).resumed
     assert any("splits.csv is missing: the dataset is split afresh" in r.getMessage() for r in caplog.records)
+
+
+def test_a_broken_last_checkpoint_is_named_when_resuming(trained_run: TrainResult, tmp_path: Path) -> None:
+    config, root = _copy_of(trained_run, tmp_path)
+    last = root / "checkpoints" / "last.ckpt"
+    last.unlink()
+    last.symlink_to(tmp_path / "gone.ckpt")
+    with pytest.raises(UserError, match=r"has checkpoints but a last\.ckpt \(a broken link\) to resume from"):
+        train(config, name=root.name, runs_dir=tmp_path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import logging
 from pathlib import Path
 
 import matplotlib.image as mpimg
@@ -14,6 +15,7 @@ import yaml
 from adaspec.config import resolve_config
 from adaspec.errors import ConfigError, UserError
 from adaspec.training import TrainResult, evaluate_run, train
+from adaspec.training.train import check_machine_settings
 from tests.datasets import tiny_overrides
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -119,3 +121,11 @@ def test_device_settings_the_machine_cannot_honour_stop_before_the_run_folder(
         train(config, "machine", tmp_path)
     assert reason in str(info.value) and setting in str(info.value)
     assert not (tmp_path / "machine").exists()
+
+
+def test_the_device_check_keeps_lightning_quiet(tone_dataset: Path) -> None:
+    """Its bare Trainer would log Lightning's start-up lines ("GPU available: ...") under -q."""
+    rank_zero = logging.getLogger("lightning.pytorch.utilities.rank_zero")
+    rank_zero.setLevel(logging.NOTSET)
+    check_machine_settings(resolve_config(None, tiny_overrides(tone_dataset)))
+    assert rank_zero.level == logging.WARNING

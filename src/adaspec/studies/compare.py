@@ -30,7 +30,7 @@ from ..training.run_dir import (
     has_checkpoints,
     saved_config_differences,
 )
-from ..training.train import train
+from ..training.train import process_rank, train
 from .figures import (
     CONFUSION_FILE,
     CURVES_FILE,
@@ -145,7 +145,8 @@ def run_one(
     test, _ = score_split(loaded, loaded.config, "test")
     metrics = json.loads(paths.metrics.read_text(encoding="utf-8")) if paths.metrics.exists() else {}
     summary = summarise_run(variant, seed, loaded, val, test, metrics, seconds, result.resumed)
-    summary.save(paths.root)
+    if process_rank() == 0:  # in a distributed study every process runs this; process 0 writes
+        summary.save(paths.root)
     log.info(
         "%s seed %d: val acc %.3f, test acc %.3f, test macro-F1 %.3f, %.1f s",
         variant,
@@ -274,7 +275,8 @@ def run_comparison(
         missing=missing,
         failed=failed,
     )
-    write_results(result, run_dirs)
+    if process_rank() == 0:
+        write_results(result, run_dirs)
     return result
 
 

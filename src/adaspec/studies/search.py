@@ -45,9 +45,9 @@ from ..config import (
 from ..errors import ConfigError, UserError, one_line
 from ..training.catalog import list_items
 from ..training.run_dir import RunPaths, check_run_name
-from ..training.train import check_machine_settings, train
+from ..training.train import train
 from .pruning import PruningCallback
-from .space import Dimension, apply_params, load_space
+from .space import Dimension, apply_params, check_single_process, load_space
 from .storage import DEFAULT_HEARTBEAT_SECONDS, StudyLock, display_url, open_storage
 
 log = logging.getLogger(__name__)
@@ -356,7 +356,7 @@ def run_search(
     if timeout is not None and timeout <= 0:
         raise UserError(f"--timeout must be > 0 seconds, got {timeout}")
     base = resolve_config(config)
-    check_machine_settings(base)  # before a study or a trial is made
+    check_single_process(base)  # before a study or a trial is made
     dimensions = load_space(space, base)
     list_items(base["data"])  # a missing or empty dataset stops here, before a study or trial is made
     out_dir = Path(runs_dir) / check_run_name(f"search-{study_name}")
@@ -372,6 +372,34 @@ def run_search(
     objective = _Objective(base, dimensions, out_dir, lock, settings.progress_bar)
     out_dir.mkdir(parents=True, exist_ok=True)
     log.info("study %r in %s: budget %d trials", study_name, display_url(url), trials)
+    try:
+        ran = _take_trials(study, objective, lock, trials, timeout, settings)
+    except KeyboardInterrupt:
+        _finish(study, url, out_dir, base, ran=0)  # the trials so far are still reported
+        raise
+    except _TooManyFailures as stop:
+        _finish(study, url, out_dir, base, stop.ran)  # the trials and their errors are still reported
+        raise UserError(
+            f"{stop} (see the log above, or the error column of {out_dir / TRIALS_CSV_FILE}); stopping this "
+            "worker"
+        ) from None
+    return _finish(study, url, out_dir, base, ran)
+
+
+def _take_trials(
+    study: optuna.Study,
+    objective: _Objective,
+    lock: StudyLock,
+    trials: int,
+    timeout: float | None,
+    settings: SearchSettings,
+) -> int:
+    """The worker's loop: take a trial while the study holds fewer than ``trials`` counted ones (resuming a
+    stopped one first), then wait for the running ones. Returns how many trials this worker ran.
+
+    Raises:
+        UserError: after :data:`MAX_FAILURES_IN_A_ROW` failed trials in a row.
+    """
     ran = failures = 0
     start = time.monotonic()
     while timeout is None or time.monotonic() - start < timeout:
@@ -383,7 +411,7 @@ def run_search(
             running = sum(trial.state == TrialState.RUNNING for trial in active)
             finished: list[FrozenTrial] = []
             if counted < trials:
-                stopped = resumable_trial(study, out_dir)
+                stopped = resumable_trial(study, objective.out_dir)
                 if stopped is not None:  # taken by the trial ``optimize`` starts now, under the lock
                     study.enqueue_trial(
                         stopped.params,
@@ -411,12 +439,16 @@ def run_search(
         ran += 1
         failures = failures + 1 if finished and finished[-1].state == TrialState.FAIL else 0
         if failures >= MAX_FAILURES_IN_A_ROW:
-            _finish(study, url, out_dir, base, ran)  # the trials and their errors are still reported
-            raise UserError(
-                f"{failures} trials in a row failed (see the log above, or the error column of "
-                f"{out_dir / TRIALS_CSV_FILE}); stopping this worker"
-            )
-    return _finish(study, url, out_dir, base, ran)
+            raise _TooManyFailures(ran, failures)
+    return ran
+
+
+class _TooManyFailures(Exception):
+    """A worker's trials failed :data:`MAX_FAILURES_IN_A_ROW` times in a row."""
+
+    def __init__(self, ran: int, failures: int) -> None:
+        super().__init__(f"{failures} trials in a row failed")
+        self.ran = ran
 
 
 def _finish(study: optuna.Study, url: str, out_dir: Path, base: Mapping[str, Any], ran: int) -> SearchResult:

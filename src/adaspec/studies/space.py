@@ -145,6 +145,23 @@ def apply_params(base: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str
     return resolve_config(config)
 
 
+def check_single_process(config: Mapping[str, Any], where: str = "the config") -> None:
+    """Refuse device settings this machine cannot honour, and any that make a trial a run of several
+    processes: Lightning would start the others by running the search command again, and they would wait
+    for the trial that waits for them.
+
+    Raises:
+        ConfigError: on ``trainer``.
+    """
+    processes = check_machine_settings(config)
+    if processes > 1:
+        raise ConfigError(
+            "trainer",
+            f"{where} makes each trial a run of {processes} processes; a search trains every trial in one "
+            "process: start several search workers on the study instead (one per device)",
+        )
+
+
 def parse_space(entries: Mapping[str, Any], base: Mapping[str, Any]) -> list[Dimension]:
     """Check a whole space, including that every key and every value it can draw fit ``base``.
 
@@ -159,7 +176,7 @@ def parse_space(entries: Mapping[str, Any], base: Mapping[str, Any]) -> list[Dim
             try:
                 config = apply_params(base, {dimension.key: value})
                 if dimension.key.startswith("trainer."):  # a device setting this machine cannot honour
-                    check_machine_settings(config)
+                    check_single_process(config, where=f"{dimension.key}={value!r}")
             except ConfigError as err:
                 raise UserError(f"search space: {err}") from None
     return dimensions

@@ -41,8 +41,11 @@ def resolve_checkpoint(target: str | Path) -> tuple[Path, RunPaths | None]:
     if target.is_dir():
         paths = RunPaths(target)
         for candidate in (paths.best, paths.last):
-            if candidate.is_file():
+            reason = not_a_file_reason(candidate)
+            if reason is None:
                 return candidate, paths
+            if reason != "no such file":  # a broken link, a device: not silently the next candidate
+                raise UserError(f"{candidate}: {reason}; restore it, or give a checkpoint file")
         raise UserError(f"{target}: no checkpoints/best.ckpt or checkpoints/last.ckpt in this run directory")
     if target.is_file():
         run_root = target.parent.parent

@@ -24,7 +24,7 @@ from .catalog import Catalog, SplitData, build_catalog
 from .checkpoints import LoadedModel, load_classifier
 from .datamodule import AudioDataModule
 from .run_dir import RunPaths, write_json
-from .split_file import LISTING_KEYS, read_split_file, same_listing, warn_missing
+from .split_file import LISTING_KEYS, PATH_KEYS, read_split_file, same_listing, warn_missing
 from .votes import PartsAccumulator
 
 # Overrides that change what is evaluated, not the network: anything else would not fit the weights.
@@ -162,7 +162,9 @@ def default_out_dir(loaded: LoadedModel, config: Mapping[str, Any]) -> Path:
         return loaded.run.root
     data = config["data"]
     source = Path(data["manifest"] if data["source"] == "manifest" else data["root"]).resolve()
-    listing = {key: data.get(key) for key in LISTING_KEYS} | {"path": str(source), "seed": config["seed"]}
+    listing = {key: data.get(key) for key in LISTING_KEYS} | {"seed": config["seed"]}
+    for key in PATH_KEYS:  # as resolved, not as typed: one dataset, one folder
+        listing[key] = None if listing[key] is None else os.path.realpath(listing[key])
     digest = hashlib.sha1(json.dumps(listing, sort_keys=True, default=str).encode()).hexdigest()[:8]
     name = source.stem if data["source"] == "manifest" else source.name
     return loaded.run.others_evaluations / f"{name or 'root'}-{digest}"

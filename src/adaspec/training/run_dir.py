@@ -22,7 +22,7 @@ from ..config import (
     save_config,
     summarize_differences,
 )
-from ..errors import UserError
+from ..errors import UserError, not_a_file_reason
 
 log = logging.getLogger(__name__)
 
@@ -249,9 +249,11 @@ def prepare_run_dir(
             else:
                 check_same_config(paths, config, "use another --name or --overwrite")
             if not paths.last.is_file():
+                reason = not_a_file_reason(paths.last)
+                what = "no checkpoints/last.ckpt" if reason == "no such file" else f"a last.ckpt ({reason})"
                 raise UserError(
-                    f"{paths.root} has checkpoints but no checkpoints/last.ckpt to resume from; restore it, "
-                    "or start the run afresh with --overwrite"
+                    f"{paths.root} has checkpoints but {what} to resume from; restore it, or start the run "
+                    "afresh with --overwrite"
                 )
         elif differences := saved_config_differences(paths, config):
             shown = "; ".join(differences[:3])

@@ -78,6 +78,7 @@ def check_machine_settings(config: Mapping[str, Any]) -> int:
     Raises:
         ConfigError: on ``trainer``, with Lightning's reason and the settings.
     """
+    quiet_lightning()  # its start-up lines ("GPU available: ...") are not for this bare Trainer
     settings = {key: config["trainer"][key] for key in MACHINE_SETTINGS}
     try:
         trainer = L.Trainer(
