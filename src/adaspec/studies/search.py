@@ -245,6 +245,7 @@ class _Objective:
         self.out_dir = out_dir
         self.lock = lock
         self.progress_bar = progress_bar
+        self.started = 0  # trials this worker has started
 
     def _new_run(self, trial: optuna.Trial, params: Mapping[str, Any]) -> str:
         """Name ``trial-NNNN``, recorded on the trial."""
@@ -284,6 +285,7 @@ class _Objective:
 
     def __call__(self, trial: optuna.Trial) -> float:
         self.lock.release()  # the trial exists (state RUNNING): other workers may count it and go on
+        self.started += 1
         trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
         resumes = trial.user_attrs.get(RESUMES_ATTR)
         try:
@@ -375,7 +377,7 @@ def run_search(
     try:
         ran = _take_trials(study, objective, lock, trials, timeout, settings)
     except KeyboardInterrupt:
-        _finish(study, url, out_dir, base, ran=0)  # the trials so far are still reported
+        _finish(study, url, out_dir, base, objective.started)  # the trials so far are still reported
         raise
     except _TooManyFailures as stop:
         _finish(study, url, out_dir, base, stop.ran)  # the trials and their errors are still reported
@@ -398,7 +400,7 @@ def _take_trials(
     stopped one first), then wait for the running ones. Returns how many trials this worker ran.
 
     Raises:
-        UserError: after :data:`MAX_FAILURES_IN_A_ROW` failed trials in a row.
+        _TooManyFailures: after :data:`MAX_FAILURES_IN_A_ROW` failed trials in a row.
     """
     ran = failures = 0
     start = time.monotonic()
