@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from .errors import UserError
+from .errors import UserError, one_line
 
 log = logging.getLogger("adaspec")
 
@@ -554,10 +554,6 @@ def _check_output_folders(args: argparse.Namespace) -> None:
         raise UserError("--name must not be empty")
 
 
-def _one_line(err: BaseException) -> str:
-    return " ".join(str(err).split()) or type(err).__name__
-
-
 def _is_misconfiguration(err: BaseException) -> bool:
     """Lightning's MisconfigurationException (an unavailable accelerator, an unknown strategy), recognised
     by name so that this module need not import Lightning."""
@@ -572,9 +568,9 @@ def _user_message(err: Exception) -> str | None:
             return None
         return f"the adaspec command needs {package}, which is not installed: pip install 'adaspec[cli]'"
     if isinstance(err, ValueError) or _is_misconfiguration(err):
-        return _one_line(err)
+        return one_line(err, limit=None)
     if isinstance(err, OSError) and err.filename is not None:  # a path the system refused: full, missing...
-        return _one_line(f"{err.filename}: {err.strerror or type(err).__name__}")
+        return one_line(f"{err.filename}: {err.strerror or type(err).__name__}", limit=None)
     return None
 
 

@@ -67,8 +67,10 @@ def not_a_file_reason(path: str | os.PathLike[str], allow_pipe: bool = False) ->
     return "not a regular file (a device, pipe or socket)"
 
 
-def one_line(err: BaseException, limit: int = 300) -> str:
-    """An exception's message on one line (whitespace runs collapsed), at most ``limit`` characters, or
-    its type's name when it has no message."""
+def one_line(err: BaseException | str, limit: int | None = 300) -> str:
+    """An exception's message (or a text) on one line (whitespace runs collapsed), at most ``limit``
+    characters (``None``: all), or the exception's type name when it has no message."""
     text = " ".join(str(err).split())
-    return (text[: limit - 3] + "..." if len(text) > limit else text) or type(err).__name__
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return text or type(err).__name__

@@ -262,7 +262,7 @@ class _Objective:
         """The stopped trial's run name, and its epochs, whose accuracies are reported to ``trial`` again
         (so that the pruner compares whole histories)."""
         (stopped,) = [t for t in trial.study.get_trials(deepcopy=False) if t.number == resumes]
-        name = Path(stopped.user_attrs[RUN_DIR_ATTR]).name
+        name = run_folder(stopped, self.out_dir).name
         log.info("trial %d resumes stopped trial %d in %s", trial.number, resumes, self.out_dir / name)
         for step, value in sorted(stopped.intermediate_values.items()):
             trial.report(value, step=step)

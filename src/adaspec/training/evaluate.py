@@ -19,12 +19,11 @@ from ..data import AudioItem
 from ..errors import ConfigError, UserError
 from ..evaluation import EvaluationResult, write_predictions_csv
 from ..plots.confusion import save_confusion_matrix
-from .builders import build_frontends
 from .catalog import Catalog, SplitData, build_catalog
 from .checkpoints import LoadedModel, load_classifier
 from .datamodule import AudioDataModule
 from .run_dir import RunPaths, write_json
-from .split_file import LISTING_KEYS, PATH_KEYS, read_split_file, same_listing, warn_missing
+from .split_file import listing, read_split_file, same_listing, warn_missing
 from .votes import PartsAccumulator
 
 # Overrides that change what is evaluated, not the network: anything else would not fit the weights.
@@ -134,7 +133,7 @@ def score_split(
         catalog = _merged_catalog(catalog)
     data = AudioDataModule(config, class_names=loaded.class_names, catalog=catalog)
     files = data.split(split)
-    data.check_part_lengths(split, build_frontends(config))
+    data.check_part_lengths(split, loaded.model.frontends)  # the model's own (none built anew)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model = loaded.model.to(device).eval()
     parts_seen = PartsAccumulator()
@@ -162,10 +161,8 @@ def default_out_dir(loaded: LoadedModel, config: Mapping[str, Any]) -> Path:
         return loaded.run.root
     data = config["data"]
     source = Path(data["manifest"] if data["source"] == "manifest" else data["root"]).resolve()
-    listing = {key: data.get(key) for key in LISTING_KEYS} | {"seed": config["seed"]}
-    for key in PATH_KEYS:  # as resolved, not as typed: one dataset, one folder
-        listing[key] = None if listing[key] is None else os.path.realpath(listing[key])
-    digest = hashlib.sha1(json.dumps(listing, sort_keys=True, default=str).encode()).hexdigest()[:8]
+    resolved = json.dumps(listing(config), sort_keys=True, default=str)  # one dataset, one folder
+    digest = hashlib.sha1(resolved.encode()).hexdigest()[:8]
     name = source.stem if data["source"] == "manifest" else source.name
     return loaded.run.others_evaluations / f"{name or 'root'}-{digest}"
 

@@ -79,14 +79,18 @@ def warn_missing(path: Path) -> None:
 PATH_KEYS = ("root", "manifest")
 
 
+def listing(config: Mapping[str, Any]) -> dict[str, Any]:
+    """What decides a run's files and splits: the seed and the :data:`LISTING_KEYS`, the paths resolved
+    from the current folder."""
+    data = config["data"]
+    values = {key: data.get(key) for key in LISTING_KEYS}
+    for key in PATH_KEYS:
+        if isinstance(values[key], str):
+            values[key] = os.path.realpath(values[key])
+    return {**values, "seed": config["seed"]}
+
+
 def same_listing(config: Mapping[str, Any], trained: Mapping[str, Any]) -> bool:
     """Whether ``config`` lists and splits the dataset as the training config ``trained`` did (paths are
     compared resolved, from the current folder)."""
-    if config["seed"] != trained["seed"]:
-        return False
-
-    def value(data: Mapping[str, Any], key: str) -> Any:
-        found = data.get(key)
-        return os.path.realpath(found) if key in PATH_KEYS and isinstance(found, str) else found
-
-    return all(value(config["data"], key) == value(trained["data"], key) for key in LISTING_KEYS)
+    return listing(config) == listing(trained)

@@ -19,7 +19,7 @@ from lightning.pytorch.utilities import rank_zero_only
 from torch import nn
 
 from ..data import AudioItem
-from ..errors import ConfigError, UserError
+from ..errors import ConfigError, UserError, one_line
 from ..plots.frontend import frontend_state
 from .builders import build_frontends
 from .callbacks import HEADLINE, InterruptWatch, RngState, RunArtifacts, StayStopped
@@ -89,7 +89,7 @@ def check_machine_settings(config: Mapping[str, Any]) -> int:
             enable_model_summary=False,
         )
     except Exception as err:  # Lightning's MisconfigurationException, ValueError, ModuleNotFoundError
-        reason = " ".join(str(err).split()) or type(err).__name__
+        reason = one_line(err, limit=None)
         shown = ", ".join(f"trainer.{key}={value}" for key, value in settings.items())
         raise ConfigError("trainer", f"{reason} ({shown})") from None
     return trainer.world_size
