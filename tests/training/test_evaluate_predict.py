@@ -29,6 +29,10 @@ def test_evaluate_writes_reports_and_predictions(trained_run: TrainResult) -> No
     assert accuracy == pytest.approx(report.result.files["mean"].accuracy)
     saved = json.loads((root / "evaluation_test.json").read_text())
     assert saved["files"]["mean"]["accuracy"] == pytest.approx(report.result.files["mean"].accuracy)
+    # which checkpoint, whatever the cwd, and the metrics.json row it was saved at (one report from another)
+    best = json.loads(trained_run.paths.metrics.read_text())["best"]
+    assert saved["checkpoint"] == str(trained_run.paths.best.resolve())
+    assert (saved["epoch"], saved["step"]) == (best["epoch"], best["step"])
     assert (root / "confusion_matrix_test.png").read_bytes()[:4] == b"\x89PNG"
     text = report.format()
     for fragment in ("segment level", "file level (mean vote)", "file level (majority vote)", "macro-F1"):

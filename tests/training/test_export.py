@@ -40,6 +40,8 @@ def test_onnx_model_labels_files_as_predict_does(
     metadata = read_metadata(output)
     assert metadata["class_names"] == loaded.class_names
     assert (metadata["sample_rate"], metadata["clip_samples"]) == (8000, 4000)
+    assert metadata["checkpoint"] == str(trained_run.paths.best.resolve())
+    assert (metadata["epoch"], metadata["step"]) == (loaded.epoch, loaded.step) != (None, None)
     session = ort.InferenceSession(str(output), providers=["CPUExecutionProvider"])
     assert session.get_modelmeta().custom_metadata_map[METADATA_KEY]
     files = sorted(tone_dataset.rglob("*.wav"))[::4]

@@ -129,3 +129,22 @@ def test_the_device_check_keeps_lightning_quiet(tone_dataset: Path) -> None:
     rank_zero.setLevel(logging.NOTSET)
     check_machine_settings(resolve_config(None, tiny_overrides(tone_dataset)))
     assert rank_zero.level == logging.WARNING
+
+
+@pytest.mark.parametrize("variables", [{}, {"NODE_RANK": "0"}, {"MASTER_ADDR": "10.0.0.1"}])
+def test_several_nodes_need_a_launcher_or_the_node_variables(
+    tone_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variables: dict[str, str]
+) -> None:
+    """Without torchrun, SLURM or the variables a run started by hand on each node sets, Lightning waits
+    for nodes that never come (and Ctrl-C does not stop it)."""
+    for name in ("MASTER_ADDR", "NODE_RANK", "GROUP_RANK", "LOCAL_RANK", "SLURM_NTASKS", "TORCHELASTIC_RUN_ID"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    config = resolve_config(None, tiny_overrides(tone_dataset, **{"trainer.num_nodes": "2"}))
+    if variables:
+        assert check_machine_settings(config) == 2
+        return
+    with pytest.raises(ConfigError, match=r"^config key 'trainer': num_nodes=2 needs a launcher"):
+        train(config, "nodes", tmp_path)
+    assert not (tmp_path / "nodes").exists()

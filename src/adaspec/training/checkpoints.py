@@ -26,6 +26,14 @@ class LoadedModel:
     class_names: list[str]
     checkpoint: Path
     run: RunPaths | None
+    #: The training epoch (from 0, as ``metrics.json`` counts) and optimiser step the checkpoint was saved at;
+    #: None for a model that does not say (an exported file from before they were recorded).
+    epoch: int | None = None
+    step: int | None = None
+
+    def origin(self) -> dict[str, Any]:
+        """What reports record of where the model came from: the resolved checkpoint path, epoch and step."""
+        return {"checkpoint": str(self.checkpoint.resolve()), "epoch": self.epoch, "step": self.step}
 
 
 def resolve_checkpoint(target: str | Path) -> tuple[Path, RunPaths | None]:
@@ -136,7 +144,15 @@ def load_classifier(target: str | Path, config: Mapping[str, Any] | None = None)
         raise UserError(f"{path} does not fit this model: {problems}{hint}")
     model.load_state_dict(state)
     model.eval()
-    return LoadedModel(model=model, config=use_config, class_names=class_names, checkpoint=path, run=run)
+    return LoadedModel(
+        model=model,
+        config=use_config,
+        class_names=class_names,
+        checkpoint=path,
+        run=run,
+        epoch=checkpoint.get("epoch"),
+        step=checkpoint.get("global_step"),
+    )
 
 
 def _state_problems(model: torch.nn.Module, state: Mapping[str, torch.Tensor]) -> str:

@@ -212,7 +212,7 @@ def evaluate_run(
         report_path,
         {
             "split": split,
-            "checkpoint": str(loaded.checkpoint),
+            **loaded.origin(),
             "data": str(Path(source).resolve()),
             "settings": settings,
             **result.to_dict(),

@@ -152,7 +152,13 @@ def load_exported(path: str | Path) -> LoadedModel:
         "eval": dict(metadata["eval"]),
     }
     return LoadedModel(
-        model=model, config=config, class_names=list(metadata["class_names"]), checkpoint=path, run=None
+        model=model,
+        config=config,
+        class_names=list(metadata["class_names"]),
+        checkpoint=path,
+        run=None,
+        epoch=metadata.get("epoch"),
+        step=metadata.get("step"),
     )
 
 
@@ -234,7 +240,7 @@ def _metadata(loaded: LoadedModel, samples: int) -> dict[str, Any]:
     config = loaded.config
     return {
         "adaspec_version": __version__,
-        "checkpoint": str(loaded.checkpoint),
+        **loaded.origin(),
         "class_names": list(loaded.class_names),
         "sample_rate": config["data"]["sample_rate"],
         "clip_seconds": config["data"]["clip_seconds"],

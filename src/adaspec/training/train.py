@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+from lightning.fabric.plugins.environments import LightningEnvironment
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_only
@@ -92,7 +93,28 @@ def check_machine_settings(config: Mapping[str, Any]) -> int:
         reason = one_line(err, limit=None)
         shown = ", ".join(f"trainer.{key}={value}" for key, value in settings.items())
         raise ConfigError("trainer", f"{reason} ({shown})") from None
+    if trainer.num_nodes > 1 and not _launched_on_nodes(trainer):
+        raise ConfigError(
+            "trainer",
+            f"num_nodes={trainer.num_nodes} needs a launcher that starts this command on every node "
+            "(torchrun, SLURM's srun, ...) or MASTER_ADDR, MASTER_PORT and NODE_RANK set on each; "
+            "without one the run would wait for nodes that never come",
+        )
     return trainer.world_size
+
+
+#: Variables by which a run started by hand on several nodes (Lightning's default cluster environment) finds
+#: its place; see Lightning's "run on an on-prem cluster" guide.
+_NODE_VARIABLES = ("MASTER_ADDR", "NODE_RANK", "GROUP_RANK")
+
+
+def _launched_on_nodes(trainer: L.Trainer) -> bool:
+    """Whether a multi-node run was started by a cluster or launcher Lightning detects (SLURM, torchrun,
+    LSF, Kubeflow, MPI) or by hand with the node variables set."""
+    environment = trainer._accelerator_connector.cluster_environment
+    return not isinstance(environment, LightningEnvironment) or any(
+        name in os.environ for name in _NODE_VARIABLES
+    )
 
 
 class RunCheckpoint(ModelCheckpoint):
