@@ -122,7 +122,7 @@ def test_missing_cli_extra_exits_2_with_the_install_hint(config_file: Path) -> N
     assert result.returncode == 2, result.stderr
     assert result.stderr.strip().splitlines() == [
         "adaspec: error: the adaspec command needs lightning, which is not installed: "
-        "pip install 'adaspec[cli]'"
+        "pip install 'adaspec[cli]' (or '.[cli]' in a clone)"
     ]
     debug = run_blocked(code.replace("['train'", "['--debug', 'train'"), ["lightning"])
     assert "Traceback" in debug.stderr and "ModuleNotFoundError" in debug.stderr

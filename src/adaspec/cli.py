@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from .errors import UserError, one_line
+from .errors import UserError, install_hint, one_line
 
 log = logging.getLogger("adaspec")
 
@@ -566,7 +566,7 @@ def _user_message(err: Exception) -> str | None:
         package = CLI_EXTRA_MODULES.get((err.name or "").partition(".")[0])
         if package is None:
             return None
-        return f"the adaspec command needs {package}, which is not installed: pip install 'adaspec[cli]'"
+        return f"the adaspec command needs {package}, which is not installed: {install_hint('cli')}"
     if isinstance(err, ValueError) or _is_misconfiguration(err):
         return one_line(err, limit=None)
     if isinstance(err, OSError) and err.filename is not None:  # a path the system refused: full, missing...

@@ -74,3 +74,12 @@ def one_line(err: BaseException | str, limit: int | None = 300) -> str:
     if limit is not None and len(text) > limit:
         text = text[: limit - 3] + "..."
     return text or type(err).__name__
+
+
+def install_hint(extra: str) -> str:
+    """How to install one of adaspec's optional extras, from the package index or from a clone.
+
+    Args:
+        extra: the extra's name in ``pyproject.toml`` (``cli``, ``plots``, ``onnx``, ...).
+    """
+    return f"pip install 'adaspec[{extra}]' (or '.[{extra}]' in a clone)"

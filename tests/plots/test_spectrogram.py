@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import matplotlib.image
 import numpy as np
 import pytest
@@ -27,3 +30,18 @@ def test_writes_a_png_with_and_without_axes(tmp_path):
 def test_refuses_non_2d_input(tmp_path):
     with pytest.raises(ValueError, match="2-D"):
         save_spectrogram(np.zeros((2, 3, 4)), tmp_path / "x.png")
+
+
+def test_leaves_pyplot_alone(tmp_path):
+    """A library call in a notebook must not switch the user's backend or leave figures open in pyplot."""
+    code = (
+        "import matplotlib\n"
+        "matplotlib.use('svg')\n"
+        "import matplotlib.pyplot as plt, numpy as np\n"
+        "from adaspec.plots import save_spectrogram\n"
+        f"save_spectrogram(np.ones((4, 5)), {str(tmp_path / 'x.png')!r})\n"
+        "print(matplotlib.get_backend(), len(plt.get_fignums()))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["svg", "0"]
+    assert (tmp_path / "x.png").read_bytes()[:4] == b"\x89PNG"

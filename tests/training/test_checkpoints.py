@@ -115,6 +115,11 @@ def test_a_truncated_checkpoint_is_called_so(trained_run: TrainResult, tmp_path:
         with pytest.raises(UserError, match=r"last\.ckpt: a damaged or truncated checkpoint \(") as info:
             read_checkpoint(cut, lazy=lazy)
         assert "\n" not in str(info.value)
+    empty = tmp_path / "empty.ckpt"
+    empty.touch()
+    for lazy in (False, True):
+        with pytest.raises(UserError, match=r"empty\.ckpt: an empty file, not a checkpoint$"):
+            read_checkpoint(empty, lazy=lazy)
     other_zip = tmp_path / "notes.ckpt"
     with zipfile.ZipFile(other_zip, "w") as archive:
         archive.writestr("notes.txt", "hello")

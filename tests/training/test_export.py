@@ -14,6 +14,7 @@ import torch
 
 from adaspec.cli import main
 from adaspec.data import load_audio, split_parts
+from adaspec.errors import UserError
 from adaspec.training import TrainResult, load_classifier, predict_paths
 from adaspec.training.export import METADATA_KEY, export_run, read_metadata
 
@@ -121,6 +122,42 @@ def test_read_metadata_of_a_foreign_file_is_a_user_error(tmp_path: Path) -> None
     foreign.write_bytes(b"not a zip")
     with pytest.raises(Exception, match="no adaspec metadata"):
         read_metadata(foreign)
+
+
+def _onnx_without_metadata(path: Path) -> Path:
+    """A valid ONNX model (y = x) that ``adaspec export`` did not write."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])
+    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "identity", [x], [y])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"", "an empty file, not an ONNX model"),
+        (b"\x08\xff" * 100, "not an ONNX model, or a damaged or truncated one ("),
+        (None, "an ONNX model without adaspec metadata (adaspec export writes it)"),
+    ],
+)
+def test_an_onnx_file_that_is_not_adaspec_s_says_why(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes | None, reason: str
+) -> None:
+    path = tmp_path / "model.onnx"
+    if content is None:
+        _onnx_without_metadata(path)
+    else:
+        path.write_bytes(content)
+    with pytest.raises(UserError) as info:
+        read_metadata(path)
+    assert str(info.value).startswith(f"{path}: {reason}") and "\n" not in str(info.value)
+    assert main(["predict", str(path), str(tmp_path / "a.wav")]) == 2  # through onnxruntime
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and error[0].startswith(f"adaspec: error: {path}: {reason}")
 
 
 def test_a_foreign_pt2_is_one_line_without_torch_s_traceback(

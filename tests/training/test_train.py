@@ -137,7 +137,8 @@ def test_several_nodes_need_a_launcher_or_the_node_variables(
 ) -> None:
     """Without torchrun, SLURM or the variables a run started by hand on each node sets, Lightning waits
     for nodes that never come (and Ctrl-C does not stop it)."""
-    for name in ("MASTER_ADDR", "NODE_RANK", "GROUP_RANK", "LOCAL_RANK", "SLURM_NTASKS", "TORCHELASTIC_RUN_ID"):
+    launchers = ("LOCAL_RANK", "SLURM_NTASKS", "TORCHELASTIC_RUN_ID")
+    for name in ("MASTER_ADDR", "NODE_RANK", "GROUP_RANK", *launchers):
         monkeypatch.delenv(name, raising=False)
     for name, value in variables.items():
         monkeypatch.setenv(name, value)

@@ -7,14 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-
-def _figure(size: tuple[float, float], dpi: int):
-    """A matplotlib Figure that is not registered with pyplot (Agg canvas, no global backend change)."""
-    try:
-        from matplotlib.figure import Figure
-    except ImportError as err:  # pragma: no cover - depends on the environment
-        raise ImportError("plots need matplotlib: pip install 'adaspec[plots]'") from err
-    return Figure(figsize=size, dpi=dpi)
+from .figure import new_figure
 
 
 def confusion_figure_size(n_classes: int) -> tuple[float, float]:
@@ -70,7 +63,7 @@ def save_confusion_matrix(
     font = float(np.clip(13.0 - 0.3 * n, 5.0, 11.0))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure = _figure(confusion_figure_size(n), dpi)
+    figure = new_figure(confusion_figure_size(n), dpi)
     axis = figure.add_subplot(1, 1, 1)
     image = axis.imshow(colours, cmap="Blues", vmin=0.0, vmax=vmax, interpolation="nearest")
     for row, col in zip(*np.nonzero(counts), strict=True):

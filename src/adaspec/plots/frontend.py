@@ -10,19 +10,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from .figure import new_figure
+
 logger = logging.getLogger(__name__)
 
 _ROW_HEIGHT = 2.8
 _WIDTH = 13.0
-
-
-def _figure(size: tuple[float, float], dpi: int):
-    """A matplotlib Figure that is not registered with pyplot (Agg canvas, no global backend change)."""
-    try:
-        from matplotlib.figure import Figure
-    except ImportError as err:  # pragma: no cover - depends on the environment
-        raise ImportError("plots need matplotlib: pip install 'adaspec[plots]'") from err
-    return Figure(figsize=size, dpi=dpi)
 
 
 def frontend_state(module: nn.Module) -> dict[str, torch.Tensor]:
@@ -127,7 +120,7 @@ def save_frontend_comparison(
         logger.info("front-end plot: no parameter changed (nothing learned)")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure = _figure(comparison_figure_size(len(pairs)), dpi)
+    figure = new_figure(comparison_figure_size(len(pairs)), dpi)
     figure.suptitle(heading)
     grid = figure.add_gridspec(max(len(pairs), 1), 3)
     for row, (name, old, new) in enumerate(pairs):

@@ -7,16 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-
-def _pyplot():
-    try:
-        import matplotlib
-    except ImportError as err:  # pragma: no cover - depends on the environment
-        raise ImportError("plots need matplotlib: pip install 'adaspec[plots]'") from err
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+from .figure import new_figure
 
 
 def save_spectrogram(
@@ -56,7 +47,6 @@ def save_spectrogram(
     values = np.asarray(values, dtype=np.float64)
     if values.ndim != 2:
         raise ValueError(f"spectrogram must be 2-D (freq, frames), got shape {values.shape}")
-    plt = _pyplot()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     n_rows, n_frames = values.shape
@@ -72,31 +62,28 @@ def save_spectrogram(
             row_ticks = np.unique(np.linspace(0, n_rows - 1, min(n_rows, 7)).round().astype(int))
     else:
         freq_extent, default_label = (0, n_rows), "bin"
-    figure = plt.figure(figsize=size, dpi=dpi)
-    try:
-        if axes:
-            axis = figure.add_subplot(1, 1, 1)
-        else:
-            axis = figure.add_axes((0.0, 0.0, 1.0, 1.0))
-            axis.set_axis_off()
-        image = axis.imshow(
-            values,
-            origin="lower",
-            aspect="auto",
-            cmap=cmap,
-            extent=(0, time_end, *freq_extent),
-            interpolation="nearest",
-        )
-        if axes:
-            axis.set_xlabel("time (s)" if seconds else "frame")
-            axis.set_ylabel(default_label if freq_label is None else freq_label)
-            if row_ticks is not None:
-                axis.set_yticks(row_ticks, [f"{freqs[i]:.0f}" for i in row_ticks])
-            if title:
-                axis.set_title(title)
-            figure.colorbar(image, ax=axis)
-            figure.tight_layout()
-        figure.savefig(path)
-    finally:
-        plt.close(figure)
+    figure = new_figure(size, dpi)
+    if axes:
+        axis = figure.add_subplot(1, 1, 1)
+    else:
+        axis = figure.add_axes((0.0, 0.0, 1.0, 1.0))
+        axis.set_axis_off()
+    image = axis.imshow(
+        values,
+        origin="lower",
+        aspect="auto",
+        cmap=cmap,
+        extent=(0, time_end, *freq_extent),
+        interpolation="nearest",
+    )
+    if axes:
+        axis.set_xlabel("time (s)" if seconds else "frame")
+        axis.set_ylabel(default_label if freq_label is None else freq_label)
+        if row_ticks is not None:
+            axis.set_yticks(row_ticks, [f"{freqs[i]:.0f}" for i in row_ticks])
+        if title:
+            axis.set_title(title)
+        figure.colorbar(image, ax=axis)
+        figure.tight_layout()
+    figure.savefig(path)
     return path

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .figure import new_figure
+
 
 @dataclass
 class LearnedFrontend:
@@ -28,15 +30,6 @@ class LearnedFrontend:
     windows: dict[str, np.ndarray] = field(default_factory=dict)
     changes: dict[str, np.ndarray] = field(default_factory=dict)
     change_axis: str = "row"
-
-
-def _figure(size: tuple[float, float], dpi: int):
-    """A matplotlib Figure that is not registered with pyplot (Agg canvas, no global backend change)."""
-    try:
-        from matplotlib.figure import Figure
-    except ImportError as err:  # pragma: no cover - depends on the environment
-        raise ImportError("plots need matplotlib: pip install 'adaspec[plots]'") from err
-    return Figure(figsize=size, dpi=dpi)
 
 
 def _save(figure, path: str | Path, rect: tuple[float, float, float, float] | None = None) -> Path:
@@ -70,7 +63,7 @@ def save_validation_curves(
         raise ValueError("curves must hold at least one variant, got none")
     from matplotlib.ticker import MaxNLocator
 
-    figure = _figure((9.0, 5.5), dpi)
+    figure = new_figure((9.0, 5.5), dpi)
     axis = figure.add_subplot(1, 1, 1)
     for index, (variant, seeds) in enumerate(curves.items()):
         length = max((len(values) for values in seeds), default=0)
@@ -120,7 +113,7 @@ def save_confusion_grid(
     columns = min(len(matrices), 3)
     rows = math.ceil(len(matrices) / columns)
     side = float(np.clip(1.5 + 0.35 * n, 3.5, 9.0))
-    figure = _figure((side * columns + 1.0, side * rows + 0.6), dpi)
+    figure = new_figure((side * columns + 1.0, side * rows + 0.6), dpi)
     font = float(np.clip(11.0 - 0.3 * n, 4.0, 9.0))
     ticks = np.arange(n)
     names = [str(name) for name in class_names]
@@ -158,7 +151,7 @@ def save_learned_frontends(
     rows = [item for item in learned if item.windows or item.changes]
     if not rows:
         raise ValueError("learned must hold at least one variant with a learned window or kernel")
-    figure = _figure((12.0, 0.6 + 3.0 * len(rows)), dpi)
+    figure = new_figure((12.0, 0.6 + 3.0 * len(rows)), dpi)
     grid = figure.add_gridspec(len(rows), 2)
     for row, item in enumerate(rows):
         both = bool(item.windows) and bool(item.changes)

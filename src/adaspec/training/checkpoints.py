@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -105,6 +106,8 @@ def read_checkpoint(path: str | Path, lazy: bool = False) -> dict[str, Any]:
         reason = err.strerror or type(err).__name__
         raise UserError(f"{path}: cannot be read as an adaspec checkpoint ({reason})") from err
     except Exception as err:  # torch.load fails in many ways on other files (IndexError on a .wav, ...)
+        if _is_empty(path):  # a save that never wrote (a full disk, a killed copy)
+            raise UserError(f"{path}: an empty file, not a checkpoint") from err
         if _starts_like_torch_save(path):  # but unreadable: cut short (a full disk) or damaged
             raise UserError(f"{path}: a damaged or truncated checkpoint ({one_line(err)})") from err
         raise UserError(f"{path}: {NOT_A_CHECKPOINT}") from err
@@ -112,6 +115,13 @@ def read_checkpoint(path: str | Path, lazy: bool = False) -> dict[str, Any]:
     if not isinstance(hparams, dict) or "config" not in hparams or "class_names" not in hparams:
         raise UserError(f"{path}: {NOT_A_CHECKPOINT}; it has no config/class_names in its hyper-parameters")
     return checkpoint
+
+
+def _is_empty(path: str | Path) -> bool:
+    try:
+        return os.path.getsize(path) == 0
+    except OSError:
+        return False
 
 
 def load_classifier(target: str | Path, config: Mapping[str, Any] | None = None) -> LoadedModel:

@@ -18,7 +18,7 @@ from typing import Any
 import torch
 
 from .. import __version__
-from ..errors import UserError, not_a_file_reason
+from ..errors import UserError, install_hint, not_a_file_reason, one_line
 from .checkpoints import LoadedModel, load_classifier
 from .datamodule import clip_samples
 
@@ -168,38 +168,56 @@ def _open_exported(path: Path, run: bool) -> tuple[dict[str, Any], torch.nn.Modu
     reason = not_a_file_reason(path)
     if reason is not None:
         raise UserError(f"{path}: {reason}")
-    model: torch.nn.Module | None = None
     try:
-        if path.suffix == FORMATS["onnx"] and run:
-            import onnxruntime
-
-            session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-            metadata = json.loads(session.get_modelmeta().custom_metadata_map.get(METADATA_KEY, ""))
-            return metadata, OnnxModel(session, metadata["input"], metadata["output"])
         if path.suffix == FORMATS["onnx"]:
-            import onnx
-
-            proto = onnx.load(str(path), load_external_data=False)
-            text = next((p.value for p in proto.metadata_props if p.key == METADATA_KEY), "")
-        else:
-            unreadable = f"{path}: no adaspec metadata: not a torch.export program"
-            if not zipfile.is_zipfile(path):  # torch.export.load would log a traceback before failing
-                raise UserError(f"{unreadable} (not a zip archive)")
-            extra = {METADATA_KEY: ""}
-            try:
-                with _quiet_logger("torch.export"):  # it logs a traceback for archives it cannot read
-                    program = torch.export.load(path, extra_files=extra)
-            except Exception as err:  # its message points to the warnings hidden above (see --debug)
-                raise UserError(f"{unreadable}, or a damaged one (--debug shows why)") from err
-            text = extra[METADATA_KEY]
-            model = program.module() if run else None
-        return json.loads(text), model
+            if path.stat().st_size == 0:
+                raise UserError(f"{path}: an empty file, not an ONNX model")
+            text, session = _read_onnx(path, run)
+            if not text:
+                raise UserError(f"{path}: an ONNX model without adaspec metadata (adaspec export writes it)")
+            metadata = json.loads(text)
+            return metadata, OnnxModel(session, metadata["input"], metadata["output"]) if run else None
+        unreadable = f"{path}: no adaspec metadata: not a torch.export program"
+        if not zipfile.is_zipfile(path):  # torch.export.load would log a traceback before failing
+            raise UserError(f"{unreadable} (not a zip archive)")
+        extra = {METADATA_KEY: ""}
+        try:
+            with _quiet_logger("torch.export"):  # it logs a traceback for archives it cannot read
+                program = torch.export.load(path, extra_files=extra)
+        except Exception as err:  # its message points to the warnings hidden above (see --debug)
+            raise UserError(f"{unreadable}, or a damaged one (--debug shows why)") from err
+        model = program.module() if run else None
+        return json.loads(extra[METADATA_KEY]), model
     except UserError:
         raise
     except ModuleNotFoundError as err:
-        raise UserError(f"reading {path} needs {err.name}: pip install 'adaspec[onnx]'") from err
+        raise UserError(f"reading {path} needs {err.name}: {install_hint('onnx')}") from err
     except Exception as err:
         raise UserError(f"{path}: no adaspec metadata ({type(err).__name__}: {err})") from err
+
+
+def _read_onnx(path: Path, run: bool) -> tuple[str, Any]:
+    """The adaspec metadata text of an ONNX file ("" when it has none) and, with ``run``, an onnxruntime
+    session for it (else None).
+
+    Raises:
+        UserError: the file is not an ONNX model (or a damaged or truncated one).
+    """
+    try:
+        if run:
+            import onnxruntime
+
+            session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+            return session.get_modelmeta().custom_metadata_map.get(METADATA_KEY, ""), session
+        import onnx
+
+        proto = onnx.load(str(path), load_external_data=False)
+    except ModuleNotFoundError:
+        raise
+    except Exception as err:  # onnxruntime's InvalidProtobuf / InvalidArgument, protobuf's DecodeError
+        reason = one_line(err)
+        raise UserError(f"{path}: not an ONNX model, or a damaged or truncated one ({reason})") from err
+    return next((p.value for p in proto.metadata_props if p.key == METADATA_KEY), ""), None
 
 
 @contextlib.contextmanager
@@ -265,7 +283,7 @@ def _export_onnx(
     try:
         import onnxscript  # noqa: F401  (torch.onnx's exporter needs it)
     except ModuleNotFoundError as err:
-        raise UserError(f"ONNX export needs {err.name}: pip install 'adaspec[onnx]'") from err
+        raise UserError(f"ONNX export needs {err.name}: {install_hint('onnx')}") from err
     try:
         with contextlib.redirect_stdout(io.StringIO()), _exporter_quiet():  # it prints its progress
             program = torch.onnx.export(
