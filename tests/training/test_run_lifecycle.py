@@ -212,3 +212,39 @@ def test_the_training_manifest_given_to_evaluate_is_the_runs_own_dataset(twins: 
     run = train(_twin_config(twins, **{"trainer.max_epochs": 1}), name="listed", runs_dir=tmp_path)
     report = evaluate_run(run.paths.root, data=twins, split="test")
     assert report.written["report"] == run.paths.root / "evaluation_test.json"
+
+
+def test_a_run_on_a_relative_data_root_is_evaluable_and_resumable_from_any_folder(
+    tone_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run saves its data paths absolute: evaluated from another folder it is still its own dataset
+    (its splits.csv is used, the reports are the run's own); the same relative command resumes it."""
+    monkeypatch.chdir(tone_dataset.parent)
+    relative = tiny_overrides(Path(tone_dataset.name), **{"trainer.max_epochs": 1})
+    first = train(resolve_config(None, relative), "relative", tmp_path / "runs")
+    saved = (first.paths.config).read_text()
+    assert f"root: {tone_dataset}" in saved
+    assert Path(first.paths.splits.read_text().splitlines()[1].split(",")[0]).is_absolute()
+    monkeypatch.chdir(tmp_path)
+    report = evaluate_run(first.paths.root)
+    assert report.written["report"] == first.paths.root / "evaluation_test.json"
+    assert len(report.result.file_ids) == 6
+    monkeypatch.chdir(tone_dataset.parent)
+    again = train(resolve_config(None, relative), "relative", tmp_path / "runs")  # not "another config"
+    assert again.paths.root == first.paths.root and again.best == first.best
+
+
+def test_a_run_saved_with_a_relative_root_before_still_resumes(
+    tone_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Runs trained before data paths were saved absolute keep the path as typed: the same command from
+    the same folder still finds them the same config."""
+    monkeypatch.chdir(tone_dataset.parent)
+    relative = tiny_overrides(Path(tone_dataset.name), **{"trainer.max_epochs": 1})
+    run = train(resolve_config(None, relative), "old", tmp_path / "runs")
+    config_file = run.paths.config
+    typed = config_file.read_text().replace(f"root: {tone_dataset}", f"root: {tone_dataset.name}")
+    config_file.write_text(typed)
+    assert f"root: {tone_dataset.name}\n" in config_file.read_text()
+    again = train(resolve_config(None, relative), "old", tmp_path / "runs")
+    assert again.paths.root == run.paths.root and again.best == run.best

@@ -79,6 +79,22 @@ def warn_missing(path: Path) -> None:
 PATH_KEYS = ("root", "manifest")
 
 
+def with_absolute_paths(config: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``config`` whose data paths (``data.root``, ``data.manifest`` and the files of
+    ``data.split_lists``) are absolute, from the current folder (links kept as written).
+
+    A run saves its config so: it can then be evaluated, resumed or compared from any folder, and the same
+    relative path typed in another folder is another dataset, not the run's own.
+    """
+    data = dict(config["data"])
+    for key in PATH_KEYS:
+        if isinstance(data.get(key), str):
+            data[key] = os.path.abspath(data[key])
+    if isinstance(data.get("split_lists"), Mapping):
+        data["split_lists"] = {split: os.path.abspath(path) for split, path in data["split_lists"].items()}
+    return {**config, "data": data}
+
+
 def listing(config: Mapping[str, Any]) -> dict[str, Any]:
     """What decides a run's files and splits: the seed and the :data:`LISTING_KEYS`, the paths resolved
     from the current folder."""

@@ -29,7 +29,7 @@ from .checkpoints import read_checkpoint
 from .datamodule import AudioDataModule
 from .module import ClassifierModule
 from .run_dir import RunPaths, existing_run_dir, prepare_run_dir
-from .split_file import read_split_file, warn_missing, write_split_file
+from .split_file import read_split_file, warn_missing, with_absolute_paths, write_split_file
 
 log = logging.getLogger(__name__)
 
@@ -236,6 +236,7 @@ def train(
     """
     quiet_lightning()
     check_machine_settings(config)
+    config = with_absolute_paths(config)  # saved so: evaluable and resumable from any folder
     if process_rank() == 0:
         paths, resume = prepare_run_dir(runs_dir, name, config, overwrite=overwrite)
     else:  # a DDP worker: process 0 (started first) has prepared the directory; only read it
