@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from adaspec.ops import banded_product, decimate, decimated_length, octave_rates
+from adaspec.ops import banded_product, decimate, decimated_length, interleaved_weights, octave_rates
 
 
 def tones(n: int, rate: float, freqs: list[float]) -> np.ndarray:
@@ -63,17 +63,28 @@ def test_decimate_is_differentiable():
 
 
 def test_banded_product_equals_dense_product():
+    """A complex product (``P = K``, ``Q = iK``) and one with the conjugate too (``K X + C conj(X)``)."""
     rng = np.random.default_rng(0)
     spectrum = rng.standard_normal((2, 7, 50)) + 1j * rng.standard_normal((2, 7, 50))
-    dense = np.zeros((5, 50), dtype=np.complex128)
-    dense[:3, 4:19] = rng.standard_normal((3, 15)) + 1j * rng.standard_normal((3, 15))
-    dense[3:, 30:41] = rng.standard_normal((2, 11)) + 1j * rng.standard_normal((2, 11))
-    blocks = [
-        (4, torch.from_numpy(np.stack([dense[:3, 4:19].T.real, dense[:3, 4:19].T.imag], axis=-1))),
-        (30, torch.from_numpy(np.stack([dense[3:, 30:41].T.real, dense[3:, 30:41].T.imag], axis=-1))),
-    ]
-    out = banded_product(torch.from_numpy(spectrum), blocks).numpy()
-    np.testing.assert_allclose(out, spectrum @ dense.T, rtol=1e-12, atol=1e-12)
+
+    def banded(values: np.ndarray) -> np.ndarray:
+        dense = np.zeros((5, 50), dtype=np.complex128)
+        dense[:3, 4:19] = values[:3, :15]
+        dense[3:, 30:41] = values[3:, :11]
+        return dense
+
+    kernel = banded(rng.standard_normal((5, 15)) + 1j * rng.standard_normal((5, 15)))
+    conjugate = banded(rng.standard_normal((5, 15)) + 1j * rng.standard_normal((5, 15)))
+    for with_conjugate in (False, True):
+        other = conjugate if with_conjugate else np.zeros_like(conjugate)
+        real_weights, imag_weights = kernel + other, 1j * (kernel - other)
+        blocks = [
+            (4, interleaved_weights(real_weights[:3, 4:19], imag_weights[:3, 4:19])),
+            (30, interleaved_weights(real_weights[3:, 30:41], imag_weights[3:, 30:41])),
+        ]
+        out = banded_product(torch.from_numpy(spectrum), blocks).numpy()
+        expected = spectrum @ kernel.T + spectrum.conj() @ other.T
+        np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize(

@@ -24,13 +24,20 @@ from ..kernels.cqt import (
     kernel_support,
     resolve_gamma,
 )
-from ..kernels.cqt_levels import OctaveLevel, cqt_full_rate_kernels, cqt_level_kernels, plan_octave_levels
+from ..kernels.cqt_levels import (
+    OctaveLevel,
+    cqt_full_rate_time_kernels,
+    cqt_level_kernels,
+    plan_octave_levels,
+    two_sided_spectral_kernels,
+)
 from ..kernels.windows import WindowSpec
 from ..ops import (
     OUTPUTS,
     banded_product,
     dense_transform,
     frame_signal,
+    interleaved_weights,
     normalize_pad_mode,
     octave_rates,
     onnx_fft,
@@ -72,7 +79,11 @@ class VQT(nn.Module):
         ``"direct"``: one kernel per bin at the full rate (nnAudio's CQT1992): the rfft of frames as long
         as the longest filter times frequency-domain kernels cut to the band that holds all but
         ``sparsity`` of each row's L1 mass. The kernels are the multirate ones composed with their
-        decimation, which gives librosa's transform away from the signal's ends. Near the ends it
+        decimation, which gives librosa's transform away from the signal's ends. Such a kernel, zero
+        outside its level's frame, is not one-sided on the longer full-rate grid (for windows that do not
+        vanish at their ends, such as Hamming or a boxcar, by a few 1e-3 of its mass), so the product
+        weighs the spectrum's real and imaginary parts separately (the spectrum and its conjugate), which
+        costs the same as a complex product. Near the ends it
         cannot: librosa low-passes each octave's signal as if zero outside the signal, cuts the result
         to the signal's span (``round(time / factor)`` samples) and pads it at its own rate, which no
         full-rate filtering of the padded signal reproduces (the low-pass ringing cut off before the
@@ -170,13 +181,12 @@ class VQT(nn.Module):
         else:
             self.n_fft = max(level.n_fft for level in self._levels)
         dtype = check_dtype(dtype)
-        spectral = self._full_rate_spectral_kernels() if self.algorithm == "direct" else None
-        exact = self._exact_time_kernels(spectral)
+        exact = self._exact_time_kernels()
         self.kernel_real = nn.Parameter(torch.from_numpy(exact.real).to(dtype))
         self.kernel_imag = nn.Parameter(torch.from_numpy(exact.imag).to(dtype))
+        if self.algorithm == "direct":
+            self._register_spectral_blocks(exact, dtype)
         del exact
-        if spectral is not None:
-            self._register_spectral_blocks(spectral, dtype)
         self.learn_kernels = learn_kernels
         # Built from the analytic kernels just now: the verdict holds for them.
         self._kernel_check = kernel_key(self.kernel_real, self.kernel_imag)
@@ -196,42 +206,36 @@ class VQT(nn.Module):
             scale=self.scale,
         )
 
-    def _full_rate_spectral_kernels(self) -> np.ndarray:
-        """``(n_bins, n_fft // 2 + 1)`` kernels of the direct algorithm: each level's composed with the
-        decimation feeding it, so both algorithms compute the same transform."""
-        spectral = np.zeros((self.n_bins, self.n_fft // 2 + 1), dtype=np.complex128)
-        for level in self._levels:
-            rows = slice(level.start, level.stop)
-            spectral[rows] = cqt_full_rate_kernels(level, self._level_kernels(level), self.n_fft, PASS_EDGE)
-        return spectral
-
-    def _exact_time_kernels(self, spectral: np.ndarray | None = None) -> np.ndarray:
-        """``(n_bins, n_fft)`` complex128 time-domain kernels: for ``"direct"`` at the full rate (from
-        ``spectral``, the full-rate kernels, if given), for ``"multirate"`` each level's at its own
-        rate, centred in ``n_fft``."""
-        if self.algorithm == "direct":
-            if spectral is None:
-                spectral = self._full_rate_spectral_kernels()
-            return cqt_time_kernels(spectral, self.n_fft)
+    def _exact_time_kernels(self) -> np.ndarray:
+        """``(n_bins, n_fft)`` complex128 time-domain kernels: for ``"direct"`` at the full rate, each
+        level's composed with the decimation feeding it (so both algorithms compute the same transform);
+        for ``"multirate"`` each level's at its own rate, centred in ``n_fft``."""
         kernels = np.zeros((self.n_bins, self.n_fft), dtype=np.complex128)
         for level in self._levels:
-            left = (self.n_fft - level.n_fft) // 2
-            columns = slice(left, left + level.n_fft)
-            kernels[level.start : level.stop, columns] = cqt_time_kernels(
-                self._level_kernels(level), level.n_fft
-            )
+            rows = slice(level.start, level.stop)
+            if self.algorithm == "direct":
+                kernels[rows] = cqt_full_rate_time_kernels(
+                    level, self._level_kernels(level), self.n_fft, PASS_EDGE
+                )
+            else:
+                left = (self.n_fft - level.n_fft) // 2
+                columns = slice(left, left + level.n_fft)
+                kernels[rows, columns] = cqt_time_kernels(self._level_kernels(level), level.n_fft)
         return kernels
 
-    def _register_spectral_blocks(self, spectral: np.ndarray, dtype: torch.dtype) -> None:
-        """Banded frequency-domain kernels of the direct algorithm, one block per level, lowest first."""
-        low, high = kernel_support(spectral, self.sparsity)
+    def _register_spectral_blocks(self, times: np.ndarray, dtype: torch.dtype) -> None:
+        """Banded frequency-domain kernels of the direct algorithm, one block per level, lowest first: the
+        weights of ``rfft(frame)``'s real and imaginary parts (see
+        :func:`~adaspec.kernels.two_sided_spectral_kernels`), interleaved as the view of a complex
+        spectrum as reals is, cut to the band holding all but ``sparsity`` of each row's L1 mass."""
+        real_weights, imag_weights = two_sided_spectral_kernels(times)
+        low, high = kernel_support(np.abs(real_weights) + np.abs(imag_weights), self.sparsity)
         self._block_lows = []
         for index, level in enumerate(reversed(self._levels)):
             rows = slice(level.start, level.stop)
             first, last = int(low[rows].min()), int(high[rows].max())
-            weights = spectral[rows, first:last].T
-            tensor = torch.from_numpy(np.stack([weights.real, weights.imag], axis=-1)).to(dtype)
-            self.register_buffer(f"_spectral_block_{index}", tensor, persistent=False)
+            tensor = interleaved_weights(real_weights[rows, first:last], imag_weights[rows, first:last])
+            self.register_buffer(f"_spectral_block_{index}", tensor.to(dtype), persistent=False)
             self._block_lows.append(first)
 
     # ------------------------------------------------------------------------------------- properties

@@ -14,7 +14,13 @@ from .cqt import (
     resolve_gamma,
     window_bandwidth,
 )
-from .cqt_levels import OctaveLevel, cqt_full_rate_kernels, cqt_level_kernels, plan_octave_levels
+from .cqt_levels import (
+    OctaveLevel,
+    cqt_full_rate_time_kernels,
+    cqt_level_kernels,
+    plan_octave_levels,
+    two_sided_spectral_kernels,
+)
 from .dct import dct_matrix
 from .fourier import FREQ_SCALES, dft_kernels, fourier_frequencies
 from .gabor import (
@@ -54,7 +60,7 @@ __all__ = [
     "central_frequency",
     "cqt_atoms",
     "cqt_frequencies",
-    "cqt_full_rate_kernels",
+    "cqt_full_rate_time_kernels",
     "cqt_lengths",
     "cqt_level_kernels",
     "cqt_spectral_kernels",
@@ -84,6 +90,7 @@ __all__ = [
     "relative_bandwidth",
     "resolve_gamma",
     "scales_to_frequencies",
+    "two_sided_spectral_kernels",
     "wavelet_filters",
     "wavelet_function",
     "window_bandwidth",

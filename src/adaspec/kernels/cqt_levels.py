@@ -89,15 +89,20 @@ def cqt_level_kernels(
     return cqt_spectral_kernels(atoms, gains)
 
 
-def cqt_full_rate_kernels(
+def cqt_full_rate_time_kernels(
     level: OctaveLevel, spectral: np.ndarray, n_fft: int, pass_edge: float
 ) -> np.ndarray:
-    """A level's frequency-domain kernels seen from the full rate: composed with the decimation that
-    feeds the level (a low-pass flat to ``pass_edge`` of its Nyquist, then the rate change), on the
-    grid of full-rate frames of ``n_fft`` samples (``>= level.n_fft * level.factor``).
+    """A level's kernels seen from the full rate, in the time domain: composed with the decimation that
+    feeds the level (a low-pass flat to ``pass_edge`` of its Nyquist, then the rate change) and centred in
+    full-rate frames of ``n_fft`` samples (``>= level.n_fft * level.factor``).
+
+    ``sum_n frame[n] t[n]`` over a full-rate frame equals the level's product (``sum_k K[k] rfft(level
+    frame)[k]``) on that frame decimated; ``t`` is zero outside the ``level.n_fft * level.factor`` samples
+    the level frame covers. (Its spectrum on the ``n_fft`` grid is not one-sided, so no product with
+    ``rfft(frame)`` alone equals it: :func:`two_sided_spectral_kernels` gives the weights that do.)
 
     Returns:
-        ``(rows, n_fft // 2 + 1)`` complex128 array.
+        ``(rows, n_fft)`` complex128 array.
     """
     bins = level.n_fft // 2 + 1
     if level.factor > 1:
@@ -106,8 +111,24 @@ def cqt_full_rate_kernels(
     span = level.n_fft * level.factor  # full-rate samples covered by a level frame
     widened = np.zeros((len(spectral), span // 2 + 1), dtype=np.complex128)
     widened[:, :bins] = spectral
-    # Centre the level frame in the full-rate frame (interpolating the spectrum onto the finer grid).
     times = np.zeros((len(spectral), n_fft), dtype=np.complex128)
     left = (n_fft - span) // 2
     times[:, left : left + span] = cqt_time_kernels(widened, span)
-    return np.fft.ifft(times, axis=-1)[:, : n_fft // 2 + 1]
+    return times
+
+
+def two_sided_spectral_kernels(times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Weights of the real and imaginary parts of ``rfft(frame)`` that give ``sum_n frame[n] t[n]`` for
+    real frames and any complex kernels ``t`` (``X = rfft(frame)``, ``S = ifft(t)``, ``n`` = frame length):
+    ``sum_n frame[n] t[n] = sum_{k <= n/2} S[k] X[k] + S[n - k] conj(X[k])`` (the second sum over
+    ``0 < k < n/2``) ``= sum_k P[k] Re X[k] + Q[k] Im X[k]``.
+
+    Returns:
+        ``P`` and ``Q``, each ``(rows, n // 2 + 1)`` complex128.
+    """
+    n = times.shape[-1]
+    spectral = np.fft.ifft(times, axis=-1)
+    positive = spectral[:, : n // 2 + 1]
+    negative = np.zeros_like(positive)
+    negative[:, 1 : (n + 1) // 2] = spectral[:, : n // 2 : -1]  # S[n - k] for 0 < k < n/2
+    return positive + negative, 1j * (positive - negative)

@@ -1,7 +1,7 @@
 """Stateless operations that apply kernels: framing, FFT and dense transforms, output conversion,
 compression."""
 
-from .banded import banded_product
+from .banded import banded_product, interleaved_weights
 from .compression import amplitude_to_db
 from .convolution import decimated_fft_convolution
 from .dense import dense_fourier, dense_transform
@@ -27,6 +27,7 @@ __all__ = [
     "frame_count",
     "frame_signal",
     "gabor_pooled_energy",
+    "interleaved_weights",
     "linear_recurrence",
     "normalize_pad_mode",
     "octave_rates",
