@@ -10,10 +10,12 @@ import pytest
 import torch
 
 from adaspec._validation import (
+    check_choice,
     check_dtype,
     check_finite_number,
     check_flag,
     check_frequency_range,
+    check_kwargs,
     check_positive_number,
     is_real_number,
 )
@@ -79,3 +81,21 @@ def test_frequency_range_names_the_bad_bound(f_min, f_max, sample_rate, name) ->
 
 def test_frequency_range_resolves_nyquist() -> None:
     assert check_frequency_range(np.float32(20.0), None, np.int64(16000)) == (20.0, 8000.0)
+
+
+def test_a_choice_is_matched_by_value_and_kind() -> None:
+    """The matched choice comes back (``2.0`` is the choice ``2``); bools and numbers never match each
+    other although Python says ``1 == True``; arrays compare as no choice instead of failing."""
+    assert check_choice("norm", 2.0, (None, 1, 2)) == 2 and type(check_choice("norm", 2.0, (1, 2))) is int
+    assert check_choice("mode", np.str_("window"), (False, "window")) == "window"
+    assert check_choice("flag", np.True_, (False, True)) is True
+    for value, choices in ((1, (False, True)), (True, (1, 2)), (np.zeros(2), (1, 2)), ("2", (1, 2))):
+        with pytest.raises(ValueError, match=r"^x must be one of"):
+            check_choice("x", value, choices)
+
+
+def test_keyword_arguments_are_a_dict_of_names() -> None:
+    assert check_kwargs("kw", None) == {} and check_kwargs("kw", {"a": 1}) == {"a": 1}
+    for value in ("a", [("a", 1)], {1: 2}):
+        with pytest.raises(ValueError, match=r"^kw must be a dict of keyword arguments"):
+            check_kwargs("kw", value)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -60,6 +60,19 @@ def check_flag(name: str, value: Any) -> bool:
     return bool(value)
 
 
+def check_kwargs(name: str, value: Any) -> dict[str, Any]:
+    """A copy of a dict of keyword arguments for an inner module (``None``: empty).
+
+    Raises:
+        ValueError: naming ``name`` when ``value`` is not a mapping with string keys.
+    """
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping) or not all(isinstance(key, str) for key in value):
+        raise ValueError(f"{name} must be a dict of keyword arguments (or None), got {value!r}")
+    return dict(value)
+
+
 def check_dtype(value: Any) -> torch.dtype:
     """Resolve a parameter ``dtype`` argument: ``None`` gives torch's default dtype.
 
@@ -87,16 +100,30 @@ def check_positive_int(name: str, value: Any) -> int:
 
 
 def check_choice(name: str, value: Any, choices: Iterable[Any]) -> Any:
-    """Return ``value`` if it is one of ``choices``.
+    """Return the one of ``choices`` that ``value`` equals (``2.0`` gives the choice ``2``). A bool matches
+    only a bool choice and a number only a number: ``1 == True`` in Python, but ``normalized=1`` is a typo
+    for something, not ``True``.
 
     Raises:
         ValueError: naming ``name`` and listing the allowed values.
     """
     allowed = tuple(choices)
-    if value not in allowed:
-        listed = ", ".join(repr(c) for c in allowed)
-        raise ValueError(f"{name} must be one of {listed}; got {value!r}")
-    return value
+    for choice in allowed:
+        if _is_bool(value) == _is_bool(choice) and _equals(value, choice):
+            return choice
+    listed = ", ".join(repr(c) for c in allowed)
+    raise ValueError(f"{name} must be one of {listed}; got {value!r}")
+
+
+def _is_bool(value: Any) -> bool:
+    return isinstance(value, (bool, np.bool_))
+
+
+def _equals(value: Any, choice: Any) -> bool:
+    try:
+        return bool(value == choice)
+    except (TypeError, ValueError, RuntimeError):  # arrays and tensors have no single truth value
+        return False
 
 
 def check_frequency_range(

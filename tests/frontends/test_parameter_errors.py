@@ -48,6 +48,20 @@ CASES = [
     (adaspec.PCEN, {"n_channels": 8, "delta": INF}, "delta"),
     (adaspec.PCEN, {"n_channels": 8, "alpha": INF}, "alpha"),
     (adaspec.SincGram, {"f_max": NAN}, "f_max"),
+    (adaspec.DEGram, {"normalization": "no"}, "^normalization must be True or False"),
+    (adaspec.DEGram, {"sincgram": None}, "^sincgram must be True or False"),
+    (adaspec.DEGram, {"attention": 0.0}, "^attention must be True or False"),
+    (adaspec.DEGram, {"sincgram": False, "learn_filters": "x"}, "^learn_filters must be True or False"),
+    (adaspec.TFAttention, {"n_freq": 8, "dtype": "float64"}, "^dtype"),
+    (adaspec.TFAttention, {"n_freq": 8, "dtype": torch.complex64}, "^dtype"),
+    (adaspec.LEAF, {"learn_pcen": 1}, "^learn_pcen must be True or False"),
+    (adaspec.PCEN, {"n_channels": 8, "per_channel": "yes"}, "^per_channel must be True or False"),
+    (adaspec.MFCC, {"melkwargs": "x"}, "^melkwargs must be a dict"),
+    (adaspec.MFCC, {"melkwargs": [1]}, "^melkwargs must be a dict"),
+    (adaspec.LEAF, {"pcen_kwargs": "x"}, "^pcen_kwargs must be a dict"),
+    # 1 == True and True == 1 in Python; neither is the other's choice
+    (adaspec.STFT, {"normalized": 1}, "^normalized must be one of"),
+    (adaspec.CQT, {"norm": True}, "^norm must be one of"),
 ]
 
 
@@ -65,10 +79,25 @@ def test_bad_values_raise_value_error_naming_the_parameter(cls, kwargs, name) ->
         (adaspec.CWT, {"f_min": 200.0, "n_bins": 8, "bandwidth": np.float32(1.5)}),
         (adaspec.CQT, {"sample_rate": np.int64(16000), "f_min": 200.0, "n_bins": 8}),
         (adaspec.PCEN, {"n_channels": 8, "alpha": np.float32(0.9)}),
+        (adaspec.PCEN, {"n_channels": 8, "per_channel": np.True_}),
+        (adaspec.MFCC, {"dct_type": 2.0, "n_mfcc": 13, "melkwargs": {"n_mels": 32}}),
     ],
 )
 def test_numpy_scalars_are_numbers(cls, kwargs) -> None:
     cls(**kwargs)
+
+
+def test_a_time_constant_in_leaf_s_pcen_kwargs_replaces_its_smoothing_coefficient() -> None:
+    """LEAF's own ``s`` is a default, not the user's: giving ``time_constant`` alone is not "both"."""
+    leaf = adaspec.LEAF(
+        n_filters=4, pcen_kwargs={"time_constant": 0.1, "sample_rate": 16000, "hop_length": 160}
+    )
+    expected = adaspec.PCEN(4, time_constant=0.1, sample_rate=16000, hop_length=160)
+    torch.testing.assert_close(leaf.pcen.s, expected.s)
+    with pytest.raises(ValueError, match="give s or time_constant, not both"):
+        adaspec.LEAF(
+            n_filters=4, pcen_kwargs={"s": 0.1, "time_constant": 0.1, "sample_rate": 1, "hop_length": 1}
+        )
 
 
 @pytest.mark.parametrize(
@@ -82,6 +111,9 @@ def test_numpy_scalars_are_numbers(cls, kwargs) -> None:
         (lambda: adaspec.PCEN(4), "learn_parameters"),
         (lambda: adaspec.SincGram(n_filters=4, n_fft=64), "learn_filters"),
         (lambda: adaspec.CQT(f_min=200.0, n_bins=8), "learn_kernels"),
+        (lambda: adaspec.LEAF(n_filters=4), "learn_pcen"),
+        (lambda: adaspec.MFCC(n_mfcc=8, melkwargs={"n_mels": 8, "n_fft": 64}), "learn_filters"),
+        (lambda: adaspec.DEGram(n_filters=4, n_fft=64), "learn_filters"),
     ],
 )
 def test_learn_flags_take_only_bools(module, flag) -> None:

@@ -21,13 +21,14 @@ def parameter_flag(parameter: str, name: str | None = None) -> property:
     return property(getter, setter, doc=f"Whether ``{parameter}`` is trained (its ``requires_grad``).")
 
 
-def delegated_flag(child: str, flag: str) -> property:
-    """A property forwarding ``flag`` to the sub-module named ``child``."""
+def delegated_flag(child: str, flag: str, name: str | None = None) -> property:
+    """A property forwarding ``flag`` to the sub-module named ``child``; ``name`` is the property's own
+    name for error messages (default ``flag``)."""
 
     def getter(self: nn.Module) -> bool:
         return getattr(getattr(self, child), flag)
 
     def setter(self: nn.Module, value: bool) -> None:
-        setattr(getattr(self, child), flag, value)
+        setattr(getattr(self, child), flag, check_flag(name or flag, value))
 
     return property(getter, setter, doc=f"Forwarded to ``self.{child}.{flag}``.")

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .._validation import check_choice, check_positive_int, check_positive_number
+from .._validation import check_choice, check_dtype, check_positive_int, check_positive_number
 from ._spectrogram import check_spectrogram
 
 COMBINES = ("sum", "product", "max")
@@ -63,6 +63,7 @@ class TFAttention(nn.Module):
         self.channels = check_positive_int("channels", channels)
         self.reduction = check_reduction(reduction)
         self.combine = check_choice("combine", combine, COMBINES)
+        dtype = check_dtype(dtype)
         features = self.channels * self.n_freq
         hidden = max(1, round(features / self.reduction))
         self.freq_squeeze = nn.Linear(features, hidden, bias=False, dtype=dtype)

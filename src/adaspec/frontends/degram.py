@@ -5,7 +5,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .._validation import check_choice, check_frequency_range, check_positive_int, check_positive_number
+from .._validation import (
+    check_choice,
+    check_flag,
+    check_frequency_range,
+    check_positive_int,
+    check_positive_number,
+)
 from ..kernels.butterworth import BUTTERWORTH_INITS, check_order
 from ..kernels.windows import WindowSpec
 from ._flags import delegated_flag
@@ -85,6 +91,9 @@ class DEGram(nn.Module):
         check_choice("norm_mode", norm_mode, NORM_MODES)
         check_reduction(reduction)
         self.log_eps = check_positive_number("log_eps", log_eps, meaning=" (log(x + log_eps))")
+        sincgram, attention = check_flag("sincgram", sincgram), check_flag("attention", attention)
+        normalization = check_flag("normalization", normalization)
+        learn_filters = check_flag("learn_filters", learn_filters)
         self.sample_rate = float(sample_rate)
         self.stft = STFT(
             n_fft=n_fft,
@@ -126,6 +135,7 @@ class DEGram(nn.Module):
 
     @learn_filters.setter
     def learn_filters(self, value: bool) -> None:
+        value = check_flag("learn_filters", value)
         if self.sincgram is not None:
             self.sincgram.learn_filters = value
         elif value:

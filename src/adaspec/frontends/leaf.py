@@ -12,6 +12,7 @@ from .._validation import (
     check_dtype,
     check_flag,
     check_frequency_range,
+    check_kwargs,
     check_positive_int,
     check_positive_number,
     is_real_number,
@@ -49,7 +50,9 @@ class LEAF(nn.Module):
     modulus -> Gaussian low-pass pooling per channel every ``hop_length`` samples (learnable width) ->
     PCEN (learnable ``alpha, delta, r, s`` per channel). Frame ``t`` is centred on sample
     ``t * hop_length`` (``1 + time // hop_length`` frames, as torchaudio with ``center=True``); the
-    signal is zero outside its samples (LEAF's "same" convolutions).
+    signal is zero outside its samples, and the pooling takes the filter outputs wherever they are not
+    zero, their ringing just beyond the signal's ends included. (LEAF's "same" convolutions keep only
+    the outputs at the signal's samples, so its first and last frames hold a few percent less energy.)
 
     Parameters are reparameterised to stay in LEAF's ranges without clamping: centre
     ``pi * sigmoid(center_logits)`` radians per sample (0 to Nyquist), Gabor width
@@ -81,7 +84,7 @@ class LEAF(nn.Module):
     """
 
     learn_pooling = parameter_flag("pooling_logits", "learn_pooling")
-    learn_pcen = delegated_flag("pcen", "learn_parameters")
+    learn_pcen = delegated_flag("pcen", "learn_parameters", name="learn_pcen")
 
     def __init__(
         self,
@@ -133,12 +136,20 @@ class LEAF(nn.Module):
         )
         pooling = torch.full((self.n_filters,), (pooling_width - low) / (high - low), dtype=torch.float64)
         self.pooling_logits = nn.Parameter(torch.logit(pooling).to(dtype))
-        pcen_options = {**LEAF_PCEN, **(pcen_kwargs or {})}
+        pcen_kwargs = check_kwargs("pcen_kwargs", pcen_kwargs)
         for reserved in ("n_channels", "learn_parameters", "dtype"):
-            if reserved in (pcen_kwargs or {}):
+            if reserved in pcen_kwargs:
                 raise ValueError(f"pcen_kwargs must not contain {reserved!r}: it is set by LEAF")
+        defaults = dict(LEAF_PCEN)
+        if "time_constant" in pcen_kwargs and "s" not in pcen_kwargs:
+            del defaults["s"]  # a time constant replaces LEAF's smoothing coefficient
         try:
-            self.pcen = PCEN(self.n_filters, learn_parameters=learn_pcen, dtype=dtype, **pcen_options)
+            self.pcen = PCEN(
+                self.n_filters,
+                learn_parameters=check_flag("learn_pcen", learn_pcen),
+                dtype=dtype,
+                **{**defaults, **pcen_kwargs},
+            )
         except TypeError as err:
             raise ValueError(f"pcen_kwargs: {err}") from None
         self.learn_filters = learn_filters

@@ -8,7 +8,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._validation import check_choice, check_dtype, check_flag, check_positive_int, is_finite_number
+from .._validation import (
+    check_choice,
+    check_dtype,
+    check_flag,
+    check_kwargs,
+    check_positive_int,
+    is_finite_number,
+)
 from ..kernels import dct_matrix
 from ._flags import delegated_flag
 from .db import AmplitudeToDB
@@ -56,7 +63,7 @@ class MFCC(nn.Module):
         check_choice("norm", norm, ("ortho",))
         if not is_finite_number(lifter) or lifter < 0:
             raise ValueError(f"lifter must be a finite number >= 0 (0: no liftering), got {lifter!r}")
-        melkwargs = dict(melkwargs or {})
+        melkwargs = check_kwargs("melkwargs", melkwargs)
         for reserved in ("sample_rate", "dtype"):
             if reserved in melkwargs:
                 raise ValueError(f"melkwargs must not contain {reserved!r}: pass it to MFCC itself")

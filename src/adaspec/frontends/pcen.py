@@ -88,9 +88,7 @@ class PCEN(nn.Module):
         s = _DEFAULT_S if s is None else s
         if not is_real_number(s) or not 0.0 < s < 1.0:
             raise ValueError(f"s must be a number in (0, 1), got {s!r}")
-        if not isinstance(per_channel, bool):
-            raise ValueError(f"per_channel must be True or False, got {per_channel!r}")
-        self.per_channel = per_channel
+        self.per_channel = check_flag("per_channel", per_channel)
         self.initial_state = check_choice("initial_state", initial_state, INITIAL_STATES)
         self.eps = float(eps)
         dtype = check_dtype(dtype)
