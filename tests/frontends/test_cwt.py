@@ -107,6 +107,18 @@ def test_custom_morlet_matches_cmor_and_batch_dims() -> None:
     assert _relative_error(got[1, 1].double(), expected) < 1e-4
 
 
+@pytest.mark.parametrize("name", ["cmor2.5-0.7", "cmor2-0.75"])
+def test_pywt_s_full_morlet_name_gives_its_bandwidth_and_center(name: str) -> None:
+    module = CWT(SR, precision=PRECISION, wavelet=name, scales=[3.0, 10.0, 25.0], hop_length=5)
+    expected = np.abs(pywt.cwt(SIGNALS["tones"], [3.0, 10.0, 25.0], name)[0][:, ::5])
+    assert module.wavelet == "morlet"
+    assert _relative_error(module(torch.from_numpy(SIGNALS["tones"]).float()), expected) < 1e-4
+    with pytest.raises(ValueError, match=r"wavelet='cmor2.5-0.7' names its bandwidth and center"):
+        CWT(SR, wavelet="cmor2.5-0.7", scales=[3.0], bandwidth=2.5)
+    with pytest.raises(ValueError, match="wavelet must be one of"):
+        CWT(SR, wavelet="cmor2.5", scales=[3.0])
+
+
 def test_parameter_errors_name_the_parameter_and_the_limit() -> None:
     cases = [
         ({"f_max": 5000.0}, "f_max must not exceed the Nyquist frequency 4000"),

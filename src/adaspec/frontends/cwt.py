@@ -20,6 +20,7 @@ from ..kernels.wavelets import (
     kernel_length,
     log_frequencies,
     normalize_wavelet,
+    pywt_morlet_parameters,
     scales_to_frequencies,
     wavelet_filters,
 )
@@ -63,7 +64,8 @@ class CWT(nn.Module):
 
     Args:
         sample_rate: sampling rate in Hz.
-        wavelet: ``"morlet"``, ``"real_morlet"`` or ``"ricker"`` (or ``"cmor"``, ``"morl"``, ``"mexh"``).
+        wavelet: ``"morlet"``, ``"real_morlet"`` or ``"ricker"`` (or pywt's ``"cmor"``, ``"cmorB-C"`` such
+            as ``"cmor1.5-1.0"``, ``"morl"``, ``"mexh"``).
         scales: explicit scales in samples (then leave ``f_min``, ``f_max`` and ``n_bins`` unset).
         f_min: lowest frequency in Hz (default 32.70).
         f_max: highest frequency in Hz (default Nyquist).
@@ -108,6 +110,14 @@ class CWT(nn.Module):
         self._spectra: FilterSpectra | None = None
         self._spectra_key: tuple | None = None
         self.sample_rate = check_positive_number("sample_rate", sample_rate)
+        spelled = pywt_morlet_parameters(wavelet)
+        if spelled is not None:  # pywt's "cmorB-C"
+            if bandwidth is not None or center is not None:
+                raise ValueError(
+                    f"wavelet={wavelet!r} names its bandwidth and center; give them there or as "
+                    "bandwidth/center with wavelet='morlet', not both"
+                )
+            wavelet, (bandwidth, center) = "morlet", spelled
         self.wavelet = normalize_wavelet(wavelet)
         self.hop_length = check_positive_int("hop_length", hop_length)
         self.output = check_choice("output", output, OUTPUTS)

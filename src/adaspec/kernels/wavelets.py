@@ -27,7 +27,9 @@ pywt's numerical central frequency (the peak of the FFT of the sampled ``psi``, 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -56,6 +58,16 @@ def normalize_wavelet(wavelet: str) -> str:
     """Map pywt's names (``"cmor"``, ``"morl"``, ``"mexh"``) to ours and reject unknown wavelets."""
     wavelet = WAVELET_ALIASES.get(wavelet, wavelet)
     return check_choice("wavelet", wavelet, WAVELETS)
+
+
+_PYWT_MORLET = re.compile(r"cmor(?P<bandwidth>\d+(?:\.\d*)?)-(?P<center>\d+(?:\.\d*)?)")
+
+
+def pywt_morlet_parameters(wavelet: Any) -> tuple[float, float] | None:
+    """``(B, C)`` of pywt's complex Morlet name ``"cmorB-C"`` (e.g. ``"cmor1.5-1.0"``); ``None`` for any
+    other value."""
+    match = _PYWT_MORLET.fullmatch(wavelet) if isinstance(wavelet, str) else None
+    return None if match is None else (float(match["bandwidth"]), float(match["center"]))
 
 
 def is_complex_wavelet(wavelet: str) -> bool:
