@@ -81,7 +81,7 @@ def test_another_dataset_is_evaluated_beside_the_runs_own_evaluation(
     assert json.loads(other.written["report"].read_text())["data"] == str(other_data.resolve())
     own_report = json.loads(own.written["report"].read_text())
     assert own_report["data"] == str(tone_dataset.resolve())
-    settings = {"clip_seconds": 0.5, "n_parts": 2, "vote": "mean", "max_parts_per_batch": 64}
+    settings = {"clip_seconds": 0.5, "n_parts": 2, "vote": "mean"}
     assert own_report["settings"] == settings  # what the scores depend on
     # the same split name on another dataset does not replace the run's own files
     again = evaluate_run(run, data=other_data, split="test")
@@ -98,6 +98,24 @@ def test_another_dataset_is_evaluated_beside_the_runs_own_evaluation(
     link = tmp_path / "link"
     link.symlink_to(other_data)
     assert evaluate_run(run, data=link, split="all").written["report"].parent == folder
+
+
+def test_other_scoring_settings_are_evaluated_beside_the_runs_own_evaluation(
+    trained_run: TrainResult, tmp_path: Path
+) -> None:
+    """``eval.n_parts`` or ``eval.vote`` other than the run's make other scores: they go to their own
+    folder (one per settings); ``eval.max_parts_per_batch`` changes only memory use, not the scores."""
+    run = Path(shutil.copytree(trained_run.paths.root, tmp_path / "run"))
+    own = evaluate_run(run, split="test")
+    own_report = own.written["report"].read_bytes()
+    assert evaluate_run(run, split="test", overrides=["eval.max_parts_per_batch=1"]).written == own.written
+    parts = evaluate_run(run, split="test", overrides=["eval.n_parts=3"]).written["report"]
+    vote = evaluate_run(run, split="test", overrides=["eval.vote=majority"]).written["report"]
+    assert own.written["report"].read_bytes() == own_report
+    assert {parts.parent.parent, vote.parent.parent} == {run / "evaluations"} and parts.parent != vote.parent
+    assert json.loads(parts.read_text())["settings"]["n_parts"] == 3
+    again = evaluate_run(run, split="test", overrides=["eval.n_parts=3"]).written["report"]
+    assert again == parts
 
 
 def test_the_training_dataset_named_another_way_is_the_runs_own(

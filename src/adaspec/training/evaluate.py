@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..config import parse_override, resolve_config, set_dotted
+from ..config import MACHINE_KEYS, parse_override, resolve_config, set_dotted
 from ..data import AudioItem
 from ..errors import ConfigError, UserError
 from ..evaluation import EvaluationResult, write_predictions_csv
@@ -150,18 +150,29 @@ def _same_path(a: str | os.PathLike[str] | None, b: str | os.PathLike[str] | Non
     return a is not None and b is not None and os.path.realpath(a) == os.path.realpath(b)
 
 
+def score_settings(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings an evaluation's scores depend on besides the model and the files: the crop length and
+    the ``eval`` keys (but ``eval.max_parts_per_batch``, which changes only memory use)."""
+    machine = {key.partition(".")[2] for key in MACHINE_KEYS if key.startswith("eval.")}
+    evaluation = {key: value for key, value in config["eval"].items() if key not in machine}
+    return {"clip_seconds": config["data"]["clip_seconds"], **evaluation}
+
+
 def default_out_dir(loaded: LoadedModel, config: Mapping[str, Any]) -> Path:
-    """Where ``evaluate`` writes without ``--out``: the run directory for the run's own dataset and split;
-    ``<run>/evaluations/<dataset name>-<8 hex digits>/`` for another dataset or listing (the digits hash
-    its resolved path and listing keys, so that two datasets of one name do not share a folder, and the
-    run's own evaluation is kept); the checkpoint's folder for a checkpoint outside a run."""
+    """Where ``evaluate`` writes without ``--out``: the run directory for the run's own dataset, split and
+    scoring settings; ``<run>/evaluations/<dataset name>-<8 hex digits>/`` for another dataset or listing
+    or other ``eval.*`` settings (the digits hash its resolved path and listing keys, and the settings
+    when they differ from the run's, so that two datasets of one name do not share a folder and the run's
+    own evaluation is kept); the checkpoint's folder for a checkpoint outside a run."""
     if loaded.run is None:
         return loaded.checkpoint.parent
-    if same_listing(config, loaded.config):
+    own_settings = score_settings(config) == score_settings(loaded.config)
+    if same_listing(config, loaded.config) and own_settings:
         return loaded.run.root
     data = config["data"]
     source = Path(data["manifest"] if data["source"] == "manifest" else data["root"]).resolve()
-    resolved = json.dumps(listing(config), sort_keys=True, default=str)  # one dataset, one folder
+    described = {**listing(config), **({} if own_settings else {"settings": score_settings(config)})}
+    resolved = json.dumps(described, sort_keys=True, default=str)  # one dataset and scoring, one folder
     digest = hashlib.sha1(resolved.encode()).hexdigest()[:8]
     name = source.stem if data["source"] == "manifest" else source.name
     return loaded.run.others_evaluations / f"{name or 'root'}-{digest}"
@@ -207,7 +218,7 @@ def evaluate_run(
     report_path = written.evaluation(split)
     data_cfg = config["data"]
     source = data_cfg["manifest"] if data_cfg["source"] == "manifest" else data_cfg["root"]
-    settings = {"clip_seconds": data_cfg["clip_seconds"], **config["eval"]}  # what the scores depend on
+    settings = score_settings(config)
     write_json(
         report_path,
         {
