@@ -8,7 +8,7 @@ from .._validation import check_positive_int
 from ..kernels.cqt import raised_cosine_lowpass
 from . import onnx_fft
 from ._batch import map_signals
-from .fft_sizes import next_smooth_size
+from .fft_sizes import next_fast_size
 
 #: End of the flat pass band of each halving, as a fraction of the new Nyquist frequency: soxr's 'HQ'
 #: preset (librosa's resampler) keeps 91.3 %; the gain then falls as a raised cosine to 0 at Nyquist.
@@ -46,7 +46,7 @@ def _decimate(waveform: torch.Tensor, factor: int, pass_edge: float) -> torch.Te
     length = waveform.shape[-1]
     kept = decimated_length(length, factor)
     valid = (2 * length + factor) // (2 * factor)
-    out_size = next_smooth_size(kept + GUARD_SAMPLES)  # plain Python: torch.compile traces it
+    out_size = next_fast_size(kept + GUARD_SAMPLES)  # plain Python: torch.compile traces it
     # Zero-pad by concatenation: rfft's own padding would first zero-fill the whole buffer.
     zeros = waveform.new_zeros(*waveform.shape[:-1], factor * out_size - length)
     spectrum = onnx_fft.rfft(torch.cat([waveform, zeros], dim=-1))[..., : out_size // 2 + 1]
