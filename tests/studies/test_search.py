@@ -424,6 +424,12 @@ def test_quiet_keeps_the_progress_bar_out_of_the_best_config(
             "trainer.devices: {type: int, low: 1, high: 2}\n",
             "search space: config key 'trainer': trainer.devices=2 makes each trial a run of 2 processes",
         ),
+        # said so, not "needs a launcher": a launcher would not make a search of multi-node trials work
+        (
+            "base",
+            "trainer.num_nodes=2",
+            "adaspec: error: config key 'trainer': the config makes each trial a run of 2 processes",
+        ),
     ],
 )
 def test_device_settings_the_machine_cannot_honour_stop_a_search_before_its_study(

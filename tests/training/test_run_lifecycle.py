@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import signal
 import warnings
@@ -214,37 +215,35 @@ def test_the_training_manifest_given_to_evaluate_is_the_runs_own_dataset(twins: 
     assert report.written["report"] == run.paths.root / "evaluation_test.json"
 
 
-def test_a_run_on_a_relative_data_root_is_evaluable_and_resumable_from_any_folder(
-    tone_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_run_on_relative_paths_is_evaluable_from_any_folder_and_moves_with_its_project(
+    tone_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """The run saves its data paths absolute: evaluated from another folder it is still its own dataset
-    (its splits.csv is used, the reports are the run's own); the same relative command resumes it."""
-    monkeypatch.chdir(tone_dataset.parent)
-    relative = tiny_overrides(Path(tone_dataset.name), **{"trainer.max_epochs": 1})
-    first = train(resolve_config(None, relative), "relative", tmp_path / "runs")
-    saved = (first.paths.config).read_text()
-    assert f"root: {tone_dataset}" in saved
-    assert Path(first.paths.splits.read_text().splitlines()[1].split(",")[0]).is_absolute()
-    monkeypatch.chdir(tmp_path)
-    report = evaluate_run(first.paths.root)
-    assert report.written["report"] == first.paths.root / "evaluation_test.json"
-    assert len(report.result.file_ids) == 6
-    monkeypatch.chdir(tone_dataset.parent)
-    again = train(resolve_config(None, relative), "relative", tmp_path / "runs")  # not "another config"
-    assert again.paths.root == first.paths.root and again.best == first.best
-
-
-def test_a_run_saved_with_a_relative_root_before_still_resumes(
-    tone_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Runs trained before data paths were saved absolute keep the path as typed: the same command from
-    the same folder still finds them the same config."""
-    monkeypatch.chdir(tone_dataset.parent)
-    relative = tiny_overrides(Path(tone_dataset.name), **{"trainer.max_epochs": 1})
-    run = train(resolve_config(None, relative), "old", tmp_path / "runs")
-    config_file = run.paths.config
-    typed = config_file.read_text().replace(f"root: {tone_dataset}", f"root: {tone_dataset.name}")
-    config_file.write_text(typed)
-    assert f"root: {tone_dataset.name}\n" in config_file.read_text()
-    again = train(resolve_config(None, relative), "old", tmp_path / "runs")
-    assert again.paths.root == run.paths.root and again.best == run.best
+    """Paths stay as typed in config.yaml and splits.csv; the checkpoint records the training folder, so
+    evaluate finds the run's own dataset (and its splits.csv) from anywhere, also after the project folder
+    (runs and data) moved; from the moved project the same command trains the run further."""
+    project = tmp_path / "project"
+    shutil.copytree(tone_dataset, project / "tones")
+    monkeypatch.chdir(project)
+    relative = tiny_overrides(Path("tones"), **{"trainer.max_epochs": 1})
+    first = train(resolve_config(None, relative), "relative", "runs")
+    assert first.paths.root == Path("runs/relative")
+    assert "root: tones\n" in (project / "runs" / "relative" / "config.yaml").read_text()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    report = evaluate_run(project / "runs" / "relative")
+    assert report.written["report"] == project / "runs" / "relative" / "evaluation_test.json"
+    assert json.loads(report.written["report"].read_text())["data"] == str(project / "tones")
+    assert len(report.result.file_ids) == 6 and not list(elsewhere.iterdir())
+    moved = Path(shutil.move(project, tmp_path / "moved"))
+    report = evaluate_run(moved / "runs" / "relative")
+    assert json.loads(report.written["report"].read_text())["data"] == str(moved / "tones")
+    assert report.written["report"] == moved / "runs" / "relative" / "evaluation_test.json"
+    monkeypatch.chdir(moved)
+    with caplog.at_level(logging.WARNING):
+        further = train(resolve_config(None, [*relative, "trainer.max_epochs=2"]), "relative", "runs")
+    assert (
+        further.resumed
+        and json.loads((moved / "runs/relative/metrics.json").read_text())["epochs"][-1]["epoch"] == 1
+    )
+    assert "not in it" not in caplog.text

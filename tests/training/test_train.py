@@ -15,7 +15,7 @@ import yaml
 from adaspec.config import resolve_config
 from adaspec.errors import ConfigError, UserError
 from adaspec.training import TrainResult, evaluate_run, train
-from adaspec.training.train import check_machine_settings
+from adaspec.training.train import check_machine_settings, process_rank
 from tests.datasets import tiny_overrides
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -131,7 +131,9 @@ def test_the_device_check_keeps_lightning_quiet(tone_dataset: Path) -> None:
     assert rank_zero.level == logging.WARNING
 
 
-@pytest.mark.parametrize("variables", [{}, {"NODE_RANK": "0"}, {"MASTER_ADDR": "10.0.0.1"}])
+@pytest.mark.parametrize(
+    "variables", [{}, {"MASTER_ADDR": "10.0.0.1"}, {"NODE_RANK": "0"}, {"GROUP_RANK": "1"}]
+)
 def test_several_nodes_need_a_launcher_or_the_node_variables(
     tone_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variables: dict[str, str]
 ) -> None:
@@ -143,8 +145,9 @@ def test_several_nodes_need_a_launcher_or_the_node_variables(
     for name, value in variables.items():
         monkeypatch.setenv(name, value)
     config = resolve_config(None, tiny_overrides(tone_dataset, **{"trainer.num_nodes": "2"}))
-    if variables:
+    if "NODE_RANK" in variables or "GROUP_RANK" in variables:  # which node this is: started by hand
         assert check_machine_settings(config) == 2
+        assert process_rank() == 0  # the check's Trainer (ddp: node 1 is rank 1) left this process's alone
         return
     with pytest.raises(ConfigError, match=r"^config key 'trainer': num_nodes=2 needs a launcher"):
         train(config, "nodes", tmp_path)

@@ -60,7 +60,8 @@ def normalize_wavelet(wavelet: str) -> str:
     return check_choice("wavelet", wavelet, WAVELETS)
 
 
-_PYWT_MORLET = re.compile(r"cmor(?P<bandwidth>\d+(?:\.\d*)?)-(?P<center>\d+(?:\.\d*)?)")
+_NUMBER = r"\d+(?:\.\d*)?"  # not ".5": pywt reads "cmor.5-1" as B = 5
+_PYWT_MORLET = re.compile(rf"cmor(?P<bandwidth>{_NUMBER})-(?P<center>{_NUMBER})")
 
 
 def pywt_morlet_parameters(wavelet: Any) -> tuple[float, float] | None:

@@ -153,7 +153,7 @@ def check_single_process(config: Mapping[str, Any], where: str = "the config") -
     Raises:
         ConfigError: on ``trainer``.
     """
-    processes = check_machine_settings(config)
+    processes = check_machine_settings(config, launcher=False)  # several processes are refused below
     if processes > 1:
         raise ConfigError(
             "trainer",

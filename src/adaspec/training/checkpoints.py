@@ -16,6 +16,7 @@ from ..errors import UserError, not_a_file_reason, one_line
 from ..models import Classifier
 from .builders import build_classifier
 from .run_dir import RunPaths
+from .workdir import WORKDIR_KEY, rebase_data_paths, training_folder
 
 
 @dataclass
@@ -31,6 +32,9 @@ class LoadedModel:
     #: None for a model that does not say (an exported file from before they were recorded).
     epoch: int | None = None
     step: int | None = None
+    #: The folder the run's relative data paths were found from, already joined to ``config``'s (see
+    #: :mod:`~adaspec.training.workdir`); None when they are absolute or found from the current folder.
+    data_folder: Path | None = None
 
     def origin(self) -> dict[str, Any]:
         """What reports record of where the model came from: the resolved checkpoint path, epoch and step."""
@@ -137,10 +141,16 @@ def load_classifier(target: str | Path, config: Mapping[str, Any] | None = None)
     """
     path, run = resolve_checkpoint(target)
     checkpoint = read_checkpoint(path)
-    saved_config = checkpoint["hyper_parameters"]["config"]
-    class_names = list(checkpoint["hyper_parameters"]["class_names"])
+    hyper_parameters = checkpoint["hyper_parameters"]
+    saved_config = hyper_parameters["config"]
+    class_names = list(hyper_parameters["class_names"])
+    chosen = dict(config if config is not None else saved_config)
+    data_folder = None
+    if run is not None and isinstance(chosen.get("data"), Mapping):  # evaluable from any folder
+        data_folder = training_folder(chosen["data"], run.root, hyper_parameters.get(WORKDIR_KEY))
+        chosen["data"] = rebase_data_paths(chosen["data"], data_folder)
     # trained with it: the front-end took its clips then (no need to run it on one again)
-    use_config = resolve_config(dict(config if config is not None else saved_config), try_clip=False)
+    use_config = resolve_config(chosen, try_clip=False)
     model = build_classifier(use_config, len(class_names))
     state = {
         key.removeprefix("model."): value
@@ -162,6 +172,7 @@ def load_classifier(target: str | Path, config: Mapping[str, Any] | None = None)
         run=run,
         epoch=checkpoint.get("epoch"),
         step=checkpoint.get("global_step"),
+        data_folder=data_folder,
     )
 
 

@@ -111,7 +111,7 @@ def recorded_splits(loaded: LoadedModel, config: Mapping[str, Any]) -> list[Audi
     if not loaded.run.splits.is_file():
         warn_missing(loaded.run.splits)
         return None
-    return read_split_file(loaded.run.splits)
+    return read_split_file(loaded.run.splits, base=loaded.data_folder)
 
 
 def score_split(

@@ -13,6 +13,7 @@ from torch import nn
 from ..evaluation import EvaluationResult
 from .builders import build_classifier, build_optimizer, build_scheduler
 from .votes import PartsAccumulator
+from .workdir import WORKDIR_KEY
 
 
 class ClassifierModule(L.LightningModule):
@@ -28,11 +29,18 @@ class ClassifierModule(L.LightningModule):
     Args:
         config: the resolved run config (saved in the checkpoint as plain data).
         class_names: class names, index = label.
+        workdir: where the run's relative data paths start (saved in the checkpoint; see
+            :mod:`~adaspec.training.workdir`).
     """
 
-    def __init__(self, config: Mapping[str, Any], class_names: list[str]) -> None:
+    def __init__(
+        self, config: Mapping[str, Any], class_names: list[str], workdir: Mapping[str, str] | None = None
+    ) -> None:
         super().__init__()
-        self.save_hyperparameters({"config": dict(config), "class_names": list(class_names)})
+        hyper_parameters = {"config": dict(config), "class_names": list(class_names)}
+        if workdir is not None:
+            hyper_parameters[WORKDIR_KEY] = dict(workdir)
+        self.save_hyperparameters(hyper_parameters)
         self.config = config
         self.class_names = list(class_names)
         self.model = build_classifier(config, len(class_names))

@@ -23,7 +23,6 @@ from ..config import (
     summarize_differences,
 )
 from ..errors import UserError, not_a_file_reason
-from .split_file import with_absolute_paths
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +112,7 @@ def saved_config_differences(paths: RunPaths, config: Mapping[str, Any]) -> list
     """
     if not paths.config.exists():
         return []
-    return experiment_differences(*_comparable(load_config_file(paths.config), config))
+    return experiment_differences(load_config_file(paths.config), dict(config))
 
 
 def extends_epochs(paths: RunPaths, config: Mapping[str, Any]) -> bool:
@@ -127,15 +126,7 @@ def extends_epochs(paths: RunPaths, config: Mapping[str, Any]) -> bool:
     before = saved.get("trainer", {}).get("max_epochs")
     if not isinstance(before, int) or config["trainer"]["max_epochs"] <= before:
         return False
-    return not config_differences(*_comparable(saved, config), ignored=(*MACHINE_KEYS, "trainer.max_epochs"))
-
-
-def _comparable(saved: Mapping[str, Any], config: Mapping[str, Any]) -> tuple[dict, dict]:
-    """A run's saved config and a new one with their data paths absolute: runs save them so (see
-    :func:`~adaspec.training.split_file.with_absolute_paths`), older runs as they were typed."""
-    if not isinstance(saved.get("data"), Mapping):
-        return dict(saved), dict(config)
-    return with_absolute_paths(saved), with_absolute_paths(config)
+    return not config_differences(saved, dict(config), ignored=(*MACHINE_KEYS, "trainer.max_epochs"))
 
 
 def check_same_config(paths: RunPaths, config: Mapping[str, Any], remedy: str) -> None:

@@ -46,8 +46,9 @@ def write_split_file(path: Path, catalog: Catalog) -> Path:
     return path
 
 
-def read_split_file(path: Path) -> list[AudioItem]:
-    """The items of a file written by :func:`write_split_file`.
+def read_split_file(path: Path, base: Path | None = None) -> list[AudioItem]:
+    """The items of a file written by :func:`write_split_file`; relative paths are joined to ``base`` when
+    given (the folder the run was trained from, see :mod:`~adaspec.training.workdir`).
 
     Raises:
         UserError: when the file lacks the columns or a row is incomplete.
@@ -61,7 +62,10 @@ def read_split_file(path: Path) -> list[AudioItem]:
             if not row["path"] or not row["label"] or not row["split"]:
                 raise UserError(f"{path} line {line}: path, label and split are required")
             group = row["group"] or None
-            items.append(AudioItem(Path(row["path"]), row["label"], row["split"], group))
+            item_path = Path(row["path"])
+            if base is not None and not item_path.is_absolute():
+                item_path = base / item_path
+            items.append(AudioItem(item_path, row["label"], row["split"], group))
     return items
 
 
@@ -79,22 +83,6 @@ def warn_missing(path: Path) -> None:
 PATH_KEYS = ("root", "manifest")
 
 
-def with_absolute_paths(config: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of ``config`` whose data paths (``data.root``, ``data.manifest`` and the files of
-    ``data.split_lists``) are absolute, from the current folder (links kept as written).
-
-    A run saves its config so: it can then be evaluated, resumed or compared from any folder, and the same
-    relative path typed in another folder is another dataset, not the run's own.
-    """
-    data = dict(config["data"])
-    for key in PATH_KEYS:
-        if isinstance(data.get(key), str):
-            data[key] = os.path.abspath(data[key])
-    if isinstance(data.get("split_lists"), Mapping):
-        data["split_lists"] = {split: os.path.abspath(path) for split, path in data["split_lists"].items()}
-    return {**config, "data": data}
-
-
 def listing(config: Mapping[str, Any]) -> dict[str, Any]:
     """What decides a run's files and splits: the seed and the :data:`LISTING_KEYS`, the paths resolved
     from the current folder."""
@@ -103,6 +91,9 @@ def listing(config: Mapping[str, Any]) -> dict[str, Any]:
     for key in PATH_KEYS:
         if isinstance(values[key], str):
             values[key] = os.path.realpath(values[key])
+    if isinstance(values["split_lists"], Mapping):
+        lists = values["split_lists"]
+        values["split_lists"] = {split: os.path.realpath(path) for split, path in lists.items()}
     return {**values, "seed": config["seed"]}
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import lightning as L
 from lightning.fabric.plugins.environments import LightningEnvironment
+from lightning.fabric.utilities.rank_zero import rank_zero_only as fabric_rank_zero_only
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_only
@@ -29,7 +30,8 @@ from .checkpoints import read_checkpoint
 from .datamodule import AudioDataModule
 from .module import ClassifierModule
 from .run_dir import RunPaths, existing_run_dir, prepare_run_dir
-from .split_file import read_split_file, warn_missing, with_absolute_paths, write_split_file
+from .split_file import read_split_file, warn_missing, write_split_file
+from .workdir import record_workdir
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +70,15 @@ def quiet_lightning() -> None:
 MACHINE_SETTINGS = ("accelerator", "devices", "num_nodes", "strategy", "precision")
 
 
-def check_machine_settings(config: Mapping[str, Any]) -> int:
+def check_machine_settings(config: Mapping[str, Any], *, launcher: bool = True) -> int:
     """Build a bare Lightning Trainer from the ``trainer`` section's device settings, so that one this
     machine cannot honour (no GPU, an accelerator package that is not installed, an unknown strategy)
     stops the run before its folder is made or its data decoded.
+
+    Args:
+        config: the resolved config.
+        launcher: also refuse ``num_nodes > 1`` without a launcher or the node variables (a caller that
+            refuses several processes anyway says that instead).
 
     Returns:
         The number of training processes those settings make.
@@ -81,6 +88,7 @@ def check_machine_settings(config: Mapping[str, Any]) -> int:
     """
     quiet_lightning()  # its start-up lines ("GPU available: ...") are not for this bare Trainer
     settings = {key: config["trainer"][key] for key in MACHINE_SETTINGS}
+    ranks = (rank_zero_only.rank, fabric_rank_zero_only.rank)
     try:
         trainer = L.Trainer(
             **settings,
@@ -93,19 +101,21 @@ def check_machine_settings(config: Mapping[str, Any]) -> int:
         reason = one_line(err, limit=None)
         shown = ", ".join(f"trainer.{key}={value}" for key, value in settings.items())
         raise ConfigError("trainer", f"{reason} ({shown})") from None
-    if trainer.num_nodes > 1 and not _launched_on_nodes(trainer):
+    finally:  # a DDP strategy sets the process's global rank; the run's own Trainer sets it again
+        rank_zero_only.rank, fabric_rank_zero_only.rank = ranks
+    if launcher and trainer.num_nodes > 1 and not _launched_on_nodes(trainer):
         raise ConfigError(
             "trainer",
             f"num_nodes={trainer.num_nodes} needs a launcher that starts this command on every node "
-            "(torchrun, SLURM's srun, ...) or MASTER_ADDR, MASTER_PORT and NODE_RANK set on each; "
+            "(torchrun, SLURM's srun, ...) or NODE_RANK (with MASTER_ADDR and MASTER_PORT) set on each; "
             "without one the run would wait for nodes that never come",
         )
     return trainer.world_size
 
 
-#: Variables by which a run started by hand on several nodes (Lightning's default cluster environment) finds
-#: its place; see Lightning's "run on an on-prem cluster" guide.
-_NODE_VARIABLES = ("MASTER_ADDR", "NODE_RANK", "GROUP_RANK")
+#: Variables by which a run started by hand on several nodes (Lightning's default cluster environment) knows
+#: which node it is; see Lightning's "run on an on-prem cluster" guide.
+_NODE_VARIABLES = ("NODE_RANK", "GROUP_RANK")
 
 
 def _launched_on_nodes(trainer: L.Trainer) -> bool:
@@ -236,7 +246,6 @@ def train(
     """
     quiet_lightning()
     check_machine_settings(config)
-    config = with_absolute_paths(config)  # saved so: evaluable and resumable from any folder
     if process_rank() == 0:
         paths, resume = prepare_run_dir(runs_dir, name, config, overwrite=overwrite)
     else:  # a DDP worker: process 0 (started first) has prepared the directory; only read it
@@ -258,7 +267,7 @@ def train(
     data.split("val")
     if process_rank() == 0 and recorded is None:
         write_split_file(paths.splits, data.catalog)
-    module = ClassifierModule(config, class_names)
+    module = ClassifierModule(config, class_names, workdir=record_workdir(paths.root))
     frontends = build_frontends(config)
     data.check_part_lengths("val", frontends)  # else it would fail at the end of the first epoch
     initial = frontend_state(nn.ModuleList(frontends))

@@ -1,0 +1,45 @@
+"""Where a run's relative data paths are found: the recorded training folder, moved with the run or not."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from adaspec.training.workdir import rebase_data_paths, record_workdir, training_folder
+
+
+def test_the_training_folder_is_recorded_relative_to_the_run_and_absolute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert record_workdir(Path("runs/a")) == {"relative_to_run": "../..", "absolute": str(tmp_path)}
+
+
+def test_relative_paths_are_found_where_the_run_moved_then_where_it_was(tmp_path: Path) -> None:
+    data = {"root": "tones", "manifest": None, "split_lists": {"test": "lists/test.txt"}}
+    recorded = {"relative_to_run": "../..", "absolute": str(tmp_path / "old")}
+    for project in ("old", "new"):
+        (tmp_path / project / "tones").mkdir(parents=True)
+        (tmp_path / project / "lists").mkdir()
+        (tmp_path / project / "lists" / "test.txt").touch()
+    assert training_folder(data, tmp_path / "new" / "runs" / "a", recorded) == tmp_path / "new"
+    assert training_folder(data, tmp_path / "gone" / "runs" / "a", recorded) == tmp_path / "old"
+    (tmp_path / "old" / "lists" / "test.txt").unlink()  # every relative path must be there
+    assert training_folder(data, tmp_path / "gone" / "runs" / "a", recorded) is None
+    assert training_folder(data, tmp_path / "new" / "runs" / "a", None) is None  # an older checkpoint
+    absolute = {"root": str(tmp_path / "new" / "tones"), "split_lists": None}
+    assert training_folder(absolute, tmp_path / "new" / "runs" / "a", recorded) is None
+
+
+def test_rebasing_joins_only_the_relative_paths(tmp_path: Path) -> None:
+    data = {"root": "tones", "manifest": str(tmp_path / "m.csv"), "split_lists": {"val": "v.txt"}, "x": 1}
+    rebased = rebase_data_paths(data, tmp_path)
+    assert rebased == {
+        "root": str(tmp_path / "tones"),
+        "manifest": str(tmp_path / "m.csv"),
+        "split_lists": {"val": str(tmp_path / "v.txt")},
+        "x": 1,
+    }
+    assert rebase_data_paths(data, None) == data and os.path.isabs(rebased["root"])
