@@ -234,14 +234,18 @@ def test_a_run_on_relative_paths_is_evaluable_from_any_folder_and_moves_with_its
     report = evaluate_run(project / "runs" / "relative")
     assert report.written["report"] == project / "runs" / "relative" / "evaluation_test.json"
     assert json.loads(report.written["report"].read_text())["data"] == str(project / "tones")
-    assert len(report.result.file_ids) == 6 and not list(elsewhere.iterdir())
+    assert len(report.result.file_ids) == 6 and not list(elsewhere.iterdir())  # nothing written here
+    copied = Path(shutil.copy(project / "runs/relative/checkpoints/best.ckpt", tmp_path / "copied.ckpt"))
+    report = evaluate_run(copied, out=elsewhere / "copied")  # outside its run: the recorded folder
+    assert json.loads(report.written["report"].read_text())["data"] == str(project / "tones")
     moved = Path(shutil.move(project, tmp_path / "moved"))
     report = evaluate_run(moved / "runs" / "relative")
     assert json.loads(report.written["report"].read_text())["data"] == str(moved / "tones")
     assert report.written["report"] == moved / "runs" / "relative" / "evaluation_test.json"
     monkeypatch.chdir(moved)
+    typed_otherwise = [*relative, "data.root=./tones/", "trainer.max_epochs=2"]  # the same dataset
     with caplog.at_level(logging.WARNING):
-        further = train(resolve_config(None, [*relative, "trainer.max_epochs=2"]), "relative", "runs")
+        further = train(resolve_config(None, typed_otherwise), "relative", "runs")
     assert (
         further.resumed
         and json.loads((moved / "runs/relative/metrics.json").read_text())["epochs"][-1]["epoch"] == 1

@@ -7,7 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from adaspec.training.workdir import rebase_data_paths, record_workdir, training_folder
+from adaspec.training.workdir import (
+    comparable_data_paths,
+    rebase_data_paths,
+    record_workdir,
+    training_folder,
+)
 
 
 def test_the_training_folder_is_recorded_relative_to_the_run_and_absolute(
@@ -15,6 +20,22 @@ def test_the_training_folder_is_recorded_relative_to_the_run_and_absolute(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     assert record_workdir(Path("runs/a")) == {"relative_to_run": "../..", "absolute": str(tmp_path)}
+
+
+def test_a_run_folder_reached_through_a_link_still_moves_with_its_project(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--runs-dir "$HOME/..."`` where home is a link: the current folder is the resolved path, the run
+    folder is not; both are resolved, so the project is found where it moved."""
+    (tmp_path / "real" / "project" / "tones").mkdir(parents=True)
+    (tmp_path / "home").symlink_to(tmp_path / "real")
+    monkeypatch.chdir(tmp_path / "home" / "project")
+    recorded = record_workdir(tmp_path / "home" / "project" / "runs" / "a")
+    assert recorded["relative_to_run"] == "../.."
+    (tmp_path / "real" / "project").rename(tmp_path / "real" / "moved")
+    (tmp_path / "real" / "moved" / "runs" / "a").mkdir(parents=True)
+    found = training_folder({"root": "tones"}, tmp_path / "home" / "moved" / "runs" / "a", recorded)
+    assert found == tmp_path / "real" / "moved"
 
 
 def test_relative_paths_are_found_where_the_run_moved_then_where_it_was(tmp_path: Path) -> None:
@@ -29,6 +50,8 @@ def test_relative_paths_are_found_where_the_run_moved_then_where_it_was(tmp_path
     (tmp_path / "old" / "lists" / "test.txt").unlink()  # every relative path must be there
     assert training_folder(data, tmp_path / "gone" / "runs" / "a", recorded) is None
     assert training_folder(data, tmp_path / "new" / "runs" / "a", None) is None  # an older checkpoint
+    (tmp_path / "old" / "lists" / "test.txt").touch()
+    assert training_folder(data, None, recorded) == tmp_path / "old"  # a checkpoint outside its run
     absolute = {"root": str(tmp_path / "new" / "tones"), "split_lists": None}
     assert training_folder(absolute, tmp_path / "new" / "runs" / "a", recorded) is None
 
@@ -43,3 +66,13 @@ def test_rebasing_joins_only_the_relative_paths(tmp_path: Path) -> None:
         "x": 1,
     }
     assert rebase_data_paths(data, None) == data and os.path.isabs(rebased["root"])
+
+
+def test_configs_compare_with_their_data_paths_absolute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "project").mkdir()
+    monkeypatch.chdir(tmp_path / "project")
+    spellings = ("tones", "./tones", "../project/tones", str(tmp_path / "project" / "tones"))
+    compared = [comparable_data_paths({"seed": 0, "data": {"root": root}}) for root in spellings]
+    assert [config["data"]["root"] for config in compared] == [str(tmp_path / "project" / "tones")] * 4

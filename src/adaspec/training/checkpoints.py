@@ -146,8 +146,9 @@ def load_classifier(target: str | Path, config: Mapping[str, Any] | None = None)
     class_names = list(hyper_parameters["class_names"])
     chosen = dict(config if config is not None else saved_config)
     data_folder = None
-    if run is not None and isinstance(chosen.get("data"), Mapping):  # evaluable from any folder
-        data_folder = training_folder(chosen["data"], run.root, hyper_parameters.get(WORKDIR_KEY))
+    if isinstance(chosen.get("data"), Mapping):  # evaluable from any folder
+        run_root = run.root if run is not None else None
+        data_folder = training_folder(chosen["data"], run_root, hyper_parameters.get(WORKDIR_KEY))
         chosen["data"] = rebase_data_paths(chosen["data"], data_folder)
     # trained with it: the front-end took its clips then (no need to run it on one again)
     use_config = resolve_config(chosen, try_clip=False)

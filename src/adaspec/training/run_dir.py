@@ -23,6 +23,7 @@ from ..config import (
     summarize_differences,
 )
 from ..errors import UserError, not_a_file_reason
+from .workdir import comparable_data_paths
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +113,8 @@ def saved_config_differences(paths: RunPaths, config: Mapping[str, Any]) -> list
     """
     if not paths.config.exists():
         return []
-    return experiment_differences(load_config_file(paths.config), dict(config))
+    saved = load_config_file(paths.config)
+    return experiment_differences(comparable_data_paths(saved), comparable_data_paths(config))
 
 
 def extends_epochs(paths: RunPaths, config: Mapping[str, Any]) -> bool:
@@ -126,7 +128,8 @@ def extends_epochs(paths: RunPaths, config: Mapping[str, Any]) -> bool:
     before = saved.get("trainer", {}).get("max_epochs")
     if not isinstance(before, int) or config["trainer"]["max_epochs"] <= before:
         return False
-    return not config_differences(saved, dict(config), ignored=(*MACHINE_KEYS, "trainer.max_epochs"))
+    saved, config = comparable_data_paths(saved), comparable_data_paths(config)
+    return not config_differences(saved, config, ignored=(*MACHINE_KEYS, "trainer.max_epochs"))
 
 
 def check_same_config(paths: RunPaths, config: Mapping[str, Any], remedy: str) -> None:

@@ -18,9 +18,10 @@ WORKDIR_KEY = "workdir"
 
 
 def record_workdir(run_root: Path) -> dict[str, str]:
-    """The current folder, relative to ``run_root`` (it moves with a project folder) and absolute."""
-    here = os.getcwd()
-    return {"relative_to_run": os.path.relpath(here, os.path.abspath(run_root)), "absolute": here}
+    """The current folder, relative to ``run_root`` (it moves with a project folder) and absolute; both
+    with links resolved, as :func:`training_folder` resolves the run folder."""
+    here = os.path.realpath(os.getcwd())
+    return {"relative_to_run": os.path.relpath(here, os.path.realpath(run_root)), "absolute": here}
 
 
 def _relative_data_paths(data: Mapping[str, Any]) -> list[str]:
@@ -31,7 +32,7 @@ def _relative_data_paths(data: Mapping[str, Any]) -> list[str]:
 
 
 def training_folder(
-    data: Mapping[str, Any], run_root: Path, recorded: Mapping[str, Any] | None
+    data: Mapping[str, Any], run_root: Path | None, recorded: Mapping[str, Any] | None
 ) -> Path | None:
     """The folder a run's relative data paths are found from: the recorded training folder (relative to
     where the run folder is now, then as it was), if every such path exists there; ``None`` when the paths
@@ -39,19 +40,31 @@ def training_folder(
 
     Args:
         data: the run's ``data`` section.
-        run_root: the run folder, where it is now.
+        run_root: the run folder, where it is now (``None`` for a checkpoint outside a run folder: only
+            the recorded absolute folder is tried).
         recorded: the checkpoint's :data:`WORKDIR_KEY` hyper-parameter (``None`` for older checkpoints).
     """
     relative = _relative_data_paths(data)
     if not relative or not isinstance(recorded, Mapping):
         return None
-    # ".." taken lexically, as recorded (the run folder's own ".." could be elsewhere through a link)
-    moved_with_the_run = os.path.join(os.path.abspath(run_root), str(recorded.get("relative_to_run", "")))
-    for folder in (moved_with_the_run, str(recorded.get("absolute", ""))):
+    candidates = [str(recorded.get("absolute", ""))]
+    if run_root is not None:  # ".." taken from the run folder with links resolved, as recorded
+        relative_to_run = str(recorded.get("relative_to_run", ""))
+        candidates.insert(0, os.path.join(os.path.realpath(run_root), relative_to_run))
+    for folder in candidates:
         folder = os.path.normpath(os.path.abspath(folder))
         if all(os.path.exists(os.path.join(folder, path)) for path in relative):
             return Path(folder)
     return None
+
+
+def comparable_data_paths(config: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``config`` whose data paths are absolute from the current folder, to compare a run's
+    saved config with a new one: ``./data``, ``data`` and its absolute path are one dataset (a run saved
+    with absolute paths, as one version did, compares equal to the same command typed relative)."""
+    if not isinstance(config.get("data"), Mapping):
+        return dict(config)
+    return {**config, "data": rebase_data_paths(config["data"], Path(os.getcwd()))}
 
 
 def rebase_data_paths(data: Mapping[str, Any], folder: Path | None) -> dict[str, Any]:
@@ -61,10 +74,10 @@ def rebase_data_paths(data: Mapping[str, Any], folder: Path | None) -> dict[str,
         return rebased
     for key in ("root", "manifest"):
         if isinstance(rebased.get(key), str) and not os.path.isabs(rebased[key]):
-            rebased[key] = str(folder / rebased[key])
+            rebased[key] = os.path.normpath(folder / rebased[key])
     if isinstance(rebased.get("split_lists"), Mapping):
         rebased["split_lists"] = {
-            split: str(folder / path) if not os.path.isabs(str(path)) else path
+            split: os.path.normpath(folder / path) if not os.path.isabs(str(path)) else path
             for split, path in rebased["split_lists"].items()
         }
     return rebased
