@@ -73,6 +73,6 @@ def test_configs_compare_with_their_data_paths_absolute(
 ) -> None:
     (tmp_path / "project").mkdir()
     monkeypatch.chdir(tmp_path / "project")
-    spellings = ("tones", "./tones", "../project/tones", str(tmp_path / "project" / "tones"))
+    spellings = ("tones", "./tones", "../project/tones", f"{tmp_path}/project/tones/")
     compared = [comparable_data_paths({"seed": 0, "data": {"root": root}}) for root in spellings]
     assert [config["data"]["root"] for config in compared] == [str(tmp_path / "project" / "tones")] * 4

@@ -64,7 +64,13 @@ def comparable_data_paths(config: Mapping[str, Any]) -> dict[str, Any]:
     with absolute paths, as one version did, compares equal to the same command typed relative)."""
     if not isinstance(config.get("data"), Mapping):
         return dict(config)
-    return {**config, "data": rebase_data_paths(config["data"], Path(os.getcwd()))}
+    data = rebase_data_paths(config["data"], Path(os.getcwd()))
+    for key in ("root", "manifest"):
+        if isinstance(data.get(key), str):  # "/data/x/" is "/data/x"
+            data[key] = os.path.normpath(data[key])
+    if isinstance(data.get("split_lists"), Mapping):
+        data["split_lists"] = {split: os.path.normpath(path) for split, path in data["split_lists"].items()}
+    return {**config, "data": data}
 
 
 def rebase_data_paths(data: Mapping[str, Any], folder: Path | None) -> dict[str, Any]:
