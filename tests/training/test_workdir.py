@@ -76,3 +76,19 @@ def test_configs_compare_with_their_data_paths_absolute(
     spellings = ("tones", "./tones", "../project/tones", f"{tmp_path}/project/tones/")
     compared = [comparable_data_paths({"seed": 0, "data": {"root": root}}) for root in spellings]
     assert [config["data"]["root"] for config in compared] == [str(tmp_path / "project" / "tones")] * 4
+
+
+def test_a_run_folder_no_relative_path_leads_to_records_the_absolute_folder_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On Windows, a runs dir on another drive than the current folder has no relative path to it."""
+
+    def other_drive(path: str, start: str | None = None) -> str:
+        raise ValueError("path is on mount 'D:', start on mount 'C:'")
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tones").mkdir()
+    monkeypatch.setattr(os.path, "relpath", other_drive)
+    recorded = record_workdir(tmp_path / "runs" / "a")
+    assert recorded == {"absolute": str(tmp_path)}
+    assert training_folder({"root": "tones"}, tmp_path / "elsewhere", recorded) == tmp_path

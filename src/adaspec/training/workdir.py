@@ -19,9 +19,13 @@ WORKDIR_KEY = "workdir"
 
 def record_workdir(run_root: Path) -> dict[str, str]:
     """The current folder, relative to ``run_root`` (it moves with a project folder) and absolute; both
-    with links resolved, as :func:`training_folder` resolves the run folder."""
+    with links resolved, as :func:`training_folder` resolves the run folder. Only the absolute one where
+    no relative path leads from the run folder (another drive on Windows)."""
     here = os.path.realpath(os.getcwd())
-    return {"relative_to_run": os.path.relpath(here, os.path.realpath(run_root)), "absolute": here}
+    try:
+        return {"relative_to_run": os.path.relpath(here, os.path.realpath(run_root)), "absolute": here}
+    except ValueError:
+        return {"absolute": here}
 
 
 def _relative_data_paths(data: Mapping[str, Any]) -> list[str]:
@@ -48,8 +52,8 @@ def training_folder(
     if not relative or not isinstance(recorded, Mapping):
         return None
     candidates = [str(recorded.get("absolute", ""))]
-    if run_root is not None:  # ".." taken from the run folder with links resolved, as recorded
-        relative_to_run = str(recorded.get("relative_to_run", ""))
+    if run_root is not None and "relative_to_run" in recorded:  # from the run folder, links resolved
+        relative_to_run = str(recorded["relative_to_run"])
         candidates.insert(0, os.path.join(os.path.realpath(run_root), relative_to_run))
     for folder in candidates:
         folder = os.path.normpath(os.path.abspath(folder))
