@@ -37,5 +37,15 @@ def next_fast_size(n: int) -> int:
     Args:
         n: the length needed.
     """
+    return next_size_with_odd_part(n, FAST_ODD_PARTS)
+
+
+def next_size_with_odd_part(n: int, odd_parts: tuple[int, ...]) -> int:
+    """The smallest integer >= ``n`` (and >= 1) of the form ``2^a k`` with ``k`` in ``odd_parts``.
+
+    Args:
+        n: the length needed.
+        odd_parts: the odd factors allowed (1 for powers of two).
+    """
     n = max(int(n), 1)
-    return min(k << max(-(-n // k) - 1, 0).bit_length() for k in FAST_ODD_PARTS)
+    return min(k << max(-(-n // k) - 1, 0).bit_length() for k in odd_parts)

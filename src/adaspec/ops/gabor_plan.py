@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from ._tracing import tensor_cache
-from .fft_sizes import next_smooth_size
+from .fft_sizes import next_size_with_odd_part, next_smooth_size
 
 #: Gaussians are treated as zero beyond this many standard deviations (exp(-4.5^2 / 2) ~ 4e-5).
 TAIL = 4.5
@@ -241,11 +241,7 @@ def merge_sizes(bands: tuple[int, ...], ratio: float, group_bins: int | None) ->
 @functools.lru_cache(maxsize=4096)
 def fast_size(n: int, limit: int) -> int:
     """The smallest ``2^a k >= n`` with ``k`` in :data:`FAST_ODD_FACTORS` (``limit`` if that is smaller)."""
-    return min(min(k * _next_power_of_two(-(-n // k)) for k in FAST_ODD_FACTORS), limit)
-
-
-def _next_power_of_two(n: int) -> int:
-    return 1 << max(int(n) - 1, 0).bit_length()
+    return min(next_size_with_odd_part(n, FAST_ODD_FACTORS), limit)
 
 
 def _is_direct(start: int, band: int, n_fft: int) -> bool:

@@ -166,12 +166,13 @@ def default_out_dir(loaded: LoadedModel, config: Mapping[str, Any]) -> Path:
     own evaluation is kept); the checkpoint's folder for a checkpoint outside a run."""
     if loaded.run is None:
         return loaded.checkpoint.parent
-    own_settings = score_settings(config) == score_settings(loaded.config)
+    settings = score_settings(config)
+    own_settings = settings == score_settings(loaded.config)
     if same_listing(config, loaded.config) and own_settings:
         return loaded.run.root
     data = config["data"]
     source = Path(data["manifest"] if data["source"] == "manifest" else data["root"]).resolve()
-    described = {**listing(config), **({} if own_settings else {"settings": score_settings(config)})}
+    described = {**listing(config), **({} if own_settings else {"settings": settings})}
     resolved = json.dumps(described, sort_keys=True, default=str)  # one dataset and scoring, one folder
     digest = hashlib.sha1(resolved.encode()).hexdigest()[:8]
     name = source.stem if data["source"] == "manifest" else source.name

@@ -68,26 +68,19 @@ def comparable_data_paths(config: Mapping[str, Any]) -> dict[str, Any]:
     with absolute paths, as one version did, compares equal to the same command typed relative)."""
     if not isinstance(config.get("data"), Mapping):
         return dict(config)
-    data = rebase_data_paths(config["data"], Path(os.getcwd()))
-    for key in ("root", "manifest"):
-        if isinstance(data.get(key), str):  # "/data/x/" is "/data/x"
-            data[key] = os.path.normpath(data[key])
-    if isinstance(data.get("split_lists"), Mapping):
-        data["split_lists"] = {split: os.path.normpath(path) for split, path in data["split_lists"].items()}
-    return {**config, "data": data}
+    return {**config, "data": rebase_data_paths(config["data"], Path(os.getcwd()))}
 
 
 def rebase_data_paths(data: Mapping[str, Any], folder: Path | None) -> dict[str, Any]:
-    """``data`` with its relative paths joined to ``folder`` (unchanged for ``None``)."""
+    """``data`` with its relative paths joined to ``folder`` and every path normalised (``/data/x/`` is
+    ``/data/x``); unchanged for ``None``."""
     rebased = dict(data)
     if folder is None:
         return rebased
     for key in ("root", "manifest"):
-        if isinstance(rebased.get(key), str) and not os.path.isabs(rebased[key]):
+        if isinstance(rebased.get(key), str):  # joining keeps an absolute path as it is
             rebased[key] = os.path.normpath(folder / rebased[key])
     if isinstance(rebased.get("split_lists"), Mapping):
-        rebased["split_lists"] = {
-            split: os.path.normpath(folder / path) if not os.path.isabs(str(path)) else path
-            for split, path in rebased["split_lists"].items()
-        }
+        lists = rebased["split_lists"]
+        rebased["split_lists"] = {split: os.path.normpath(folder / path) for split, path in lists.items()}
     return rebased
