@@ -1,5 +1,6 @@
 """The input check shared by the modules that take spectrograms (SincGram, TFAttention, SpectrogramNorm,
-AmplitudeToDB, PCEN): a real floating-point tensor of at least two dimensions."""
+AmplitudeToDB, PCEN): a real floating-point tensor of at least two dimensions; and the rule for their
+precision-sensitive products under ``torch.autocast``."""
 
 from __future__ import annotations
 
@@ -23,3 +24,28 @@ def check_spectrogram(spectrogram: torch.Tensor, name: str = "spectrogram", min_
         )
     if spectrogram.ndim < min_ndim:
         raise ValueError(f"{name} must have shape (..., freq, frames), got {tuple(spectrogram.shape)}")
+
+
+def autocast_off(tensor: torch.Tensor) -> torch.autocast:
+    """A context with ``torch.autocast`` off for ``tensor``'s device (use with
+    :func:`promoted_under_autocast`)."""
+    return torch.autocast(tensor.device.type, enabled=False)
+
+
+def promoted_under_autocast(tensor: torch.Tensor) -> torch.Tensor:
+    """``tensor`` promoted to at least float32 inside an enabled autocast region, else unchanged.
+
+    The precision-sensitive products of the front-ends (filterbanks, DCT, z-score statistics, attention
+    gates) compute on this with autocast off, so under autocast they return float32, as autocast's own
+    precision-sensitive operations (``log_softmax``, ``layer_norm``) do; outside autocast the input's
+    dtype is kept.
+
+    Args:
+        tensor: a real floating-point tensor.
+
+    Returns:
+        ``tensor``, or its float32 copy when autocast is enabled for its device and it is half precision.
+    """
+    if torch.is_autocast_enabled(tensor.device.type):
+        return tensor.to(torch.promote_types(tensor.dtype, torch.float32))
+    return tensor

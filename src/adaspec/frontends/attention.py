@@ -7,7 +7,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .._validation import check_choice, check_dtype, check_positive_int, check_positive_number
-from ._spectrogram import check_spectrogram
+from ._spectrogram import autocast_off, check_spectrogram, promoted_under_autocast
 
 COMBINES = ("sum", "product", "max")
 
@@ -101,7 +101,9 @@ class TFAttention(nn.Module):
         """
         x4 = self._as_4d(x)
         batch, frames = x4.shape[0], x4.shape[-1]
-        freq_gate, time_gate = self._flat_gates(x4.reshape(batch, x4.shape[1] * x4.shape[2], frames))
+        flat = promoted_under_autocast(x4.reshape(batch, x4.shape[1] * x4.shape[2], frames))
+        with autocast_off(flat):
+            freq_gate, time_gate = self._flat_gates(flat)
         freq_gate = freq_gate.reshape(batch, self.channels, self.n_freq, 1)
         time_gate = time_gate.reshape(batch, 1, 1, frames)
         if x.ndim == 3:
@@ -109,12 +111,15 @@ class TFAttention(nn.Module):
         return freq_gate, time_gate
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Rescale ``x`` by the combined gates; the output has the input's shape."""
+        """Rescale ``x`` by the combined gates; the output has the input's shape, and its dtype outside
+        ``torch.autocast`` (under autocast the gates and output are float32, a half input promoted)."""
         check_spectrogram(x, "input")
         x4 = self._as_4d(x)
         flat = x4.reshape(x4.shape[0], x4.shape[1] * x4.shape[2], x4.shape[3])
-        freq_gate, time_gate = self._flat_gates(flat)
-        return _Gate.apply(flat, freq_gate, time_gate, self.combine).reshape(x.shape)
+        flat = promoted_under_autocast(flat)
+        with autocast_off(flat):
+            freq_gate, time_gate = self._flat_gates(flat)
+            return _Gate.apply(flat, freq_gate, time_gate, self.combine).reshape(x.shape)
 
     def extra_repr(self) -> str:
         return (

@@ -142,7 +142,8 @@ class DEGram(nn.Module):
             raise ValueError("learn_filters=True needs the SincGram (sincgram=True); this DEGram has none")
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
-        """Transform ``(..., time)`` signals into ``(..., n_freq, frames)`` DEGrams."""
+        """Transform ``(..., time)`` signals into ``(..., n_freq, frames)`` DEGrams (float32 under
+        ``torch.autocast``)."""
         spectrogram = self.stft(waveform)
         if self.sincgram is not None:
             spectrogram = self.sincgram(spectrogram)

@@ -10,6 +10,7 @@ from ..kernels import mel_filterbank
 from ..kernels.mel import MEL_NORMS, MEL_SCALES
 from ..kernels.windows import WindowSpec
 from ._flags import delegated_flag, parameter_flag
+from ._spectrogram import autocast_off, promoted_under_autocast
 from .registry import register_frontend
 from .stft import STFT
 
@@ -103,15 +104,20 @@ class MelSpectrogram(nn.Module):
     learn_filters = parameter_flag("filters")
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
-        """Transform ``(..., time)`` signals into ``(..., n_mels, frames)`` mel spectrograms."""
+        """Transform ``(..., time)`` signals into ``(..., n_mels, frames)`` mel spectrograms (float32 under
+        ``torch.autocast``)."""
         spectrogram = self.stft(waveform)
         if self.power not in (1.0, 2.0):
             spectrogram = spectrogram.pow(self.power)
         if self.n_mels is None:
             return spectrogram
-        filters = self.filters.to(spectrogram.dtype)
-        # (..., frames, freq) @ (freq, n_mels): one GEMM over all frames of the batch.
-        return torch.matmul(spectrogram.transpose(-1, -2), filters.transpose(0, 1)).transpose(-1, -2)
+        # Under autocast the filter product stays in float32, like the STFT's result (see
+        # _spectrogram.promoted_under_autocast); bf16 would round the powers to 3 significant digits.
+        spectrogram = promoted_under_autocast(spectrogram)
+        with autocast_off(spectrogram):
+            filters = self.filters.to(spectrogram.dtype)
+            # (..., frames, freq) @ (freq, n_mels): one GEMM over all frames of the batch.
+            return torch.matmul(spectrogram.transpose(-1, -2), filters.transpose(0, 1)).transpose(-1, -2)
 
     def extra_repr(self) -> str:
         return (

@@ -18,6 +18,7 @@ from .._validation import (
 )
 from ..kernels import dct_matrix
 from ._flags import delegated_flag
+from ._spectrogram import autocast_off, promoted_under_autocast
 from .db import AmplitudeToDB
 from .mel import MelSpectrogram
 from .registry import register_frontend
@@ -86,10 +87,13 @@ class MFCC(nn.Module):
         self.lifter = float(lifter)
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
-        """Transform ``(..., time)`` signals into ``(..., n_mfcc, frames)`` coefficients."""
+        """Transform ``(..., time)`` signals into ``(..., n_mfcc, frames)`` coefficients (float32 under
+        ``torch.autocast``)."""
         mel = self.mel_spectrogram(waveform)
         log_mel = torch.log(mel + 1e-6) if self.log_mels else self.to_db(mel)
-        coefficients = torch.matmul(self.dct.to(log_mel.dtype), log_mel)
+        log_mel = promoted_under_autocast(log_mel)
+        with autocast_off(log_mel):
+            coefficients = torch.matmul(self.dct.to(log_mel.dtype), log_mel)
         if self.lifter > 0:
             coefficients = coefficients * self.lifter_weights.to(log_mel.dtype)[:, None]
         return coefficients

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from .._validation import check_choice, check_positive_number
-from ._spectrogram import check_spectrogram
+from ._spectrogram import autocast_off, check_spectrogram, promoted_under_autocast
 
 NORM_MODES = ("frequency", "example")
 
@@ -31,12 +31,15 @@ class SpectrogramNorm(nn.Module):
         self.eps = check_positive_number("eps", eps, meaning=" (keeps silence finite)")
 
     def forward(self, spectrogram: torch.Tensor) -> torch.Tensor:
-        """Normalise ``(..., F, T)`` spectrograms (at least 2-D)."""
+        """Normalise ``(..., F, T)`` spectrograms (at least 2-D); in float32 under ``torch.autocast``
+        (a half-precision input is promoted), in the input's dtype outside it."""
         check_spectrogram(spectrogram)
-        if self.mode == "frequency":
-            return _ZScore.apply(spectrogram, self.eps)
-        flat = spectrogram.flatten(-2)
-        return _ZScore.apply(flat, self.eps).reshape(spectrogram.shape)
+        spectrogram = promoted_under_autocast(spectrogram)
+        with autocast_off(spectrogram):  # the variance's dot product would run in bf16
+            if self.mode == "frequency":
+                return _ZScore.apply(spectrogram, self.eps)
+            flat = spectrogram.flatten(-2)
+            return _ZScore.apply(flat, self.eps).reshape(spectrogram.shape)
 
     def extra_repr(self) -> str:
         return f"mode={self.mode!r}, eps={self.eps:g}"

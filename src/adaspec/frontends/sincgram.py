@@ -9,7 +9,7 @@ from torch.nn import functional as F
 
 from .._validation import check_choice, check_dtype, check_flag, check_frequency_range, check_positive_int
 from ..kernels.butterworth import BUTTERWORTH_INITS, butterworth_centres, butterworth_filterbank, check_order
-from ._spectrogram import check_spectrogram
+from ._spectrogram import autocast_off, check_spectrogram, promoted_under_autocast
 
 #: Centres live in ``[MARGIN, 1 - MARGIN] x Nyquist``: strictly inside ``(0, Nyquist)`` even in float32,
 #: where the sigmoid rounds to exactly 0 or 1 once saturated.
@@ -109,18 +109,23 @@ class SincGram(nn.Module):
         return butterworth_filterbank(self.frequencies, self.centres, self.bandwidths, self.order)
 
     def forward(self, spectrogram: torch.Tensor) -> torch.Tensor:
-        """Filter ``(..., n_bins, frames)`` power spectrograms into ``(..., n_filters, frames)``."""
+        """Filter ``(..., n_bins, frames)`` power spectrograms into ``(..., n_filters, frames)``.
+
+        Under ``torch.autocast`` the product runs in float32 (a half-precision input is promoted) and
+        returns float32; outside it the input's dtype is kept."""
         check_spectrogram(spectrogram)
         if spectrogram.ndim < 2 or spectrogram.shape[-2] != self.n_bins:
             raise ValueError(
                 f"spectrogram must have shape (..., {self.n_bins}, frames) (n_fft={self.n_fft}), "
                 f"got {tuple(spectrogram.shape)}"
             )
-        weights = self.filterbank().to(spectrogram.dtype)
-        # (n_filters, bins) @ (..., bins, frames): a batched GEMM whose output is contiguous in
-        # (..., n_filters, frames), so the elementwise stages after it (log, attention, z-score) and their
-        # gradients run on one memory layout (mixed layouts make them several times slower).
-        return torch.matmul(weights.transpose(0, 1), spectrogram)
+        spectrogram = promoted_under_autocast(spectrogram)
+        with autocast_off(spectrogram):
+            weights = self.filterbank().to(spectrogram.dtype)
+            # (n_filters, bins) @ (..., bins, frames): a batched GEMM whose output is contiguous in
+            # (..., n_filters, frames), so the elementwise stages after it (log, attention, z-score) and
+            # their gradients run on one memory layout (mixed layouts make them several times slower).
+            return torch.matmul(weights.transpose(0, 1), spectrogram)
 
     def extra_repr(self) -> str:
         return (
