@@ -293,7 +293,9 @@ class VQT(nn.Module):
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         """Transform ``(..., time)`` signals into ``(..., n_bins, frames)``, ``1 + time // hop_length``
-        frames. Computed in float32 (float64 for float64 input) even under autocast."""
+        frames (librosa.cqt sometimes gives one more, centred past the signal's end, where its early
+        downsampling rounds the length up; the frames in common match). Computed in float32 (float64 for
+        float64 input) even under autocast."""
         length = waveform.shape[-1] if isinstance(waveform, torch.Tensor) and waveform.ndim else 0
         require_static_length(length, f"{type(self).__name__}'s octave decimation and FFT sizes")
         too_short = (
