@@ -10,11 +10,13 @@ import pytest
 import torch
 
 from adaspec.kernels import (
+    centred_in,
     cqt_atoms,
     cqt_frequencies,
     cqt_lengths,
     cqt_spectral_kernels,
     cqt_time_kernels,
+    kernel_half_width,
     kernel_support,
     plan_octave_levels,
     raised_cosine_lowpass,
@@ -138,3 +140,23 @@ def test_octave_plan_follows_librosa():
     levels = plan_octave_levels(lengths, 12, 511, 44100.0, reach.max())
     assert [(lv.factor, lv.start, lv.stop) for lv in levels] == [(1, 0, 84)]
     assert levels[0].n_fft == 2 ** math.ceil(math.log2(lengths.max()))
+
+
+def test_kernel_half_width_keeps_all_but_the_tolerance_of_every_row():
+    # centre 8 of 16 samples; row 0 has mass 1 at offsets 0 and -3 and 0.01 at +5, row 1 mass at -1 only
+    times = np.zeros((2, 16), dtype=np.complex128)
+    times[0, [8, 5]] = 1.0
+    times[0, 13] = 0.01j
+    times[1, 7] = -2.0
+    # [8 - w, 8 + w) holds offsets -w .. w - 1: offset -3 needs w = 3, offset +5 needs w = 6
+    assert kernel_half_width(times, tolerance=0.01) == 3  # 0.01 of 2.01 may be left out
+    assert kernel_half_width(times, tolerance=0.001) == 6
+    assert kernel_half_width(times[1:], tolerance=0.0) == 1
+
+
+def test_centred_in_pads_and_cuts_around_the_centre():
+    times = np.arange(1, 6, dtype=np.complex128)[None]  # centre (index 2) holds 3
+    padded = centred_in(times, 8)
+    np.testing.assert_array_equal(padded[0], [0, 0, 1, 2, 3, 4, 5, 0])  # 3 at index 4 = 8 // 2
+    np.testing.assert_array_equal(centred_in(times, 3)[0], [2, 3, 4])  # 3 at index 1 = 3 // 2
+    np.testing.assert_array_equal(centred_in(padded, 5), times)

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from .._validation import (
     check_choice,
@@ -20,14 +21,16 @@ from ..kernels.cqt import (
     CQT_NORMS,
     cqt_frequencies,
     cqt_lengths,
-    cqt_time_kernels,
     kernel_support,
+    next_power_of_two,
     resolve_gamma,
 )
 from ..kernels.cqt_levels import (
     OctaveLevel,
-    cqt_full_rate_time_kernels,
-    cqt_level_kernels,
+    centred_in,
+    composed_time_kernels,
+    cqt_level_time_kernels,
+    kernel_half_width,
     plan_octave_levels,
     two_sided_spectral_kernels,
 )
@@ -54,6 +57,8 @@ C1_HZ = 32.70319566257483  # librosa's default f_min (note C1)
 #: ``"direct"``: samples (at a level's rate) beyond a level's frames within which librosa's decimation,
 #: cut at the signal's ends, still changes them (the low-pass's ringing): closer frames are edge frames.
 EDGE_MARGIN = 32
+#: ``"direct"``: L1 fraction of each composed kernel that its full-rate frame may leave out.
+DIRECT_KERNEL_TAIL = 1e-3
 
 
 @register_frontend("vqt")
@@ -76,10 +81,14 @@ class VQT(nn.Module):
         kernels. The decimation is a zero-phase FFT low-pass flat to 91.3 % of the new Nyquist
         frequency, like librosa's soxr 'HQ' resampler, so the results agree with librosa.cqt to about
         2e-3 of the largest value, frames at the ends included (1e-6 away from them).
-        ``"direct"``: one kernel per bin at the full rate (nnAudio's CQT1992): the rfft of frames as long
-        as the longest filter times frequency-domain kernels cut to the band that holds all but
-        ``sparsity`` of each row's L1 mass. The kernels are the multirate ones composed with their
-        decimation, which gives librosa's transform away from the signal's ends. Such a kernel, zero
+        ``"direct"``: one kernel per bin at the full rate (nnAudio's CQT1992): the rfft of frames times
+        frequency-domain kernels cut to the band that holds all but ``sparsity`` of each row's L1 mass.
+        The kernels are the multirate ones composed with their decimation, which gives librosa's
+        transform away from the signal's ends. The low-pass spreads a kernel beyond its level's frame,
+        so the frames are as long as the longest filter or, where a level's frames are short (large
+        ``gamma``), long enough to hold all but ``DIRECT_KERNEL_TAIL`` (1e-3) of each kernel's L1 norm
+        (VQT with ``gamma=50`` at 48 kHz from 55 Hz: 16384 samples instead of 1024; with ``gamma=0``
+        the frames stay as long as the longest filter). Such a kernel, zero
         outside its level's frame, is not one-sided on the longer full-rate grid (for windows that do not
         vanish at their ends, such as Hamming or a boxcar, by a few 1e-3 of its mass), so the product
         weighs the spectrum's real and imaginary parts separately (the spectrum and its conjugate), which
@@ -89,8 +98,9 @@ class VQT(nn.Module):
         full-rate filtering of the padded signal reproduces (the low-pass ringing cut off before the
         start and after the end; reflections at a lower rate). So in each level's edge frames (those
         within half its frame plus ``EDGE_MARGIN`` samples of an end, at its rate; see
-        :meth:`edge_frames`) the full-rate kernels are applied to the decimated, padded signal
-        zero-stuffed back to the full rate, computed at the level's rate. This costs the decimation
+        :meth:`edge_frames`) the level's own kernels are applied to the decimated, padded signal, as
+        ``"multirate"`` does (trained kernels: the full-rate ones applied to that signal zero-stuffed back
+        to the full rate, computed at the level's rate). This costs the decimation
         chain (about 10 % more time) and matches librosa as closely as ``"multirate"`` does on every
         frame, for every ``pad_mode``.
         With ``learn_kernels`` (or kernels changed by training) both apply their time-domain kernels
@@ -176,16 +186,23 @@ class VQT(nn.Module):
         self._levels = plan_octave_levels(
             lengths, self.bins_per_octave, self.hop_length, self.sample_rate, float(reach.max())
         )
-        if self.algorithm == "direct":  # one frame length at the full rate, spanning every level's frames
-            self.n_fft = max(level.n_fft * level.factor for level in self._levels)
+        composed = None
+        if self.algorithm == "direct":  # one frame length at the full rate, holding every composed kernel
+            composed = [self._composed_kernels(level) for level in self._levels]
+            self.n_fft = self._direct_frame_length(composed)
         else:
             self.n_fft = max(level.n_fft for level in self._levels)
         dtype = check_dtype(dtype)
-        exact = self._exact_time_kernels()
+        exact = self._exact_time_kernels(composed)
+        del composed
         self.kernel_real = nn.Parameter(torch.from_numpy(exact.real).to(dtype))
         self.kernel_imag = nn.Parameter(torch.from_numpy(exact.imag).to(dtype))
         if self.algorithm == "direct":
             self._register_spectral_blocks(exact, dtype)
+            for index, level in enumerate(self._levels):
+                at_rate = self._level_kernels(level)
+                edge_kernels = torch.from_numpy(np.concatenate([at_rate.real, at_rate.imag]))
+                self.register_buffer(f"_edge_kernels_{index}", edge_kernels.to(dtype), persistent=False)
         del exact
         self.learn_kernels = learn_kernels
         # Built from the analytic kernels just now: the verdict holds for them.
@@ -196,31 +213,43 @@ class VQT(nn.Module):
     # ------------------------------------------------------------------------------------------ design
 
     def _level_kernels(self, level: OctaveLevel) -> np.ndarray:
-        return cqt_level_kernels(
+        return cqt_level_time_kernels(
             level,
             self._frequencies,
             self._lengths_at_rate,
             self.sample_rate,
+            self.bins_per_octave,
             window=self.window,
             norm=self.norm,
             scale=self.scale,
         )
 
-    def _exact_time_kernels(self) -> np.ndarray:
+    def _composed_kernels(self, level: OctaveLevel) -> np.ndarray:
+        return composed_time_kernels(level, self._level_kernels(level), PASS_EDGE)
+
+    def _direct_frame_length(self, composed: list[np.ndarray]) -> int:
+        """``"direct"``'s full-rate frame: a power of two holding every level's frames and all but
+        ``DIRECT_KERNEL_TAIL`` of each of the ``composed`` kernels' L1 norm (longer than the frames only
+        where the decimation low-pass's spread matters: short level frames, as large ``gamma`` gives)."""
+        spans = max(level.n_fft * level.factor for level in self._levels)
+        width = max(kernel_half_width(times, DIRECT_KERNEL_TAIL) for times in composed)
+        return max(spans, next_power_of_two(2 * width))
+
+    def _exact_time_kernels(self, composed: list[np.ndarray] | None = None) -> np.ndarray:
         """``(n_bins, n_fft)`` complex128 time-domain kernels: for ``"direct"`` at the full rate, each
-        level's composed with the decimation feeding it (so both algorithms compute the same transform);
-        for ``"multirate"`` each level's at its own rate, centred in ``n_fft``."""
+        level's composed with the decimation feeding it (so both algorithms compute the same transform;
+        ``composed``: those kernels per level, if already computed); for ``"multirate"`` each level's at
+        its own rate, centred in ``n_fft``."""
         kernels = np.zeros((self.n_bins, self.n_fft), dtype=np.complex128)
-        for level in self._levels:
+        for index, level in enumerate(self._levels):
             rows = slice(level.start, level.stop)
             if self.algorithm == "direct":
-                kernels[rows] = cqt_full_rate_time_kernels(
-                    level, self._level_kernels(level), self.n_fft, PASS_EDGE
-                )
+                times = composed[index] if composed is not None else self._composed_kernels(level)
+                kernels[rows] = centred_in(times, self.n_fft)
             else:
                 left = (self.n_fft - level.n_fft) // 2
                 columns = slice(left, left + level.n_fft)
-                kernels[rows, columns] = cqt_time_kernels(self._level_kernels(level), level.n_fft)
+                kernels[rows, columns] = self._level_kernels(level)
         return kernels
 
     def _register_spectral_blocks(self, times: np.ndarray, dtype: torch.dtype) -> None:
@@ -329,21 +358,23 @@ class VQT(nn.Module):
         first, last = self._levels[0].factor, self._levels[-1].factor
         return octave_rates(signal, first, last.bit_length() - first.bit_length())
 
-    def _level_frames(self, signals: list[torch.Tensor], level: OctaveLevel) -> torch.Tensor:
-        """Frames of ``level.n_fft`` samples of the signal at the level's rate, padded at that rate."""
+    def _level_frames(self, signals: list[torch.Tensor], level: OctaveLevel, n_fft: int) -> torch.Tensor:
+        """Frames of ``n_fft`` samples of the signal at the level's rate, padded at that rate."""
         level_signal = signals[(level.factor // self._levels[0].factor).bit_length() - 1]
-        return self._frames(level_signal, level.n_fft, self.hop_length // level.factor)
+        return self._frames(level_signal, n_fft, self.hop_length // level.factor)
 
     def _kernels_at_rate(self, level: OctaveLevel) -> torch.Tensor:
-        """``(2 rows, level.n_fft)`` real and imaginary time-domain kernels of a level at its own rate.
+        """``(2 rows, size)`` real and imaginary time-domain kernels of a level at its own rate:
+        ``level.n_fft`` samples for ``"multirate"``.
 
-        For ``"direct"``, the full-rate kernels at every ``factor``-th sample times ``factor``: applied to
-        the decimated signal this is the full-rate kernel applied to that signal zero-stuffed back to the
-        full rate, the same as at the full rate for the analytic kernels (band-limited to the level's
-        Nyquist frequency by their decimation low-pass).
+        For ``"direct"``, the full-rate kernels at every ``factor``-th sample times ``factor``
+        (``n_fft // factor`` samples): applied to the decimated signal this is the full-rate kernel
+        applied to that signal zero-stuffed back to the full rate, close to the full-rate product for
+        kernels band-limited to the level's Nyquist frequency (as the analytic ones are by their
+        decimation low-pass; they get the level kernels themselves, see :meth:`_direct`).
         """
         step = level.factor if self.algorithm == "direct" else 1
-        span = level.n_fft * step
+        span = self.n_fft if self.algorithm == "direct" else level.n_fft
         left = (self.n_fft - span) // 2
         rows, columns = slice(level.start, level.stop), slice(left, left + span, step)
         kernels = torch.cat([self.kernel_real[rows, columns], self.kernel_imag[rows, columns]])
@@ -354,7 +385,7 @@ class VQT(nn.Module):
         signals = self._octave_signals(signal)
         products = []
         for level in reversed(self._levels):
-            frames = self._level_frames(signals, level)[:, :n_frames]
+            frames = self._level_frames(signals, level, level.n_fft)[:, :n_frames]
             products.append(dense_transform(frames, self._kernels_at_rate(level).to(frames.dtype)))
         return _split_parts(products, self._levels)
 
@@ -390,9 +421,13 @@ class VQT(nn.Module):
             else:
                 kernels = torch.cat([self.kernel_real[rows], self.kernel_imag[rows]]).to(frames.dtype)
                 parts = [dense_transform(frames[:, middle], kernels)]
-            if head or tail:
-                level_frames = self._level_frames(signals, level)
-                kernels = self._kernels_at_rate(level).to(level_frames.dtype)
+            if head or tail:  # the analytic kernels are the level's own there, as in "multirate"
+                if spectral:
+                    kernels = getattr(self, f"_edge_kernels_{self._levels.index(level)}")
+                else:
+                    kernels = self._kernels_at_rate(level)
+                level_frames = self._level_frames(signals, level, kernels.shape[-1])
+                kernels = kernels.to(level_frames.dtype)
                 ends = (level_frames[:, :head], level_frames[:, n_frames - tail : n_frames])
                 parts = [dense_transform(ends[0], kernels), *parts, dense_transform(ends[1], kernels)]
             products.append(torch.cat(parts, dim=-1))
@@ -403,6 +438,17 @@ class VQT(nn.Module):
         spectrum = onnx_fft.rfft(frames[:, :n_frames])
         blocks = [(low, getattr(self, f"_spectral_block_{i}")) for i, low in enumerate(self._block_lows)]
         return banded_product(spectrum, blocks).transpose(-1, -2)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:  # type: ignore[override]
+        """Direct kernels saved with shorter frames (before the frames held the low-pass's spread) are
+        centred in the current ones: the same products, so a trained model loads as it was."""
+        if self.algorithm == "direct":
+            for name in ("kernel_real", "kernel_imag"):
+                saved = state_dict.get(prefix + name)
+                if isinstance(saved, torch.Tensor) and saved.ndim == 2 and saved.shape[-1] < self.n_fft:
+                    shift = self.n_fft // 2 - saved.shape[-1] // 2
+                    state_dict[prefix + name] = F.pad(saved, (shift, self.n_fft - saved.shape[-1] - shift))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def extra_repr(self) -> str:
         return (

@@ -57,64 +57,103 @@ def plan_octave_levels(
     return levels
 
 
-def cqt_level_kernels(
+def cqt_level_time_kernels(
     level: OctaveLevel,
     frequencies: np.ndarray,
     lengths: np.ndarray,
     sample_rate: float,
+    bins_per_octave: int,
     *,
     window: WindowSpec = "hann",
     norm: float | None = 1,
     scale: bool = True,
 ) -> np.ndarray:
-    """Frequency-domain kernels of one level at its own rate (``sample_rate / level.factor``).
+    """Time-domain kernels of one level at its own rate (``sample_rate / level.factor``), centred in
+    ``level.n_fft`` samples: ``sum_n frame[n] t[n]`` is a bin's value on a level frame.
 
-    The atoms are built at that rate (as librosa does), and scaled so that every level gives the
-    full-rate answer from a signal decimated without gain: ``sqrt(L)`` (``scale=True``) or ``L`` times
-    the correlation with the L1-normalised atom, ``L`` the length at ``sample_rate``.
+    As librosa does, each octave of the level (octaves counted down from the top bin; a level holds
+    several where they share a rate) has its atoms built at that rate in frames of its own power-of-two
+    length, and only the non-negative frequencies of their spectra kept (the negative ones of windows
+    that do not vanish at their ends, such as a boxcar, depend on that length). Every level gives the
+    full-rate answer from a signal decimated without gain: the atoms are scaled by ``sqrt(L)``
+    (``scale=True``) or ``L`` (the correlation with the L1-normalised atom), ``L`` the length at
+    ``sample_rate``.
 
     Returns:
-        ``(level.stop - level.start, level.n_fft // 2 + 1)`` complex128 array.
+        ``(level.stop - level.start, level.n_fft)`` complex128 array.
     """
-    rows = slice(level.start, level.stop)
-    atoms = cqt_atoms(
-        frequencies[rows],
-        lengths[rows] / level.factor,
-        sample_rate / level.factor,
-        level.n_fft,
-        window=window,
-        norm=norm,
-    )
-    gains = np.sqrt(lengths[rows]) if scale else lengths[rows]
-    return cqt_spectral_kernels(atoms, gains)
+    kernels = np.zeros((level.stop - level.start, level.n_fft), dtype=np.complex128)
+    for stop in range(level.stop, level.start, -bins_per_octave):
+        rows = slice(max(level.start, stop - bins_per_octave), stop)
+        rate_lengths = lengths[rows] / level.factor
+        n_fft = next_power_of_two(np.max(rate_lengths))
+        atoms = cqt_atoms(
+            frequencies[rows], rate_lengths, sample_rate / level.factor, n_fft, window=window, norm=norm
+        )
+        gains = np.sqrt(lengths[rows]) if scale else lengths[rows]
+        times = cqt_time_kernels(cqt_spectral_kernels(atoms, gains), n_fft)
+        left = level.n_fft // 2 - n_fft // 2
+        kernels[rows.start - level.start : rows.stop - level.start, left : left + n_fft] = times
+    return kernels
 
 
-def cqt_full_rate_time_kernels(
-    level: OctaveLevel, spectral: np.ndarray, n_fft: int, pass_edge: float
-) -> np.ndarray:
+#: Level-rate samples on each side of a level's frame over which :func:`composed_time_kernels` composes
+#: with the decimation low-pass: its impulse response keeps about 1e-4 of its L1 norm beyond 256 samples.
+COMPOSE_MARGIN = 256
+
+
+def composed_time_kernels(level: OctaveLevel, level_times: np.ndarray, pass_edge: float) -> np.ndarray:
     """A level's kernels seen from the full rate, in the time domain: composed with the decimation that
-    feeds the level (a low-pass flat to ``pass_edge`` of its Nyquist, then the rate change) and centred in
-    full-rate frames of ``n_fft`` samples (``>= level.n_fft * level.factor``).
+    feeds the level (a zero-phase low-pass flat to ``pass_edge`` of its Nyquist, then the rate change).
 
-    ``sum_n frame[n] t[n]`` over a full-rate frame equals the level's product (``sum_k K[k] rfft(level
-    frame)[k]``) on that frame decimated; ``t`` is zero outside the ``level.n_fft * level.factor`` samples
-    the level frame covers. (Its spectrum on the ``n_fft`` grid is not one-sided, so no product with
-    ``rfft(frame)`` alone equals it: :func:`two_sided_spectral_kernels` gives the weights that do.)
+    ``sum_n x[n] t[n - c]`` over the full-rate signal equals the level's product (``sum_m
+    level_times[m] frame[m]``, see :func:`cqt_level_time_kernels`) on the frame of the decimated signal
+    centred on ``c``. Level sample ``m`` of that frame sits at full-rate offset ``(m - level.n_fft // 2)
+    * factor``, and the low-pass spreads each over neighbouring samples, so ``t`` reaches beyond the
+    ``level.n_fft * factor`` samples the level frame covers (a linear composition: cut to the frame and
+    wrapped around, a short level frame missed librosa by up to 1e-1). It is computed over
+    ``COMPOSE_MARGIN`` more level-rate samples on each side.
 
     Returns:
-        ``(rows, n_fft)`` complex128 array.
+        ``(rows, size)`` complex128 array centred on ``size // 2``: ``size = level.n_fft`` for ``factor``
+        1 (the level kernels themselves), else ``(level.n_fft + 2 * COMPOSE_MARGIN) * factor``.
     """
-    bins = level.n_fft // 2 + 1
-    if level.factor > 1:
-        relative = torch.linspace(0.0, 1.0, bins, dtype=torch.float64)
-        spectral = spectral * (raised_cosine_lowpass(relative, pass_edge).numpy() / level.factor)
-    span = level.n_fft * level.factor  # full-rate samples covered by a level frame
-    widened = np.zeros((len(spectral), span // 2 + 1), dtype=np.complex128)
-    widened[:, :bins] = spectral
-    times = np.zeros((len(spectral), n_fft), dtype=np.complex128)
-    left = (n_fft - span) // 2
-    times[:, left : left + span] = cqt_time_kernels(widened, span)
-    return times
+    if level.factor == 1:
+        return level_times
+    size = (level.n_fft + 2 * COMPOSE_MARGIN) * level.factor
+    stuffed = np.zeros((len(level_times), size), dtype=np.complex128)
+    positions = size // 2 + (np.arange(level.n_fft) - level.n_fft // 2) * level.factor
+    stuffed[:, positions] = level_times
+    # gain 1 in the pass band of the level's Nyquist (fractions of it: |frequency| * 2 * factor)
+    relative = torch.from_numpy(np.abs(np.fft.fftfreq(size)) * (2 * level.factor))
+    lowpass = raised_cosine_lowpass(relative, pass_edge).numpy()
+    return np.fft.ifft(np.fft.fft(stuffed, axis=-1) * lowpass, axis=-1)
+
+
+def kernel_half_width(times: np.ndarray, tolerance: float) -> int:
+    """The smallest ``w`` such that every row of ``times`` (centred on ``size // 2``) keeps all but
+    ``tolerance`` of its L1 norm within ``size // 2 - w ... size // 2 + w - 1``."""
+    size = times.shape[-1]
+    magnitudes = np.abs(times)
+    totals = magnitudes.sum(axis=-1)
+    centre = size // 2
+    # L1 outside [centre - w, centre + w) for w = 0 .. centre, per row
+    inside = np.zeros((len(times), centre + 1))
+    left = np.cumsum(magnitudes[:, :centre][:, ::-1], axis=-1)  # centre-1, centre-2, ... taken one by one
+    right = np.cumsum(magnitudes[:, centre:], axis=-1)
+    inside[:, 1:] = left[:, :centre] + right[:, :centre]
+    fits = (totals[:, None] - inside) <= tolerance * totals[:, None]
+    return int(np.argmax(fits.all(axis=0)))
+
+
+def centred_in(times: np.ndarray, size: int) -> np.ndarray:
+    """Rows centred on ``len // 2`` cut or zero-padded to ``size`` samples centred on ``size // 2``."""
+    length = times.shape[-1]
+    out = np.zeros((len(times), size), dtype=times.dtype)
+    shift = size // 2 - length // 2  # where sample 0 of ``times`` lands
+    first, last = max(0, -shift), min(length, size - shift)
+    out[:, first + shift : last + shift] = times[:, first:last]
+    return out
 
 
 def two_sided_spectral_kernels(times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
