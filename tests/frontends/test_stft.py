@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 
 import librosa
 import numpy as np
@@ -274,6 +275,18 @@ def test_hop_defaults_to_a_quarter_window():
         ({"n_fft": 64, "freq_scale": "log", "f_min": 0.0}, "f_min"),
         ({"n_fft": 64, "n_bins": 10}, "n_bins"),
         ({"n_fft": 64, "normalized": "energy"}, "normalized"),
+        (
+            {"n_fft": 64, "freq_scale": "linear", "onesided": False},
+            "onesided=False applies to freq_scale='full'",
+        ),
+        ({"n_fft": 64, "window": torch.full((64,), math.nan)}, "window must have finite values"),
+        ({"n_fft": 64, "window": torch.zeros(64)}, "window must not be all zeros"),
+        (
+            {"n_fft": 64, "window": torch.ones(64, dtype=torch.complex64)},
+            "window given as an array must be real",
+        ),
+        ({"n_fft": 64, "window": ("kaiser", math.nan)}, r"window=\('kaiser', nan\) has a NaN"),
+        ({"n_fft": 64, "window": ("tukey", math.inf)}, r"window=\('tukey', inf\) has a NaN"),
     ],
 )
 def test_wrong_parameters_raise_value_error_naming_them(kwargs, match):

@@ -114,6 +114,11 @@ class STFT(nn.Module):
                         f"{name} applies to freq_scale='linear' or 'log' only; got freq_scale='full' and "
                         f"{name}={value!r}"
                     )
+        elif not self.onesided:
+            raise ValueError(
+                f"onesided=False applies to freq_scale='full' only; freq_scale={self.freq_scale!r} gives "
+                "n_bins frequencies from f_min to f_max"
+            )
         self.sample_rate = check_positive_number("sample_rate", sample_rate)
         frequencies = fourier_frequencies(
             self.n_fft,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 import scipy.signal
 import torch
+
+from .._validation import is_real_number
 
 WindowSpec = str | float | tuple | torch.Tensor | np.ndarray
 
@@ -25,7 +28,8 @@ def get_window(window: WindowSpec, win_length: int, *, dtype: torch.dtype | None
         A 1-D tensor of length ``win_length``.
 
     Raises:
-        ValueError: naming ``window`` for an unknown spec or a tensor of the wrong shape.
+        ValueError: naming ``window`` for an unknown spec, a spec with a NaN or infinite parameter, or an
+            array of the wrong shape, complex, or with NaN, infinite or only zero values.
     """
     dtype = dtype or torch.get_default_dtype()
     if isinstance(window, (torch.Tensor, np.ndarray)):
@@ -35,17 +39,27 @@ def get_window(window: WindowSpec, win_length: int, *, dtype: torch.dtype | None
                 f"window given as an array must be 1-D with win_length={win_length} samples, "
                 f"got shape {tuple(values.shape)}"
             )
-        if values.is_complex() or not values.is_floating_point():
-            values = values.to(torch.float64)
-        return values.to(dtype).clone()
-    try:
-        values = scipy.signal.get_window(_as_scipy_spec(window), win_length, fftbins=True)
-    except (ValueError, TypeError) as err:
-        raise ValueError(
-            f"window={window!r} is not a scipy.signal.get_window spec (e.g. 'hann', 'hamming', "
-            f"('kaiser', 8.0), ('gaussian', 100)) nor a tensor: {err}"
-        ) from None
-    return torch.from_numpy(np.asarray(values, dtype=np.float64)).to(dtype)
+        if values.is_complex():
+            raise ValueError(f"window given as an array must be real, got {values.dtype}")
+        values = values.to(torch.float64)
+    else:
+        spec = _as_scipy_spec(window)
+        if isinstance(spec, tuple) and any(is_real_number(p) and not math.isfinite(p) for p in spec[1:]):
+            raise ValueError(f"window={window!r} has a NaN or infinite parameter")
+        try:
+            values = scipy.signal.get_window(spec, win_length, fftbins=True)
+        except (ValueError, TypeError) as err:
+            raise ValueError(
+                f"window={window!r} is not a scipy.signal.get_window spec (e.g. 'hann', 'hamming', "
+                f"('kaiser', 8.0), ('gaussian', 100)) nor a tensor: {err}"
+            ) from None
+        values = torch.from_numpy(np.asarray(values, dtype=np.float64))
+    given = "the window array" if isinstance(window, (torch.Tensor, np.ndarray)) else f"window={window!r}"
+    if not torch.isfinite(values).all():
+        raise ValueError(f"window must have finite values; {given} has NaN or infinite ones")
+    if not values.any():
+        raise ValueError(f"window must not be all zeros; {given} has {win_length} zeros")
+    return values.to(dtype).clone()
 
 
 def pad_center(window: torch.Tensor, size: int) -> torch.Tensor:
