@@ -104,8 +104,8 @@ def test_onnx_cwt_matches_pywt(dtype, tolerance, signal_factory, tmp_path):
 
 
 def test_onnx_cqt_matches_librosa(tmp_path):
-    """librosa resamples its lower octaves (soxr), so the eager CQT is within 2e-3 of it, not closer (see
-    test_cqt); so is the exported one."""
+    """The decimation has soxr's gain, so the eager CQT is within 4e-7 of librosa here (float32); the
+    exported one within float32 rounding of the FFTs as matrix products."""
     sample_rate, seconds = 22050, 1.5
     t = np.arange(round(seconds * sample_rate)) / sample_rate
     y = sum(np.sin(2 * np.pi * 220.0 * k * t + k) / k for k in range(1, 8))
@@ -114,7 +114,7 @@ def test_onnx_cqt_matches_librosa(tmp_path):
     actual = _run_in_onnxruntime(cqt.eval(), x[:2], x, tmp_path)[2]
     expected = librosa.cqt(y, sr=sample_rate, hop_length=512, fmin=110.0, n_bins=48, tuning=0.0, sparsity=0)
     magnitude = np.hypot(actual[..., 0], actual[..., 1])
-    assert _relative_error(magnitude, np.abs(expected)) <= 2.1e-3
+    assert _relative_error(magnitude, np.abs(expected)) <= 1e-5
 
 
 class _PooledEnergy(torch.nn.Module):

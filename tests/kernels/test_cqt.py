@@ -7,7 +7,6 @@ import math
 import librosa
 import numpy as np
 import pytest
-import torch
 
 from adaspec.kernels import (
     centred_in,
@@ -19,7 +18,6 @@ from adaspec.kernels import (
     kernel_half_width,
     kernel_support,
     plan_octave_levels,
-    raised_cosine_lowpass,
     relative_bandwidth,
     resolve_gamma,
     window_bandwidth,
@@ -110,12 +108,6 @@ def test_kernel_support_keeps_all_but_the_allowed_mass(sparsity):
         assert first <= np.argmax(magnitudes[row]) < last
     if sparsity == 0.0:
         assert (low == np.argmax(magnitudes > 0, axis=-1)).all()
-
-
-def test_raised_cosine_lowpass():
-    relative = torch.tensor([0.0, 0.5, 0.9, 0.95, 1.0, 1.2], dtype=torch.float64)
-    gain = raised_cosine_lowpass(relative, 0.9)
-    np.testing.assert_allclose(gain.numpy(), [1.0, 1.0, 1.0, 0.5, 0.0, 0.0], atol=1e-15)
 
 
 def test_octave_plan_follows_librosa():

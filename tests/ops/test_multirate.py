@@ -29,14 +29,12 @@ def test_in_band_tones_are_kept_and_out_of_band_tones_removed(factor):
     np.testing.assert_allclose(out[margin:-margin], expected[margin:-margin], atol=2e-5)
 
 
-@pytest.mark.parametrize("factor", [2, 8])
+@pytest.mark.parametrize("factor", [2, 4, 8])
 @pytest.mark.parametrize("n", [4000, 4001, 4003])
 def test_matches_librosa_soxr_resampling(factor, n):
-    rng = np.random.default_rng(n)
-    spectrum = np.fft.rfft(rng.standard_normal(n))
-    spectrum[np.linspace(0, 1, spectrum.size) > 0.85 / factor] = 0  # within soxr's flat pass band
-    x = np.fft.irfft(spectrum, n)
-    x /= np.abs(x).max()
+    """White noise (energy up to Nyquist, so the whole transition band counts): soxr's gain, so within
+    about 1e-6 of librosa; at the ends too for halvings. Larger factors (soxr's stages) ring at the ends."""
+    x = np.random.default_rng(n).standard_normal(n)
     expected = librosa.resample(x, orig_sr=factor, target_sr=1, res_type="soxr_hq", scale=True)
     expected /= np.sqrt(factor)  # scale=True keeps the energy; we keep the amplitude
     out = decimate(torch.from_numpy(x), factor).numpy()
@@ -44,8 +42,8 @@ def test_matches_librosa_soxr_resampling(factor, n):
     # soxr keeps round(n / factor) samples and librosa pads zeros up to ceil(n / factor): so do we.
     valid = (2 * n + factor) // (2 * factor)
     assert (out[valid:] == 0).all() and (expected[valid:] == 0).all()
-    np.testing.assert_allclose(out[100:-100], expected[100:-100], atol=2e-4)
-    np.testing.assert_allclose(out, expected, atol=1e-2)  # the ends: the two filters differ slightly
+    np.testing.assert_allclose(out[100:-100], expected[100:-100], atol=3e-6)
+    np.testing.assert_allclose(out, expected, atol=3e-6 if factor == 2 else 5e-2)
 
 
 def test_octave_rates_chain_lengths_and_leading_dimensions():
@@ -87,9 +85,7 @@ def test_banded_product_equals_dense_product():
         np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize(
-    ("factor", "pass_edge", "name"), [(0, 0.9, "factor"), (-2, 0.9, "factor"), (2, 1.0, "pass_edge")]
-)
-def test_decimate_bad_arguments(factor, pass_edge, name) -> None:
-    with pytest.raises(ValueError, match=name):
-        decimate(torch.zeros(2, 1000), factor, pass_edge)
+@pytest.mark.parametrize("factor", [0, -2, 1.5, 3])
+def test_decimate_bad_factor(factor) -> None:
+    with pytest.raises(ValueError, match="factor"):
+        decimate(torch.zeros(2, 1000), factor)

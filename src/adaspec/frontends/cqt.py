@@ -34,6 +34,7 @@ from ..kernels.cqt_levels import (
     plan_octave_levels,
     two_sided_spectral_kernels,
 )
+from ..kernels.resampling import soxr_hq_response
 from ..kernels.windows import WindowSpec
 from ..ops import (
     OUTPUTS,
@@ -47,7 +48,6 @@ from ..ops import (
     parts_output,
 )
 from ..ops._tracing import is_exporting, is_tracing, require_static_length
-from ..ops.multirate import PASS_EDGE
 from ._kernel_check import equals_rounded, kernel_key, recheck_kernels
 from ._waveform import check_waveform, over_signals
 from .registry import register_frontend
@@ -58,7 +58,7 @@ C1_HZ = 32.70319566257483  # librosa's default f_min (note C1)
 #: cut at the signal's ends, still changes them (the low-pass's ringing): closer frames are edge frames.
 EDGE_MARGIN = 32
 #: ``"direct"``: L1 fraction of each composed kernel that its full-rate frame may leave out.
-DIRECT_KERNEL_TAIL = 1e-3
+DIRECT_KERNEL_TAIL = 1e-4
 
 
 @register_frontend("vqt")
@@ -74,22 +74,26 @@ class VQT(nn.Module):
     noise gives the same expected energy in every bin; ``scale=False`` gives ``L`` times the
     correlation with the L1-normalised atom instead.
 
-    Algorithms (both compute the same transform, to about 1e-3 of the largest value; they differ in speed):
+    Algorithms (both compute the same transform, to about 1e-4 of the largest value; they differ in speed):
         ``"multirate"`` (default; fastest): librosa's scheme. The top octave is computed at the lowest
         rate ``sample_rate / 2**e`` that holds it, each lower octave after one more anti-aliased halving
         of the signal (while ``hop_length`` at that rate is even), from short frames and the same short
-        kernels. The decimation is a zero-phase FFT low-pass flat to 91.3 % of the new Nyquist
-        frequency, like librosa's soxr 'HQ' resampler, so the results agree with librosa.cqt to about
-        2e-3 of the largest value, frames at the ends included (1e-6 away from them).
+        kernels. The decimation is a zero-phase FFT low-pass with the gain of librosa's soxr 'HQ'
+        resampler (measured once per factor, :func:`adaspec.kernels.soxr_hq_response`), so in float64
+        the results agree with librosa.vqt (``sparsity=0``) to about 1e-6 of the largest value on every
+        frame; only after an early decimation by 4 or more, which soxr does in stages that ring
+        differently at the signal's start, the first frames differ by up to about 4e-3 (7e-3 with a
+        strong offset).
         ``"direct"``: one kernel per bin at the full rate (nnAudio's CQT1992): the rfft of frames times
         frequency-domain kernels cut to the band that holds all but ``sparsity`` of each row's L1 mass.
         The kernels are the multirate ones composed with their decimation, which gives librosa's
         transform away from the signal's ends. The low-pass spreads a kernel beyond its level's frame,
         so the frames are as long as the longest filter or, where a level's frames are short (large
-        ``gamma``), long enough to hold all but ``DIRECT_KERNEL_TAIL`` (1e-3) of each kernel's L1 norm
-        (VQT with ``gamma=50`` at 48 kHz from 55 Hz: 16384 samples instead of 1024; with ``gamma=0``
-        the frames stay as long as the longest filter). Such a kernel, zero
-        outside its level's frame, is not one-sided on the longer full-rate grid (for windows that do not
+        ``gamma``), long enough to hold all but ``DIRECT_KERNEL_TAIL`` (1e-4) of each kernel's L1 norm
+        (VQT with ``gamma=50`` at 48 kHz from 55 Hz: 32768 samples instead of 1024; librosa's ERB
+        ``gamma`` at 16 kHz, hop 128: 8192 instead of 2048; the CQTs measured keep their length). That
+        cut leaves "direct" within about 1e-4 of "multirate" for VQTs, 1e-6 for CQTs. Such a kernel is not
+        one-sided on the full-rate grid (for windows that do not
         vanish at their ends, such as Hamming or a boxcar, by a few 1e-3 of its mass), so the product
         weighs the spectrum's real and imaginary parts separately (the spectrum and its conjugate), which
         costs the same as a complex product. Near the ends it
@@ -186,6 +190,11 @@ class VQT(nn.Module):
         self._levels = plan_octave_levels(
             lengths, self.bins_per_octave, self.hop_length, self.sample_rate, float(reach.max())
         )
+        # soxr's 'HQ' low-pass gains of the decimation chain (constants of compiled and exported graphs)
+        first, halving = self._levels[0].factor, (2 if len(self._levels) > 1 else 1)
+        for name, factor in (("_first_response", first), ("_halving_response", halving)):
+            table = torch.tensor(soxr_hq_response(factor)) if factor > 1 else None
+            self.register_buffer(name, table, persistent=False)
         composed = None
         if self.algorithm == "direct":  # one frame length at the full rate, holding every composed kernel
             composed = [self._composed_kernels(level) for level in self._levels]
@@ -225,7 +234,12 @@ class VQT(nn.Module):
         )
 
     def _composed_kernels(self, level: OctaveLevel) -> np.ndarray:
-        return composed_time_kernels(level, self._level_kernels(level), PASS_EDGE)
+        """A level's direct kernels: composed with the last decimation step feeding it (the steps before it
+        are flat up to its Nyquist frequency)."""
+        if level.factor == 1:
+            return self._level_kernels(level)
+        last_step = level.factor if level.factor == self._levels[0].factor else 2
+        return composed_time_kernels(level, self._level_kernels(level), soxr_hq_response(last_step))
 
     def _direct_frame_length(self, composed: list[np.ndarray]) -> int:
         """``"direct"``'s full-rate frame: a power of two holding every level's frames and all but
@@ -356,7 +370,8 @@ class VQT(nn.Module):
     def _octave_signals(self, signal: torch.Tensor) -> list[torch.Tensor]:
         """The signal at every level's rate, highest rate first (librosa's decimation chain)."""
         first, last = self._levels[0].factor, self._levels[-1].factor
-        return octave_rates(signal, first, last.bit_length() - first.bit_length())
+        halvings = last.bit_length() - first.bit_length()
+        return octave_rates(signal, first, halvings, self._first_response, self._halving_response)
 
     def _level_frames(self, signals: list[torch.Tensor], level: OctaveLevel, n_fft: int) -> torch.Tensor:
         """Frames of ``n_fft`` samples of the signal at the level's rate, padded at that rate."""

@@ -9,7 +9,6 @@ from .cqt import (
     cqt_spectral_kernels,
     cqt_time_kernels,
     kernel_support,
-    raised_cosine_lowpass,
     relative_bandwidth,
     resolve_gamma,
     window_bandwidth,
@@ -36,6 +35,7 @@ from .gabor import (
     pooling_width_bounds,
 )
 from .mel import MEL_NORMS, MEL_SCALES, hz_to_mel, mel_filterbank, mel_frequencies, mel_to_hz
+from .resampling import RESPONSE_POINTS, interpolated_gain, soxr_hq_response
 from .wavelets import (
     WAVELETS,
     central_frequency,
@@ -54,6 +54,7 @@ __all__ = [
     "FREQ_SCALES",
     "MEL_NORMS",
     "MEL_SCALES",
+    "RESPONSE_POINTS",
     "SQRT_2LN2",
     "WAVELETS",
     "OctaveLevel",
@@ -79,6 +80,7 @@ __all__ = [
     "gaussian_lowpass",
     "get_window",
     "hz_to_mel",
+    "interpolated_gain",
     "kernel_half_width",
     "kernel_length",
     "kernel_support",
@@ -90,10 +92,10 @@ __all__ = [
     "pad_center",
     "plan_octave_levels",
     "pooling_width_bounds",
-    "raised_cosine_lowpass",
     "relative_bandwidth",
     "resolve_gamma",
     "scales_to_frequencies",
+    "soxr_hq_response",
     "two_sided_spectral_kernels",
     "wavelet_filters",
     "wavelet_function",

@@ -164,13 +164,6 @@ def kernel_support(spectral: np.ndarray, sparsity: float) -> tuple[np.ndarray, n
     return low.astype(np.int64), high.astype(np.int64)
 
 
-def raised_cosine_lowpass(relative: torch.Tensor, pass_edge: float) -> torch.Tensor:
-    """Gain at frequencies ``relative`` (fractions of Nyquist): 1 up to ``pass_edge``, then half a cosine
-    period down to exactly 0 at Nyquist (and beyond)."""
-    ramp = ((relative - pass_edge) / (1.0 - pass_edge)).clamp(0.0, 1.0)
-    return 0.5 + 0.5 * torch.cos(math.pi * ramp)
-
-
 def next_power_of_two(value: float) -> int:
     """The smallest power of two >= ``value`` (at least 1)."""
     return 1 << max(0, math.ceil(math.log2(max(float(value), 1.0))))

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .cqt import cqt_atoms, cqt_spectral_kernels, cqt_time_kernels, next_power_of_two, raised_cosine_lowpass
+from .cqt import cqt_atoms, cqt_spectral_kernels, cqt_time_kernels, next_power_of_two
+from .resampling import interpolated_gain
 from .windows import WindowSpec
 
 
@@ -98,13 +99,15 @@ def cqt_level_time_kernels(
 
 
 #: Level-rate samples on each side of a level's frame over which :func:`composed_time_kernels` composes
-#: with the decimation low-pass: its impulse response keeps about 1e-4 of its L1 norm beyond 256 samples.
-COMPOSE_MARGIN = 256
+#: with the decimation low-pass: soxr's 'HQ' filter keeps about 1e-6 of its L1 norm beyond 128 samples.
+COMPOSE_MARGIN = 128
 
 
-def composed_time_kernels(level: OctaveLevel, level_times: np.ndarray, pass_edge: float) -> np.ndarray:
+def composed_time_kernels(level: OctaveLevel, level_times: np.ndarray, response: np.ndarray) -> np.ndarray:
     """A level's kernels seen from the full rate, in the time domain: composed with the decimation that
-    feeds the level (a zero-phase low-pass flat to ``pass_edge`` of its Nyquist, then the rate change).
+    feeds the level (the last step's zero-phase low-pass, gains ``response`` from 0 to the level's Nyquist
+    frequency, as :func:`~adaspec.kernels.soxr_hq_response`; the steps before it are flat there; then the
+    rate change).
 
     ``sum_n x[n] t[n - c]`` over the full-rate signal equals the level's product (``sum_m
     level_times[m] frame[m]``, see :func:`cqt_level_time_kernels`) on the frame of the decimated signal
@@ -124,9 +127,9 @@ def composed_time_kernels(level: OctaveLevel, level_times: np.ndarray, pass_edge
     stuffed = np.zeros((len(level_times), size), dtype=np.complex128)
     positions = size // 2 + (np.arange(level.n_fft) - level.n_fft // 2) * level.factor
     stuffed[:, positions] = level_times
-    # gain 1 in the pass band of the level's Nyquist (fractions of it: |frequency| * 2 * factor)
+    # frequencies as fractions of the level's Nyquist: |frequency| * 2 * factor
     relative = torch.from_numpy(np.abs(np.fft.fftfreq(size)) * (2 * level.factor))
-    lowpass = raised_cosine_lowpass(relative, pass_edge).numpy()
+    lowpass = interpolated_gain(torch.tensor(response, dtype=torch.float64), relative).numpy()
     return np.fft.ifft(np.fft.fft(stuffed, axis=-1) * lowpass, axis=-1)
 
 

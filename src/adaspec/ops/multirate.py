@@ -5,16 +5,13 @@ from __future__ import annotations
 import torch
 
 from .._validation import check_positive_int
-from ..kernels.cqt import raised_cosine_lowpass
+from ..kernels.resampling import interpolated_gain, soxr_hq_response
 from . import onnx_fft
 from ._batch import map_signals
 from .fft_sizes import next_fast_size
 
-#: End of the flat pass band of each halving, as a fraction of the new Nyquist frequency: soxr's 'HQ'
-#: preset (librosa's resampler) keeps 91.3 %; the gain then falls as a raised cosine to 0 at Nyquist.
-PASS_EDGE = 0.913
-#: Zeros appended before each FFT, in output samples. The low-pass response (transition 8.7 % of the
-#: band) has decayed below 1e-5 of its peak this far out, so the circular convolution is the linear one.
+#: Zeros appended before each FFT, in output samples. soxr's 'HQ' low-pass keeps about 1e-6 of its L1
+#: norm beyond 128 samples of its centre, so the circular convolution is the linear one.
 GUARD_SAMPLES = 256
 
 
@@ -24,24 +21,35 @@ def decimated_length(length: int, factor: int) -> int:
     return -(-length // factor)
 
 
-def decimate(waveform: torch.Tensor, factor: int, pass_edge: float = PASS_EDGE) -> torch.Tensor:
-    """Low-pass ``(..., time)`` signals and keep every ``factor``-th sample (zero-phase, differentiable).
+def decimate(waveform: torch.Tensor, factor: int, response: torch.Tensor | None = None) -> torch.Tensor:
+    """Low-pass ``(..., time)`` signals and keep every ``factor``-th sample (zero-phase, differentiable):
+    librosa's ``resample(y, orig_sr=factor, target_sr=1, res_type="soxr_hq")`` to about 1e-6, without its
+    ``scale``.
 
     The signal is taken as zero outside its ends (as soxr does). The low-pass is applied in the frequency
-    domain: flat up to ``pass_edge`` times the new Nyquist frequency, a raised cosine down to exactly 0
-    at it, so nothing aliases. Output sample ``m`` sits at input sample ``factor * m``. Like librosa's
-    soxr resampling, ``round(time / factor)`` samples (halves up) are kept and zeros fill up to
-    ``ceil(time / factor)`` samples.
+    domain with the gain of soxr's 'HQ' filter (measured once per factor, see
+    :func:`adaspec.kernels.soxr_hq_response`). Output sample ``m`` sits at input sample ``factor * m``.
+    Like librosa's soxr resampling, ``round(time / factor)`` samples (halves up) are kept and zeros fill
+    up to ``ceil(time / factor)`` samples.
+
+    Args:
+        waveform: ``(..., time)`` real tensor.
+        factor: decimation factor (>= 1; 1 returns ``waveform``).
+        response: the gain table to use instead (``soxr_hq_response(factor)`` as a tensor; a module keeps
+            it as a buffer so that compiled and exported graphs hold it as a constant).
+
+    Returns:
+        ``(..., ceil(time / factor))`` tensor.
     """
     factor = check_positive_int("factor", factor)
-    if not 0.0 < pass_edge < 1.0:
-        raise ValueError(f"pass_edge must be in (0, 1) (a fraction of the new Nyquist), got {pass_edge!r}")
     if factor == 1:
         return waveform
-    return map_signals(lambda signals: _decimate(signals, factor, pass_edge), waveform)
+    if response is None:
+        response = torch.tensor(soxr_hq_response(factor))
+    return map_signals(lambda signals: _decimate(signals, factor, response), waveform)
 
 
-def _decimate(waveform: torch.Tensor, factor: int, pass_edge: float) -> torch.Tensor:
+def _decimate(waveform: torch.Tensor, factor: int, response: torch.Tensor) -> torch.Tensor:
     """:func:`decimate` of a non-empty batch (``factor > 1``)."""
     length = waveform.shape[-1]
     kept = decimated_length(length, factor)
@@ -52,21 +60,32 @@ def _decimate(waveform: torch.Tensor, factor: int, pass_edge: float) -> torch.Te
     spectrum = onnx_fft.rfft(torch.cat([waveform, zeros], dim=-1))[..., : out_size // 2 + 1]
     relative = torch.linspace(0.0, 1.0, out_size // 2 + 1, dtype=torch.float64, device=waveform.device)
     # 1 / factor: irfft normalises by the smaller size.
-    gain = raised_cosine_lowpass(relative, pass_edge).to(waveform.dtype) / factor
+    gain = interpolated_gain(response.to(device=waveform.device, dtype=torch.float64), relative)
+    gain = gain.to(waveform.dtype) / factor
     result = onnx_fft.irfft(spectrum * gain, n=out_size)
     return torch.nn.functional.pad(result[..., :valid], (0, kept - valid))
 
 
 def octave_rates(
-    waveform: torch.Tensor, first: int, halvings: int, pass_edge: float = PASS_EDGE
+    waveform: torch.Tensor,
+    first: int,
+    halvings: int,
+    first_response: torch.Tensor | None = None,
+    halving_response: torch.Tensor | None = None,
 ) -> list[torch.Tensor]:
     """The signal decimated by ``first`` in one step, then halved ``halvings`` times in succession
     (librosa's early downsampling followed by its repeated ``resample(y, 2, 1)``).
 
+    Args:
+        waveform: ``(..., time)`` real tensor.
+        first: the first decimation factor (1: none).
+        halvings: how many halvings follow.
+        first_response, halving_response: gain tables of the two kinds of step (see :func:`decimate`).
+
     Returns:
         ``halvings + 1`` tensors, at ``1 / first``, ``1 / (2 first)``, ... of the input rate.
     """
-    signals = [decimate(waveform, first, pass_edge)]
+    signals = [decimate(waveform, first, first_response)]
     for _ in range(halvings):
-        signals.append(decimate(signals[-1], 2, pass_edge))
+        signals.append(decimate(signals[-1], 2, halving_response))
     return signals
