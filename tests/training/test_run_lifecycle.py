@@ -251,3 +251,7 @@ def test_a_run_on_relative_paths_is_evaluable_from_any_folder_and_moves_with_its
         and json.loads((moved / "runs/relative/metrics.json").read_text())["epochs"][-1]["epoch"] == 1
     )
     assert "not in it" not in caplog.text
+    shutil.move(moved / "tones", tmp_path / "tones-moved")  # the data moved, the run did not
+    monkeypatch.chdir(elsewhere)
+    with pytest.raises(UserError, match=f"'tones' is relative and not found in {elsewhere} nor in {moved}"):
+        evaluate_run(moved / "runs" / "relative")

@@ -7,10 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from adaspec.errors import UserError
 from adaspec.training.workdir import (
+    check_relative_data_found,
     comparable_data_paths,
     rebase_data_paths,
     record_workdir,
+    recorded_folders,
     training_folder,
 )
 
@@ -92,3 +95,27 @@ def test_a_run_folder_no_relative_path_leads_to_records_the_absolute_folder_only
     recorded = record_workdir(tmp_path / "runs" / "a")
     assert recorded == {"absolute": str(tmp_path)}
     assert training_folder({"root": "tones"}, tmp_path / "elsewhere", recorded) == tmp_path
+
+
+def test_relative_data_found_nowhere_is_refused_naming_every_folder_tried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The data moved but the run did not: the message names the current folder and the recorded ones."""
+    (tmp_path / "here").mkdir()
+    monkeypatch.chdir(tmp_path / "here")
+    recorded = {"relative_to_run": "../..", "absolute": str(tmp_path / "old")}
+    searched = recorded_folders(tmp_path / "project" / "runs" / "a", recorded)
+    assert searched == [str(tmp_path / "project"), str(tmp_path / "old")]
+    data = {"root": "tones", "split_lists": None}
+    with pytest.raises(UserError) as refused:
+        check_relative_data_found(data, searched)
+    message = str(refused.value)
+    assert "'tones'" in message and "--data" in message
+    assert (
+        message.index(str(tmp_path / "here"))
+        < message.index(str(tmp_path / "project"))
+        < message.index(str(tmp_path / "old"))
+    )
+    (tmp_path / "here" / "tones").mkdir()  # found from the current folder: nothing to say
+    check_relative_data_found(data, searched)
+    check_relative_data_found({"root": str(tmp_path / "gone")}, searched)  # absolute: the loader's message

@@ -16,7 +16,7 @@ from ..errors import UserError, not_a_file_reason, one_line
 from ..models import Classifier
 from .builders import build_classifier
 from .run_dir import RunPaths
-from .workdir import WORKDIR_KEY, rebase_data_paths, training_folder
+from .workdir import WORKDIR_KEY, rebase_data_paths, recorded_folders, training_folder
 
 
 @dataclass
@@ -35,6 +35,9 @@ class LoadedModel:
     #: The folder the run's relative data paths were found from, already joined to ``config``'s (see
     #: :mod:`~adaspec.training.workdir`); None when they are absolute or found from the current folder.
     data_folder: Path | None = None
+    #: The recorded training folders also tried for relative data paths (see
+    #: :func:`~adaspec.training.workdir.recorded_folders`), for the message when they are found nowhere.
+    searched_folders: tuple[str, ...] = ()
 
     def origin(self) -> dict[str, Any]:
         """What reports record of where the model came from: the resolved checkpoint path, epoch and step."""
@@ -145,11 +148,13 @@ def load_classifier(target: str | Path, config: Mapping[str, Any] | None = None)
     saved_config = hyper_parameters["config"]
     class_names = list(hyper_parameters["class_names"])
     chosen = dict(config if config is not None else saved_config)
-    data_folder = None
+    data_folder, searched = None, ()
     if isinstance(chosen.get("data"), Mapping):  # evaluable from any folder
         run_root = run.root if run is not None else None
-        data_folder = training_folder(chosen["data"], run_root, hyper_parameters.get(WORKDIR_KEY))
+        recorded = hyper_parameters.get(WORKDIR_KEY)
+        data_folder = training_folder(chosen["data"], run_root, recorded)
         chosen["data"] = rebase_data_paths(chosen["data"], data_folder)
+        searched = tuple(recorded_folders(run_root, recorded))
     # trained with it: the front-end took its clips then (no need to run it on one again)
     use_config = resolve_config(chosen, try_clip=False)
     model = build_classifier(use_config, len(class_names))
@@ -174,6 +179,7 @@ def load_classifier(target: str | Path, config: Mapping[str, Any] | None = None)
         epoch=checkpoint.get("epoch"),
         step=checkpoint.get("global_step"),
         data_folder=data_folder,
+        searched_folders=searched,
     )
 
 

@@ -25,6 +25,7 @@ from .datamodule import AudioDataModule
 from .run_dir import RunPaths, write_json
 from .split_file import listing, read_split_file, same_listing, warn_missing
 from .votes import PartsAccumulator
+from .workdir import check_relative_data_found
 
 # Overrides that change what is evaluated, not the network: anything else would not fit the weights.
 EVALUATION_SECTIONS = ("data", "eval")
@@ -197,6 +198,8 @@ def evaluate_run(
     """
     loaded = load_classifier(target)
     config = evaluation_config(loaded, data, overrides)
+    if data is None and loaded.data_folder is None:
+        check_relative_data_found(config["data"], list(loaded.searched_folders))
     result, files = score_split(loaded, config, split)
     out_dir = Path(out) if out is not None else default_out_dir(loaded, config)
     out_dir.mkdir(parents=True, exist_ok=True)

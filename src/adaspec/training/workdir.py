@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..errors import UserError
+
 #: Hyper-parameter of a checkpoint holding :func:`record_workdir`'s result.
 WORKDIR_KEY = "workdir"
 
@@ -28,7 +30,8 @@ def record_workdir(run_root: Path) -> dict[str, str]:
         return {"absolute": here}
 
 
-def _relative_data_paths(data: Mapping[str, Any]) -> list[str]:
+def relative_data_paths(data: Mapping[str, Any]) -> list[str]:
+    """The relative paths among ``data``'s ``root``, ``manifest`` and ``split_lists`` files."""
     paths = [data[key] for key in ("root", "manifest") if isinstance(data.get(key), str)]
     if isinstance(data.get("split_lists"), Mapping):
         paths += [str(path) for path in data["split_lists"].values()]
@@ -48,18 +51,46 @@ def training_folder(
             the recorded absolute folder is tried).
         recorded: the checkpoint's :data:`WORKDIR_KEY` hyper-parameter (``None`` for older checkpoints).
     """
-    relative = _relative_data_paths(data)
-    if not relative or not isinstance(recorded, Mapping):
+    relative = relative_data_paths(data)
+    if not relative:
         return None
-    candidates = [str(recorded.get("absolute", ""))]
-    if run_root is not None and "relative_to_run" in recorded:  # from the run folder, links resolved
-        relative_to_run = str(recorded["relative_to_run"])
-        candidates.insert(0, os.path.join(os.path.realpath(run_root), relative_to_run))
-    for folder in candidates:
-        folder = os.path.normpath(os.path.abspath(folder))
+    for folder in recorded_folders(run_root, recorded):
         if all(os.path.exists(os.path.join(folder, path)) for path in relative):
             return Path(folder)
     return None
+
+
+def recorded_folders(run_root: Path | None, recorded: Mapping[str, Any] | None) -> list[str]:
+    """Where :func:`training_folder` looks, in order: the recorded training folder relative to where the
+    run folder is now (not for ``run_root=None``), then as it was (absolute, normalised)."""
+    if not isinstance(recorded, Mapping):
+        return []
+    candidates = [str(recorded["absolute"])] if recorded.get("absolute") else []
+    if run_root is not None and "relative_to_run" in recorded:  # from the run folder, links resolved
+        candidates.insert(0, os.path.join(os.path.realpath(run_root), str(recorded["relative_to_run"])))
+    return list(dict.fromkeys(os.path.normpath(os.path.abspath(folder)) for folder in candidates))
+
+
+def check_relative_data_found(data: Mapping[str, Any], searched: list[str]) -> None:
+    """Refuse relative data paths missing from the current folder, naming where they were looked for.
+
+    Args:
+        data: a ``data`` section whose relative paths were not rebased (found nowhere else).
+        searched: the run's recorded training folders, also tried (:func:`recorded_folders`).
+
+    Raises:
+        UserError: naming the first missing path and every folder tried.
+    """
+    missing = [path for path in relative_data_paths(data) if not os.path.exists(path)]
+    if not missing:
+        return
+    folders = [os.path.realpath(os.getcwd()), *(f for f in searched if f != os.path.realpath(os.getcwd()))]
+    where = " nor in ".join(folders)
+    raise UserError(
+        f"data path {missing[0]!r} is relative and not found in {where} (the current folder"
+        f"{', then the folder the run was trained in' if len(folders) > 1 else ''}); give the data with "
+        "--data, or run from the folder that holds it"
+    )
 
 
 def comparable_data_paths(config: Mapping[str, Any]) -> dict[str, Any]:
