@@ -9,6 +9,7 @@ from typing import Any
 import lightning as L
 import torch
 from lightning.pytorch.callbacks import EarlyStopping
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from ..plots.confusion import save_confusion_matrix
 from ..plots.frontend import frontend_state, save_frontend_comparison
@@ -105,11 +106,19 @@ class RngState(L.Callback):
             torch.cuda.set_rng_state_all(state_dict["cuda"])
 
 
+#: Exit status of a process stopped by SIGTERM (128 + 15, as a shell reports a process it killed).
+SIGTERM_EXIT_STATUS = 143
+
+
 class InterruptWatch(L.Callback):
-    """Remembers a Ctrl-C (``KeyboardInterrupt``) that Lightning caught during fitting.
+    """Remembers a Ctrl-C (``KeyboardInterrupt``) that Lightning caught during fitting, and makes a SIGTERM
+    end the process with status 143.
 
     Lightning 2.x handles the interrupt itself (graceful shutdown, then ``sys.exit(1)``); ``train`` uses
-    :attr:`caught` to raise the ``KeyboardInterrupt`` again, so that callers and the CLI see it.
+    :attr:`caught` to raise the ``KeyboardInterrupt`` again, so that callers and the CLI see it. On SIGTERM
+    (``timeout``, ``kill``, a cluster's scheduler) Lightning stops at the next batch by raising
+    ``SIGTERMException``, a ``SystemExit`` without a status: the process would exit 0, as if training had
+    finished, and ``train && evaluate`` would go on. Its status is set to 143 here.
     """
 
     def __init__(self) -> None:
@@ -120,6 +129,9 @@ class InterruptWatch(L.Callback):
     ) -> None:
         if isinstance(exception, KeyboardInterrupt):
             self.caught = exception
+        elif isinstance(exception, SIGTERMException):
+            log.warning("training stopped by SIGTERM; the same command resumes it from its last epoch")
+            exception.code = SIGTERM_EXIT_STATUS
 
 
 class StayStopped(L.Callback):
