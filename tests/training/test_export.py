@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile as sf
 import torch
 
 from adaspec.cli import main
@@ -17,6 +18,7 @@ from adaspec.data import load_audio, split_parts
 from adaspec.errors import UserError
 from adaspec.training import TrainResult, load_classifier, predict_paths
 from adaspec.training.export import METADATA_KEY, export_run, read_metadata
+from adaspec.training.predict import clip_windows
 
 ort = pytest.importorskip("onnxruntime")
 pytest.importorskip("onnxscript")
@@ -189,6 +191,42 @@ def test_predict_runs_exported_models_like_the_run(
         np.testing.assert_allclose([p for _, p in got["top"]], [p for _, p in want["top"]], atol=1e-5)
     assert main(["predict", str(model), str(sorted(folder.iterdir())[0])]) == 0
     assert "noise_00.wav" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("fmt", ["onnx", "pt2"])
+def test_predict_with_an_exported_model_takes_clip_long_windows_of_any_file(
+    fmt: str, trained_run: TrainResult, tone_dataset: Path, tmp_path: Path
+) -> None:
+    """The exported model takes only its clip length; files of other lengths (whose parts are longer or
+    shorter than a clip) are labelled from ``n_parts`` clip-long windows centred on the parts, as the
+    PyTorch model labels those same windows. It failed in onnxruntime (or a guard) on every such file."""
+    model = export_run(trained_run.paths.root, fmt=fmt, output=tmp_path / f"tones.{fmt}").path
+    loaded = load_classifier(trained_run.paths.root)
+    wave, rate = sf.read(sorted((tone_dataset / "noise").iterdir())[0], dtype="float32")
+    files = []
+    for seconds in (0.3, 1.37, 2.9):  # shorter than a clip, and parts of 0.69 s and 1.45 s
+        files.append(tmp_path / f"noise_{seconds}.wav")
+        sf.write(files[-1], np.resize(wave, round(seconds * rate)), rate)
+    rows = predict_paths(model, files, top_k=4, fmt="json").rows
+    for path, row in zip(files, rows, strict=True):
+        assert row["error"] is None
+        windows = clip_windows(sf.read(path, dtype="float32")[0], 2, 4000)
+        assert windows.shape == ((1, 4000) if "0.3" in path.name else (2, 4000))
+        with torch.no_grad():
+            expected = torch.softmax(loaded.model(torch.from_numpy(windows)), dim=1).mean(0).numpy()
+        got = dict(row["top"])
+        np.testing.assert_allclose([got[name] for name in loaded.class_names], expected, atol=1e-5)
+
+
+def test_clip_windows_are_centred_on_the_parts_and_stay_inside() -> None:
+    wave = np.arange(100, dtype=np.float32)
+    np.testing.assert_array_equal(clip_windows(wave, 2, 50), [wave[:50], wave[50:]])  # the parts
+    # parts of 25 samples centred on 12.5, 37.5, 62.5, 87.5: windows of 20 start at 2(.5), 28, 52(.5), 78
+    starts = [window[0] for window in clip_windows(wave, 4, 20)]
+    assert starts == [2, 28, 52, 78]
+    np.testing.assert_array_equal(clip_windows(wave, 3, 90)[:, 0], [0, 5, 10])  # overlapping, inside
+    short = clip_windows(wave[:30], 4, 50)
+    assert short.shape == (1, 50) and (short[0, :30] == wave[:30]).all() and (short[0, 30:] == 0).all()
 
 
 def test_export_shows_only_its_summary(trained_run: TrainResult, tmp_path: Path) -> None:

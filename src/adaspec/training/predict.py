@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from ..data import AUDIO_EXTENSIONS, AudioDecodeError, load_audio, split_parts
+from ..data.cropping import fit_length
 from ..data.walk import find_audio_files
 from ..errors import not_a_file_reason
 from ..evaluation import format_predictions, top_k, vote
@@ -54,7 +56,11 @@ def predict_file(loaded: LoadedModel, path: Path, k: int) -> dict[str, Any]:
     except AudioDecodeError as err:
         row["error"] = err.reason
         return row
-    parts = split_parts(wave, config["eval"]["n_parts"], min_length=clip_samples(config["data"]))
+    clip = clip_samples(config["data"])
+    if loaded.checkpoint.suffix in EXPORTED_SUFFIXES:  # a fixed input length: clip-long windows
+        parts = clip_windows(wave, config["eval"]["n_parts"], clip)
+    else:
+        parts = split_parts(wave, config["eval"]["n_parts"], min_length=clip)
     parts = torch.from_numpy(parts)
     device = next(loaded.model.parameters(), torch.empty(0)).device  # an ONNX model has none: CPU
     with torch.inference_mode():
@@ -64,6 +70,23 @@ def predict_file(loaded: LoadedModel, path: Path, k: int) -> dict[str, Any]:
     return row
 
 
+def clip_windows(wave: np.ndarray, n_parts: int, clip: int) -> np.ndarray:
+    """``n_parts`` windows of exactly ``clip`` samples centred on the parts :func:`split_parts` cuts
+    (kept inside the wave, so they overlap in a file shorter than ``n_parts`` clips and leave gaps in a
+    longer one), for an exported model, which takes only that length; a file shorter than a clip is
+    zero-padded to one window. Where the parts are a clip long (a file ``n_parts`` clips long) the windows
+    are the parts.
+
+    Returns:
+        ``(n_windows, clip)`` array of ``wave``'s dtype.
+    """
+    if wave.size <= clip:
+        return fit_length(wave, clip)[None]
+    centres = (np.arange(n_parts) + 0.5) * (wave.size / n_parts)
+    starts = np.clip(np.round(centres - clip / 2).astype(np.int64), 0, wave.size - clip)
+    return np.stack([wave[start : start + clip] for start in starts])
+
+
 def predict_paths(
     target: str | Path, paths: Sequence[Path], top_k: int = 3, fmt: str = "table"
 ) -> PredictionOutput:
@@ -71,7 +94,8 @@ def predict_paths(
 
     The label is the ``eval.vote`` vote over ``eval.n_parts`` parts; the listed probabilities are the mean
     over parts. A file that cannot be decoded gets an error row and the others go on. A ``.onnx`` or
-    ``.pt2`` file written by ``adaspec export`` brings its own sample rate, crop and vote settings.
+    ``.pt2`` file written by ``adaspec export`` brings its own sample rate, crop and vote settings, and
+    takes ``eval.n_parts`` windows of its fixed input length (see :func:`clip_windows`).
     """
     exported = Path(target).suffix in EXPORTED_SUFFIXES
     loaded = load_exported(target) if exported else load_classifier(target)
