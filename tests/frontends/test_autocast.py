@@ -151,3 +151,23 @@ def test_gradients_under_autocast_are_float32_and_reach_every_learnable_part():
         if parameter.requires_grad:
             assert parameter.grad is not None and parameter.grad.dtype == torch.float32, name
             assert torch.isfinite(parameter.grad).all() and parameter.grad.abs().sum() > 0, name
+
+
+@pytest.mark.parametrize("dtype", AUTOCAST_DTYPES)
+def test_amplitude_to_db_promotes_half_input_under_autocast(dtype):
+    power = torch.rand(2, 40, 30, dtype=torch.float64) + 1e-3
+    actual = under_autocast(adaspec.AmplitudeToDB(top_db=None), power.to(dtype), dtype)
+    assert actual.dtype == torch.float32
+    expected = librosa.power_to_db(power.to(dtype).double().numpy(), ref=1.0, amin=1e-10, top_db=None)
+    np.testing.assert_allclose(actual.double().numpy(), expected, atol=1e-4)
+
+
+def test_spectrogram_modules_run_on_meta_tensors():
+    """A shape pass on the meta device (no autocast there to ask about or turn off)."""
+    x = torch.empty(2, 40, 30, device="meta")
+    for module in (adaspec.SpectrogramNorm(), adaspec.TFAttention(40), adaspec.AmplitudeToDB()):
+        assert module.to("meta")(x).shape == x.shape
+    assert (
+        adaspec.SincGram(40, SR, N_FFT).to("meta")(torch.empty(2, N_FFT // 2 + 1, 30, device="meta")).shape
+        == x.shape
+    )

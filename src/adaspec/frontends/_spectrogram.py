@@ -4,6 +4,8 @@ precision-sensitive products under ``torch.autocast``."""
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 
 
@@ -26,9 +28,17 @@ def check_spectrogram(spectrogram: torch.Tensor, name: str = "spectrogram", min_
         raise ValueError(f"{name} must have shape (..., freq, frames), got {tuple(spectrogram.shape)}")
 
 
-def autocast_off(tensor: torch.Tensor) -> torch.autocast:
+def _has_autocast(device_type: str) -> bool:
+    """Whether torch has autocast for ``device_type`` (not for ``"meta"``, where asking raises)."""
+    available = getattr(torch.amp, "is_autocast_available", None)  # torch >= 2.4
+    return device_type in ("cpu", "cuda") if available is None else bool(available(device_type))
+
+
+def autocast_off(tensor: torch.Tensor) -> contextlib.AbstractContextManager:
     """A context with ``torch.autocast`` off for ``tensor``'s device (use with
     :func:`promoted_under_autocast`)."""
+    if not _has_autocast(tensor.device.type):  # e.g. meta tensors: nothing to turn off
+        return contextlib.nullcontext()
     return torch.autocast(tensor.device.type, enabled=False)
 
 
@@ -46,6 +56,7 @@ def promoted_under_autocast(tensor: torch.Tensor) -> torch.Tensor:
     Returns:
         ``tensor``, or its float32 copy when autocast is enabled for its device and it is half precision.
     """
-    if torch.is_autocast_enabled(tensor.device.type):
+    device = tensor.device.type
+    if _has_autocast(device) and torch.is_autocast_enabled(device):
         return tensor.to(torch.promote_types(tensor.dtype, torch.float32))
     return tensor

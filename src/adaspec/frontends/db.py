@@ -9,7 +9,7 @@ from torch import nn
 
 from .._validation import check_choice, check_positive_number, is_finite_number
 from ..ops import amplitude_to_db
-from ._spectrogram import check_spectrogram
+from ._spectrogram import check_spectrogram, promoted_under_autocast
 from .registry import register_frontend
 
 STYPES = ("power", "magnitude")
@@ -64,8 +64,10 @@ class AmplitudeToDB(nn.Module):
         return 10.0 if self.stype == "power" else 20.0
 
     def forward(self, spectrogram: torch.Tensor) -> torch.Tensor:
-        """Compress ``(..., freq, time)`` non-negative values; the shape is kept."""
+        """Compress ``(..., freq, time)`` non-negative values; the shape is kept (float32 under
+        ``torch.autocast``, a half-precision input promoted; the input's dtype outside it)."""
         check_spectrogram(spectrogram, min_ndim=0)
+        spectrogram = promoted_under_autocast(spectrogram)
         if self.log_base is None:
             return spectrogram
         return amplitude_to_db(
