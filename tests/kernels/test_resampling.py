@@ -38,9 +38,10 @@ def test_shipped_tables_are_the_installed_soxr(factor):
     shipped = soxr_hq_response(factor)
     assert shipped.shape == (RESPONSE_POINTS,) and not shipped.flags.writeable
     # only the gains from TABLE_START on are stored: soxr is flat to 1e-6 below
-    np.testing.assert_allclose(shipped, measured, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(shipped, measured, rtol=0, atol=2e-6)
     stored = np.linspace(0.0, 1.0, RESPONSE_POINTS) >= TABLE_START
-    np.testing.assert_allclose(shipped[stored], measured[stored], rtol=0, atol=1e-12)
+    # soxr computes in float32: another CPU or build may round differently, by about 1e-7
+    np.testing.assert_allclose(shipped[stored], measured[stored], rtol=0, atol=1e-6)
 
 
 def test_response_falls_from_one_to_zero():

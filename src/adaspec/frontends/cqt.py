@@ -58,7 +58,7 @@ C1_HZ = 32.70319566257483  # librosa's default f_min (note C1)
 #: cut at the signal's ends, still changes them (the low-pass's ringing): closer frames are edge frames.
 EDGE_MARGIN = 32
 #: ``"direct"``: L1 fraction of each composed kernel that its full-rate frame may leave out.
-DIRECT_KERNEL_TAIL = 1e-4
+DIRECT_KERNEL_TAIL = 1e-3
 
 
 @register_frontend("vqt")
@@ -74,7 +74,7 @@ class VQT(nn.Module):
     noise gives the same expected energy in every bin; ``scale=False`` gives ``L`` times the
     correlation with the L1-normalised atom instead.
 
-    Algorithms (both compute the same transform, to about 1e-4 of the largest value; they differ in speed):
+    Algorithms (both compute the same transform, to about 1e-3 of the largest value; they differ in speed):
         ``"multirate"`` (default; fastest): librosa's scheme. The top octave is computed at the lowest
         rate ``sample_rate / 2**e`` that holds it, each lower octave after one more anti-aliased halving
         of the signal (while ``hop_length`` at that rate is even), from short frames and the same short
@@ -89,10 +89,12 @@ class VQT(nn.Module):
         The kernels are the multirate ones composed with their decimation, which gives librosa's
         transform away from the signal's ends. The low-pass spreads a kernel beyond its level's frame,
         so the frames are as long as the longest filter or, where a level's frames are short (large
-        ``gamma``), long enough to hold all but ``DIRECT_KERNEL_TAIL`` (1e-4) of each kernel's L1 norm
-        (VQT with ``gamma=50`` at 48 kHz from 55 Hz: 32768 samples instead of 1024; librosa's ERB
-        ``gamma`` at 16 kHz, hop 128: 8192 instead of 2048; the CQTs measured keep their length). That
-        cut leaves "direct" within about 1e-4 of "multirate" for VQTs, 1e-6 for CQTs. Such a kernel is not
+        ``gamma``), long enough to hold all but ``DIRECT_KERNEL_TAIL`` (1e-3) of each kernel's L1 norm
+        (VQT with ``gamma=50`` at 48 kHz from 55 Hz: 16384 samples instead of 1024; librosa's ERB
+        ``gamma`` at 16 kHz, hop 128: 4096 instead of 2048; the CQTs measured keep their length). That
+        cut leaves "direct" within about 1e-3 of "multirate" for VQTs (1e-4 would cost frames twice as
+        long for 1e-5), 1e-6 for CQTs. The full-rate frames are zero-padded whatever ``pad_mode`` (it
+        acts in the edge frames). Such a kernel is not
         one-sided on the full-rate grid (for windows that do not
         vanish at their ends, such as Hamming or a boxcar, by a few 1e-3 of its mass), so the product
         weighs the spectrum's real and imaginary parts separately (the spectrum and its conjugate), which
@@ -212,6 +214,12 @@ class VQT(nn.Module):
                 at_rate = self._level_kernels(level)
                 edge_kernels = torch.from_numpy(np.concatenate([at_rate.real, at_rate.imag]))
                 self.register_buffer(f"_edge_kernels_{index}", edge_kernels.to(dtype), persistent=False)
+                # what the level kernels differ by from the analytic full-rate ones taken at the level's
+                # rate (their low-pass's transition band aliased): added to the trained ones' samples
+                rows, step = slice(level.start, level.stop), level.factor
+                difference = centred_in(at_rate, self.n_fft // step) - exact[rows, ::step] * step
+                correction = torch.from_numpy(np.concatenate([difference.real, difference.imag]))
+                self.register_buffer(f"_edge_correction_{index}", correction.to(dtype), persistent=False)
         del exact
         self.learn_kernels = learn_kernels
         # Built from the analytic kernels just now: the verdict holds for them.
@@ -358,14 +366,25 @@ class VQT(nn.Module):
             real, imag = self._direct(signal)
         return parts_output(real, imag, self.output)
 
-    def _frames(self, signal: torch.Tensor, n_fft: int, hop_length: int) -> torch.Tensor:
-        """Frames centred on multiples of ``hop_length`` (a strided view of the padded signal)."""
-        if self.pad_mode != "constant":
-            return frame_signal(signal, n_fft, hop_length, center=True, pad_mode=self.pad_mode)
+    def _frames(
+        self, signal: torch.Tensor, n_fft: int, hop_length: int, pad_mode: str | None = None
+    ) -> torch.Tensor:
+        """Frames centred on multiples of ``hop_length`` (a strided view of the signal padded with
+        ``pad_mode``, by default the module's)."""
+        pad_mode = self.pad_mode if pad_mode is None else pad_mode
+        if pad_mode != "constant":
+            return frame_signal(signal, n_fft, hop_length, center=True, pad_mode=pad_mode)
         # Zero padding by concatenation: F.pad would first zero-fill the whole padded copy.
         zeros = signal.new_zeros(signal.shape[0], n_fft // 2)
         padded = torch.cat([zeros, signal, zeros], dim=-1)
-        return frame_signal(padded, n_fft, hop_length, center=False, pad_mode=self.pad_mode)
+        return frame_signal(padded, n_fft, hop_length, center=False, pad_mode=pad_mode)
+
+    def _full_rate_frames(self, signal: torch.Tensor) -> torch.Tensor:
+        """``"direct"``'s frames, zero-padded whatever ``pad_mode``: they serve the frames away from the
+        ends (``pad_mode`` acts in the edge frames, at each level's rate), whose kernels reach past the
+        signal only through the decimation low-pass, which takes the signal as zero outside it. (Reflect
+        padding at the full rate also refused signals shorter than half these frames.)"""
+        return self._frames(signal, self.n_fft, self.hop_length, pad_mode="constant")
 
     def _octave_signals(self, signal: torch.Tensor) -> list[torch.Tensor]:
         """The signal at every level's rate, highest rate first (librosa's decimation chain)."""
@@ -382,18 +401,19 @@ class VQT(nn.Module):
         """``(2 rows, size)`` real and imaginary time-domain kernels of a level at its own rate:
         ``level.n_fft`` samples for ``"multirate"``.
 
-        For ``"direct"``, the full-rate kernels at every ``factor``-th sample times ``factor``
-        (``n_fft // factor`` samples): applied to the decimated signal this is the full-rate kernel
-        applied to that signal zero-stuffed back to the full rate, close to the full-rate product for
-        kernels band-limited to the level's Nyquist frequency (as the analytic ones are by their
-        decimation low-pass; they get the level kernels themselves, see :meth:`_direct`).
+        For ``"direct"`` (``n_fft // factor`` samples), the full-rate kernels at every ``factor``-th
+        sample times ``factor`` (applied to the decimated signal: the full-rate kernels applied to that
+        signal zero-stuffed back to the full rate), plus what the level kernels differ by from the analytic
+        full-rate ones taken so: the level kernels themselves at initialisation, as in ``"multirate"``,
+        and any training of the full-rate kernels followed.
         """
-        step = level.factor if self.algorithm == "direct" else 1
-        span = self.n_fft if self.algorithm == "direct" else level.n_fft
-        left = (self.n_fft - span) // 2
-        rows, columns = slice(level.start, level.stop), slice(left, left + span, step)
-        kernels = torch.cat([self.kernel_real[rows, columns], self.kernel_imag[rows, columns]])
-        return kernels * step if step > 1 else kernels
+        if self.algorithm != "direct":
+            left = (self.n_fft - level.n_fft) // 2
+            rows, columns = slice(level.start, level.stop), slice(left, left + level.n_fft)
+            return torch.cat([self.kernel_real[rows, columns], self.kernel_imag[rows, columns]])
+        rows, step = slice(level.start, level.stop), level.factor
+        kernels = torch.cat([self.kernel_real[rows, ::step], self.kernel_imag[rows, ::step]]) * step
+        return kernels + getattr(self, f"_edge_correction_{self._levels.index(level)}").to(kernels.dtype)
 
     def _multirate(self, signal: torch.Tensor, n_frames: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Every level at its own rate, one matrix product per level, lowest bins first."""
@@ -425,7 +445,7 @@ class VQT(nn.Module):
         if spectral:
             spectrum = self._direct_spectral(signal, n_frames)
         else:
-            frames = self._frames(signal, self.n_fft, self.hop_length)
+            frames = self._full_rate_frames(signal)
         signals = self._octave_signals(signal)
         products = []
         edges = reversed(self.edge_frames(length))
@@ -449,7 +469,7 @@ class VQT(nn.Module):
         return _split_parts(products, self._levels)
 
     def _direct_spectral(self, signal: torch.Tensor, n_frames: int) -> torch.Tensor:
-        frames = self._frames(signal, self.n_fft, self.hop_length)
+        frames = self._full_rate_frames(signal)
         spectrum = onnx_fft.rfft(frames[:, :n_frames])
         blocks = [(low, getattr(self, f"_spectral_block_{i}")) for i, low in enumerate(self._block_lows)]
         return banded_product(spectrum, blocks).transpose(-1, -2)

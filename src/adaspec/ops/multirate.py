@@ -23,8 +23,9 @@ def decimated_length(length: int, factor: int) -> int:
 
 def decimate(waveform: torch.Tensor, factor: int, response: torch.Tensor | None = None) -> torch.Tensor:
     """Low-pass ``(..., time)`` signals and keep every ``factor``-th sample (zero-phase, differentiable):
-    librosa's ``resample(y, orig_sr=factor, target_sr=1, res_type="soxr_hq")`` to about 1e-6, without its
-    ``scale``.
+    librosa's ``resample(y, orig_sr=factor, target_sr=1, res_type="soxr_hq")`` without its ``scale``, to
+    about 1e-6 of the signal's scale (for factors of 4 or more, which soxr computes in stages, not over
+    the first few dozen output samples: up to 1e-2 there).
 
     The signal is taken as zero outside its ends (as soxr does). The low-pass is applied in the frequency
     domain with the gain of soxr's 'HQ' filter (measured once per factor, see
