@@ -71,3 +71,28 @@ def test_other_processes_wait_for_process_0_to_extend_the_saved_config(
     save_config(shorter, saved)  # process 0 never extends it (it failed): refused after the wait
     with pytest.raises(UserError, match=r"another config \(trainer.max_epochs: 2 -> 3\)"):
         existing_run_dir(tmp_path, "run", longer, wait_seconds=1)
+
+
+def test_other_processes_of_an_overwrite_wait_for_process_0_s_config_and_start_afresh(
+    tone_dataset: Path, tmp_path: Path
+) -> None:
+    """Process 0 replaces an overwritten run only once its checks pass: until then the others see the old
+    folder, whose config and last.ckpt are not theirs to use."""
+    import threading
+    import time
+
+    from adaspec.config import resolve_config, save_config
+    from adaspec.training.run_dir import existing_run_dir
+
+    old = resolve_config(None, tiny_overrides(tone_dataset))
+    new = {**old, "seed": 1}
+    saved = save_config(old, tmp_path / "run" / "config.yaml")
+    (tmp_path / "run" / "checkpoints").mkdir()
+    (tmp_path / "run" / "checkpoints" / "last.ckpt").write_bytes(b"the old run's weights")
+    assert existing_run_dir(tmp_path, "run", old, wait_seconds=1, overwrite=True)[1] is None
+    writer = threading.Timer(1.0, lambda: save_config(new, saved))  # process 0, once its checks passed
+    writer.start()
+    start = time.monotonic()
+    paths, resume = existing_run_dir(tmp_path, "run", new, wait_seconds=20, overwrite=True)
+    writer.join()
+    assert paths.config == saved and resume is None and 0.9 < time.monotonic() - start < 10

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from adaspec.cli import main
-from adaspec.config import load_config_file, resolve_config
+from adaspec.config import load_config_file, resolve_config, save_config
 from adaspec.errors import UserError
 from adaspec.training import TrainResult, prepare_run_dir, train
 from tests.datasets import make_tone_dataset, tiny_overrides
@@ -189,3 +189,115 @@ def test_a_broken_last_checkpoint_is_named_when_resuming(trained_run: TrainResul
     last.symlink_to(tmp_path / "gone.ckpt")
     with pytest.raises(UserError, match=r"has checkpoints but a last\.ckpt \(a broken link\) to resume from"):
         train(config, name=root.name, runs_dir=tmp_path)
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    """Every file under ``root`` with its bytes."""
+    return {str(path.relative_to(root)): path.read_bytes() for path in root.rglob("*") if path.is_file()}
+
+
+def _strict_on_a_bad_file(tone_dataset: Path, tmp_path: Path) -> list[str]:
+    shutil.copytree(tone_dataset, tmp_path / "bad")
+    (tmp_path / "bad" / "low" / "text.wav").write_text("not audio")
+    return [f"data.root={tmp_path / 'bad'}", "data.strict=true"]
+
+
+REFUSED_NEW_RUNS = {
+    "missing data.root": (lambda data, tmp: [f"data.root={tmp / 'dta'}"], "does not exist"),
+    "strict, a bad file": (_strict_on_a_bad_file, r"cannot be used \(strict\)"),
+    "parts too short": (lambda data, tmp: ["eval.n_parts=64"], "too short for the front-end"),
+    "more processes than files": (
+        lambda data, tmp: ["trainer.accelerator=cpu", "trainer.devices=8", "trainer.strategy=ddp"],
+        "fewer than the 8 training processes",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", REFUSED_NEW_RUNS)
+def test_a_refused_overwrite_loses_nothing_of_the_old_run(
+    trained_run: TrainResult, tone_dataset: Path, tmp_path: Path, case: str
+) -> None:
+    config, root = _copy_of(trained_run, tmp_path / "runs")
+    before = _files(root)
+    make_overrides, message = REFUSED_NEW_RUNS[case]
+    new = resolve_config(config, make_overrides(tone_dataset, tmp_path))
+    with pytest.raises(UserError, match=message):
+        train(new, name=root.name, runs_dir=tmp_path / "runs", overwrite=True)
+    assert _files(root) == before  # checkpoints, metrics, splits.csv and config.yaml as they were
+
+
+def test_the_cli_refuses_an_overwrite_with_a_mistyped_root_and_keeps_the_run(
+    trained_run: TrainResult,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _, root = _copy_of(trained_run, tmp_path)
+    before = _files(root)
+    monkeypatch.chdir(tmp_path)
+    args = [
+        "-q",
+        "train",
+        "runs-config.yaml",
+        "--name",
+        root.name,
+        "--runs-dir",
+        ".",
+        "--overwrite",
+        "data.root=dta",
+    ]
+    shutil.copy(root / "config.yaml", tmp_path / "runs-config.yaml")
+    assert main(args) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "adaspec: error: root 'dta' does not exist or is not a folder"
+    ]
+    assert _files(root) == before
+
+
+def test_a_failed_start_creates_no_run_folder(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="does not exist"):
+        train(_config(tmp_path / "dta"), name="typo", runs_dir=tmp_path / "runs")
+    assert not (tmp_path / "runs" / "typo").exists()
+
+
+@pytest.fixture
+def four_epochs(tmp_path: Path) -> tuple[dict, Path]:
+    """A tone dataset of its own, a run of one epoch trained on it, and the config that trains it further."""
+    data = make_tone_dataset(tmp_path / "data", files_per_class=8, seconds=0.6)
+    first = train(_config(data), name="classes", runs_dir=tmp_path / "runs")
+    further = resolve_config(None, tiny_overrides(data, **{"trainer.max_epochs": 4}))
+    return further, first.paths.root
+
+
+def test_resuming_without_a_class_of_the_run_is_refused_in_one_line(
+    four_epochs: tuple[dict, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, root = four_epochs
+    for wav in (tmp_path / "data" / "noise").iterdir():
+        wav.unlink()
+    before = _files(root)
+    message = (
+        f"cannot resume {root}: it was trained with classes 'high', 'low', 'noise', but the dataset has no "
+        "usable file of class 'noise' any more; restore their files, or start the run afresh with --overwrite"
+    )
+    with pytest.raises(UserError) as refused:
+        train(config, name=root.name, runs_dir=root.parent)
+    assert str(refused.value) == message
+    assert _files(root) == before  # not even the larger max_epochs is saved
+
+    saved = tmp_path / "further.yaml"
+    save_config(config, saved)
+    assert main(["-q", "train", str(saved), "--runs-dir", str(root.parent), "--name", root.name]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == f"adaspec: error: {message}"
+
+
+def test_resuming_with_a_new_class_split_afresh_is_refused(
+    four_epochs: tuple[dict, Path], tmp_path: Path
+) -> None:
+    config, root = four_epochs
+    shutil.copytree(tmp_path / "data" / "low", tmp_path / "data" / "hum")
+    (root / "splits.csv").unlink()  # the dataset is split afresh, new class and all
+    with pytest.raises(
+        UserError, match=r"but the dataset has new class 'hum'; restore the dataset the run was"
+    ):
+        train(config, name=root.name, runs_dir=root.parent)

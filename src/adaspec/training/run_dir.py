@@ -196,9 +196,9 @@ def foreign_entries(paths: RunPaths) -> list[str]:
     return [name for name in names if not any(fnmatch.fnmatchcase(name, p) for p in RUN_ENTRIES)]
 
 
-def remove_run(paths: RunPaths) -> None:
-    """Delete a run folder, refusing a link (whose target may be anything) and a folder that holds files
-    adaspec did not write.
+def check_removable(paths: RunPaths) -> None:
+    """Refuse to delete a run folder that is a link (whose target may be anything) or holds files adaspec
+    did not write.
 
     Raises:
         UserError: naming the folder, what else it holds, and the remedy.
@@ -211,75 +211,126 @@ def remove_run(paths: RunPaths) -> None:
         raise UserError(
             f"{paths.root} holds files adaspec did not write ({shown}); it is not deleted: {_REMEDY}"
         )
+
+
+def remove_run(paths: RunPaths) -> None:
+    """Delete a run folder once :func:`check_removable` allows it.
+
+    Raises:
+        UserError: from :func:`check_removable`.
+    """
+    check_removable(paths)
     shutil.rmtree(paths.root)
 
 
-def prepare_run_dir(
+@dataclass(frozen=True)
+class RunPlan:
+    """What :func:`plan_run_dir` decided for a run folder, before anything in it is changed."""
+
+    paths: RunPaths
+    #: The checkpoint to resume from (``None`` for a fresh run).
+    resume: Path | None
+    #: Whether the existing folder is deleted first (``--overwrite``, or replacing a failed start).
+    replace: bool = False
+
+
+def plan_run_dir(
     runs_dir: str | Path, name: str, config: Mapping[str, Any], overwrite: bool = False
-) -> tuple[RunPaths, Path | None]:
-    """Create ``runs_dir/name`` or reuse it.
+) -> RunPlan:
+    """Decide how ``runs_dir/name`` is used, changing nothing: the caller first checks everything else that
+    can refuse the run (its data above all), then carries the plan out with :func:`make_run_dir`, so that
+    a refused ``--overwrite`` loses nothing of the old run.
 
     A directory holding the same config and a ``last.ckpt`` is resumed (a finished run is not redone);
-    one holding a different config is refused unless ``overwrite``, which deletes it first. A directory
+    one holding a different config is refused unless ``overwrite``, which replaces it. A directory
     without any checkpoint (a start that failed, e.g. on a wrong ``data.root``) holds nothing trained and
     is replaced.
 
     A folder that is not a run (no ``config.yaml``, but something in it) is refused, with or without
     ``overwrite``: it may hold anything, and nothing of the user's is deleted or mixed with a run. A run
-    folder is deleted only if it holds nothing but what a run writes (see :func:`remove_run`), and one with
-    checkpoints but no ``last.ckpt`` is refused rather than trained again over them.
+    folder is replaced only if it holds nothing but what a run writes (see :func:`check_removable`), and
+    one with checkpoints but no ``last.ckpt`` is refused rather than trained again over them.
+
+    Raises:
+        UserError: the directory holds checkpoints of another config (the differing keys are named), or
+            it is not an adaspec run, or it cannot be replaced.
+    """
+    paths = RunPaths(Path(runs_dir) / check_run_name(name))
+    check_is_run_or_new(paths)
+    if paths.root.exists() and overwrite:
+        check_removable(paths)
+        return RunPlan(paths, None, replace=True)
+    if not paths.config.exists():
+        return RunPlan(paths, None)
+    if not has_checkpoints(paths):
+        differences = saved_config_differences(paths, config)
+        if differences:
+            check_removable(paths)
+            shown = "; ".join(differences[:3])
+            log.warning("%s holds no checkpoint of its config (%s); replacing it", paths.root, shown)
+        return RunPlan(paths, None, replace=bool(differences))
+    if extends_epochs(paths, config):
+        log.info(
+            "training %s further, up to trainer.max_epochs=%d", paths.root, config["trainer"]["max_epochs"]
+        )
+    else:
+        check_same_config(paths, config, "use another --name or --overwrite")
+    if not paths.last.is_file():
+        reason = not_a_file_reason(paths.last)
+        what = "no checkpoints/last.ckpt" if reason == "no such file" else f"a last.ckpt ({reason})"
+        raise UserError(
+            f"{paths.root} has checkpoints but {what} to resume from; restore it, or start the run "
+            "afresh with --overwrite"
+        )
+    return RunPlan(paths, paths.last)
+
+
+def make_run_dir(plan: RunPlan, config: Mapping[str, Any]) -> RunPaths:
+    """Carry out :func:`plan_run_dir`'s plan: delete the folder it replaces, then create the folder and
+    save ``config`` in it.
+
+    Raises:
+        UserError: the folder can no longer be deleted (see :func:`check_removable`).
+    """
+    if plan.replace:
+        remove_run(plan.paths)
+    plan.paths.root.mkdir(parents=True, exist_ok=True)
+    save_config(config, plan.paths.config)
+    return plan.paths
+
+
+def prepare_run_dir(
+    runs_dir: str | Path, name: str, config: Mapping[str, Any], overwrite: bool = False
+) -> tuple[RunPaths, Path | None]:
+    """Create ``runs_dir/name`` or reuse it at once, by the rules of :func:`plan_run_dir`.
 
     Returns:
         The run's paths and the checkpoint to resume from (``None`` for a fresh run).
 
     Raises:
-        UserError: the directory holds checkpoints of another config (the differing keys are named), or
-            it is not an adaspec run.
+        UserError: as :func:`plan_run_dir`.
     """
-    paths = RunPaths(Path(runs_dir) / check_run_name(name))
-    check_is_run_or_new(paths)
-    if paths.root.exists() and overwrite:
-        remove_run(paths)
-    resume = None
-    if paths.config.exists():
-        if has_checkpoints(paths):
-            if extends_epochs(paths, config):
-                log.info(
-                    "training %s further, up to trainer.max_epochs=%d",
-                    paths.root,
-                    config["trainer"]["max_epochs"],
-                )
-            else:
-                check_same_config(paths, config, "use another --name or --overwrite")
-            if not paths.last.is_file():
-                reason = not_a_file_reason(paths.last)
-                what = "no checkpoints/last.ckpt" if reason == "no such file" else f"a last.ckpt ({reason})"
-                raise UserError(
-                    f"{paths.root} has checkpoints but {what} to resume from; restore it, or start the run "
-                    "afresh with --overwrite"
-                )
-        elif differences := saved_config_differences(paths, config):
-            shown = "; ".join(differences[:3])
-            log.warning("%s holds no checkpoint of its config (%s); replacing it", paths.root, shown)
-            remove_run(paths)
-        if paths.last.exists():
-            resume = paths.last
-    paths.root.mkdir(parents=True, exist_ok=True)
-    save_config(config, paths.config)
-    return paths, resume
+    plan = plan_run_dir(runs_dir, name, config, overwrite=overwrite)
+    return make_run_dir(plan, config), plan.resume
 
 
 def existing_run_dir(
-    runs_dir: str | Path, name: str, config: Mapping[str, Any], wait_seconds: float = 600.0
+    runs_dir: str | Path,
+    name: str,
+    config: Mapping[str, Any],
+    wait_seconds: float = 600.0,
+    *,
+    overwrite: bool = False,
 ) -> tuple[RunPaths, Path | None]:
     """The run directory as :func:`prepare_run_dir` left it, read only (for distributed worker processes).
 
     Under Lightning's own launcher process 0 prepares the directory before it starts the others; under
     ``torchrun`` or SLURM all start together, so this waits up to ``wait_seconds`` for ``config.yaml`` (and,
-    when the run is trained further, for process 0 to write the larger ``trainer.max_epochs`` into it).
+    when process 0 is to rewrite it, for its new contents; see :func:`_rewritten_later`).
 
     Returns:
-        The run's paths and the checkpoint to resume from (``None`` for a fresh run).
+        The run's paths and the checkpoint to resume from (``None`` for a fresh run, always with
+        ``overwrite``).
 
     Raises:
         UserError: no ``config.yaml`` appeared in time, or it holds another config.
@@ -290,11 +341,21 @@ def existing_run_dir(
         if time.monotonic() > deadline:
             raise UserError(f"{paths.config} did not appear; process 0 of the distributed run writes it")
         time.sleep(0.5)
-    # Training a run further: process 0 rewrites the saved config with the larger trainer.max_epochs.
-    while extends_epochs(paths, config) and time.monotonic() < deadline:
+    while _rewritten_later(paths, config, overwrite) and time.monotonic() < deadline:
         time.sleep(0.5)
     check_same_config(paths, config, "every process must be given the same config")
+    if overwrite:
+        return paths, None
     return paths, paths.last if paths.last.exists() else None
+
+
+def _rewritten_later(paths: RunPaths, config: Mapping[str, Any], overwrite: bool) -> bool:
+    """Whether process 0 is still to save ``config`` over the folder's ``config.yaml``, as it does once its
+    checks pass: with a larger ``trainer.max_epochs`` (a run trained further), or in a folder it replaces
+    (``overwrite``, or a failed start of another config)."""
+    if extends_epochs(paths, config):
+        return True
+    return (overwrite or not has_checkpoints(paths)) and bool(saved_config_differences(paths, config))
 
 
 def write_json(path: Path, data: Any) -> None:

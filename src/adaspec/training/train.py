@@ -29,7 +29,7 @@ from .catalog import build_catalog, list_items
 from .checkpoints import read_checkpoint
 from .datamodule import AudioDataModule
 from .module import ClassifierModule
-from .run_dir import RunPaths, existing_run_dir, prepare_run_dir
+from .run_dir import RunPaths, RunPlan, existing_run_dir, make_run_dir, plan_run_dir
 from .split_file import read_split_file, warn_missing, write_split_file
 from .workdir import record_workdir
 
@@ -235,7 +235,7 @@ def train(
         config: output of :func:`~adaspec.config.resolve_config`.
         name: run name (one path component).
         runs_dir: parent directory of runs.
-        overwrite: delete an existing run of that name first.
+        overwrite: replace an existing run of that name, once every check of the new run has passed.
         callbacks: extra Lightning callbacks (tests use one to interrupt a run).
 
     Returns:
@@ -246,27 +246,13 @@ def train(
     """
     quiet_lightning()
     check_machine_settings(config)
-    if process_rank() == 0:
-        paths, resume = prepare_run_dir(runs_dir, name, config, overwrite=overwrite)
-    else:  # a DDP worker: process 0 (started first) has prepared the directory; only read it
-        paths, resume = existing_run_dir(runs_dir, name, config)
+    plan = plan_run(runs_dir, name, config, overwrite)
+    paths, resume = plan.paths, plan.resume
     L.seed_everything(config["seed"], workers=True, verbose=False)
-    recorded = None
-    if resume is not None:
-        check_resumable(paths, resume)
-        log.info("resuming %s from %s", paths.root, resume)
-        recorded = recorded_split(paths, config)
-    data = AudioDataModule(
-        config,
-        catalog=None
-        if recorded is None
-        else build_catalog(config["data"], config["seed"], assigned=recorded),
-    )
+    data, recorded = run_data(config, paths, resume)
     class_names = data.class_names
     data.split("train")
     data.split("val")
-    if process_rank() == 0 and recorded is None:
-        write_split_file(paths.splits, data.catalog)
     module = ClassifierModule(config, class_names, workdir=record_workdir(paths.root))
     frontends = build_frontends(config)
     data.check_part_lengths("val", frontends)  # else it would fail at the end of the first epoch
@@ -276,22 +262,90 @@ def train(
     trainer = build_trainer(config, paths, [*callbacks, artifacts, watch])
     # Checked before Lightning's launcher starts the other processes, so that it is said once, not by each.
     data.check_files_per_process("val", trainer.world_size)
+    if process_rank() == 0:  # every check passed: only now is an old run replaced
+        make_run_dir(plan, config)
+        if not recorded:
+            write_split_file(paths.splits, data.catalog)
     fit_reraising_interrupt(trainer, watch, module, data, resume)
     return TrainResult(paths=paths, best=artifacts.best(), resumed=resume is not None)
 
 
-def check_resumable(paths: RunPaths, checkpoint: Path) -> None:
+def plan_run(runs_dir: str | Path, name: str, config: Mapping[str, Any], overwrite: bool) -> RunPlan:
+    """How the run folder is used (see :func:`~adaspec.training.run_dir.plan_run_dir`); nothing in it
+    changes until :func:`~adaspec.training.run_dir.make_run_dir`, after every check of the run."""
+    if process_rank() == 0:
+        return plan_run_dir(runs_dir, name, config, overwrite=overwrite)
+    # a DDP worker: process 0 prepares the directory (under Lightning's launcher, before this starts)
+    paths, resume = existing_run_dir(runs_dir, name, config, overwrite=overwrite)
+    return RunPlan(paths, resume)
+
+
+def run_data(config: Mapping[str, Any], paths: RunPaths, resume: Path | None) -> tuple[AudioDataModule, bool]:
+    """The run's data: a resumed run's recorded split, checked against the classes it was trained with.
+
+    Returns:
+        The data module (its catalog built) and whether its split was read from ``splits.csv``.
+
+    Raises:
+        UserError: an unreadable checkpoint, a dataset without the run's classes, or a data problem.
+    """
+    if resume is None:
+        data = AudioDataModule(config)
+        data.setup()
+        return data, False
+    trained = check_resumable(paths, resume)
+    log.info("resuming %s from %s", paths.root, resume)
+    recorded = recorded_split(paths, config)
+    catalog = None if recorded is None else build_catalog(config["data"], config["seed"], assigned=recorded)
+    data = AudioDataModule(config, catalog=catalog)
+    check_same_classes(paths, trained, data.class_names)
+    return data, recorded is not None
+
+
+def check_resumable(paths: RunPaths, checkpoint: Path) -> list[str]:
     """Refuse to resume from a checkpoint that cannot be read (e.g. cut short by a full disk).
+
+    Returns:
+        The class names the run was trained with.
 
     Raises:
         UserError: naming the checkpoint and the remedies.
     """
     try:
-        read_checkpoint(checkpoint, lazy=True)  # Lightning reads it whole next
+        saved = read_checkpoint(checkpoint, lazy=True)  # Lightning reads it whole next
     except UserError as err:
         raise UserError(
             f"cannot resume {paths.root}: {err}; restore the file, or start the run afresh with --overwrite"
         ) from err
+    return [str(name) for name in saved["hyper_parameters"]["class_names"]]
+
+
+def check_same_classes(paths: RunPaths, trained: Sequence[str], found: Sequence[str]) -> None:
+    """Refuse to resume on a dataset whose usable classes are not those the run was trained with (the model
+    has one output per class), before the model is built.
+
+    Raises:
+        UserError: naming the classes gone from the dataset and the new ones, and the remedies.
+    """
+    gone = sorted(set(trained) - set(found))
+    new = sorted(set(found) - set(trained))
+    if not gone and not new:
+        return
+    changes = []
+    if gone:
+        changes.append(f"no usable file of {_classes(gone)} any more")
+    if new:
+        changes.append(f"new {_classes(new)}")
+    restore = "the dataset the run was trained on" if new else "their files"
+    raise UserError(
+        f"cannot resume {paths.root}: it was trained with {_classes(trained)}, but the dataset has "
+        f"{' and '.join(changes)}; restore {restore}, or start the run afresh with --overwrite"
+    )
+
+
+def _classes(names: Sequence[str]) -> str:
+    """``class 'a'`` or ``classes 'a', 'b'``."""
+    return ("class " if len(names) == 1 else "classes ") + ", ".join(repr(name) for name in names)
 
 
 def recorded_split(paths: RunPaths, config: Mapping[str, Any]) -> list[AudioItem] | None:
