@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
+import pytest
 import soundfile as sf
 
 
@@ -26,3 +28,17 @@ def write_tone(
 ) -> Path:
     """Write :func:`tone` to ``path``."""
     return write(path, tone(seconds, sample_rate, **kwargs), sample_rate, subtype)
+
+
+def rename_to_bytes(path: Path, name: bytes) -> Path:
+    """Rename ``path`` to the file name ``name`` (bytes that need not be UTF-8) in the same folder.
+
+    Python holds such a name with surrogate escapes (``os.fsdecode``); the test is skipped where the
+    file system refuses it (Windows, macOS).
+    """
+    target = path.parent / os.fsdecode(name)
+    try:
+        os.rename(path, target)
+    except (OSError, UnicodeError):
+        pytest.skip("this file system refuses file names that are not UTF-8")
+    return target

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import itertools
+import os
 import pickle
 import struct
 
@@ -12,7 +14,7 @@ import soundfile as sf
 import soxr
 
 from adaspec.data import AudioDecodeError, audio_duration, audio_frames, load_audio, resampled_length
-from tests.data.audio_files import tone, write, write_tone
+from tests.data.audio_files import rename_to_bytes, tone, write, write_tone
 
 
 def test_mono_file_matches_soundfile(tmp_path):
@@ -178,3 +180,43 @@ def test_error_is_a_value_error_and_pickles(tmp_path):
     assert isinstance(err, ValueError)
     again = pickle.loads(pickle.dumps(err))
     assert (again.path, again.reason, str(again)) == (err.path, err.reason, str(err))
+
+
+def test_file_name_that_is_not_utf8_loads(tmp_path):
+    """A name like b'fl\\xfbte.wav' (Latin-1) reaches libsndfile as its bytes on disk."""
+    path = rename_to_bytes(write_tone(tmp_path / "a.wav", subtype="FLOAT"), b"fl\xfbte.wav")
+    expected, rate = sf.read(io.BytesIO(path.read_bytes()), dtype="float32")
+    np.testing.assert_array_equal(load_audio(path, rate), expected)
+    assert audio_frames(path) == (len(expected), rate)
+
+
+def _fake_mp3(tmp_path):
+    if "MP3" not in sf.available_formats():
+        pytest.skip("libsndfile without MP3")
+    path = tmp_path / "fake.mp3"
+    path.write_bytes(np.random.default_rng(0).integers(0, 256, 3000, dtype=np.uint8).tobytes())
+    return path
+
+
+def test_mp3_without_frames_is_named_as_such_and_stays_quiet(tmp_path, capfd):
+    path = _fake_mp3(tmp_path)
+    with pytest.raises(sf.LibsndfileError):
+        sf.info(path)  # the oracle: libsndfile cannot open it either
+    capfd.readouterr()
+    assert _reason(path) == "not a decodable MP3 file (no valid MPEG audio frame found)"
+    with pytest.raises(AudioDecodeError, match=r"not a decodable MP3 file \(no valid MPEG audio frame"):
+        audio_frames(path)
+    os.write(2, b"fd 2 is back\n")
+    assert capfd.readouterr().err == "fd 2 is back\n"  # libmpg123's "Note: ..." lines stayed out
+
+
+def test_mp3_decoder_notes_go_to_the_debug_log(tmp_path, capfd, caplog):
+    path = _fake_mp3(tmp_path)
+    with pytest.raises(sf.LibsndfileError):
+        sf.info(path)
+    printed = capfd.readouterr().err.strip()
+    with caplog.at_level("DEBUG", logger="adaspec.data.audio"):
+        _reason(path)
+    if printed:
+        assert f"stderr of libmpg123 decoding {path}: {printed}" in caplog.messages
+    assert capfd.readouterr().err == ""

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import soundfile as sf
 
 from adaspec.data import AudioItem, DataError, scan_items
-from tests.data.audio_files import write_tone
+from tests.data.audio_files import rename_to_bytes, write_tone
 
 
 def _dataset(tmp_path):
@@ -67,3 +69,17 @@ def test_nothing_usable_or_nothing_given(tmp_path):
         scan_items([], 16000)
     with pytest.raises(ValueError, match="sample_rate"):
         scan_items([], 0)
+
+
+def test_file_name_that_is_not_utf8_is_reported_escaped_and_skipped(tmp_path, caplog):
+    """The run's split file is UTF-8 text and cannot record such a name, so the scan skips the file."""
+    good = AudioItem(write_tone(tmp_path / "a.wav"), "a")
+    odd = AudioItem(rename_to_bytes(write_tone(tmp_path / "b.wav"), b"fl\xfbte.wav"), "a")
+    with caplog.at_level("WARNING", logger="adaspec.data.scan"):
+        result = scan_items([odd, good], 16000)
+    assert result.items == [good]
+    assert [item for item, _ in result.bad] == [odd]
+    shown = f"{tmp_path}{os.sep}fl\\xfbte.wav: {result.bad[0][1]}"
+    assert "not valid UTF-8" in result.bad[0][1] and shown in caplog.messages
+    with pytest.raises(DataError, match=r"1 of 2 audio files cannot be used \(strict\): .*fl\\xfbte\.wav"):
+        scan_items([odd, good], 16000, strict=True)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from adaspec.data import AudioItem, read_esc50, read_manifest, scan_class_folders
+from tests.data.audio_files import write_tone
 
 
 def _touch(path: Path) -> Path:
@@ -158,3 +159,29 @@ def test_manifest_file_listed_twice_is_refused(tmp_path):
     spelt_absolute = _csv(tmp_path / "n.csv", f"path,label\na.wav,x\n{tmp_path / 'a.wav'},x\n")
     with pytest.raises(ValueError, match=r"n.csv line 3: .* is listed twice \(first on line 2\)"):
         read_manifest(spelt_absolute)
+
+
+@pytest.mark.parametrize(
+    ("content", "byte"),
+    [
+        ("path,label\nété.wav,flute\n".encode("latin-1"), "e9"),  # another encoding
+        (None, None),  # a binary file given as the manifest: a WAV
+    ],
+)
+def test_manifest_that_is_not_utf8_is_named(tmp_path, content, byte):
+    csv_path = tmp_path / "m.csv"
+    if content is None:
+        write_tone(csv_path.with_suffix(".wav"), subtype="PCM_16").rename(csv_path)
+        content = csv_path.read_bytes()
+    with pytest.raises(UnicodeDecodeError) as oracle:
+        content.decode("utf-8")
+    byte = byte or content[oracle.value.start : oracle.value.start + 1].hex()
+    expected = f"manifest CSV {str(csv_path)!r} is not UTF-8 text (it has byte 0x{byte} where UTF-8 cannot)"
+    csv_path.write_bytes(content)
+    with pytest.raises(ValueError) as info:
+        read_manifest(csv_path)
+    assert str(info.value).startswith(expected)
+    (tmp_path / "meta").mkdir()
+    (tmp_path / "meta" / "esc50.csv").write_bytes(content)
+    with pytest.raises(ValueError, match=r"ESC-50 metadata CSV '.*esc50\.csv' is not UTF-8 text"):
+        read_esc50(tmp_path)

@@ -193,3 +193,11 @@ def test_require_every_split_leaves_labels_with_preset_splits_alone():
         _items({"a": 2}), {"train": 0.5, "val": 0.5, "test": 0.0}, seed=0, require_every_split=True
     )
     assert sorted(item.split for item in two) == ["train", "val"]
+
+
+def test_split_list_that_is_not_utf8_is_named(tmp_path):
+    items = [AudioItem(tmp_path / "é.wav", "a")]
+    list_file = tmp_path / "train.txt"
+    list_file.write_bytes("é.wav\n".encode("latin-1"))
+    with pytest.raises(ValueError, match=r"split list '.*train\.txt' is not UTF-8 text \(it has byte 0xe9 "):
+        apply_split_lists(items, {"train": list_file}, root=tmp_path)

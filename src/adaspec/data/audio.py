@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +16,7 @@ import soxr
 
 from .._validation import check_positive_int
 from ..errors import FileProblem
+from ._stderr import captured_stderr
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +28,9 @@ _MP3_LENGTH_SLACK = 0.01
 _MP3_FRAME = 1152
 # Data-chunk sizes written by streaming encoders that do not know the length in advance.
 _RIFF_UNKNOWN_SIZE = 0x7FFFF000
+# libsndfile's SFE_BAD_FILE, "File does not exist or is not a regular file (possibly a pipe?)": also what
+# sf_open returns when its MPEG decoder finds no frame in a file that exists (checked before opening).
+_SFE_BAD_FILE = 7
 
 
 class AudioDecodeError(FileProblem):
@@ -60,6 +67,43 @@ def _check_file(path: Path) -> None:
         raise AudioDecodeError(path, "empty file (0 bytes)")
 
 
+def _sf_name(path: Path) -> str | bytes:
+    """The name to open with soundfile: the bytes on disk outside Windows, so that a name that is not
+    valid UTF-8 (a str with surrogate escapes in Python) opens instead of failing to encode."""
+    return str(path) if sys.platform == "win32" else os.fsencode(path)
+
+
+def _looks_like_mpeg(path: Path) -> bool:
+    """Whether libsndfile would hand ``path`` to libmpg123: an ``.mp3`` name, an ID3 tag or a frame sync."""
+    if path.suffix.lower() == ".mp3":
+        return True
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(3)
+    except OSError:  # unreadable: soundfile reports why
+        return False
+    return head == b"ID3" or (len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0)
+
+
+@contextmanager
+def _quiet_decoder(path: Path, mpeg: bool) -> Iterator[None]:
+    """Keep libmpg123's notes on fd 2 ("Illegal Audio-MPEG-Header", "Trying to resync") out of the
+    terminal while an MPEG file is opened or decoded (they go to the debug log); other files run as is."""
+    if not mpeg:
+        yield
+        return
+    with captured_stderr(logger, f"libmpg123 decoding {path}"):
+        yield
+
+
+def _open_reason(err: Exception, mpeg: bool) -> str:
+    """Why soundfile could not open a file that exists, in words."""
+    message = _libsndfile_message(err)
+    if getattr(err, "code", None) == _SFE_BAD_FILE:
+        message = "no valid MPEG audio frame found" if mpeg else "libsndfile cannot read it"
+    return f"not a decodable {'MP3' if mpeg else 'audio'} file ({message})"
+
+
 def audio_frames(path: str | os.PathLike[str]) -> tuple[int, int]:
     """Frame count and sample rate from the file header, without decoding.
 
@@ -71,10 +115,12 @@ def audio_frames(path: str | os.PathLike[str]) -> tuple[int, int]:
     """
     path = Path(path)
     _check_file(path)
+    mpeg = _looks_like_mpeg(path)
     try:
-        info = sf.info(str(path))
+        with _quiet_decoder(path, mpeg):
+            info = sf.info(_sf_name(path))
     except (sf.LibsndfileError, RuntimeError) as err:
-        raise AudioDecodeError(path, f"not a decodable audio file ({_libsndfile_message(err)})") from None
+        raise AudioDecodeError(path, _open_reason(err, mpeg)) from None
     return int(info.frames), int(info.samplerate)
 
 
@@ -126,8 +172,9 @@ def _is_short(decoded: int, declared: int, fmt: str) -> bool:
 
 def _decode(path: Path) -> tuple[np.ndarray, int]:
     """Read all frames as ``(frames, channels)`` float32 and check them."""
+    mpeg = _looks_like_mpeg(path)
     try:
-        with sf.SoundFile(str(path)) as fh:
+        with _quiet_decoder(path, mpeg), sf.SoundFile(_sf_name(path)) as fh:
             declared, rate, fmt = int(fh.frames), int(fh.samplerate), fh.format
             try:
                 data = fh.read(dtype="float32", always_2d=True)
@@ -138,7 +185,7 @@ def _decode(path: Path) -> tuple[np.ndarray, int]:
                     f"header declares {declared} frames",
                 ) from None
     except (sf.LibsndfileError, RuntimeError) as err:
-        raise AudioDecodeError(path, f"not a decodable audio file ({_libsndfile_message(err)})") from None
+        raise AudioDecodeError(path, _open_reason(err, mpeg)) from None
     if fmt in ("WAV", "WAVEX"):
         declared = max(declared, _riff_frames(path) or 0)
     if _is_short(len(data), declared, fmt):

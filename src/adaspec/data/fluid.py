@@ -10,11 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import logging
-import os
-import sys
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -22,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import UserError
+from ._stderr import captured_stderr as _captured_stderr
 
 logger = logging.getLogger(__name__)
 
@@ -93,26 +90,13 @@ def fluidsynth_available() -> bool:
     return True
 
 
-@contextmanager
-def captured_stderr() -> Iterator[None]:
-    """Send file descriptor 2 to a temporary file for the block, then log what was written (DEBUG).
+def captured_stderr() -> AbstractContextManager[None]:
+    """Send file descriptor 2 to the debug log for the block (see :func:`._stderr.captured_stderr`).
 
     libinstpatch, one of FluidSynth's loaders, prints GLib warnings straight to stderr when a file is not
     a SoundFont; the command line must print one line instead.
     """
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as sink:
-        os.dup2(sink.fileno(), 2)
-        try:
-            yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            sink.seek(0)
-            text = sink.read().decode("utf-8", errors="replace").strip()
-            if text:
-                logger.debug("stderr of FluidSynth: %s", text)
+    return _captured_stderr(logger, "FluidSynth")
 
 
 class FontSynth:

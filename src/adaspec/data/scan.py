@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -37,11 +38,37 @@ class ScanResult:
     waves: list[np.ndarray] | None
 
 
+def shown_path(path: os.PathLike[str] | str) -> str:
+    """``path`` for a message: a name that is not valid UTF-8 with its odd bytes as ``\\xNN`` escapes."""
+    return os.fsencode(path).decode("utf-8", errors="backslashreplace")
+
+
+def _name_problem(item: AudioItem) -> str | None:
+    """Why the run cannot keep ``item`` by its name, or ``None``.
+
+    A run records every file's path in UTF-8 text files (split file, predictions), which cannot hold a
+    name that is not valid UTF-8 (Python holds its odd bytes as surrogate escapes).
+    """
+    try:
+        str(item.path).encode("utf-8")
+    except UnicodeEncodeError:
+        return "the file name is not valid UTF-8, so the run's split file cannot record it; rename the file"
+    return None
+
+
 def _listing(bad: Sequence[tuple[AudioItem, str]]) -> str:
-    lines = [f"{item.path}: {reason}" for item, reason in bad[:_SHOWN]]
+    lines = [f"{shown_path(item.path)}: {reason}" for item, reason in bad[:_SHOWN]]
     if len(bad) > _SHOWN:
         lines.append(f"... and {len(bad) - _SHOWN} more")
     return "; ".join(lines)
+
+
+def _load(item: AudioItem, sample_rate: int) -> np.ndarray:
+    """:func:`load_audio`, refusing first a name that the run cannot record."""
+    problem = _name_problem(item)
+    if problem is not None:
+        raise AudioDecodeError(item.path, problem)
+    return load_audio(item.path, sample_rate)
 
 
 def scan_items(
@@ -50,6 +77,7 @@ def scan_items(
     """Decode every item with :func:`load_audio`; report and skip the files that fail.
 
     Each bad file is logged as a warning ``"path: reason"`` (unless ``strict``: then the error lists them).
+    A file whose name is not valid UTF-8 is bad too: a run cannot record it (see :func:`_name_problem`).
 
     Args:
         items: the items to check.
@@ -70,10 +98,10 @@ def scan_items(
     waves: list[np.ndarray] = []
     for item in items:
         try:
-            wave = load_audio(item.path, sample_rate)
+            wave = _load(item, sample_rate)
         except AudioDecodeError as err:
             if not strict:  # under strict the error raised below lists the bad files itself
-                logger.warning("%s: %s", item.path, err.reason)
+                logger.warning("%s: %s", shown_path(item.path), err.reason)
             bad.append((item, err.reason))
             continue
         good.append(item)

@@ -93,12 +93,35 @@ def scan_class_folders(
     return sorted(items, key=lambda item: item.path)
 
 
-def _rows(csv_path: Path, required: tuple[str, ...]) -> Iterator[tuple[str, dict[str, str | None]]]:
-    """Yield ``("<file> line <n>", row)`` for each data row, after checking the required columns."""
+def not_utf8_error(path: Path, err: UnicodeDecodeError, what: str) -> ValueError:
+    """The error for a text file that is not UTF-8 (another encoding, or a binary file), naming it."""
+    byte = err.object[err.start : err.start + 1].hex()
+    return ValueError(
+        f"{what} {str(path)!r} is not UTF-8 text (it has byte 0x{byte} where UTF-8 cannot); save it as UTF-8"
+    )
+
+
+def _rows(
+    csv_path: Path, required: tuple[str, ...], what: str
+) -> Iterator[tuple[str, dict[str, str | None]]]:
+    """Yield ``("<file> line <n>", row)`` for each data row, after checking the required columns.
+
+    ``what`` names the file in the error when it is not UTF-8 (``"manifest CSV"``).
+
+    Raises:
+        ValueError: naming the file when it is missing, not a file, not UTF-8 or lacks a column.
+    """
     reason = not_a_file_reason(csv_path)
     if reason is not None:
-        what = "does not exist" if reason == "no such file" else f"is unusable: {reason}"
-        raise ValueError(f"CSV file {str(csv_path)!r} {what}")
+        problem = "does not exist" if reason == "no such file" else f"is unusable: {reason}"
+        raise ValueError(f"CSV file {str(csv_path)!r} {problem}")
+    try:
+        yield from _decoded_rows(csv_path, required)
+    except UnicodeDecodeError as err:
+        raise not_utf8_error(csv_path, err, what) from None
+
+
+def _decoded_rows(csv_path: Path, required: tuple[str, ...]) -> Iterator[tuple[str, dict[str, str | None]]]:
     with open(csv_path, newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle, skipinitialspace=True)
         fields = [name.strip() for name in (reader.fieldnames or [])]
@@ -131,14 +154,14 @@ def read_manifest(
         Items in file order.
 
     Raises:
-        ValueError: on a missing file or column, an empty path or label, an unknown split or a file listed
-            twice, naming the line (the header is line 1).
+        ValueError: on a missing file or column, a file that is not UTF-8 text, an empty path or label,
+            an unknown split or a file listed twice, naming the line (the header is line 1).
     """
     csv_path = Path(csv_path)
     base = Path(root) if root is not None else csv_path.parent
     items: list[AudioItem] = []
     first_listed: dict[str, str] = {}  # absolute path -> where it was first listed
-    for where, row in _rows(csv_path, ("path", "label")):
+    for where, row in _rows(csv_path, ("path", "label"), "manifest CSV"):
         path, label = _cell(row, "path"), _cell(row, "label")
         if not path:
             raise ValueError(f"{where}: empty path")
@@ -190,7 +213,7 @@ def read_esc50(root: str | os.PathLike[str], val_fold: int = 4, test_fold: int =
     root = Path(root)
     meta = root / "meta" / "esc50.csv"
     items: list[AudioItem] = []
-    for where, row in _rows(meta, ("filename", "fold", "category", "src_file")):
+    for where, row in _rows(meta, ("filename", "fold", "category", "src_file"), "ESC-50 metadata CSV"):
         fold_text = _cell(row, "fold")
         try:
             fold = int(fold_text)

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import not_a_file_reason
-from .sources import SPLITS, AudioItem
+from .sources import SPLITS, AudioItem, not_utf8_error
 
 logger = logging.getLogger(__name__)
 
@@ -187,8 +187,12 @@ def _read_list(list_file: Path, root: Path) -> list[tuple[int, str, str]]:
     if reason is not None:
         what = "does not exist" if reason == "no such file" else f"is unusable: {reason}"
         raise ValueError(f"split list {str(list_file)!r} {what}")
+    try:
+        content = list_file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise not_utf8_error(list_file, err, "split list") from None
     entries = []
-    for number, raw in enumerate(list_file.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, raw in enumerate(content.splitlines(), start=1):
         text = raw.strip()
         if not text or text.startswith("#"):
             continue
