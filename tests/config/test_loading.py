@@ -136,6 +136,12 @@ def test_switching_frontend_drops_old_parameters(tmp_path: Path) -> None:
         ("model.channel_overrides=[{}, {}, {}]", "model.channel_overrides"),
         ("optim=3", "optim"),
         ("noequals", "noequals"),
+        ("data.clip_seconds=.inf", "data.clip_seconds"),
+        ("optim.lr=.inf", "optim.lr"),
+        ("optim.weight_decay=.inf", "optim.weight_decay"),
+        ("optim.frontend_lr=.inf", "optim.frontend_lr"),
+        ("trainer.gradient_clip_val=.inf", "trainer.gradient_clip_val"),
+        ("augment.gain_p=.nan", "augment.gain_p"),
     ],
 )
 def test_bad_values_name_the_key(override: str, key: str) -> None:

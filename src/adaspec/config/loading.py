@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import inspect
 import json
+import math
 import numbers
 import os
 import re
@@ -250,6 +251,8 @@ def check_value(path: str, value: Any, spec: Key) -> Any:
         raise ConfigError(path, f"expected {_type_names(spec)}, got {value!r} ({type(value).__name__}){hint}")
     if float in spec.types and int not in spec.types and isinstance(value, numbers.Integral):
         value = float(value)
+    if isinstance(value, float) and not math.isfinite(value):  # YAML's .inf passes "> 0"
+        raise ConfigError(path, f"got {value!r}; must be a finite number ({spec.rule or 'any'})")
     if spec.choices is not None and value not in spec.choices:
         raise ConfigError(path, f"got {value!r}; allowed: {', '.join(map(str, spec.choices))}")
     if spec.check is not None and not spec.check(value):
