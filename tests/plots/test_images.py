@@ -131,6 +131,15 @@ def test_every_display_frontend_writes_images_with_axes(frontend: str, tmp_path:
     assert not report.failed and report.written[0].is_file()
 
 
+@pytest.mark.parametrize("text", ["100000x100000", "65536x10", "20000x20000", "0x10", "10", "axb"])
+def test_sizes_too_large_or_malformed_are_refused_in_one_line(text: str) -> None:
+    """An image past matplotlib's 2^16-pixel sides, or of more than 2^28 pixels, ran out of memory."""
+    with pytest.raises(UserError, match="--size") as refused:
+        parse_size(text)
+    assert "\n" not in str(refused.value)
+    assert parse_size("65535x4096") == (65535, 4096)
+
+
 def test_helpers() -> None:
     assert parse_size("640x480") == (640, 480) and parse_size(" 32 X 16 ") == (32, 16)
     mel = MelSpectrogram(SR, n_fft=512, n_mels=20)

@@ -39,6 +39,10 @@ TOP_DB = 80.0
 AXES_SIZE = (800, 400)  # pixels, when --axes is given without --size
 _DPI = 100
 _SIZE_PATTERN = re.compile(r"^\s*(\d+)\s*[xX]\s*(\d+)\s*$")
+#: Largest image side matplotlib's Agg renderer draws (it refuses 2^16), and the largest image in pixels
+#: (2^28, 1 GiB as RGBA: --size 100000x100000 ran out of memory with a traceback).
+MAX_SIDE = 2**16 - 1
+MAX_PIXELS = 2**28
 
 
 @dataclass
@@ -58,12 +62,18 @@ def parse_size(text: str) -> tuple[int, int]:
     """``"WIDTHxHEIGHT"`` in pixels -> ``(width, height)``.
 
     Raises:
-        UserError: unless both are positive integers.
+        UserError: unless both are positive integers, at most :data:`MAX_SIDE` each and
+            :data:`MAX_PIXELS` in all.
     """
     match = _SIZE_PATTERN.match(text)
     if not match or min(int(match.group(1)), int(match.group(2))) < 1:
         raise UserError(f"--size {text!r} must be WIDTHxHEIGHT in pixels, e.g. 512x256")
-    return int(match.group(1)), int(match.group(2))
+    width, height = int(match.group(1)), int(match.group(2))
+    if max(width, height) > MAX_SIDE or width * height > MAX_PIXELS:
+        raise UserError(
+            f"--size {text!r} is too large: at most {MAX_SIDE} pixels a side and {MAX_PIXELS:,} in all"
+        )
+    return width, height
 
 
 def check_colormap(name: str) -> str:
