@@ -142,6 +142,8 @@ def test_switching_frontend_drops_old_parameters(tmp_path: Path) -> None:
         ("optim.frontend_lr=.inf", "optim.frontend_lr"),
         ("trainer.gradient_clip_val=.inf", "trainer.gradient_clip_val"),
         ("augment.gain_p=.nan", "augment.gain_p"),
+        ("augment.enabled=yes", "augment.enabled"),
+        ("augment.enabled=off", "augment.enabled"),
     ],
 )
 def test_bad_values_name_the_key(override: str, key: str) -> None:
@@ -243,3 +245,11 @@ def test_the_clip_check_runs_once_per_section_and_length_and_reports_memory(
     probe.error = RuntimeError("a bug")  # not the config's fault: raised as it is
     with pytest.raises(RuntimeError, match="a bug"):
         resolve_config(None, [*ROOT, "data.clip_seconds=0.125"])
+
+
+def test_yaml_booleans_and_numbers_are_yaml_1_2_s() -> None:
+    """``yes``/``no``/``on``/``off`` are text (YAML 1.1 made them booleans: ``augment.enabled=yes`` was
+    read as true although the README promises YAML 1.2); ``1e-3`` is a number."""
+    parsed = loading.load_yaml("a: yes\nb: Off\nc: true\nd: FALSE\ne: 1e-3\nf: [no, True]\n")
+    assert parsed == {"a": "yes", "b": "Off", "c": True, "d": False, "e": 1e-3, "f": ["no", True]}
+    assert yaml.safe_load("a: yes") == {"a": True}  # PyYAML's own loader is left as it is

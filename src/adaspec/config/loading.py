@@ -25,8 +25,9 @@ from .schema import FRONTEND_SECTION, SCHEMA, Key
 
 
 class _YamlLoader(yaml.SafeLoader):
-    """PyYAML's safe loader that also reads YAML 1.2 floats without a dot, ``1e-3`` and ``5E+2`` (PyYAML
-    follows YAML 1.1, where they are strings), as most people write a learning rate."""
+    """PyYAML's safe loader with YAML 1.2's numbers and booleans (PyYAML follows YAML 1.1): floats without
+    a dot, ``1e-3`` and ``5E+2``, as most people write a learning rate, are numbers; ``yes``, ``no``,
+    ``on`` and ``off`` are text, not booleans (a bool key then says it wants ``true`` or ``false``)."""
 
 
 _YamlLoader.add_implicit_resolver(
@@ -34,6 +35,12 @@ _YamlLoader.add_implicit_resolver(
     re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
     list("-+0123456789"),
 )
+_BOOL = "tag:yaml.org,2002:bool"
+_YamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != _BOOL]
+    for first, resolvers in _YamlLoader.yaml_implicit_resolvers.items()
+}
+_YamlLoader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 
 
 def load_yaml(text: str) -> Any:
