@@ -51,6 +51,29 @@ def test_debug_shows_the_exception(config_file: Path) -> None:
         main(["--debug", "train", str(config_file), "optim.lrr=1"])
 
 
+def test_python_warnings_are_one_line_and_debug_keeps_python_s_form(tmp_path: Path) -> None:
+    """A library warning (here: the mel's empty filters at its defaults) is one line, not Python's file,
+    line number and source line; ``--debug`` shows Python's form. Run in a fresh process: Python shows a
+    warning once per place."""
+    wave = tmp_path / "a.wav"
+    code = (
+        "import numpy as np, soundfile as sf, sys; from adaspec.cli import main; "
+        f"sf.write({str(wave)!r}, np.zeros(8000, dtype='float32'), 8000); "
+        f"sys.exit(main(sys.argv[2:] + ['spectrogram', {str(wave)!r}, '--frontend', 'mfcc', "
+        "'--out', sys.argv[1]]))"
+    )
+    run = [sys.executable, "-c", code]
+    plain = subprocess.run([*run, str(tmp_path / "plain")], capture_output=True, text=True, timeout=300)
+    assert plain.returncode == 0, plain.stderr
+    assert plain.stderr.splitlines() == [
+        "warning: some of the n_mels=128 mel filters are empty; n_mels is too high for n_fft=400"
+    ]
+    debug = subprocess.run(
+        [*run, str(tmp_path / "debug"), "--debug"], capture_output=True, text=True, timeout=300
+    )
+    assert "UserWarning: some of the n_mels=128 mel filters are empty" in debug.stderr
+
+
 def test_usage_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         main(["train"])

@@ -11,6 +11,7 @@ import argparse
 import logging
 import os
 import sys
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -507,6 +508,19 @@ def _run_spectrogram(args: argparse.Namespace) -> int:
     return 1 if report.written else EXIT_USER_ERROR
 
 
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
+    """Python warnings (adaspec's and its libraries') as one log line, without the file and source line
+    Python prints (``--debug`` keeps Python's form)."""
+    log.warning("warning: %s", one_line(str(message), limit=None))
+
+
 def _configure_logging(debug: bool, quiet: bool) -> None:
     level = logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO
     handler = logging.StreamHandler(sys.stderr)
@@ -583,8 +597,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_arguments(argv)
     _configure_logging(args.debug, args.quiet)
     try:
-        _check_output_folders(args)
-        return _run(args)
+        with warnings.catch_warnings():  # restored on return: main() may run many times in one process
+            if not args.debug:
+                warnings.showwarning = _show_warning
+            _check_output_folders(args)
+            return _run(args)
     except BrokenPipeError:  # the reader went away (`adaspec predict ... | head`): nothing more to say
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
