@@ -4,6 +4,8 @@ resuming an interrupted trial, and one-line errors for bad spaces and storages."
 from __future__ import annotations
 
 import csv
+import subprocess
+import sys
 from pathlib import Path
 
 import lightning as L
@@ -159,6 +161,21 @@ def test_a_study_is_continued_only_with_its_base_config(
     assert main(["-q", *args[:2], "--space", str(other_space), *args[4:]]) == 2
     error = capsys.readouterr().err.strip().splitlines()
     assert len(error) == 1 and "study 'tiny' was started with another search space (model.hidden:" in error[0]
+
+
+def test_a_refused_study_is_one_line_without_optunas_loading_note(
+    search_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """Optuna's "Using an existing study" note is not printed before the one-line refusal (without -q;
+    in a fresh process, where Optuna's handler writes to this stderr)."""
+    config, space = search_files
+    args = ["search", str(config), "--space", str(space), "--runs-dir", str(tmp_path), "--trials", "1"]
+    assert main(["-q", *args]) == 0
+    command = [sys.executable, "-m", "adaspec", *args, "frontend.n_fft=128"]
+    refused = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 2
+    error = refused.stderr.strip().splitlines()
+    assert len(error) == 1 and "was started with another base config" in error[0], refused.stderr
 
 
 def test_a_study_name_from_the_config_file_says_so(

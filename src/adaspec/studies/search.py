@@ -366,11 +366,17 @@ def run_search(
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     _trial_errors_in_one_line()
     quiet = not logging.getLogger("adaspec").isEnabledFor(logging.INFO)  # -q: Optuna's notes go too
-    optuna.logging.set_verbosity(logging.WARNING if quiet else logging.INFO)
+    # Optuna's note on loading a study ("Using an existing study ...") is left out: a study of another
+    # config is refused just after it, in one line; the note below says how many trials it holds.
+    optuna.logging.set_verbosity(logging.WARNING)
     lock = StudyLock(url, study_name)
     with lock.held():
         study = _create_study(open_storage(url, settings.heartbeat_seconds), study_name, settings)
         check_same_base(study, base, dimensions)
+    optuna.logging.set_verbosity(logging.WARNING if quiet else logging.INFO)
+    held = len(study.get_trials(deepcopy=False))
+    if held:
+        log.info("continuing study %r, which holds %d trial(s)", study_name, held)
     objective = _Objective(base, dimensions, out_dir, lock, settings.progress_bar)
     out_dir.mkdir(parents=True, exist_ok=True)
     log.info("study %r in %s: budget %d trials", study_name, display_url(url), trials)
