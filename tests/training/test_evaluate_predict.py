@@ -175,3 +175,11 @@ def test_evaluate_refuses_another_sample_rate(trained_run: TrainResult, capsys) 
         main(["-q", "evaluate", str(trained_run.paths.root), f"data.sample_rate={rate}", "--split", "val"])
         == 0
     )
+
+
+def test_evaluate_refuses_an_audio_file_as_data(trained_run: TrainResult, tone_dataset: Path, capsys) -> None:
+    """--data takes a dataset folder or a manifest CSV; a file said 'does not exist or is not a folder'."""
+    wave = sorted(tone_dataset.rglob("*.wav"))[0]
+    assert main(["evaluate", str(trained_run.paths.root), "--data", str(wave)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"adaspec: error: --data {wave} is a file; give a dataset folder, or a manifest .csv"]

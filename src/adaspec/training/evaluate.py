@@ -77,6 +77,8 @@ def evaluation_config(
     trained = config["data"]
     own_manifest = trained["source"] == "manifest" and _same_path(data, trained["manifest"])
     if data is not None and not own_manifest:  # (the training manifest keeps its data.root)
+        if data.suffix.lower() != ".csv" and data.is_file():
+            raise UserError(f"--data {data} is a file; give a dataset folder, or a manifest .csv")
         if data.suffix.lower() == ".csv":
             config = set_dotted(config, "data.source", "manifest")
             config = set_dotted(config, "data.manifest", str(data))
