@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -75,6 +76,18 @@ def test_corrupt_files_do_not_change_the_split(tmp_path: Path) -> None:
         (label, split): n for label in "abc" for split, n in (("train", 3), ("val", 1), ("test", 1))
     }
     assert sorted(catalog.splits["test"].labels) == [0, 1, 2]
+
+
+def test_skipped_files_are_summed_up_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """One warning per file, then one count (a second summary repeated it in other words)."""
+    root = _dataset(tmp_path / "data", {"a": 5, "b": 5})
+    corrupt = _add_corrupt(root / "a")
+    with caplog.at_level(logging.WARNING):
+        build_catalog(_data_cfg(root), seed=0)
+    summaries = [
+        record.getMessage() for record in caplog.records if record.getMessage().startswith("skipped")
+    ]
+    assert summaries == [f"skipped {len(corrupt)} of {10 + len(corrupt)} audio files that cannot be used"]
 
 
 def test_evaluation_sees_the_training_split(tmp_path: Path) -> None:

@@ -175,9 +175,8 @@ def build_catalog(
         items = [item for item in items if item.split is None or item.split in splits]
         if not items:
             raise UserError(f"no file of split {', '.join(splits)} in the dataset")
+    # (scan_items itself says how many files it skipped, after one warning per file)
     result = scan_items(items, data_cfg["sample_rate"], strict=data_cfg["strict"], cache=data_cfg["cache"])
-    if result.bad:
-        log.warning("skipped %d unreadable file(s); see the warnings above", len(result.bad))
     try:
         split = (
             split_items(result.items, data_cfg["fractions"], seed, training=class_names is None)
