@@ -104,6 +104,8 @@ def _reason(path, sample_rate=16000) -> str:
 
 def test_missing_file(tmp_path):
     assert _reason(tmp_path / "nope.wav") == "file not found"
+    (tmp_path / "dangling.wav").symlink_to(tmp_path / "gone.wav")
+    assert _reason(tmp_path / "dangling.wav") == "a broken link"  # as predict says
 
 
 def test_empty_file(tmp_path):

@@ -59,8 +59,8 @@ def _libsndfile_message(err: Exception) -> str:
 
 
 def _check_file(path: Path) -> None:
-    if not path.exists():
-        raise AudioDecodeError(path, "file not found")
+    if not path.exists():  # (a link to nothing does not exist either: named as predict names it)
+        raise AudioDecodeError(path, "a broken link" if path.is_symlink() else "file not found")
     if not path.is_file():
         raise AudioDecodeError(path, "not a regular file")
     if path.stat().st_size == 0:
