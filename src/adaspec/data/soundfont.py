@@ -394,7 +394,7 @@ def render_dataset(
 
 
 def _parse_grid(text: str | Iterable[int], option: str, low: int, example: str) -> list[int]:
-    usage = f"use START:STOP[:STEP] (e.g. {example}), one number or a comma list, integers in {low}..127"
+    usage = f"use START:STOP[:STEP], one number or a comma list (e.g. {example}), integers in {low}..127"
     if not isinstance(text, str):
         values = list(text)
         if not values or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) for v in values):
