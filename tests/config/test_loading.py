@@ -253,3 +253,30 @@ def test_yaml_booleans_and_numbers_are_yaml_1_2_s() -> None:
     parsed = loading.load_yaml("a: yes\nb: Off\nc: true\nd: FALSE\ne: 1e-3\nf: [no, True]\n")
     assert parsed == {"a": "yes", "b": "Off", "c": True, "d": False, "e": 1e-3, "f": ["no", True]}
     assert yaml.safe_load("a: yes") == {"a": True}  # PyYAML's own loader is left as it is
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "key"),
+    [
+        ("c.yaml", "data:\n  root: /d\noptim:\n  lr: 0.1\n  lr: 0.2\n", "'lr'.*lines 4 and 5"),
+        ("c.yaml", "optim: {lr: 0.1}\ndata: {root: /d}\noptim: {lr: 0.2}\n", "'optim'.*lines 1 and 3"),
+        ("c.json", '{"data": {"root": "/d"}, "optim": {"lr": 0.1, "lr": 0.2}}', "'lr'"),
+    ],
+)
+def test_a_key_given_twice_in_a_file_is_refused(tmp_path: Path, name: str, text: str, key: str) -> None:
+    """PyYAML and ``json`` keep the last of two equal keys silently, so a config that sets ``optim.lr``
+    twice trained with whichever came last; YAML requires unique keys."""
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(UserError, match=rf"cannot parse config: the key {key}"):
+        load_config_file(path)
+
+
+def test_yaml_merge_keys_may_still_be_overridden() -> None:
+    parsed = loading.load_yaml("base: &b {lr: 1, momentum: 2}\noptim:\n  <<: *b\n  lr: 3\n")
+    assert parsed["optim"] == {"lr": 3, "momentum": 2}
+
+
+def test_an_override_whose_mapping_repeats_a_key_names_the_override() -> None:
+    with pytest.raises(ConfigError, match=r"'data.fractions'.*'train' is given twice"):
+        parse_override("data.fractions={train: 0.5, train: 0.6}")

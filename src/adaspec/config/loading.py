@@ -12,7 +12,7 @@ import math
 import numbers
 import os
 import re
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,49 @@ from .schema import FRONTEND_SECTION, SCHEMA, Key
 class _YamlLoader(yaml.SafeLoader):
     """PyYAML's safe loader with YAML 1.2's numbers and booleans (PyYAML follows YAML 1.1): floats without
     a dot, ``1e-3`` and ``5E+2``, as most people write a learning rate, are numbers; ``yes``, ``no``,
-    ``on`` and ``off`` are text, not booleans (a bool key then says it wants ``true`` or ``false``)."""
+    ``on`` and ``off`` are text, not booleans (a bool key then says it wants ``true`` or ``false``). A key
+    given twice in one mapping is an error, as YAML requires (PyYAML keeps the last silently)."""
+
+    def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:
+        """PyYAML's mapping, refusing a key that occurs twice in ``node`` (``<<`` merge keys may be
+        overridden).
+
+        Raises:
+            DuplicateKeyError: naming the key and both lines.
+        """
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=deep)
+                if not isinstance(key, Hashable):
+                    continue
+                line = key_node.start_mark.line + 1
+                if key in seen:
+                    raise DuplicateKeyError(
+                        f"the key {key!r} is given twice in one mapping (lines {seen[key]} and {line})"
+                    )
+                seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+class DuplicateKeyError(ValueError):
+    """A key given twice in one YAML mapping or JSON object."""
+
+
+def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object as a dict, refusing a key given twice (``json`` keeps the last silently).
+
+    Raises:
+        DuplicateKeyError: naming the key.
+    """
+    data: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in data:
+            raise DuplicateKeyError(f"the key {key!r} is given twice in one object")
+        data[key] = value
+    return data
 
 
 _YamlLoader.add_implicit_resolver(
@@ -48,6 +90,7 @@ def load_yaml(text: str) -> Any:
 
     Raises:
         yaml.YAMLError: for text that is not YAML.
+        DuplicateKeyError: for a key given twice in one mapping.
     """
     return yaml.load(text, Loader=_YamlLoader)  # a SafeLoader: no Python objects
 
@@ -79,8 +122,12 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
         raise UserError(f"{path}: {reason}; give a YAML or JSON config file")
     try:
         text = path.read_text(encoding="utf-8")
-        data = json.loads(text) if path.suffix.lower() == ".json" else load_yaml(text)
-    except (yaml.YAMLError, json.JSONDecodeError, UnicodeDecodeError) as err:
+        data = (
+            json.loads(text, object_pairs_hook=_json_object)
+            if path.suffix.lower() == ".json"
+            else load_yaml(text)
+        )
+    except (yaml.YAMLError, json.JSONDecodeError, UnicodeDecodeError, DuplicateKeyError) as err:
         reason = str(err).replace("\n", " ")
         raise UserError(f"{path}: cannot parse config: {reason}") from None
     if data is None:
@@ -94,7 +141,7 @@ def parse_override(text: str) -> tuple[str, Any]:
     """Split ``"optim.lr=0.01"`` into ``("optim.lr", 0.01)``; the value is parsed as YAML.
 
     Raises:
-        ConfigError: when there is no ``=`` or no key.
+        ConfigError: when there is no ``=`` or no key, or the value is a mapping with a key given twice.
     """
     key, sep, raw = text.partition("=")
     key = key.strip()
@@ -104,6 +151,8 @@ def parse_override(text: str) -> tuple[str, Any]:
         value = load_yaml(raw) if raw.strip() else None
     except yaml.YAMLError:
         value = raw
+    except DuplicateKeyError as err:
+        raise ConfigError(key, str(err)) from None
     return key, value
 
 
