@@ -592,3 +592,17 @@ def test_only_process_0_of_a_distributed_study_writes_its_files(
     assert len(result.rows) == 1  # it scored its run as process 0 does
     assert not list((tmp_path / "other").glob("results.*"))
     assert not list((tmp_path / "other").glob("runs/*/*/summary.json"))
+
+
+def test_a_run_whose_metrics_cannot_be_read_is_reported_by_path(
+    study: Path, base: dict[str, Any], tmp_path: Path, capsys
+) -> None:
+    """A damaged ``metrics.json`` makes that run fail with its path and a way out (before: a bare
+    ``JSONDecodeError``)."""
+    out = tmp_path / "damaged"
+    shutil.copytree(study, out)
+    run = out / "runs" / "stft" / "seed1"
+    (run / "summary.json").unlink()
+    (run / "metrics.json").write_text('{"epochs": [')
+    with pytest.raises(UserError, match=r"metrics.json: cannot read the run's metrics .*--overwrite"):
+        run_comparison(base, out, ["stft"], seeds=SEEDS, epochs=1)

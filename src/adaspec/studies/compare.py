@@ -104,6 +104,26 @@ def _check_reference(reference: str | None, names: Sequence[str]) -> str:
     return reference
 
 
+def _read_metrics(path: Path) -> dict[str, Any]:
+    """A run's ``metrics.json`` (``{}`` when there is none).
+
+    Raises:
+        UserError: naming the file, when it cannot be read or is not a JSON object.
+    """
+    if not path.exists():
+        return {}
+    try:
+        metrics = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        reason = str(err).replace("\n", " ")
+        raise UserError(
+            f"{path}: cannot read the run's metrics ({reason}); retrain it with --overwrite"
+        ) from None
+    if not isinstance(metrics, dict):
+        raise UserError(f"{path}: the run's metrics are not a JSON object; retrain it with --overwrite")
+    return metrics
+
+
 def _finished(paths: RunPaths, config: Mapping[str, Any]) -> RunSummary | None:
     """The run's summary when it finished under ``config``; refuses a folder holding checkpoints of another
     config (one without checkpoints, a start that failed, is left to ``train`` to replace)."""
@@ -143,7 +163,7 @@ def run_one(
     loaded = load_classifier(paths.root)
     val, _ = score_split(loaded, loaded.config, "val")
     test, _ = score_split(loaded, loaded.config, "test")
-    metrics = json.loads(paths.metrics.read_text(encoding="utf-8")) if paths.metrics.exists() else {}
+    metrics = _read_metrics(paths.metrics)
     summary = summarise_run(variant, seed, loaded, val, test, metrics, seconds, result.resumed)
     if process_rank() == 0:  # in a distributed study every process runs this; process 0 writes
         summary.save(paths.root)
