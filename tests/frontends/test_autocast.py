@@ -171,3 +171,31 @@ def test_spectrogram_modules_run_on_meta_tensors():
         adaspec.SincGram(40, SR, N_FFT).to("meta")(torch.empty(2, N_FFT // 2 + 1, 30, device="meta")).shape
         == x.shape
     )
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: adaspec.STFT(n_fft=64),
+        lambda: adaspec.STFT(n_fft=64, output="power", learn_kernels=True),
+        lambda: adaspec.MelSpectrogram(n_fft=64, n_mels=8),
+        lambda: adaspec.MFCC(n_mfcc=5, melkwargs={"n_fft": 64, "n_mels": 8}),
+        lambda: adaspec.DEGram(n_fft=64, n_filters=8),
+        lambda: adaspec.CQT(sample_rate=8000, hop_length=64, f_min=200.0, n_bins=24),
+        lambda: adaspec.CQT(sample_rate=8000, hop_length=64, f_min=200.0, n_bins=24, algorithm="direct"),
+        lambda: adaspec.CWT(sample_rate=8000, f_min=200.0, n_bins=8, hop_length=32),
+    ],
+    ids=["stft", "stft-dense", "mel", "mfcc", "degram", "cqt", "cqt-direct", "cwt"],
+)
+def test_waveform_modules_run_on_meta_tensors(make):
+    """The waveform front-ends' shape pass on the meta device: autocast was switched off there with
+    ``torch.autocast("meta")`` ("unsupported scalarType"), and the STFT compared its meta kernels with the
+    DFT (``aten::equal`` has no meta kernel)."""
+    module = make()
+    expected = module(torch.randn(2, 3, 4000)).shape
+    assert module.to("meta")(torch.empty(2, 3, 4000, device="meta")).shape == expected
+
+
+def test_pcen_runs_on_meta_tensors():
+    x = torch.rand(2, 16, 30)
+    assert adaspec.PCEN(16).to("meta")(x.to("meta")).shape == x.shape

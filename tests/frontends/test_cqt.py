@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 
 import librosa
 import numpy as np
@@ -352,6 +353,27 @@ def test_direct_kernels_saved_with_shorter_frames_load_centred():
         assert loaded[:, : middle.start].abs().max() == 0 and loaded[:, middle.stop :].abs().max() == 0
     assert not module.uses_spectral_kernels()
     assert torch.isfinite(module(torch.randn(4800, dtype=torch.float64)).abs()).all()
+
+
+@pytest.mark.parametrize("gamma", [7600.0, 1e6])
+def test_a_gamma_too_large_for_any_bin_is_named(gamma):
+    """Every filter reaches ``f + gamma / 2`` or more (librosa's VQT bandwidth): with ``f_min + gamma / 2``
+    past Nyquist no bin fits whatever ``n_bins``, and the message blamed ``n_bins`` ("at most 0 bins
+    fit")."""
+    with pytest.raises(
+        ValueError, match="^" + re.escape(f"gamma={gamma:g} Hz is too large for sample_rate=8000")
+    ):
+        adaspec.VQT(sample_rate=8000, hop_length=64, f_min=200.0, n_bins=24, gamma=gamma)
+
+
+def test_direct_refuses_multirate_kernels():
+    """ "multirate" kernels (at each level's rate, shorter than the full-rate span of the levels' frames)
+    are not an old "direct" checkpoint: loading them is a size mismatch, not a silently different
+    transform (they were centred in the frames and gave 2x the expected values)."""
+    multirate, direct = short_frame_vqt("multirate"), short_frame_vqt("direct")
+    assert multirate.n_fft < direct.n_fft
+    with pytest.raises(RuntimeError, match="size mismatch for kernel_real"):
+        direct.load_state_dict(multirate.state_dict())
 
 
 # --------------------------------------------------------------------------- outputs, dtypes, shapes

@@ -141,6 +141,18 @@ def test_parameter_errors_name_the_parameter_and_the_limit() -> None:
             CWT(SR, **kwargs)
 
 
+@pytest.mark.parametrize("scales", ["4", b"8", [True, 10.0], (4.0, np.bool_(True)), np.array([True])])
+def test_scales_that_are_not_numbers_are_refused(scales) -> None:
+    """numpy reads ``"4"`` as 4.0 and ``True`` as 1.0: those were accepted as scales."""
+    with pytest.raises(ValueError, match=r"^scales must be a list of positive numbers"):
+        CWT(sample_rate=8000, scales=scales)
+
+
+def test_learn_wavelets_checks_the_flag_before_the_wavelet() -> None:
+    with pytest.raises(ValueError, match=r"^learn_wavelets must be True or False, got 'no'"):
+        CWT(sample_rate=8000, wavelet="ricker", f_min=200.0, n_bins=4, learn_wavelets="no")
+
+
 def test_short_signal_names_the_longest_wavelet() -> None:
     module = CWT(SR, f_min=100.0, n_bins=4)
     assert module.max_kernel_length == 1281  # 16 * scale 80 + 1

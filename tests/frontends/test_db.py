@@ -201,8 +201,21 @@ def test_finite_gradients_through_stft_magnitude_and_db(silence, learn_kernels):
         (dict(log_base=0.0), "log_base"),
         (dict(log_base=-10.0), "log_base"),
         (dict(log_base=True), "log_base"),
+        (dict(ref=np.array([1.0, 2.0])), r"^ref must be"),  # was numpy's "truth value ... is ambiguous"
     ],
 )
 def test_invalid_parameters_raise_value_error_naming_them(kwargs, name):
     with pytest.raises(ValueError, match=name):
         adaspec.AmplitudeToDB(**kwargs)
+
+
+@pytest.mark.parametrize("ref", [1.0, "max"])
+@pytest.mark.parametrize("shape", [(2, 17, 0), (2, 0, 5)])
+def test_spectrograms_without_frames_give_empty_output(shape, ref):
+    """No frames (or no bands): nothing to take a maximum of, so an empty result as the other spectrogram
+    modules give (amax over an empty axis raised an IndexError)."""
+    spectrogram = torch.rand(shape, requires_grad=True)
+    out = adaspec.AmplitudeToDB("power", top_db=80.0, ref=ref)(spectrogram)
+    assert out.shape == shape
+    out.sum().backward()
+    assert spectrogram.grad.shape == shape

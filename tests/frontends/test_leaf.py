@@ -233,6 +233,16 @@ def test_pcen_kwargs_are_forwarded():
     np.testing.assert_allclose(module.pcen.alpha.detach().numpy(), 0.5, rtol=1e-6)
 
 
+def test_pcen_time_constant_is_in_leafs_frames():
+    """A time constant in ``pcen_kwargs`` needed ``sample_rate`` and ``hop_length`` repeated there (LEAF
+    knows both); librosa's ``b`` for the frame rate, closed form ``(sqrt(1 + 4 t^2) - 1) / (2 t^2)``."""
+    hop = 200
+    module = adaspec.LEAF(SR, n_filters=4, hop_length=hop, pcen_kwargs={"time_constant": 0.1})
+    t = 0.1 * SR / hop
+    expected = (math.sqrt(1 + 4 * t * t) - 1) / (2 * t * t)
+    np.testing.assert_allclose(module.pcen.s.detach().numpy(), expected, rtol=1e-6)
+
+
 # --------------------------------------------------------------------------- validation
 
 

@@ -144,3 +144,53 @@ def test_repr_shows_the_settings() -> None:
     text = repr(adaspec.MelSpectrogram(n_fft=512, n_mels=40, f_min=20.0, norm="slaney", center=False))
     for setting in ("f_min=20", "f_max=8000", "norm='slaney'", "mel_scale='htk'", "center=False"):
         assert setting in text
+
+
+@pytest.mark.parametrize(
+    ("make", "settings"),
+    [
+        (
+            lambda: adaspec.STFT(n_fft=64, onesided=False, sample_rate=8000),
+            ("onesided=False", "sample_rate=8000"),
+        ),
+        (
+            lambda: adaspec.STFT(n_fft=64, freq_scale="log", f_min=100.0, f_max=3000.0, n_bins=10),
+            ("f_min=100", "f_max=3000"),
+        ),
+        (
+            lambda: adaspec.VQT(
+                sample_rate=8000,
+                hop_length=64,
+                f_min=200.0,
+                n_bins=24,
+                filter_scale=0.8,
+                norm=2,
+                window="hamming",
+                scale=False,
+                pad_mode="reflect",
+                algorithm="direct",
+                sparsity=0.01,
+            ),
+            (
+                "filter_scale=0.8",
+                "norm=2",
+                "window='hamming'",
+                "scale=False",
+                "pad_mode='reflect'",
+                "sparsity=0.01",
+            ),
+        ),
+        (
+            lambda: adaspec.CWT(sample_rate=8000, f_min=200.0, f_max=2e3, n_bins=8),
+            ("f_min=200", "f_max=2000"),
+        ),
+        (lambda: adaspec.SincGram(n_filters=4, n_fft=64, f_min=50.0, f_max=4e3), ("f_min=50", "f_max=4000")),
+        (lambda: adaspec.LEAF(n_filters=4, f_min=90.0, f_max=7000.0), ("f_min=90", "f_max=7000")),
+    ],
+    ids=["stft", "stft-log", "vqt", "cwt", "sincgram", "leaf"],
+)
+def test_repr_shows_the_arguments_that_change_the_output(make, settings) -> None:
+    """These were left out of the reprs: two modules differing only in them printed the same."""
+    text = repr(make())
+    for setting in settings:
+        assert setting in text

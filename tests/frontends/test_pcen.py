@@ -138,3 +138,12 @@ def test_wrong_channel_count_rejected():
     with pytest.raises(ValueError, match=r"\(\.\.\., 4, frames\)"):
         adaspec.PCEN(4)(torch.rand(2, 5, 10))
     assert adaspec.PCEN(4, per_channel=False)(torch.rand(2, 5, 10)).shape == (2, 5, 10)
+
+
+def test_a_time_constant_too_short_to_smooth_names_time_constant():
+    """A smoothing coefficient of 1 (or, from librosa's cancelling formula, above 1) was refused as
+    ``s must be a number in (0, 1)``, a parameter the caller did not give."""
+    with pytest.raises(ValueError, match=r"^time_constant must be longer"):
+        adaspec.PCEN(4, time_constant=1e-20, sample_rate=SR, hop_length=HOP)
+    module = adaspec.PCEN(4, time_constant=1e-9, sample_rate=SR, hop_length=HOP, dtype=torch.float64)
+    assert 0.0 < float(module.s.detach()[0]) < 1.0

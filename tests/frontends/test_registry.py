@@ -70,6 +70,13 @@ def test_unknown_name_lists_available_names():
         assert name in str(info.value)
 
 
+@pytest.mark.parametrize("name", [["stft"], {"name": "stft"}])
+def test_a_name_that_is_not_a_string_is_unknown(name):
+    """An unhashable name (a list from a config) raised ``TypeError: unhashable type``."""
+    with pytest.raises(ValueError, match="is unknown; available: "):
+        adaspec.build_frontend(name)
+
+
 @pytest.mark.parametrize("name", ["stft", "mel", "mfcc"])
 def test_unknown_parameter_raises_value_error(name):
     with pytest.raises(ValueError, match="n_melz"):

@@ -158,3 +158,23 @@ def test_constraints_hold_after_huge_gradient_steps(dtype, direction):
 def test_invalid_parameters_raise_value_error_naming_them(kwargs, name):
     with pytest.raises(ValueError, match=name):
         adaspec.SincGram(**{"n_filters": 16, "sample_rate": SR, "n_fft": 512, **kwargs})
+
+
+@pytest.mark.parametrize(("f_min", "f_max", "n_filters"), [(100.0, 100.5, 64), (7999.0, None, 1000)])
+def test_bands_narrower_than_the_smallest_bandwidth_start_finite(f_min, f_max, n_filters):
+    """Many filters in a narrow range ask for bandwidths below ``MIN_BANDWIDTH`` of Nyquist: their logits
+    were NaN (and so was the output); they now start at that smallest bandwidth. Closed form of the
+    linear initialisation: inner points of ``linspace(f_min, f_max, n + 2)``, half their neighbours' gap."""
+    module = adaspec.SincGram(
+        n_filters, SR, n_fft=64, f_min=f_min, f_max=f_max, init="linear", dtype=torch.float64
+    )
+    assert all(torch.isfinite(parameter).all() for parameter in module.parameters())
+    assert torch.isfinite(module(torch.rand(2, 33, 5, dtype=torch.float64))).all()
+    nyquist = SR / 2
+    points = np.linspace(f_min, f_max or nyquist, n_filters + 2)
+    smallest = 1e-6 * nyquist  # MIN_BANDWIDTH
+    expected = np.maximum((points[2:] - points[:-2]) / 2, smallest)
+    np.testing.assert_allclose(module.bandwidths.detach().numpy(), expected, rtol=1e-5)
+    # centres: the closed form, but strictly inside (0, Nyquist) by the reparameterisation's margin
+    np.testing.assert_allclose(module.centres.detach().numpy(), points[1:-1], rtol=0, atol=3e-5 * nyquist)
+    assert module.centres.max() < nyquist

@@ -122,6 +122,8 @@ def test_names_and_bad_parameters() -> None:
     ]
     with pytest.raises(ValueError, match=r"wavelet must be one of .*'morlet'.*got 'haar'"):
         normalize_wavelet("haar")
+    with pytest.raises(ValueError, match=r"wavelet must be one of .*got \['morlet'\]"):  # not a TypeError
+        normalize_wavelet(["morlet"])
     with pytest.raises(ValueError, match=r"scales must be .*positive"):
         wavelet_filters("ricker", [2.0, -1.0])
     np.testing.assert_allclose(log_frequencies(100.0, 800.0, 4, 8000), [100.0, 200.0, 400.0, 800.0])

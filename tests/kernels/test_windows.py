@@ -49,3 +49,10 @@ def test_unknown_window_names_the_parameter():
         get_window("nope", 16)
     with pytest.raises(ValueError, match="win_length=16"):
         get_window(torch.ones(3, 3), 16)
+
+
+@pytest.mark.parametrize("window", [True, False, ("kaiser", True), ["tukey", np.bool_(False)]])
+def test_bools_are_not_window_specs(window):
+    """scipy reads a number as a Kaiser beta, so ``window=True`` was silently ``("kaiser", 1.0)``."""
+    with pytest.raises(ValueError, match=r"window=.*True and False are not window specs"):
+        get_window(window, 16)

@@ -27,6 +27,9 @@ def test_numpy_pad_names_are_accepted():
     assert normalize_pad_mode("wrap") == "circular"
     with pytest.raises(ValueError, match="pad_mode"):
         normalize_pad_mode("symmetric")
+    for unhashable in (["reflect"], {"mode": "reflect"}):  # was a TypeError: unhashable type
+        with pytest.raises(ValueError, match="pad_mode must be one of"):
+            normalize_pad_mode(unhashable)
 
 
 def test_too_short_inputs_are_refused_with_the_limit():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 import sys
 
 import librosa
@@ -245,3 +246,16 @@ def test_one_dimensional_input_rejected():
 def test_smoothing_coefficient_validation(args, name):
     with pytest.raises(ValueError, match=name):
         smoothing_coefficient(*args)
+
+
+@pytest.mark.parametrize("time_constant", [1e-9, 1e-6, 0.06, 1e3, 1e200])
+def test_smoothing_coefficient_is_exact_for_short_and_long_time_constants(time_constant):
+    """librosa's ``(sqrt(1 + 4 t^2) - 1) / (2 t^2)`` evaluated with 60 significant digits: in float64 that
+    form gave 1.02 (not a smoothing coefficient) at 1e-9 s and an OverflowError at 1e200 s."""
+    with decimal.localcontext() as context:
+        context.prec = 60
+        t = decimal.Decimal(time_constant) * SR / HOP
+        expected = float(((1 + 4 * t * t).sqrt() - 1) / (2 * t * t))
+    actual = smoothing_coefficient(time_constant, SR, HOP)
+    assert 0.0 < actual < 1.0
+    assert actual == pytest.approx(expected, rel=1e-14)

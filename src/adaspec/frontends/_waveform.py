@@ -10,6 +10,7 @@ from collections.abc import Callable
 import torch
 
 from ..ops._batch import map_signals
+from ._spectrogram import autocast_off
 
 
 def check_waveform(waveform: torch.Tensor, min_length: int = 1, too_short: str = "") -> int:
@@ -54,7 +55,7 @@ def over_signals(
     """
     leading = waveform.shape[:-1]
     dtype = torch.promote_types(waveform.dtype, torch.float32)
-    with torch.autocast(waveform.device.type, enabled=False) if not autocast else contextlib.nullcontext():
+    with autocast_off(waveform) if not autocast else contextlib.nullcontext():  # not torch.autocast: meta
         rows = waveform.reshape(-1, waveform.shape[-1]).to(dtype)
         result = map_signals(transform, rows)
     return result.reshape(*leading, *result.shape[1:])

@@ -7,6 +7,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .._validation import check_choice, check_dtype, check_positive_int, check_positive_number
+from ._device import built_on_default_device
 from ._spectrogram import autocast_off, check_spectrogram, promoted_under_autocast
 
 COMBINES = ("sum", "product", "max")
@@ -50,6 +51,7 @@ class TFAttention(nn.Module):
         dtype: parameter dtype.
     """
 
+    @built_on_default_device
     def __init__(
         self,
         n_freq: int,

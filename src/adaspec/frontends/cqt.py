@@ -48,6 +48,7 @@ from ..ops import (
     parts_output,
 )
 from ..ops._tracing import is_exporting, is_tracing, require_static_length
+from ._device import built_on_default_device
 from ._kernel_check import equals_rounded, kernel_key, recheck_kernels
 from ._waveform import check_waveform, over_signals
 from .registry import register_frontend
@@ -139,6 +140,7 @@ class VQT(nn.Module):
             many bins fit); in ``forward`` for an input shorter than the longest filter.
     """
 
+    @built_on_default_device
     def __init__(
         self,
         sample_rate: float = 22050.0,
@@ -185,7 +187,7 @@ class VQT(nn.Module):
             gamma=self.gamma,
             window=window,
         )
-        _check_below_nyquist(self._frequencies, reach, self.sample_rate)
+        _check_below_nyquist(self._frequencies, reach, self.sample_rate, self.gamma)
         self.filter_scale = float(filter_scale)
         self._lengths_at_rate = lengths
         self.min_length = math.ceil(float(lengths.max()))
@@ -476,20 +478,30 @@ class VQT(nn.Module):
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:  # type: ignore[override]
         """Direct kernels saved with shorter frames (before the frames held the low-pass's spread) are
-        centred in the current ones: the same products, so a trained model loads as it was."""
+        centred in the current ones: the same products, so a trained model loads as it was. Those frames
+        spanned every level's frames at the full rate; anything shorter (e.g. ``"multirate"``'s kernels, at
+        each level's own rate) is refused as a size mismatch, not padded into a different transform."""
         if self.algorithm == "direct":
+            spans = max(level.n_fft * level.factor for level in self._levels)
             for name in ("kernel_real", "kernel_imag"):
                 saved = state_dict.get(prefix + name)
-                if isinstance(saved, torch.Tensor) and saved.ndim == 2 and saved.shape[-1] < self.n_fft:
+                if (
+                    isinstance(saved, torch.Tensor)
+                    and saved.ndim == 2
+                    and spans <= saved.shape[-1] < self.n_fft
+                ):
                     shift = self.n_fft // 2 - saved.shape[-1] // 2
                     state_dict[prefix + name] = F.pad(saved, (shift, self.n_fft - saved.shape[-1] - shift))
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def extra_repr(self) -> str:
+        sparsity = f"sparsity={self.sparsity:g}, " if self.algorithm == "direct" else ""
         return (
             f"sample_rate={self.sample_rate:g}, hop_length={self.hop_length}, f_min={self.f_min:g}, "
             f"n_bins={self.n_bins}, bins_per_octave={self.bins_per_octave}, gamma={self.gamma:g}, "
-            f"output={self.output!r}, algorithm={self.algorithm!r}, learn_kernels={self.learn_kernels}"
+            f"filter_scale={self.filter_scale:g}, norm={self.norm!r}, window={self.window!r}, "
+            f"scale={self.scale}, pad_mode={self.pad_mode!r}, output={self.output!r}, "
+            f"algorithm={self.algorithm!r}, {sparsity}learn_kernels={self.learn_kernels}"
         )
 
 
@@ -550,11 +562,20 @@ def _split_parts(
     return torch.cat(reals, dim=1), torch.cat(imags, dim=1)
 
 
-def _check_below_nyquist(frequencies: np.ndarray, reach: np.ndarray, sample_rate: float) -> None:
-    """Raise if a filter's pass band reaches past Nyquist, saying how many bins fit."""
+def _check_below_nyquist(
+    frequencies: np.ndarray, reach: np.ndarray, sample_rate: float, gamma: float = 0.0
+) -> None:
+    """Raise if a filter's pass band reaches past Nyquist, saying how many bins fit (or, where ``gamma``
+    alone widens every filter past it, that ``gamma`` is too large)."""
     nyquist = sample_rate / 2.0
     if reach.max() <= nyquist:
         return
+    if gamma / 2.0 >= nyquist - frequencies[0]:
+        raise ValueError(
+            f"gamma={gamma:g} Hz is too large for sample_rate={sample_rate:g}: it widens every filter by "
+            f"gamma / 2, which takes even the lowest bin's filter ({frequencies[0]:g} Hz) past the Nyquist "
+            f"frequency {nyquist:g} Hz"
+        )
     raise ValueError(
         f"n_bins={len(frequencies)} from f_min={frequencies[0]:g} Hz puts the top bin at "
         f"{frequencies[-1]:.1f} Hz, whose filter reaches {reach.max():.1f} Hz, above the Nyquist frequency "

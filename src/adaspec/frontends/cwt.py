@@ -27,6 +27,7 @@ from ..kernels.wavelets import (
 from ..ops import OUTPUTS, parts_output
 from ..ops._tracing import is_exporting, require_static_length
 from ..ops.convolution import FilterSpectra
+from ._device import built_on_default_device
 from ._waveform import check_waveform, over_signals
 from .registry import register_frontend
 
@@ -88,6 +89,7 @@ class CWT(nn.Module):
         dtype: parameter dtype.
     """
 
+    @built_on_default_device
     def __init__(
         self,
         sample_rate: float = 16000.0,
@@ -166,6 +168,12 @@ class CWT(nn.Module):
         if given:
             raise ValueError(f"give either scales or f_min/f_max/n_bins, not both (got scales and {given})")
         try:
+            if isinstance(scales, (str, bytes)) or np.asarray(scales).dtype.kind not in "iuf":
+                raise TypeError  # numpy reads "4" as 4.0 and True as 1.0
+            if isinstance(scales, (list, tuple)) and any(
+                isinstance(value, (bool, np.bool_)) for value in np.asarray(scales, dtype=object).ravel()
+            ):
+                raise TypeError  # [True, 10.0] is a float array to numpy
             values = np.asarray(scales, dtype=np.float64).reshape(-1)
         except (TypeError, ValueError):
             raise ValueError(f"scales must be a list of positive numbers, got {scales!r}") from None
@@ -192,12 +200,12 @@ class CWT(nn.Module):
 
     @learn_wavelets.setter
     def learn_wavelets(self, value: bool) -> None:
-        if value and self.wavelet not in PARAMETRIC_WAVELETS:
+        flag = check_flag("learn_wavelets", value)
+        if flag and self.wavelet not in PARAMETRIC_WAVELETS:
             raise ValueError(
                 f"learn_wavelets needs a Morlet wavelet ({', '.join(PARAMETRIC_WAVELETS)}); "
                 f"{self.wavelet!r} has no centre frequency or bandwidth to learn"
             )
-        flag = check_flag("learn_wavelets", value)
         self.center_logits.requires_grad_(flag)
         self.log_bandwidth.requires_grad_(flag)
 
@@ -323,6 +331,7 @@ class CWT(nn.Module):
     def extra_repr(self) -> str:
         return (
             f"sample_rate={self.sample_rate:g}, wavelet={self.wavelet!r}, n_bins={self.n_bins}, "
+            f"f_min={self._frequencies.min():g}, f_max={self._frequencies.max():g}, "
             f"hop_length={self.hop_length}, output={self.output!r}, learn_wavelets={self.learn_wavelets}"
         )
 

@@ -45,7 +45,7 @@ class AmplitudeToDB(nn.Module):
         if top_db is not None and not (is_finite_number(top_db) and top_db >= 0):
             raise ValueError(f"top_db must be a finite number >= 0 or None, got {top_db!r}")
         self.amin = check_positive_number("amin", amin)
-        if ref != "max" and not (is_finite_number(ref) and ref > 0):
+        if not (isinstance(ref, str) and ref == "max") and not (is_finite_number(ref) and ref > 0):
             raise ValueError(f"ref must be a finite positive number or 'max', got {ref!r}")
         valid_base = is_finite_number(log_base) and log_base > 0 and log_base != 1
         if log_base is not None and not valid_base:
@@ -53,7 +53,7 @@ class AmplitudeToDB(nn.Module):
                 f"log_base must be a finite positive number other than 1, or None; got {log_base!r}"
             )
         self.top_db = None if top_db is None else float(top_db)
-        self.ref = ref if ref == "max" else float(ref)
+        self.ref = "max" if isinstance(ref, str) else float(ref)
         self.log_base = None if log_base is None else float(log_base)
 
     @property

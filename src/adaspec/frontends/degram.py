@@ -14,6 +14,7 @@ from .._validation import (
 )
 from ..kernels.butterworth import BUTTERWORTH_INITS, check_order
 from ..kernels.windows import WindowSpec
+from ._device import built_on_default_device
 from ._flags import delegated_flag
 from .attention import COMBINES, TFAttention, check_reduction
 from .normalization import NORM_MODES, SpectrogramNorm
@@ -54,6 +55,7 @@ class DEGram(nn.Module):
     learn_window = delegated_flag("stft", "learn_window")
     learn_kernels = delegated_flag("stft", "learn_kernels")
 
+    @built_on_default_device
     def __init__(
         self,
         sample_rate: float = 16000.0,

@@ -26,6 +26,7 @@ from ..kernels.gabor import (
 from ..ops._tracing import is_exporting, is_tracing
 from ..ops.gabor import gabor_pooled_energy
 from ..ops.gabor_plan import filter_values
+from ._device import built_on_default_device
 from ._flags import delegated_flag, parameter_flag
 from ._waveform import check_waveform, over_signals
 from .pcen import PCEN
@@ -79,13 +80,15 @@ class LEAF(nn.Module):
         learn_filters: train the Gabor centres and widths.
         learn_pooling: train the pooling widths.
         learn_pcen: train PCEN's parameters.
-        pcen_kwargs: overrides of :data:`LEAF_PCEN` passed to :class:`PCEN`.
+        pcen_kwargs: overrides of :data:`LEAF_PCEN` passed to :class:`PCEN` (a ``time_constant`` is in
+            seconds of LEAF's frames: ``sample_rate`` and ``hop_length`` default to LEAF's).
         dtype: parameter dtype.
     """
 
     learn_pooling = parameter_flag("pooling_logits", "learn_pooling")
     learn_pcen = delegated_flag("pcen", "learn_parameters", name="learn_pcen")
 
+    @built_on_default_device
     def __init__(
         self,
         sample_rate: float = 16000.0,
@@ -142,7 +145,9 @@ class LEAF(nn.Module):
                 raise ValueError(f"pcen_kwargs must not contain {reserved!r}: it is set by LEAF")
         defaults = dict(LEAF_PCEN)
         if "time_constant" in pcen_kwargs and "s" not in pcen_kwargs:
-            del defaults["s"]  # a time constant replaces LEAF's smoothing coefficient
+            del defaults["s"]  # a time constant replaces LEAF's smoothing coefficient,
+            # measured on LEAF's own frames unless pcen_kwargs says otherwise
+            defaults.update(sample_rate=self.sample_rate, hop_length=self.hop_length)
         try:
             self.pcen = PCEN(
                 self.n_filters,
@@ -240,7 +245,8 @@ class LEAF(nn.Module):
     def extra_repr(self) -> str:
         return (
             f"sample_rate={self.sample_rate:g}, n_filters={self.n_filters}, "
-            f"window_length={self.window_length}, hop_length={self.hop_length}, "
+            f"window_length={self.window_length}, hop_length={self.hop_length}, f_min={self.f_min:g}, "
+            f"f_max={self.f_max:g}, "
             f"learn_filters={self.learn_filters}, learn_pooling={self.learn_pooling}, "
             f"learn_pcen={self.learn_pcen}"
         )

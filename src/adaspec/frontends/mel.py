@@ -9,6 +9,7 @@ from .._validation import check_choice, check_dtype, check_frequency_range, chec
 from ..kernels import mel_filterbank
 from ..kernels.mel import MEL_NORMS, MEL_SCALES
 from ..kernels.windows import WindowSpec
+from ._device import built_on_default_device
 from ._flags import delegated_flag, parameter_flag
 from ._spectrogram import autocast_off, promoted_under_autocast
 from .registry import register_frontend
@@ -41,6 +42,7 @@ class MelSpectrogram(nn.Module):
     learn_window = delegated_flag("stft", "learn_window")
     learn_kernels = delegated_flag("stft", "learn_kernels")
 
+    @built_on_default_device
     def __init__(
         self,
         sample_rate: float = 16000.0,

@@ -17,6 +17,7 @@ from .._validation import (
     is_finite_number,
 )
 from ..kernels import dct_matrix
+from ._device import built_on_default_device
 from ._flags import delegated_flag
 from ._spectrogram import autocast_off, promoted_under_autocast
 from .db import AmplitudeToDB
@@ -47,6 +48,7 @@ class MFCC(nn.Module):
     learn_kernels = delegated_flag("mel_spectrogram", "learn_kernels")
     learn_filters = delegated_flag("mel_spectrogram", "learn_filters")
 
+    @built_on_default_device
     def __init__(
         self,
         sample_rate: float = 16000.0,

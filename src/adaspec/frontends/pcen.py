@@ -17,7 +17,8 @@ from .._validation import (
     is_real_number,
 )
 from ..ops.pcen import INITIAL_STATES, pcen, smoothing_coefficient
-from ._spectrogram import check_spectrogram
+from ._device import built_on_default_device
+from ._spectrogram import autocast_off, check_spectrogram
 
 _DEFAULT_S = 0.025
 
@@ -54,6 +55,7 @@ class PCEN(nn.Module):
         dtype: parameter dtype.
     """
 
+    @built_on_default_device
     def __init__(
         self,
         n_channels: int,
@@ -83,6 +85,11 @@ class PCEN(nn.Module):
             if sample_rate is None or hop_length is None:
                 raise ValueError("time_constant needs sample_rate and hop_length")
             s = smoothing_coefficient(time_constant, sample_rate, hop_length)
+            if not s < 1.0:
+                raise ValueError(
+                    f"time_constant must be longer: {time_constant!r} s at sample_rate={sample_rate!r} and "
+                    f"hop_length={hop_length!r} gives a smoothing coefficient that rounds to 1 (no smoothing)"
+                )
         elif sample_rate is not None or hop_length is not None:
             raise ValueError("sample_rate and hop_length are only used with time_constant")
         s = _DEFAULT_S if s is None else s
@@ -147,7 +154,7 @@ class PCEN(nn.Module):
                 f"got {tuple(spectrogram.shape)}"
             )
         dtype = torch.promote_types(spectrogram.dtype, torch.float32)
-        with torch.autocast(spectrogram.device.type, enabled=False):
+        with autocast_off(spectrogram):
             energy = spectrogram.to(dtype)
             return pcen(
                 energy,

@@ -34,7 +34,7 @@ def frontend_class(name: str) -> type[nn.Module]:
     Raises:
         ValueError: naming the unknown front-end and listing the known ones.
     """
-    if name not in _REGISTRY:
+    if not isinstance(name, str) or name not in _REGISTRY:  # a list from a config: not a TypeError
         raise ValueError(f"frontend name {name!r} is unknown; available: {', '.join(available_frontends())}")
     return _REGISTRY[name]
 

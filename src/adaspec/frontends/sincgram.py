@@ -9,6 +9,7 @@ from torch.nn import functional as F
 
 from .._validation import check_choice, check_dtype, check_flag, check_frequency_range, check_positive_int
 from ..kernels.butterworth import BUTTERWORTH_INITS, butterworth_centres, butterworth_filterbank, check_order
+from ._device import built_on_default_device
 from ._spectrogram import autocast_off, check_spectrogram, promoted_under_autocast
 
 #: Centres live in ``[MARGIN, 1 - MARGIN] x Nyquist``: strictly inside ``(0, Nyquist)`` even in float32,
@@ -16,6 +17,8 @@ from ._spectrogram import autocast_off, check_spectrogram, promoted_under_autoca
 CENTRE_MARGIN = 1e-6
 #: Smallest bandwidth, as a fraction of Nyquist (keeps ``b > 0`` when the softplus underflows).
 MIN_BANDWIDTH = 1e-6
+#: How far inside their ranges initial values beyond them start (relative).
+_INSIDE = 1e-6
 
 
 class SincGram(nn.Module):
@@ -46,6 +49,7 @@ class SincGram(nn.Module):
         dtype: parameter dtype.
     """
 
+    @built_on_default_device
     def __init__(
         self,
         n_filters: int = 64,
@@ -68,11 +72,14 @@ class SincGram(nn.Module):
         self.nyquist = self.sample_rate / 2.0
         dtype = check_dtype(dtype)
         centres, bandwidths = butterworth_centres(self.n_filters, self.f_min, self.f_max, self.init)
+        # Closed-form values beyond the reparameterisation's range (centres within CENTRE_MARGIN of 0 or
+        # Nyquist, bandwidths under MIN_BANDWIDTH: many filters in a narrow range) start just inside it, so
+        # that the logits are finite (they were NaN: log of a negative number).
         unit = (centres / self.nyquist - CENTRE_MARGIN) / (1.0 - 2.0 * CENTRE_MARGIN)
+        unit = np.clip(unit, _INSIDE, 1.0 - _INSIDE)
         self.centre_logits = nn.Parameter(torch.from_numpy(np.log(unit) - np.log1p(-unit)).to(dtype))
-        self.bandwidth_logits = nn.Parameter(
-            torch.from_numpy(_inverse_softplus(bandwidths / self.nyquist - MIN_BANDWIDTH)).to(dtype)
-        )
+        excess = np.maximum(bandwidths / self.nyquist - MIN_BANDWIDTH, _INSIDE * MIN_BANDWIDTH)
+        self.bandwidth_logits = nn.Parameter(torch.from_numpy(_inverse_softplus(excess)).to(dtype))
         frequencies = np.fft.rfftfreq(self.n_fft, 1.0 / self.sample_rate)
         self.register_buffer("frequencies", torch.from_numpy(frequencies).to(dtype), persistent=False)
         self.learn_filters = learn_filters
@@ -130,7 +137,8 @@ class SincGram(nn.Module):
     def extra_repr(self) -> str:
         return (
             f"n_filters={self.n_filters}, sample_rate={self.sample_rate:g}, n_fft={self.n_fft}, "
-            f"order={self.order:g}, init={self.init!r}, learn_filters={self.learn_filters}"
+            f"f_min={self.f_min:g}, f_max={self.f_max:g}, order={self.order:g}, init={self.init!r}, "
+            f"learn_filters={self.learn_filters}"
         )
 
 

@@ -12,6 +12,7 @@ from ..kernels import FREQ_SCALES, dft_kernels, fourier_frequencies, get_window,
 from ..kernels.windows import WindowSpec
 from ..ops import OUTPUTS, dense_fourier, frame_signal, normalize_pad_mode, parts_output, windowed_fft
 from ..ops._tracing import is_exporting, is_exporting_onnx, is_tracing
+from ._device import built_on_default_device
 from ._flags import parameter_flag
 from ._kernel_check import equals_rounded, kernel_key, recheck_kernels
 from ._waveform import check_waveform, over_signals
@@ -69,6 +70,7 @@ class STFT(nn.Module):
 
     learn_window = parameter_flag("window")
 
+    @built_on_default_device
     def __init__(
         self,
         n_fft: int = 400,
@@ -217,9 +219,13 @@ class STFT(nn.Module):
         return parts_output(real, imag, self.output)
 
     def extra_repr(self) -> str:
+        bins = ""
+        if self.freq_scale != "full":
+            bins = f"f_min={self._frequencies[0]:g}, f_max={self._frequencies[-1]:g}, "
         return (
             f"n_fft={self.n_fft}, win_length={self.win_length}, hop_length={self.hop_length}, "
             f"center={self.center}, pad_mode={self.pad_mode!r}, normalized={self.normalized!r}, "
-            f"output={self.output!r}, freq_scale={self.freq_scale!r}, n_bins={self.n_bins}, "
+            f"onesided={self.onesided}, output={self.output!r}, sample_rate={self.sample_rate:g}, "
+            f"freq_scale={self.freq_scale!r}, n_bins={self.n_bins}, {bins}"
             f"learn_window={self.learn_window}, learn_kernels={self.learn_kernels}"
         )

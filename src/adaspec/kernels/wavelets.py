@@ -56,7 +56,8 @@ DEFAULT_PRECISION = 12
 
 def normalize_wavelet(wavelet: str) -> str:
     """Map pywt's names (``"cmor"``, ``"morl"``, ``"mexh"``) to ours and reject unknown wavelets."""
-    wavelet = WAVELET_ALIASES.get(wavelet, wavelet)
+    if isinstance(wavelet, str):  # an unhashable value (a list from a config) is refused below
+        wavelet = WAVELET_ALIASES.get(wavelet, wavelet)
     return check_choice("wavelet", wavelet, WAVELETS)
 
 

@@ -28,8 +28,8 @@ def get_window(window: WindowSpec, win_length: int, *, dtype: torch.dtype | None
         A 1-D tensor of length ``win_length``.
 
     Raises:
-        ValueError: naming ``window`` for an unknown spec, a spec with a NaN or infinite parameter, or an
-            array of the wrong shape, complex, or with NaN, infinite or only zero values.
+        ValueError: naming ``window`` for an unknown spec, a bool, a spec with a NaN, infinite or bool
+            parameter, or an array of the wrong shape, complex, or with NaN, infinite or only zero values.
     """
     dtype = dtype or torch.get_default_dtype()
     if isinstance(window, (torch.Tensor, np.ndarray)):
@@ -44,6 +44,9 @@ def get_window(window: WindowSpec, win_length: int, *, dtype: torch.dtype | None
         values = values.to(torch.float64)
     else:
         spec = _as_scipy_spec(window)
+        if _is_bool(spec) or (isinstance(spec, tuple) and any(_is_bool(p) for p in spec)):
+            # scipy reads a number as a Kaiser beta: True would be ("kaiser", 1.0)
+            raise ValueError(f"window={window!r}: True and False are not window specs nor parameters")
         if isinstance(spec, tuple) and any(is_real_number(p) and not math.isfinite(p) for p in spec[1:]):
             raise ValueError(f"window={window!r} has a NaN or infinite parameter")
         try:
@@ -72,6 +75,11 @@ def pad_center(window: torch.Tensor, size: int) -> torch.Tensor:
         raise ValueError(f"window of length {window.shape[-1]} does not fit in n_fft={size}")
     left = extra // 2
     return torch.nn.functional.pad(window, (left, extra - left))
+
+
+def _is_bool(value: Any) -> bool:
+    """Whether ``value`` is a Python or NumPy bool."""
+    return isinstance(value, (bool, np.bool_))
 
 
 def _as_scipy_spec(window: Any) -> Any:

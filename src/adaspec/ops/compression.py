@@ -51,6 +51,8 @@ def amplitude_to_db(
     reduce_dims = tuple(range(-min(2, spectrogram.ndim), 0)) if spectrogram.ndim else ()
     scale = multiplier / math.log(log_base)
     compressed = torch.log(spectrogram.clamp(min=amin)) * scale
+    if any(spectrogram.shape[dim] == 0 for dim in reduce_dims):  # no frames (or bands): no maximum
+        return compressed if ref == "max" else compressed - math.log(max(float(ref), amin)) * scale
     if ref == "max":
         reference = spectrogram.amax(dim=reduce_dims, keepdim=True).clamp(min=amin)
         compressed = compressed - torch.log(reference) * scale

@@ -13,7 +13,8 @@ _NUMPY_PAD_NAMES = {"edge": "replicate", "wrap": "circular"}
 
 def normalize_pad_mode(pad_mode: str) -> str:
     """Map numpy/librosa names (``"edge"``, ``"wrap"``) to torch's and reject unknown modes."""
-    pad_mode = _NUMPY_PAD_NAMES.get(pad_mode, pad_mode)
+    if isinstance(pad_mode, str):  # an unhashable value (a list from a config) is refused below
+        pad_mode = _NUMPY_PAD_NAMES.get(pad_mode, pad_mode)
     return check_choice("pad_mode", pad_mode, PAD_MODES)
 
 

@@ -51,11 +51,13 @@ def smoothing_coefficient(time_constant: float, sample_rate: float, hop_length: 
     Raises:
         ValueError: naming a non-positive ``time_constant`` or ``sample_rate`` or a bad ``hop_length``.
     """
-    check_positive_number("time_constant", time_constant, meaning=" of seconds")
-    check_positive_number("sample_rate", sample_rate)
+    time_constant = check_positive_number("time_constant", time_constant, meaning=" of seconds")
+    sample_rate = check_positive_number("sample_rate", sample_rate)
     hop_length = check_positive_int("hop_length", hop_length)
     t_frames = time_constant * sample_rate / float(hop_length)
-    return (math.sqrt(1.0 + 4.0 * t_frames**2) - 1.0) / (2.0 * t_frames**2)
+    # Written as 2 / (1 + sqrt(1 + 4 t^2)), the same value: librosa's form cancels for short time constants
+    # (more than 1 below about 1e-7 frames) and overflows for long ones.
+    return 2.0 / (1.0 + math.hypot(1.0, 2.0 * t_frames))
 
 
 # Not traced by torch.compile: on the CPU the block length is chosen from the decay's current value (a
