@@ -135,6 +135,24 @@ def test_non_finite_float_wav(tmp_path, bad):
     assert _reason(path) == "contains 2 non-finite samples (NaN or inf), first at frame 7"
 
 
+@pytest.mark.parametrize(("subtype", "huge"), [("FLOAT", 1e30), ("DOUBLE", 1e30), ("DOUBLE", 1e39)])
+def test_samples_too_large_for_float32_maths_are_refused(tmp_path, subtype, huge):
+    # 1e30 is finite but its spectrogram is not (every training loss became NaN); 1e39 is finite in a
+    # float64 file but inf once read as float32, and is named by its value rather than as "inf"
+    data = tone(0.01, 16000)
+    data[3:6, 0] = huge
+    path = write(tmp_path / "huge.wav", data, 16000, subtype=subtype)
+    assert _reason(path) == (
+        f"samples reach {huge:.3g}, first at frame 3: beyond the +-4.29e+09 accepted (full scale is +-1)"
+    )
+
+
+def test_float_samples_scaled_like_integers_are_kept(tmp_path):
+    data = tone(0.01, 16000) * 2.0**31  # 32-bit integers written unscaled to a float file
+    path = write(tmp_path / "int_scaled.wav", data, 16000, subtype="DOUBLE")
+    np.testing.assert_array_equal(load_audio(path, 16000), data[:, 0].astype(np.float32))
+
+
 def test_truncated_wav(tmp_path):
     path = write_tone(tmp_path / "cut.wav", seconds=0.5, subtype="PCM_16")  # 8000 frames, 44-byte header
     path.write_bytes(path.read_bytes()[: 44 + 2 * 3000])
@@ -152,6 +170,11 @@ def test_truncated_flac(tmp_path):
 def test_too_short_to_resample(tmp_path):
     path = write(tmp_path / "one.wav", np.full((1, 1), 0.5), 96000)
     assert _reason(path) == "too short: 1 samples at 96000 Hz leave none at 16000 Hz"
+
+
+def test_loop_of_links_is_named_as_such(tmp_path):
+    (tmp_path / "loop.wav").symlink_to(tmp_path / "loop.wav")  # not "a broken link": nothing is missing
+    assert _reason(tmp_path / "loop.wav") == "Too many levels of symbolic links"
 
 
 def test_directory_is_not_a_file(tmp_path):

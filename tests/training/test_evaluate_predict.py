@@ -16,6 +16,7 @@ from adaspec.cli import main
 from adaspec.config import load_config_file
 from adaspec.data import load_audio, split_parts
 from adaspec.training import TrainResult, evaluate_run, load_classifier, predict_paths
+from adaspec.training.predict import predict_file
 from adaspec.training.run_dir import RunPaths, foreign_entries
 
 
@@ -147,6 +148,25 @@ def test_predict_formats(trained_run: TrainResult, tone_dataset: Path) -> None:
     assert all(len(entry["top"]) == 3 for entry in as_json)
     probabilities = [sum(item["probability"] for item in entry["top"]) for entry in as_json]
     np.testing.assert_allclose(probabilities, 1.0, atol=1e-5)
+
+
+def test_predict_reports_a_non_finite_output_instead_of_a_label(
+    trained_run: TrainResult, tone_dataset: Path
+) -> None:
+    loaded = load_classifier(trained_run.paths.root)
+
+    class Diverged(torch.nn.Module):  # a model whose weights went NaN
+        def __init__(self) -> None:
+            super().__init__()
+            self.weight = torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, parts: torch.Tensor) -> torch.Tensor:
+            return torch.full((parts.shape[0], len(loaded.class_names)), float("nan"))
+
+    loaded.model = Diverged()
+    row = predict_file(loaded, tone_dataset / "high" / "high_01.wav", k=3)
+    assert row["label"] is None and row["top"] == []
+    assert row["error"] == "the model's output is not finite (NaN or inf) on this file"
 
 
 def test_cli_evaluate_and_predict(trained_run: TrainResult, tone_dataset: Path, capsys) -> None:

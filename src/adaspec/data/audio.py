@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,6 +32,11 @@ _RIFF_UNKNOWN_SIZE = 0x7FFFF000
 # libsndfile's SFE_BAD_FILE, "File does not exist or is not a regular file (possibly a pipe?)": also what
 # sf_open returns when its MPEG decoder finds no frame in a file that exists (checked before opening).
 _SFE_BAD_FILE = 7
+# Largest sample magnitude accepted (full scale is 1). A float file holds any value; integer samples
+# written to a float file unscaled reach 2**31 at most, while samples of 1e17 or more overflow a float32
+# spectrogram into inf and NaN (one such file makes every training loss NaN). Beyond this limit a file is
+# refused like one holding NaN.
+MAX_ABS_SAMPLE = 2.0**32
 
 
 class AudioDecodeError(FileProblem):
@@ -59,11 +65,15 @@ def _libsndfile_message(err: Exception) -> str:
 
 
 def _check_file(path: Path) -> None:
-    if not path.exists():  # (a link to nothing does not exist either: named as predict names it)
-        raise AudioDecodeError(path, "a broken link" if path.is_symlink() else "file not found")
-    if not path.is_file():
+    try:
+        info = path.stat()
+    except FileNotFoundError:  # (a link to nothing does not exist either: named as predict names it)
+        raise AudioDecodeError(path, "a broken link" if path.is_symlink() else "file not found") from None
+    except OSError as err:  # a loop of links, a component that is a file, no permission
+        raise AudioDecodeError(path, err.strerror or str(err)) from None
+    if not stat.S_ISREG(info.st_mode):
         raise AudioDecodeError(path, "not a regular file")
-    if path.stat().st_size == 0:
+    if info.st_size == 0:
         raise AudioDecodeError(path, "empty file (0 bytes)")
 
 
@@ -171,13 +181,15 @@ def _is_short(decoded: int, declared: int, fmt: str) -> bool:
 
 
 def _decode(path: Path) -> tuple[np.ndarray, int]:
-    """Read all frames as ``(frames, channels)`` float32 and check them."""
+    """Read all frames as ``(frames, channels)`` float32 and check them (see :data:`MAX_ABS_SAMPLE`)."""
     mpeg = _looks_like_mpeg(path)
     try:
         with _quiet_decoder(path, mpeg), sf.SoundFile(_sf_name(path)) as fh:
             declared, rate, fmt = int(fh.frames), int(fh.samplerate), fh.format
+            # float64 samples are checked before float32 would turn a huge one into inf
+            dtype = "float64" if fh.subtype == "DOUBLE" else "float32"
             try:
-                data = fh.read(dtype="float32", always_2d=True)
+                data = fh.read(dtype=dtype, always_2d=True)
             except (sf.LibsndfileError, RuntimeError) as err:
                 raise AudioDecodeError(
                     path,
@@ -201,7 +213,15 @@ def _decode(path: Path) -> tuple[np.ndarray, int]:
         raise AudioDecodeError(
             path, f"contains {bad} non-finite samples (NaN or inf), first at frame {first}"
         )
-    return data, rate
+    peak = float(np.abs(data).max())
+    if peak > MAX_ABS_SAMPLE:
+        first = int(np.argmax((np.abs(data) > MAX_ABS_SAMPLE).any(axis=1)))
+        raise AudioDecodeError(
+            path,
+            f"samples reach {peak:.3g}, first at frame {first}: beyond the +-{MAX_ABS_SAMPLE:.3g} accepted "
+            "(full scale is +-1)",
+        )
+    return data.astype(np.float32, copy=False), rate
 
 
 def load_audio(path: str | os.PathLike[str], sample_rate: int) -> np.ndarray:
@@ -218,8 +238,8 @@ def load_audio(path: str | os.PathLike[str], sample_rate: int) -> np.ndarray:
 
     Raises:
         ValueError: if ``sample_rate`` is not a positive integer.
-        AudioDecodeError: if the file is missing, empty, not decodable, truncated, has no samples or has
-            non-finite samples.
+        AudioDecodeError: if the file is missing, empty, not decodable, truncated, has no samples, has
+            non-finite samples or samples beyond :data:`MAX_ABS_SAMPLE` in magnitude.
     """
     sample_rate = check_positive_int("sample_rate", sample_rate)
     path = Path(path)

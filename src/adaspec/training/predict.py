@@ -43,7 +43,8 @@ def expand_paths(paths: Sequence[Path], extensions: Sequence[str] = AUDIO_EXTENS
 
 
 def predict_file(loaded: LoadedModel, path: Path, k: int) -> dict[str, Any]:
-    """One prediction row: ``{"path", "label", "top", "error"}``; decoding problems go into ``error``."""
+    """One prediction row: ``{"path", "label", "top", "error"}``; decoding problems, and a model output
+    that is not finite, go into ``error``."""
     config = loaded.config
     row: dict[str, Any] = {"path": str(path), "label": None, "top": [], "error": None}
     reason = not_a_file_reason(path)
@@ -65,6 +66,9 @@ def predict_file(loaded: LoadedModel, path: Path, k: int) -> dict[str, Any]:
     device = next(loaded.model.parameters(), torch.empty(0)).device  # an ONNX model has none: CPU
     with torch.inference_mode():
         probs = torch.softmax(loaded.model(parts.to(device)).float(), dim=1).cpu().numpy()
+    if not np.isfinite(probs).all():  # a label voted from NaN would look like any other
+        row["error"] = "the model's output is not finite (NaN or inf) on this file"
+        return row
     row["label"] = loaded.class_names[vote(probs, config["eval"]["vote"])]
     row["top"] = top_k(probs.mean(axis=0), loaded.class_names, k)
     return row
