@@ -364,3 +364,35 @@ def test_a_config_from_a_pipe_is_refused_for_a_distributed_run(
         f"adaspec: error: the config {pipe} is not a file, and the other processes of a distributed run read "
         "it again: save it to a file"
     ]
+
+
+def test_main_leaves_the_adaspec_logger_as_it_found_it(
+    config_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``main()`` may run many times in one process: the handler it adds wrote to the ``sys.stderr`` of its
+    call, which in a later caller (here: after pytest closed that capture) printed '--- Logging error ---'
+    for each adaspec log line."""
+    import logging
+
+    logger = logging.getLogger("adaspec")
+    before = (logger.handlers[:], logger.level, logger.propagate)
+    assert main(["train", str(config_file), "optim.lr=-1"]) == 2
+    assert "optim.lr" in capsys.readouterr().err
+    assert (logger.handlers, logger.level, logger.propagate) == before
+
+
+def test_a_file_name_that_starts_with_a_dash_gets_a_hint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """argparse reads ``-x.wav`` as an option; the one-line error said only that PATH was missing."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "-x.wav").touch()
+    with pytest.raises(SystemExit) as exit_info:
+        main(["predict", "run", "-x.wav"])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1
+    assert error[0].endswith("; to name the file -x.wav, write ./-x.wav or put -- before it (see --help)")
+    with pytest.raises(SystemExit):
+        main(["predict", "--top-k"])  # no such file: no hint
+    assert "to name the file" not in capsys.readouterr().err

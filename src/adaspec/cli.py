@@ -8,11 +8,12 @@ User errors (a bad config key, a missing file, an unusable checkpoint) print one
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -62,8 +63,17 @@ def _bounded_int(text: str, least: int) -> int:
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors (exit 2), like every other user error of the tool."""
 
+    #: The arguments being parsed (set by :func:`parse_arguments`), for the hint on file names.
+    arguments: Sequence[str] = ()
+
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USER_ERROR, f"{self.prog}: error: {message} (see --help)\n")
+        dashed = next(
+            (text for text in self.arguments if text.startswith("-") and os.path.lexists(text)), None
+        )
+        hint = ""
+        if dashed is not None:  # argparse took the file name for an option
+            hint = f"; to name the file {dashed}, write ./{dashed} or put -- before it"
+        self.exit(EXIT_USER_ERROR, f"{self.prog}: error: {message}{hint} (see --help)\n")
 
 
 def _add_train(commands: argparse._SubParsersAction) -> None:
@@ -521,19 +531,31 @@ def _show_warning(
     log.warning("warning: %s", one_line(str(message), limit=None))
 
 
-def _configure_logging(debug: bool, quiet: bool) -> None:
+@contextlib.contextmanager
+def _configured_logging(debug: bool, quiet: bool) -> Iterator[None]:
+    """adaspec's log lines on standard error for one command; the ``adaspec`` logger's handlers, level and
+    propagation are restored afterwards, since ``main()`` may run many times in one process (a handler left
+    behind wrote to whatever ``sys.stderr`` was during that call, e.g. a capture that has since closed)."""
+    saved = (log.handlers[:], log.level, log.propagate)
     level = logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s" if debug else "%(message)s"))
     log.handlers[:] = [handler]
     log.setLevel(level)
     log.propagate = False
+    try:
+        yield
+    finally:
+        log.handlers[:] = saved[0]
+        log.setLevel(saved[1])  # (clears logging's cache of enabled levels, as assigning would not)
+        log.propagate = saved[2]
 
 
 def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Parse the command line; ``KEY=VALUE`` overrides may also follow options
     (``adaspec evaluate RUN --split val eval.n_parts=3``), which argparse alone refuses."""
     parser = build_parser()
+    _Parser.arguments = tuple(sys.argv[1:] if argv is None else argv)
     args, extra = parser.parse_known_args(argv)
     if extra:
         overrides = [text for text in extra if "=" in text and not text.startswith("-")]
@@ -595,7 +617,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     names a bad parameter, Lightning's misconfiguration errors, and ``OSError`` on a path: a folder that
     cannot be made, a full disk) print one line and return 2; ``--debug`` raises them instead."""
     args = parse_arguments(argv)
-    _configure_logging(args.debug, args.quiet)
+    with _configured_logging(args.debug, args.quiet):
+        return _main(args)
+
+
+def _main(args: argparse.Namespace) -> int:
+    """:func:`main` after parsing and logging set-up."""
     try:
         with warnings.catch_warnings():  # restored on return: main() may run many times in one process
             if not args.debug:

@@ -192,7 +192,7 @@ def test_failed_trials_are_logged_in_one_line_unless_debugging() -> None:
     import io
     import logging
 
-    from adaspec.cli import _configure_logging
+    from adaspec.cli import _configured_logging
     from adaspec.studies.search import _trial_errors_in_one_line
 
     _trial_errors_in_one_line()
@@ -206,11 +206,11 @@ def test_failed_trials_are_logged_in_one_line_unless_debugging() -> None:
     logger.addHandler(handler)
     try:
         for debug in (False, True):
-            _configure_logging(debug=debug, quiet=False)
-            try:
-                raise ValueError("n_fft too long")
-            except ValueError as err:
-                logger.warning("Trial 0 failed because of the following error: %r", err, exc_info=err)
+            with _configured_logging(debug=debug, quiet=False):
+                try:
+                    raise ValueError("n_fft too long")
+                except ValueError as err:
+                    logger.warning("Trial 0 failed because of the following error: %r", err, exc_info=err)
             text = stream.getvalue()
             stream.seek(0)
             stream.truncate()
@@ -218,7 +218,6 @@ def test_failed_trials_are_logged_in_one_line_unless_debugging() -> None:
             assert ("Traceback" in text) is debug
     finally:
         logger.removeHandler(handler)
-        logging.getLogger("adaspec").setLevel(logging.NOTSET)
 
 
 class _StopInEpoch(PruningCallback):
