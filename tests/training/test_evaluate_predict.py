@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -167,6 +168,21 @@ def test_predict_reports_a_non_finite_output_instead_of_a_label(
     row = predict_file(loaded, tone_dataset / "high" / "high_01.wav", k=3)
     assert row["label"] is None and row["top"] == []
     assert row["error"] == "the model's output is not finite (NaN or inf) on this file"
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX file names are bytes")
+def test_predict_warns_about_a_name_that_is_not_utf8_as_the_scan_does(
+    trained_run: TrainResult, tmp_path: Path, caplog
+) -> None:
+    """Its odd byte as ``\\xfe``, as training's scan shows it, not as the surrogate ``\\udcfe``."""
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    (Path(os.fsdecode(bytes(folder) + b"/bad\xfe.wav"))).write_bytes(b"not audio")
+    with caplog.at_level("WARNING", logger="adaspec"):
+        output = predict_paths(trained_run.paths.root, [folder])
+    assert output.n_failed == 1
+    assert any("bad\\xfe.wav: " in message for message in caplog.messages), caplog.messages
+    assert not any("\udcfe" in message for message in caplog.messages)
 
 
 def test_cli_evaluate_and_predict(trained_run: TrainResult, tone_dataset: Path, capsys) -> None:

@@ -13,6 +13,7 @@ import torch
 
 from ..data import AUDIO_EXTENSIONS, AudioDecodeError, load_audio, split_parts
 from ..data.cropping import fit_length
+from ..data.scan import shown_path
 from ..data.walk import find_audio_files
 from ..errors import not_a_file_reason
 from ..evaluation import format_predictions, top_k, vote
@@ -107,7 +108,7 @@ def predict_paths(
     for path in expand_paths(paths, loaded.config["data"]["extensions"]):
         row = predict_file(loaded, path, top_k)
         if row["error"]:
-            log.warning("%s: %s", path, row["error"])
+            log.warning("%s: %s", shown_path(path), row["error"])
         rows.append(row)
     n_failed = sum(1 for row in rows if row["error"])
     return PredictionOutput(
