@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import lightning as L
 import numpy as np
 import pytest
 import torch
@@ -388,6 +389,20 @@ def test_another_config_in_the_output_folder_is_refused(study: Path, base: dict[
     assert checkpoint_mtimes(study) == before
 
 
+def test_report_only_refuses_another_config_without_suggesting_overwrite(
+    study: Path, base: dict[str, Any]
+) -> None:
+    """--report-only trains nothing and is refused together with --overwrite: the way out is the config the
+    runs were trained with (before: "retrain it with --overwrite", which that refuses)."""
+    with pytest.raises(
+        UserError, match=r"another config \(optim.lr: .*give the config and --budget"
+    ) as refused:
+        run_comparison(
+            _other_lr(base), study, list(STUDY_VARIANTS), seeds=SEEDS, epochs=1, train_missing=False
+        )
+    assert "--overwrite" not in str(refused.value)
+
+
 def test_overwrite_retrains_only_the_runs_of_another_config(
     study: Path, base: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -433,6 +448,39 @@ def test_a_larger_budget_trains_the_runs_further(
         "- resumed runs (train time of their last session only): stft seed 0"
         in (out / "results.md").read_text()
     )
+
+
+class _CtrlCBeforeEpoch(L.Callback):
+    """A Ctrl-C at the start of training epoch 1, before it saves anything."""
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.current_epoch == 1:
+            raise KeyboardInterrupt
+
+
+def test_a_run_stopped_while_training_further_is_not_taken_as_finished(
+    study: Path, base: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The 1-epoch run's ``summary.json`` must not stand for the 2-epoch run that was stopped on the way
+    (before: the next call skipped it as finished and tabulated 1 epoch under a budget of 2)."""
+    out = tmp_path / "stopped_further"
+    shutil.copytree(study, out)
+    real_train = compare_module.train
+
+    def stopped(config: Any, name: str, runs_dir: Path, **kwargs: Any) -> Any:
+        return real_train(config, name=name, runs_dir=runs_dir, callbacks=[_CtrlCBeforeEpoch()], **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(compare_module, "train", stopped)
+        with pytest.raises(KeyboardInterrupt):
+            run_comparison(base, out, ["stft"], seeds=1, epochs=2)
+    run = out / "runs" / "stft" / "seed0"
+    assert load_config_file(run / "config.yaml")["trainer"]["max_epochs"] == 2
+    with pytest.raises(UserError, match="no finished run"):  # nothing finished at this budget
+        run_comparison(base, out, ["stft"], seeds=1, epochs=2, train_missing=False)
+    result = run_comparison(base, out, ["stft"], seeds=1, epochs=2)
+    assert result.skipped == 0 and [row.epochs for row in result.rows] == [2]
+    assert json.loads((run / "summary.json").read_text())["epochs"] == 2
 
 
 def test_overwrite_and_report_only_are_refused_together(study: Path, base: dict[str, Any]) -> None:
@@ -492,6 +540,13 @@ def test_unknown_or_unavailable_variants_are_refused(base: dict[str, Any], tmp_p
         if name not in available_frontends():
             with pytest.raises(UserError, match=rf"'{name}'.*not registered"):
                 parse_variants(name)
+
+
+@pytest.mark.parametrize("text", ["all,stft", "stft,default"])
+def test_all_or_default_among_other_variants_is_refused_as_such(text: str) -> None:
+    """Before: "unknown variant 'all'", though 'all' is a valid --variants on its own."""
+    with pytest.raises(UserError, match=r"--variants: '(all|default)' stands alone"):
+        parse_variants(text)
 
 
 def test_available_and_default_variants() -> None:

@@ -12,6 +12,7 @@ import lightning as L
 import optuna
 import pytest
 import yaml
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from adaspec.cli import main
 from adaspec.config import resolve_config, save_config, set_dotted
@@ -108,6 +109,31 @@ def test_unreachable_storage_exits_2_with_one_line(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0]
     assert "secret" not in err[0]  # passwords are masked
+
+
+@pytest.mark.parametrize(
+    "url, message",
+    [
+        ("sqlite://", "--storage sqlite://: an in-memory database would lose the study"),
+        ("sqlite:///:memory:", "an in-memory database would lose the study"),
+        ("", "--storage is empty"),
+    ],
+)
+def test_a_storage_that_would_not_keep_the_study_exits_2_with_one_line(
+    search_files: tuple[Path, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    url: str,
+    message: str,
+) -> None:
+    """Before, an in-memory SQLite URL ran the whole search and lost it (nothing to continue or share, no
+    lock between workers), and an empty one quietly used the default file."""
+    config, space = search_files
+    args = ["search", str(config), "--trials", "1", "--space", str(space), "--runs-dir", str(tmp_path)]
+    assert main([*args, "--storage", url]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
+    assert not list(tmp_path.glob("search-*"))  # nothing started
 
 
 def test_display_url_masks_the_password() -> None:
@@ -280,6 +306,30 @@ def test_an_interrupted_trial_is_resumed_by_the_next_search(
     # a stopped trial is resumed once: the next search starts a new trial
     assert main([*args[:-1], "2"]) == 0
     assert Path(_study(runs).get_trials()[2].user_attrs["run_dir"]).name == "trial-0002"
+
+
+def test_a_trial_stopped_by_sigterm_fails_at_once_and_is_resumed_by_the_next_search(
+    search_files: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lightning turns SIGTERM into ``SIGTERMException`` (a ``SystemExit``), which Optuna does not catch:
+    the trial stayed running until its heartbeat went stale (2 minutes by default), so the next search
+    waited for it, and no ``trials.csv`` was written on the way out."""
+    config, space = search_files
+    runs = tmp_path / "runs"
+    sigterm = type("_Sigterm", (_StopInEpoch,), {"error": SIGTERMException})
+    with monkeypatch.context() as patch:
+        patch.setattr(search, "PruningCallback", sigterm)
+        with pytest.raises(SystemExit) as stop:
+            search.run_search(resolve_config(config), 1, "tiny", runs_dir=runs, space=space)
+    assert stop.value.code == 143  # the exit status of a process stopped by SIGTERM
+    (stopped,) = _study(runs).get_trials()
+    assert stopped.state == optuna.trial.TrialState.FAIL and list(stopped.intermediate_values) == [0]
+    with (runs / "search-tiny" / "trials.csv").open() as handle:
+        assert [row["state"] for row in csv.DictReader(handle)] == ["fail"]
+    result = search.run_search(resolve_config(config), 1, "tiny", runs_dir=runs, space=space)
+    resumed = result.trials[1]
+    assert resumed.state == optuna.trial.TrialState.COMPLETE and resumed.user_attrs["resumes_trial"] == 0
+    assert len(result.trials) == 2 and sorted(resumed.intermediate_values) == [0, 1]
 
 
 def test_a_trial_that_failed_with_an_error_is_not_resumed(

@@ -50,7 +50,7 @@ from .report import (
     paired_differences,
     write_csv,
 )
-from .summary import RunSummary, summarise_run
+from .summary import SUMMARY_FILE, RunSummary, summarise_run
 from .variants import VARIANTS, parse_variants, variant_config
 
 log = logging.getLogger(__name__)
@@ -124,12 +124,19 @@ def _read_metrics(path: Path) -> dict[str, Any]:
     return metrics
 
 
-def _finished(paths: RunPaths, config: Mapping[str, Any]) -> RunSummary | None:
+# What to do about a run folder of another config: when training, and with --report-only (which trains
+# nothing, so --overwrite is refused with it).
+RETRAIN_REMEDY = "retrain it with --overwrite, use another output folder or delete it"
+REPORT_REMEDY = "give the config and --budget it was trained with, or another output folder"
+
+
+def _finished(paths: RunPaths, config: Mapping[str, Any], remedy: str = RETRAIN_REMEDY) -> RunSummary | None:
     """The run's summary when it finished under ``config``; refuses a folder holding checkpoints of another
-    config (one without checkpoints, a start that failed, is left to ``train`` to replace)."""
+    config (one without checkpoints, a start that failed, is left to ``train`` to replace), naming
+    ``remedy``."""
     if not paths.config.exists() or not has_checkpoints(paths) or extends_epochs(paths, config):
         return None  # untrained, or to be trained further (a larger budget)
-    check_same_config(paths, config, "retrain it with --overwrite, use another output folder or delete it")
+    check_same_config(paths, config, remedy)
     return RunSummary.load(paths.root)
 
 
@@ -157,6 +164,8 @@ def run_one(
         log.info("skipping finished run %s (summary.json exists)", paths.root)
         return done, True
     log.info("training %s seed %d into %s", variant, seed, paths.root)
+    if further:  # the summary scores the shorter run: a stop while training on must not leave it as final
+        (paths.root / SUMMARY_FILE).unlink(missing_ok=True)
     start = time.perf_counter()
     result = train(config, name=paths.root.name, runs_dir=runs_dir, overwrite=replace)
     seconds = time.perf_counter() - start
@@ -266,7 +275,7 @@ def run_comparison(
                 first_error = first_error or err
                 continue
         else:
-            summary, was_skipped = _finished(RunPaths(runs_dir / f"seed{seed}"), run_cfg), True
+            summary, was_skipped = _finished(RunPaths(runs_dir / f"seed{seed}"), run_cfg, REPORT_REMEDY), True
             if summary is None:
                 missing.append((variant, seed))
                 continue

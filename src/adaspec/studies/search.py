@@ -9,10 +9,10 @@ storage) takes trials until the study holds ``trials`` completed, pruned or runn
 the running ones. Failed trials (a crash, a killed worker whose heartbeat stopped) do not count, so the
 budget is still reached. Running the command again continues the study.
 
-A trial stopped part-way (Ctrl-C, or a worker killed or lost) is resumed by the next worker that takes a
-trial: a new trial with the same parameters continues the stopped one's run folder from its ``last.ckpt``
-(its earlier epochs' accuracies are reported to the pruner again), instead of training it from scratch.
-Trials that failed with an error are not resumed.
+A trial stopped part-way (Ctrl-C, SIGTERM, or a worker killed or lost) is resumed by the next worker that
+takes a trial: a new trial with the same parameters continues the stopped one's run folder from its
+``last.ckpt`` (its earlier epochs' accuracies are reported to the pruner again), instead of training it from
+scratch. Trials that failed with an error are not resumed.
 """
 
 from __future__ import annotations
@@ -48,7 +48,13 @@ from ..training.run_dir import RunPaths, check_run_name
 from ..training.train import train
 from .pruning import PruningCallback
 from .space import Dimension, apply_params, check_single_process, load_space
-from .storage import DEFAULT_HEARTBEAT_SECONDS, StudyLock, display_url, open_storage
+from .storage import (
+    DEFAULT_HEARTBEAT_SECONDS,
+    StudyLock,
+    check_persistent,
+    display_url,
+    open_storage,
+)
 
 log = logging.getLogger(__name__)
 
@@ -292,6 +298,11 @@ class _Objective:
             return self._train(trial, resumes)
         except optuna.TrialPruned:
             raise
+        except SystemExit:  # SIGTERM (Lightning's SIGTERMException): Optuna would leave the trial running
+            # until its heartbeat goes stale; fail it now, resumable, as a Ctrl-C does
+            trial.study.tell(trial, state=TrialState.FAIL)
+            log.warning("trial %d stopped part-way; the next search resumes it", trial.number)
+            raise
         except Exception as err:  # not KeyboardInterrupt: an interrupted trial stays resumable
             failure = self._trial_failure(err, resumes)
             trial.set_user_attr(ERROR_ATTR, f"{type(failure).__name__}: {one_line(failure, limit=2000)}")
@@ -362,7 +373,10 @@ def run_search(
     dimensions = load_space(space, base)
     list_items(base["data"])  # a missing or empty dataset stops here, before a study or trial is made
     out_dir = Path(runs_dir) / check_run_name(f"search-{study_name}")
+    if storage is not None and not storage.strip():
+        raise UserError("--storage is empty: give a database URL, or leave it out for the SQLite file")
     url = storage or default_storage(out_dir)
+    check_persistent(url)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     _trial_errors_in_one_line()
     quiet = not logging.getLogger("adaspec").isEnabledFor(logging.INFO)  # -q: Optuna's notes go too
@@ -382,7 +396,7 @@ def run_search(
     log.info("study %r in %s: budget %d trials", study_name, display_url(url), trials)
     try:
         ran = _take_trials(study, objective, lock, trials, timeout, settings)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemExit):  # Ctrl-C, SIGTERM
         _finish(study, url, out_dir, base, objective.started)  # the trials so far are still reported
         raise
     except _TooManyFailures as stop:

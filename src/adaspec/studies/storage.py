@@ -68,6 +68,23 @@ def storage_errors(url: str) -> Iterator[None]:
         raise UserError(f"--storage {shown}: cannot open the study storage: {reason}") from None
 
 
+def check_persistent(url: str) -> None:
+    """Refuse a storage that keeps the study in this process's memory (``sqlite://``, ``sqlite:///:memory:``):
+    it would be lost when the worker ends, no other worker could share it and the next call could not
+    continue it.
+
+    Raises:
+        UserError: one line naming the URL (and a malformed URL, as :func:`storage_errors` says).
+    """
+    with storage_errors(url):
+        in_memory = make_url(url).get_backend_name() == "sqlite" and sqlite_path(url) is None
+    if in_memory:
+        raise UserError(
+            f"--storage {display_url(url)}: an in-memory database would lose the study when this worker "
+            "ends; give a file (sqlite:///PATH/optuna.db) or leave --storage out"
+        )
+
+
 def _engine_kwargs(url: str) -> dict[str, Any]:
     backend = make_url(url).get_backend_name()
     if backend == "sqlite":

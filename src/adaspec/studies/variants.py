@@ -252,6 +252,9 @@ def parse_variants(text: str | Sequence[str] | None) -> list[str]:
         return available_variants()
     if not names:
         raise UserError(f"--variants: no variant given; available: {', '.join(available_variants())}")
+    groups = [name for name in names if name in ("all", "default")]
+    if groups:  # only alone: 'all,stft' would otherwise read as an unknown variant 'all'
+        raise UserError(f"--variants: {groups[0]!r} stands alone; name the variants instead")
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
         raise UserError(f"--variants: {', '.join(repeated)} given more than once")
