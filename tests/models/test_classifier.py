@@ -176,3 +176,16 @@ def test_exports_with_a_dynamic_batch(signal_factory, adapter):
     program = torch.export.export(model, (x[:2],), dynamic_shapes=(batch,), strict=False).module()
     with torch.no_grad():
         torch.testing.assert_close(program(x), model(x), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+@pytest.mark.parametrize("backbone", ["resnet18", "small_cnn"])
+def test_a_half_precision_network_runs_on_its_float32_frontend_output(wave, backbone, dtype):
+    # Lightning's "bf16-true" / "16-true" cast the whole network; front-ends still return float32 spectra,
+    # which the half-precision input norm and backbone refused ("mixed dtype (CPU)").
+    torch.manual_seed(0)
+    model = make_classifier("stft", backbone, "stem").eval()
+    reference = model(wave.float())
+    half = model.to(dtype)(wave.to(dtype))
+    assert half.dtype == dtype
+    torch.testing.assert_close(half.float(), reference, rtol=0.1, atol=0.1 * reference.abs().max().item())

@@ -1,13 +1,16 @@
-"""The Lightning module's per-process random streams in distributed runs."""
+"""The Lightning module's per-process random streams in distributed runs, and a diverged run."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
 import torch
 
 from adaspec.config import resolve_config
+from adaspec.errors import UserError
+from adaspec.training import train
 from adaspec.training.module import ClassifierModule, process_seed
 from tests.datasets import TONE_CLASSES, tiny_overrides
 
@@ -44,3 +47,16 @@ def test_process_seeds_are_distinct_and_stable() -> None:
     assert len(seeds) == 128
     assert process_seed(3, 2) == process_seed(3, 2)
     assert all(0 <= s < 2**64 for s in seeds)
+
+
+def test_a_diverged_run_stops_instead_of_reporting_scores_of_nan_weights(
+    tone_dataset: Path, tmp_path: Path
+) -> None:
+    # SGD at a learning rate of 1e6: the first step sends the weights to ~1e28, the next ones to inf / NaN.
+    # The run used to finish with exit code 0 and "val file accuracy 0.3333" from NaN outputs.
+    overrides = {"optim.name": "sgd", "optim.lr": 1e6, "trainer.max_epochs": 3}
+    config = resolve_config(None, tiny_overrides(tone_dataset, **overrides))
+    with pytest.raises(
+        UserError, match=r"training diverged: .* not finite at epoch \d+, step \d+; lower optim.lr"
+    ):
+        train(config, name="diverged", runs_dir=tmp_path)

@@ -115,10 +115,21 @@ class Classifier(nn.Module):
         """
         if waveform.ndim != 2:
             raise ValueError(f"waveform must have shape (batch, time), got shape {tuple(waveform.shape)}")
-        spectrograms = [self.compression(frontend(waveform)) for frontend in self.frontends]
+        dtype = self._backbone_dtype()
+        # Front-ends return float32 for half-precision input (and compression is computed in float32):
+        # the backbone's dtype is the network's (e.g. bfloat16 under Lightning's "bf16-true").
+        spectrograms = [self.compression(frontend(waveform)).to(dtype) for frontend in self.frontends]
         if self.adapter is None:  # per_channel: one front-end per channel
             return self._normalise(stack_channels(spectrograms))
         return self._normalise(self.adapter(spectrograms[0]))
+
+    def _backbone_dtype(self) -> torch.dtype:
+        """The dtype of the first floating-point parameter after the front-ends (float32 if none)."""
+        for module in (self.input_norm, self.backbone):
+            for parameter in module.parameters() if module is not None else ():
+                if parameter.is_floating_point():
+                    return parameter.dtype
+        return torch.float32
 
     def _normalise(self, channels: torch.Tensor) -> torch.Tensor:
         return channels if self.input_norm is None else self.input_norm(channels)

@@ -16,6 +16,8 @@ from ..models.adapters import adapter_channels
 
 # Front-ends whose output is already compressed (log, dB or PCEN): compressing it again would be wrong.
 _LOG_OUTPUT_FRONTENDS = ("mfcc", "amplitude_to_db", "degram", "leaf")
+# Registered front-ends that take a spectrogram, not a waveform: a classifier cannot start with one.
+_SPECTROGRAM_INPUT_FRONTENDS = {"amplitude_to_db": "model.compression=db"}
 
 
 def build_frontends(config: Mapping[str, Any]) -> list[nn.Module]:
@@ -51,6 +53,12 @@ def build_classifier(config: Mapping[str, Any], num_classes: int) -> Classifier:
     """The full model of a config: front-end(s), compression, adapter, input norm, masking, backbone."""
     model_cfg = config["model"]
     name = config["frontend"]["name"]
+    if name in _SPECTROGRAM_INPUT_FRONTENDS:
+        raise ConfigError(
+            "frontend.name",
+            f"{name!r} takes a spectrogram, not a waveform, so it cannot start a classifier; use a "
+            f"waveform front-end (stft, mel, ...) with {_SPECTROGRAM_INPUT_FRONTENDS[name]} instead",
+        )
     if name in _LOG_OUTPUT_FRONTENDS and model_cfg["compression"] != "none":
         raise ConfigError(
             "model.compression", f"front-end {name!r} already returns log values; set model.compression=none"

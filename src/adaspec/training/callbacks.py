@@ -39,6 +39,12 @@ class RunArtifacts(L.Callback):
         self.class_names = class_names
         self.initial_frontends = initial_frontends
         self.history: list[dict[str, float]] = []
+        self._epoch_lrs: list[float] = []
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # The learning rates this epoch trains with: Lightning steps an epoch-interval scheduler after the
+        # epoch's last batch, before on_train_epoch_end, where the groups already hold the next epoch's.
+        self._epoch_lrs = [float(group["lr"]) for group in _param_groups(trainer)]
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         # Runs after this epoch's validation and before ModelCheckpoint saves (it is set to save at train
@@ -46,8 +52,8 @@ class RunArtifacts(L.Callback):
         if HEADLINE not in trainer.callback_metrics:
             return
         row: dict[str, float] = {"epoch": trainer.current_epoch, "step": trainer.global_step}
-        for index, group in enumerate(trainer.optimizers[0].param_groups if trainer.optimizers else []):
-            row[f"lr/group{index}"] = float(group["lr"])
+        for index, lr in enumerate(self._epoch_lrs):
+            row[f"lr/group{index}"] = lr
         for key, value in sorted(trainer.callback_metrics.items()):
             if key.endswith("_step"):
                 continue
@@ -88,6 +94,10 @@ class RunArtifacts(L.Callback):
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.history = [dict(r) for r in state_dict.get("history", [])]
+
+
+def _param_groups(trainer: L.Trainer) -> list[dict[str, Any]]:
+    return trainer.optimizers[0].param_groups if trainer.optimizers else []
 
 
 class RngState(L.Callback):

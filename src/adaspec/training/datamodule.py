@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+import os
+import signal
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import lightning as L
 import torch
+from lightning.fabric.utilities.seed import pl_worker_init_function
 from torch.utils.data import DataLoader
 
 from ..config import clip_samples
@@ -21,6 +25,24 @@ from ..data import (
 from ..data.samplers import EpochShuffleSampler
 from ..errors import ConfigError, UserError
 from .catalog import Catalog, SplitData, build_catalog
+
+
+def init_worker(worker_id: int, rank: int = 0) -> None:
+    """``worker_init_fn`` of the run's loaders: a worker leaves Ctrl-C and group-wide signals to the main
+    process, which stops after the current batch and shuts its workers down.
+
+    Ctrl-C in a terminal signals the whole foreground process group, and ``timeout`` (``kill -- -PGID``)
+    its own; a worker that died of the SIGINT or SIGTERM made the main process fail with "DataLoader
+    worker ... exited unexpectedly / killed by signal" (a traceback, exit code 1) instead of stopping as an
+    interrupted run. A worker ignores SIGINT and runs in a process group of its own; SIGTERM itself is not
+    ignored, since the main process's shutdown (and Python's exit) ends its workers with it. A worker
+    whose main process died still exits (PyTorch's workers watch their parent). Then the worker is seeded
+    as by Lightning's own ``worker_init_fn`` (which a loader with a ``worker_init_fn`` does not get).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.setpgrp()
+    if int(os.environ.get("PL_SEED_WORKERS", 0)):
+        pl_worker_init_function(worker_id, rank=rank)
 
 
 class AudioDataModule(L.LightningDataModule):
@@ -91,6 +113,9 @@ class AudioDataModule(L.LightningDataModule):
         # model's random stream (dropout, masking) does not depend on when loaders are (re)created.
         return torch.Generator().manual_seed(int(self.config["seed"]))
 
+    def _worker_init(self) -> functools.partial[None]:
+        return functools.partial(init_worker, rank=self._replicas()[1])
+
     def _replicas(self) -> tuple[int, int]:
         """``(world_size, global_rank)`` of the attached trainer; ``(1, 0)`` without one."""
         if self.trainer is None:
@@ -123,6 +148,7 @@ class AudioDataModule(L.LightningDataModule):
             sampler=sampler,
             num_workers=data_cfg["num_workers"],
             persistent_workers=data_cfg["num_workers"] > 0,
+            worker_init_fn=self._worker_init(),
             generator=self._generator(),
             # A last batch of one example breaks BatchNorm in training mode.
             drop_last=len(sampler) % batch_size == 1 and len(sampler) > batch_size,
@@ -190,6 +216,7 @@ class AudioDataModule(L.LightningDataModule):
             batch_sampler=sampler,
             collate_fn=collate_parts,
             num_workers=self.config["data"]["num_workers"],
+            worker_init_fn=self._worker_init(),
             generator=self._generator(),
         )
 

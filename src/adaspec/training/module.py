@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..errors import UserError
 from ..evaluation import EvaluationResult
 from .builders import build_classifier, build_optimizer, build_scheduler
 from .votes import PartsAccumulator
@@ -65,6 +66,7 @@ class ClassifierModule(L.LightningModule):
         waves, labels = batch
         logits = self.model(waves)
         loss = self.loss(logits, labels)
+        self._check_finite(loss, "the training loss is")
         accuracy = (logits.argmax(dim=1) == labels).float().mean()
         size = len(labels)
         self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=size)
@@ -109,6 +111,7 @@ class ClassifierModule(L.LightningModule):
     def _evaluation_step(self, batch: tuple[torch.Tensor, ...], stage: str) -> None:
         parts, labels, file_index, n_parts = batch
         logits = self.model(parts)
+        self._check_finite(logits, f"the model's outputs on {stage} parts are")
         part_labels = labels.repeat_interleave(n_parts)
         loss = self.loss(logits, part_labels)
         self.log(
@@ -124,6 +127,20 @@ class ClassifierModule(L.LightningModule):
             file_index.repeat_interleave(n_parts).cpu().numpy(),
             file_index.cpu().numpy(),
             labels.cpu().numpy(),
+        )
+
+    def _check_finite(self, values: torch.Tensor, what: str) -> None:
+        """Stop a diverged run instead of training on (and reporting scores of) NaN weights.
+
+        Raises:
+            UserError: naming the epoch and step, and the settings that usually cause it.
+        """
+        if bool(torch.isfinite(values).all()):
+            return
+        raise UserError(
+            f"training diverged: {what} not finite at epoch {self.current_epoch}, step {self.global_step}; "
+            "lower optim.lr or optim.frontend_lr, set trainer.gradient_clip_val, or use another "
+            "trainer.precision (16-true is unstable), then start the run afresh with --overwrite"
         )
 
     def configure_optimizers(self) -> dict[str, Any]:
