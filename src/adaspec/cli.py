@@ -536,7 +536,7 @@ def _configured_logging(debug: bool, quiet: bool) -> Iterator[None]:
     """adaspec's log lines on standard error for one command; the ``adaspec`` logger's handlers, level and
     propagation are restored afterwards, since ``main()`` may run many times in one process (a handler left
     behind wrote to whatever ``sys.stderr`` was during that call, e.g. a capture that has since closed)."""
-    saved = (log.handlers[:], log.level, log.propagate)
+    handlers, level_before, propagate = log.handlers[:], log.level, log.propagate
     level = logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s" if debug else "%(message)s"))
@@ -546,9 +546,9 @@ def _configured_logging(debug: bool, quiet: bool) -> Iterator[None]:
     try:
         yield
     finally:
-        log.handlers[:] = saved[0]
-        log.setLevel(saved[1])  # (clears logging's cache of enabled levels, as assigning would not)
-        log.propagate = saved[2]
+        log.handlers[:] = handlers
+        log.setLevel(level_before)  # (clears logging's cache of enabled levels, as assigning would not)
+        log.propagate = propagate
 
 
 def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
