@@ -1,5 +1,6 @@
 """A run stopped by SIGTERM (``timeout``, ``kill``, a scheduler) ends its process with status 143, not 0,
-and the same command resumes it."""
+and the same command resumes it; a Ctrl-C stops it after the current batch, even one that lands where
+Python cannot raise (a finaliser), and a second Ctrl-C stops it at once."""
 
 from __future__ import annotations
 
@@ -29,6 +30,16 @@ class SigtermAtEpochEnd(L.Callback):
             os.kill(os.getpid(), signal.SIGTERM)
 
 
+def assert_stopped_after_first_epoch_and_resumes(data: Path, runs_dir: Path) -> None:
+    """Run ``cut`` kept epoch 0 only, and the same call resumes it to all three epochs."""
+    last = torch.load(runs_dir / "cut/checkpoints/last.ckpt", map_location="cpu", weights_only=True)
+    assert last["epoch"] == 0
+    resumed = train(_config(data), name="cut", runs_dir=runs_dir)
+    assert resumed.resumed
+    rows = json.loads(resumed.paths.metrics.read_text())["epochs"]
+    assert [row["epoch"] for row in rows] == [0, 1, 2]
+
+
 def test_lightnings_sigterm_exception_gets_status_143() -> None:
     stop = SIGTERMException()
     assert stop.code is None  # what Lightning raises: a process would exit 0
@@ -44,9 +55,49 @@ def test_sigterm_stops_training_with_status_143_and_the_run_resumes(
         train(_config(tone_dataset), name="cut", runs_dir=tmp_path, callbacks=[SigtermAtEpochEnd(0)])
     assert stopped.value.code == 143
     assert signal.getsignal(signal.SIGTERM) is handler  # Lightning's handler is undone
-    last = torch.load(tmp_path / "cut/checkpoints/last.ckpt", map_location="cpu", weights_only=True)
-    assert last["epoch"] == 0
-    resumed = train(_config(tone_dataset), name="cut", runs_dir=tmp_path)
-    assert resumed.resumed
-    rows = json.loads(resumed.paths.metrics.read_text())["epochs"]
-    assert [row["epoch"] for row in rows] == [0, 1, 2]
+    assert_stopped_after_first_epoch_and_resumes(tone_dataset, tmp_path)
+
+
+class _CtrlCWhenCollected:
+    """Presses Ctrl-C from its ``__del__``: Python prints an exception raised there as "Exception ignored"
+    and goes on, as when the signal lands while a data loader's iterator is collected."""
+
+    def __del__(self) -> None:
+        signal.raise_signal(signal.SIGINT)
+
+
+class CtrlCAtStep(L.Callback):
+    """Presses Ctrl-C after optimizer step ``step``: from a finaliser, or twice in a row."""
+
+    def __init__(self, step: int, twice: bool = False) -> None:
+        self.step, self.twice = step, twice
+        self.presses_survived = 0
+
+    def on_train_batch_end(self, trainer: L.Trainer, *args: object) -> None:
+        if trainer.global_step != self.step:
+            return
+        if not self.twice:
+            _CtrlCWhenCollected()  # made and dropped: its __del__ runs here
+            return
+        signal.raise_signal(signal.SIGINT)
+        self.presses_survived += 1
+        signal.raise_signal(signal.SIGINT)
+        self.presses_survived += 1
+
+
+def test_a_ctrl_c_that_lands_in_a_finaliser_stops_the_run_after_the_batch(
+    tone_dataset: Path, tmp_path: Path
+) -> None:
+    with pytest.raises(KeyboardInterrupt):
+        train(_config(tone_dataset), name="cut", runs_dir=tmp_path, callbacks=[CtrlCAtStep(5)])
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    # Three steps per epoch: step 5 is in the second epoch, after last.ckpt of the first.
+    assert_stopped_after_first_epoch_and_resumes(tone_dataset, tmp_path)
+
+
+def test_a_second_ctrl_c_stops_the_run_at_once(tone_dataset: Path, tmp_path: Path) -> None:
+    presses = CtrlCAtStep(2, twice=True)
+    with pytest.raises(KeyboardInterrupt):
+        train(_config(tone_dataset), name="cut", runs_dir=tmp_path, callbacks=[presses])
+    assert presses.presses_survived == 1
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

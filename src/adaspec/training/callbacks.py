@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
+import signal
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import lightning as L
@@ -121,18 +125,52 @@ SIGTERM_EXIT_STATUS = 143
 
 
 class InterruptWatch(L.Callback):
-    """Remembers a Ctrl-C (``KeyboardInterrupt``) that Lightning caught during fitting, and makes a SIGTERM
-    end the process with status 143.
+    """Turns a Ctrl-C during fitting into a stop after the current batch, remembers the
+    ``KeyboardInterrupt`` that Lightning caught, and makes a SIGTERM end the process with status 143.
 
-    Lightning 2.x handles the interrupt itself (graceful shutdown, then ``sys.exit(1)``); ``train`` uses
-    :attr:`caught` to raise the ``KeyboardInterrupt`` again, so that callers and the CLI see it. On SIGTERM
-    (``timeout``, ``kill``, a cluster's scheduler) Lightning stops at the next batch by raising
-    ``SIGTERMException``, a ``SystemExit`` without a status: the process would exit 0, as if training had
-    finished, and ``train && evaluate`` would go on. Its status is set to 143 here.
+    While :meth:`handling_ctrl_c` is active, the first SIGINT only sets :attr:`stop_requested`; the next
+    batch hook, or the start of an epoch or validation, raises ``KeyboardInterrupt`` there, at a point
+    where Python cannot lose it (raised at an arbitrary point, it was lost when it hit a finaliser such as a
+    data loader's ``__del__`` or a fork hook: Python prints "Exception ignored" and the run went on
+    training). A second Ctrl-C raises at once. Lightning 2.x handles the interrupt itself (graceful
+    shutdown, then ``sys.exit(1)``); ``train`` uses :attr:`caught` to raise the ``KeyboardInterrupt``
+    again, so that callers and the CLI see it. On SIGTERM (``timeout``, ``kill``, a cluster's scheduler)
+    Lightning stops at the next batch by raising ``SIGTERMException``, a ``SystemExit`` without a status:
+    the process would exit 0, as if training had finished, and ``train && evaluate`` would go on. Its
+    status is set to 143 here.
     """
 
     def __init__(self) -> None:
         self.caught: KeyboardInterrupt | None = None
+        self.stop_requested = False
+
+    @contextlib.contextmanager
+    def handling_ctrl_c(self) -> Iterator[None]:
+        """Within the block, SIGINT requests a stop (see the class); the previous handler is restored
+        after it. Outside the main thread, where handlers cannot be changed, the block runs unchanged."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = signal.signal(signal.SIGINT, self._request_stop)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+    def _request_stop(self, signum: int, _frame: Any) -> None:
+        if self.stop_requested:
+            raise KeyboardInterrupt
+        self.stop_requested = True
+        log.warning("stopping after the current batch (Ctrl-C again to stop at once)")
+
+    def _stop_if_requested(self, *_args: Any) -> None:
+        if self.stop_requested:
+            raise KeyboardInterrupt
+
+    # Not at epoch ends: a Ctrl-C while an epoch's checkpoint is written stops after it is saved.
+    on_train_batch_start = on_train_batch_end = _stop_if_requested
+    on_validation_batch_start = on_validation_batch_end = _stop_if_requested
+    on_train_epoch_start = on_validation_start = on_sanity_check_start = _stop_if_requested
 
     def on_exception(
         self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import functools
 import os
-import signal
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import lightning as L
 import torch
 from lightning.fabric.utilities.seed import pl_worker_init_function
-from torch.utils.data import DataLoader
 
 from ..config import clip_samples
 from ..data import (
@@ -25,22 +23,16 @@ from ..data import (
 from ..data.samplers import EpochShuffleSampler
 from ..errors import ConfigError, UserError
 from .catalog import Catalog, SplitData, build_catalog
+from .worker_start import WorkerSafeDataLoader
 
 
 def init_worker(worker_id: int, rank: int = 0) -> None:
-    """``worker_init_fn`` of the run's loaders: a worker leaves Ctrl-C and group-wide signals to the main
-    process, which stops after the current batch and shuts its workers down.
-
-    Ctrl-C in a terminal signals the whole foreground process group, and ``timeout`` (``kill -- -PGID``)
-    its own; a worker that died of the SIGINT or SIGTERM made the main process fail with "DataLoader
-    worker ... exited unexpectedly / killed by signal" (a traceback, exit code 1) instead of stopping as an
-    interrupted run. A worker ignores SIGINT and runs in a process group of its own; SIGTERM itself is not
-    ignored, since the main process's shutdown (and Python's exit) ends its workers with it. A worker
-    whose main process died still exits (PyTorch's workers watch their parent). Then the worker is seeded
-    as by Lightning's own ``worker_init_fn`` (which a loader with a ``worker_init_fn`` does not get).
+    """``worker_init_fn`` of the run's loaders: seeds the worker as Lightning's own ``worker_init_fn`` does
+    (a loader with a ``worker_init_fn`` does not get Lightning's). The loaders are
+    :class:`~.worker_start.WorkerSafeDataLoader`, whose workers leave Ctrl-C and SIGTERM sent to the whole
+    process group (a terminal, ``timeout``) to the main process, which stops after the current batch and
+    shuts its workers down.
     """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    os.setpgrp()
     if int(os.environ.get("PL_SEED_WORKERS", 0)):
         pl_worker_init_function(worker_id, rank=rank)
 
@@ -125,7 +117,7 @@ class AudioDataModule(L.LightningDataModule):
     def _source(self, split: SplitData) -> WaveSource:
         return WaveSource(split.items, self.sample_rate, waves=split.waves)
 
-    def train_dataloader(self) -> DataLoader:
+    def train_dataloader(self) -> WorkerSafeDataLoader:
         split = self.split("train")
         data_cfg = self.config["data"]
         augment = build_waveform_augment(self.config["augment"], self.sample_rate)
@@ -142,7 +134,7 @@ class AudioDataModule(L.LightningDataModule):
             len(dataset), seed=self.config["seed"], epoch=first_epoch, num_replicas=world_size, rank=rank
         )
         batch_size = data_cfg["batch_size"]
-        return DataLoader(
+        return WorkerSafeDataLoader(
             dataset,
             batch_size=batch_size,
             sampler=sampler,
@@ -195,7 +187,7 @@ class AudioDataModule(L.LightningDataModule):
                     "to a clip)",
                 ) from None
 
-    def eval_dataloader(self, name: str) -> DataLoader:
+    def eval_dataloader(self, name: str) -> WorkerSafeDataLoader:
         """Split-and-vote loader of split ``name``: batches of whole files with equal part length (in
         distributed runs, this process's share of the files; the module gathers the shares).
 
@@ -211,7 +203,7 @@ class AudioDataModule(L.LightningDataModule):
         sampler = GroupedPartsBatchSampler(
             dataset, max_parts=self.config["eval"]["max_parts_per_batch"], num_replicas=world_size, rank=rank
         )
-        return DataLoader(
+        return WorkerSafeDataLoader(
             dataset,
             batch_sampler=sampler,
             collate_fn=collate_parts,
@@ -220,8 +212,8 @@ class AudioDataModule(L.LightningDataModule):
             generator=self._generator(),
         )
 
-    def val_dataloader(self) -> DataLoader:
+    def val_dataloader(self) -> WorkerSafeDataLoader:
         return self.eval_dataloader("val")
 
-    def test_dataloader(self) -> DataLoader:
+    def test_dataloader(self) -> WorkerSafeDataLoader:
         return self.eval_dataloader("test")

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
-import threading
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -380,6 +378,7 @@ def fit_reraising_interrupt(
 ) -> None:
     """``trainer.fit``, raising ``KeyboardInterrupt`` again when Lightning caught a Ctrl-C.
 
+    A Ctrl-C stops the run after the current batch (a second one at once; see :class:`InterruptWatch`).
     Lightning saves nothing on an interrupt and exits with ``SystemExit(1)`` after its shutdown, so
     ``last.ckpt`` stays at the last completed epoch, from which the same command resumes. Lightning
     also ignores SIGINT from then on; the previous handler is restored.
@@ -387,16 +386,12 @@ def fit_reraising_interrupt(
     Raises:
         KeyboardInterrupt: the run was interrupted.
     """
-    in_main_thread = threading.current_thread() is threading.main_thread()
-    handler = signal.getsignal(signal.SIGINT) if in_main_thread else None
     try:
-        trainer.fit(module, datamodule=data, ckpt_path=resume, weights_only=True)
+        with watch.handling_ctrl_c():
+            trainer.fit(module, datamodule=data, ckpt_path=resume, weights_only=True)
     except SystemExit:
         if watch.caught is None:
             raise
-    finally:
-        if handler is not None:
-            signal.signal(signal.SIGINT, handler)
     if watch.caught is not None:
         log.warning("training interrupted; the same command resumes it from its last completed epoch")
         raise watch.caught
