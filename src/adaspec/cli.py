@@ -483,7 +483,7 @@ def _run_search(args: argparse.Namespace) -> int:
     result = run_search(
         config,
         trials=args.trials,
-        study_name=args.study or _name_from_config(args.config, "search-", "--study"),
+        study_name=_name_from_config(args.config, "search-", "--study") if args.study is None else args.study,
         runs_dir=args.runs_dir,
         storage=args.storage,
         space=args.space,

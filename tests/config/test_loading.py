@@ -280,3 +280,56 @@ def test_yaml_merge_keys_may_still_be_overridden() -> None:
 def test_an_override_whose_mapping_repeats_a_key_names_the_override() -> None:
     with pytest.raises(ConfigError, match=r"'data.fractions'.*'train' is given twice"):
         parse_override("data.fractions={train: 0.5, train: 0.6}")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("32", "32-true"),
+        ("16", "16-mixed"),
+        ("64", "64-true"),
+        ("'32'", "32-true"),
+        ("bf16", "bf16-mixed"),
+        ("32-true", "32-true"),
+        ("bf16-true", "bf16-true"),
+    ],
+)
+def test_precision_takes_lightnings_ints_and_aliases_as_the_names_it_documents(
+    value: str, expected: str
+) -> None:
+    assert resolve_config(None, [*ROOT, f"trainer.precision={value}"])["trainer"]["precision"] == expected
+
+
+def test_precision_32_in_a_file_is_32_true(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("data: {root: /d}\ntrainer: {precision: 32}\n")
+    assert resolve_config(path)["trainer"]["precision"] == "32-true"
+
+
+@pytest.mark.parametrize("value", ["8", "32.0", "true", "32-mixed", "[32]"])
+def test_a_bad_precision_names_the_key_and_lists_what_is_allowed(value: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        resolve_config(None, [*ROOT, f"trainer.precision={value}"])
+    assert info.value.key == "trainer.precision"
+    message = str(info.value)
+    assert "allowed: 32-true, 16-mixed, bf16-mixed, 64-true, bf16-true, 16-true, " in message
+    assert "or 16 (= 16-mixed), 32 (= 32-true), 64 (= 64-true), bf16 (= bf16-mixed)" in message
+
+
+@pytest.mark.parametrize("saved", ["32", "'32'", "32-true"])
+def test_a_run_saved_with_a_precision_alias_resumes_with_the_name_it_stands_for(
+    tmp_path: Path, saved: str
+) -> None:
+    """A run's saved config.yaml is compared as written: ``32``, ``'32'`` (older runs kept it) and
+    ``32-true`` are one config; another precision is another."""
+    from adaspec.training.run_dir import RunPaths, saved_config_differences
+
+    written = resolve_config(None, ROOT)
+    written["trainer"]["precision"] = yaml.safe_load(saved)
+    paths = RunPaths(tmp_path)
+    save_config(written, paths.config)
+    for value in ("32", "32-true"):
+        config = resolve_config(None, [*ROOT, f"trainer.precision={value}"])
+        assert saved_config_differences(paths, config) == []
+    differences = saved_config_differences(paths, resolve_config(None, [*ROOT, "trainer.precision=16"]))
+    assert differences == [f"trainer.precision: {written['trainer']['precision']!r} -> '16-mixed'"]

@@ -16,6 +16,7 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from adaspec.cli import main
 from adaspec.config import resolve_config, save_config, set_dotted
+from adaspec.errors import UserError
 from adaspec.studies import search
 from adaspec.studies.pruning import PruningCallback
 from adaspec.studies.space import apply_params
@@ -193,6 +194,27 @@ def test_a_study_name_from_the_config_file_says_so(
     assert main(["search", str(config), f"data.root={tmp_path}", "--trials", "1"]) == 2
     error = capsys.readouterr().err.strip().splitlines()
     assert len(error) == 1 and "comes from the config file's name: give one with --study" in error[0]
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        (
+            "",
+            "--study must be a non-empty name (leave it out to name the study after the config file), got ''",
+        ),
+        ("a/b", "--study 'a/b': run name 'search-a/b' must be ASCII letters"),
+    ],
+)
+def test_a_bad_study_name_is_refused_before_anything_else(
+    search_files: tuple[Path, Path], tmp_path: Path, name: str, message: str
+) -> None:
+    """An empty name ran the study in the folder ``search-``."""
+    config = resolve_config(search_files[0])
+    with pytest.raises(UserError) as info:
+        search.run_search(config, trials=1, study_name=name, runs_dir=tmp_path / "runs")
+    assert str(info.value).startswith(message)
+    assert not (tmp_path / "runs").exists()
 
 
 def test_failed_trials_are_logged_in_one_line_unless_debugging() -> None:
@@ -517,3 +539,15 @@ def test_a_seeded_search_continued_draws_new_parameters(
     assert first != second  # the seed alone would draw trial 0's learning rate again
     search(tmp_path / "again", 1)  # a fresh study with that seed is reproducible
     assert _study(tmp_path / "again").get_trials()[0].params["optim.lr"] == first
+
+
+def test_an_empty_study_name_exits_2_with_one_line(
+    search_files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, space = search_files
+    runs = tmp_path / "runs"
+    args = ["search", str(config), "--space", str(space), "--runs-dir", str(runs), "--trials", "1"]
+    assert main([*args, "--study", ""]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and error[0].startswith("adaspec: error: --study must be a non-empty name")
+    assert not runs.exists()

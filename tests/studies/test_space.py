@@ -9,7 +9,14 @@ import pytest
 
 from adaspec.config import resolve_config
 from adaspec.errors import UserError
-from adaspec.studies.space import DEFAULT_SPACE, Dimension, apply_params, load_space, parse_space
+from adaspec.studies.space import (
+    DEFAULT_SPACE,
+    Dimension,
+    apply_params,
+    load_space,
+    parse_dimension,
+    parse_space,
+)
 
 BASE = resolve_config(None, ["data.root=/nowhere"])
 
@@ -79,6 +86,36 @@ def test_frontend_keys_can_be_searched() -> None:
 def test_bad_spaces_name_the_problem(space: dict, message: str) -> None:
     with pytest.raises(UserError, match=message.replace("(", r"\(").replace(")", r"\)")):
         parse_space(space, BASE)
+
+
+@pytest.mark.parametrize(
+    ("key", "choices", "message"),
+    [
+        ("frontend.name", ["stft", "stft", "mel"], "frontend.name: the choice 'stft' is given twice"),
+        ("optim.name", ["adamw", "sgd", "adamw"], "optim.name: the choice 'adamw' is given twice"),
+        (
+            "trainer.precision",
+            [32, "32-true"],
+            "trainer.precision: the choices 32 and '32-true' make the same config "
+            "(trainer.precision='32-true')",
+        ),
+        ("optim.lr", [0.1, 1, 1.0], "optim.lr: the choices 1 and 1.0 make the same config (optim.lr=1.0)"),
+    ],
+)
+def test_a_choice_given_twice_is_refused_naming_the_key_and_the_choice(
+    key: str, choices: list, message: str
+) -> None:
+    """Optuna would draw a repeated choice twice as often (and TPE count two choices of one config apart)."""
+    with pytest.raises(UserError) as info:
+        parse_space({key: {"type": "categorical", "choices": choices}}, BASE)
+    assert str(info.value) == f"search space {message}; give each choice once"
+
+
+def test_choices_of_other_types_are_not_repeats() -> None:
+    """``0``, ``false`` and ``0.0`` are equal in Python but not one YAML value (the config may still refuse
+    some of them, or find that two make one config)."""
+    dimension = parse_dimension("k", {"type": "categorical", "choices": [0, False, 0.0, None, [0]]})
+    assert dimension.choices == (0, False, 0.0, None, [0])
 
 
 def test_space_file_is_read_and_missing_file_named(tmp_path: Path) -> None:

@@ -185,6 +185,34 @@ def test_predict_warns_about_a_name_that_is_not_utf8_as_the_scan_does(
     assert not any("\udcfe" in message for message in caplog.messages)
 
 
+@pytest.mark.skipif(os.name == "nt", reason="POSIX file names are bytes")
+def test_predict_shows_a_name_that_is_not_utf8_with_xnn_escapes_in_every_format(
+    trained_run: TrainResult, tone_dataset: Path, tmp_path: Path, capsys
+) -> None:
+    """JSON held the surrogate ``\\udcfe``, which strict parsers refuse; CSV and the table held it raw (the
+    text could not be encoded as UTF-8). Each now shows ``\\xfe`` as the warnings do; ``rows`` keep the
+    name Python opens."""
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    odd = Path(os.fsdecode(bytes(folder) + b"/high\xfe.wav"))
+    shutil.copy(tone_dataset / "high" / "high_01.wav", odd)
+    shown = f"{folder}/high\\xfe.wav"
+    outputs = {
+        fmt: predict_paths(trained_run.paths.root, [folder], fmt=fmt) for fmt in ("json", "csv", "table")
+    }
+    for output in outputs.values():
+        assert output.n_ok == 1 and output.rows[0]["path"] == str(odd)
+        output.text.encode("utf-8")  # valid UTF-8: no surrogate left
+    assert "\\ud" not in outputs["json"].text
+    (entry,) = json.loads(outputs["json"].text)
+    assert entry["path"] == shown and entry["label"] is not None
+    (row,) = csv.DictReader(outputs["csv"].text.splitlines())
+    assert row["path"] == shown
+    assert outputs["table"].text.splitlines()[1].startswith(f"{shown}  ")
+    assert main(["-q", "predict", str(trained_run.paths.root), str(folder), "--format", "json"]) == 0
+    assert [entry["path"] for entry in json.loads(capsys.readouterr().out)] == [shown]
+
+
 def test_cli_evaluate_and_predict(trained_run: TrainResult, tone_dataset: Path, capsys) -> None:
     assert main(["-q", "evaluate", str(trained_run.paths.root), "--split", "val"]) == 0
     assert "file level (mean vote)" in capsys.readouterr().out

@@ -291,7 +291,7 @@ def _check_node(node: dict[str, Any], schema: Mapping[str, Any], prefix: str) ->
 
 def check_value(path: str, value: Any, spec: Key) -> Any:
     """Validate one leaf value against its :class:`Key`; return it normalised (ints become floats where
-    a float is expected).
+    a float is expected, an alias becomes the value it names).
 
     Raises:
         ConfigError: naming ``path``, the value and what is allowed.
@@ -300,9 +300,12 @@ def check_value(path: str, value: Any, spec: Key) -> Any:
         if spec.nullable:
             return None
         raise ConfigError(path, f"must not be null; expected {_type_names(spec)}")
+    value = unalias(value, spec)
     if not _type_ok(value, spec.types):
         hint = ""
-        if str in spec.types and isinstance(value, (int, float)) and not isinstance(value, bool):
+        if spec.choices is not None:
+            hint = f"; allowed: {_allowed(spec)}"
+        elif str in spec.types and isinstance(value, (int, float)) and not isinstance(value, bool):
             hint = "; YAML read it as a number: quote it to keep it as text (e.g. key='1e3')"
         raise ConfigError(path, f"expected {_type_names(spec)}, got {value!r} ({type(value).__name__}){hint}")
     if float in spec.types and int not in spec.types and isinstance(value, numbers.Integral):
@@ -310,10 +313,28 @@ def check_value(path: str, value: Any, spec: Key) -> Any:
     if isinstance(value, float) and not math.isfinite(value):  # YAML's .inf passes "> 0"
         raise ConfigError(path, f"got {value!r}; must be a finite number ({spec.rule or 'any'})")
     if spec.choices is not None and value not in spec.choices:
-        raise ConfigError(path, f"got {value!r}; allowed: {', '.join(map(str, spec.choices))}")
+        raise ConfigError(path, f"got {value!r}; allowed: {_allowed(spec)}")
     if spec.check is not None and not spec.check(value):
         raise ConfigError(path, f"got {value!r}; must be {spec.rule}")
     return value
+
+
+def unalias(value: Any, spec: Key) -> Any:
+    """``value``, or the value it names when it is one of ``spec.aliases`` (matched by type too, so that
+    ``32.0`` or ``True`` is not the alias ``32``)."""
+    for alias, name in (spec.aliases or {}).items():
+        if type(alias) is type(value) and alias == value:
+            return name
+    return value
+
+
+def _allowed(spec: Key) -> str:
+    """``spec.choices`` for a message, then its aliases with the choice each names."""
+    allowed = ", ".join(map(str, spec.choices or ()))
+    if spec.aliases:
+        names = dict.fromkeys(f"{alias} (= {name})" for alias, name in spec.aliases.items())
+        allowed += f", or {', '.join(names)}"
+    return allowed
 
 
 def _type_ok(value: Any, types: tuple[type, ...]) -> bool:
@@ -490,15 +511,22 @@ def config_differences(
     old: Mapping[str, Any], new: Mapping[str, Any], prefix: str = "", ignored: Collection[str] = ()
 ) -> list[str]:
     """Dotted keys whose values differ between two configs, as ``"key: old -> new"`` lines; the dotted keys
-    in ``ignored`` are not compared."""
+    in ``ignored`` are not compared, and an alias of a value (``trainer.precision: 32``) is that value."""
     lines: list[str] = []
     for key in sorted(set(old) | set(new), key=str):
-        a, b = old.get(key), new.get(key)
+        a, b, path = old.get(key), new.get(key), f"{prefix}{key}"
         if isinstance(a, Mapping) and isinstance(b, Mapping):
-            lines += config_differences(a, b, prefix=f"{prefix}{key}.", ignored=ignored)
-        elif a != b and f"{prefix}{key}" not in ignored:
-            lines.append(f"{prefix}{key}: {a!r} -> {b!r}")
+            lines += config_differences(a, b, prefix=f"{path}.", ignored=ignored)
+        elif path not in ignored and _comparable(path, a) != _comparable(path, b):
+            lines.append(f"{path}: {a!r} -> {b!r}")
     return lines
+
+
+def _comparable(path: str, value: Any) -> Any:
+    """``value`` of the config key ``path`` as compared: an alias as the value it names (a run saved with
+    ``trainer.precision: 32`` or ``'32'`` is the run of ``32-true``)."""
+    spec = _schema_node(path)
+    return unalias(value, spec) if isinstance(spec, Key) else value
 
 
 def summarize_differences(lines: Sequence[str], shown: int = 3) -> str:

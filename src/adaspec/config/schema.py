@@ -8,7 +8,7 @@ The key paths are a public contract (scripts, docs and search spaces use them): 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +28,8 @@ class Key:
         check: extra predicate on the (non-null) value, with ``rule`` describing it.
         rule: human description of ``check``, e.g. ``"> 0"``.
         doc: one line for the documentation.
+        aliases: other accepted spellings, each replaced by the value of ``choices`` it names (an alias is
+            matched by type too: ``32.0`` or ``true`` is not the alias ``32``).
     """
 
     types: tuple[type, ...]
@@ -37,6 +39,7 @@ class Key:
     check: Callable[[Any], bool] | None = None
     rule: str = ""
     doc: str = ""
+    aliases: Mapping[Any, Any] | None = None
 
 
 def _positive(value: Any) -> bool:
@@ -66,6 +69,18 @@ def _devices(value: Any) -> bool:
         return all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value)
     return value == -1 or value >= 1
 
+
+#: Lightning's other names of a precision (its ints, their strings and ``bf16``), each replaced by the name
+#: Lightning documents and converts it to, so that ``32`` and ``32-true`` are one config.
+PRECISION_ALIASES: dict[Any, str] = {
+    16: "16-mixed",
+    32: "32-true",
+    64: "64-true",
+    "16": "16-mixed",
+    "32": "32-true",
+    "64": "64-true",
+    "bf16": "bf16-mixed",
+}
 
 SCHEMA: dict[str, Any] = {
     "seed": Key((int,), 0, check=_non_negative, rule=">= 0", doc="seed for splits, crops, init"),
@@ -168,9 +183,10 @@ SCHEMA: dict[str, Any] = {
         "num_nodes": Key((int,), 1, check=_positive, rule="> 0"),
         "strategy": Key((str,), "auto"),
         "precision": Key(
-            (str,),
+            (str, int),
             "32-true",
-            choices=("32-true", "32", "16-mixed", "bf16-mixed", "64-true", "bf16-true", "16-true"),
+            choices=("32-true", "16-mixed", "bf16-mixed", "64-true", "bf16-true", "16-true"),
+            aliases=PRECISION_ALIASES,
         ),
         "deterministic": Key((bool,), False),
         "early_stopping_patience": Key((int,), None, nullable=True, check=_positive, rule="> 0"),

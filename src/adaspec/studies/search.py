@@ -119,6 +119,23 @@ def _check_positive(option: str, value: Any) -> int:
     return value
 
 
+def _search_folder(study_name: Any) -> str:
+    """``search-<study_name>``, the study's folder name.
+
+    Raises:
+        UserError: naming ``--study`` when the name is not a string, is empty, or makes no valid folder name.
+    """
+    if not isinstance(study_name, str) or not study_name:
+        raise UserError(
+            f"--study must be a non-empty name (leave it out to name the study after the config file), "
+            f"got {study_name!r}"
+        )
+    try:
+        return check_run_name(f"search-{study_name}")
+    except UserError as err:
+        raise UserError(f"--study {study_name!r}: {err}") from None
+
+
 def _sampler(settings: SearchSettings, existing: int = 0) -> optuna.samplers.TPESampler:
     """TPE seeded with ``sampler_seed`` for a new study; for one continued with ``existing`` trials, with a
     seed mixed from both (``seed + existing`` would equal another worker's ``seed + 1``)."""
@@ -365,6 +382,7 @@ def run_search(
         UserError: a bad space, budget, study name or storage URL.
     """
     settings = settings or SearchSettings()
+    folder = _search_folder(study_name)
     trials = _check_positive("--trials", trials)
     if timeout is not None and timeout <= 0:
         raise UserError(f"--timeout must be > 0 seconds, got {timeout}")
@@ -372,7 +390,7 @@ def run_search(
     check_single_process(base)  # before a study or a trial is made
     dimensions = load_space(space, base)
     list_items(base["data"])  # a missing or empty dataset stops here, before a study or trial is made
-    out_dir = Path(runs_dir) / check_run_name(f"search-{study_name}")
+    out_dir = Path(runs_dir) / folder
     if storage is not None and not storage.strip():
         raise UserError("--storage is empty: give a database URL, or leave it out for the SQLite file")
     url = storage or default_storage(out_dir)

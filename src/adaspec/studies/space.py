@@ -15,14 +15,14 @@ A space is a YAML mapping from dotted config keys to distributions::
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import optuna
 
-from ..config import load_config_file, resolve_config, set_dotted
+from ..config import get_dotted, load_config_file, resolve_config, set_dotted
 from ..errors import ConfigError, UserError
 from ..training.train import check_machine_settings
 
@@ -88,12 +88,21 @@ def _number(key: str, field: str, value: Any, kind: str) -> float | int:
     return int(value) if kind == "int" else float(value)
 
 
+def _first_repeat(choices: Sequence[Any]) -> int | None:
+    """Index of the first choice that repeats an earlier one (same type and value: ``1`` does not repeat
+    ``true``, nor ``1.0``), or ``None``."""
+    for index, choice in enumerate(choices):
+        if any(type(earlier) is type(choice) and earlier == choice for earlier in choices[:index]):
+            return index
+    return None
+
+
 def parse_dimension(key: str, spec: Any) -> Dimension:
     """Check one entry of a space.
 
     Raises:
         UserError: naming the key and the problem (unknown type or field, missing bound, ``low > high``,
-            ``log`` with ``low <= 0``, ``log`` with ``step``, empty ``choices``).
+            ``log`` with ``low <= 0``, ``log`` with ``step``, empty ``choices`` or a choice given twice).
     """
     if not isinstance(spec, Mapping):
         raise UserError(f"search space {key}: expected a mapping like {{type: float, low: ..., high: ...}}")
@@ -112,6 +121,11 @@ def parse_dimension(key: str, spec: Any) -> Dimension:
         choices = spec.get("choices")
         if not isinstance(choices, list) or not choices:
             raise UserError(f"search space {key}: choices must be a non-empty list")
+        repeat = _first_repeat(choices)
+        if repeat is not None:
+            raise UserError(
+                f"search space {key}: the choice {choices[repeat]!r} is given twice; give each choice once"
+            )
         return Dimension(key, kind, choices=tuple(choices))
     for field in ("low", "high"):
         if field not in spec:
@@ -163,15 +177,18 @@ def check_single_process(config: Mapping[str, Any], where: str = "the config") -
 
 
 def parse_space(entries: Mapping[str, Any], base: Mapping[str, Any]) -> list[Dimension]:
-    """Check a whole space, including that every key and every value it can draw fit ``base``.
+    """Check a whole space, including that every key and every value it can draw fit ``base``, and that no
+    two choices of a key make the same config (``trainer.precision: [32, 32-true]``).
 
     Raises:
-        UserError: an empty space, a bad entry, or a key/value the config does not accept.
+        UserError: an empty space, a bad entry, a key/value the config does not accept, or two choices of
+            one config.
     """
     if not isinstance(entries, Mapping) or not entries:
         raise UserError("search space: expected a non-empty mapping of config keys to distributions")
     dimensions = [parse_dimension(str(key), spec) for key, spec in entries.items()]
     for dimension in dimensions:
+        made: list[tuple[Any, dict[str, Any]]] = []  # (choice, its config) of a categorical
         for value in dimension.examples():
             try:
                 config = apply_params(base, {dimension.key: value})
@@ -179,7 +196,26 @@ def parse_space(entries: Mapping[str, Any], base: Mapping[str, Any]) -> list[Dim
                     check_single_process(config, where=f"{dimension.key}={value!r}")
             except ConfigError as err:
                 raise UserError(f"search space: {err}") from None
+            if dimension.kind == "categorical":
+                _check_new_config(dimension.key, value, config, made)
     return dimensions
+
+
+def _check_new_config(
+    key: str, choice: Any, config: dict[str, Any], made: list[tuple[Any, dict[str, Any]]]
+) -> None:
+    """Append ``(choice, config)`` to ``made``, the configs the earlier choices of ``key`` make.
+
+    Raises:
+        UserError: naming both choices when an earlier choice made the same config.
+    """
+    for earlier, other in made:
+        if other == config:
+            raise UserError(
+                f"search space {key}: the choices {earlier!r} and {choice!r} make the same config "
+                f"({key}={get_dotted(config, key)!r}); give each choice once"
+            )
+    made.append((choice, config))
 
 
 def load_space(path: str | Path | None, base: Mapping[str, Any]) -> list[Dimension]:

@@ -101,6 +101,10 @@ def predict_paths(
     over parts. A file that cannot be decoded gets an error row and the others go on. A ``.onnx`` or
     ``.pt2`` file written by ``adaspec export`` brings its own sample rate, crop and vote settings, and
     takes ``eval.n_parts`` windows of its fixed input length (see :func:`clip_windows`).
+
+    In the text (every format) a file name that is not valid UTF-8 shows its odd bytes as ``\\xNN``
+    escapes, as the warnings do, so that the text is valid UTF-8 (and the JSON valid for strict parsers);
+    ``rows`` keep each ``path`` as Python holds it (surrogate escapes), which opens the file again.
     """
     exported = Path(target).suffix in EXPORTED_SUFFIXES
     loaded = load_exported(target) if exported else load_classifier(target)
@@ -111,6 +115,7 @@ def predict_paths(
             log.warning("%s: %s", shown_path(path), row["error"])
         rows.append(row)
     n_failed = sum(1 for row in rows if row["error"])
+    shown = [{**row, "path": shown_path(row["path"])} for row in rows]
     return PredictionOutput(
-        text=format_predictions(rows, fmt), rows=rows, n_ok=len(rows) - n_failed, n_failed=n_failed
+        text=format_predictions(shown, fmt), rows=rows, n_ok=len(rows) - n_failed, n_failed=n_failed
     )
