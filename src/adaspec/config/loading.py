@@ -10,7 +10,6 @@ import inspect
 import json
 import math
 import numbers
-import os
 import re
 from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 import torch
 import yaml
 
+from .._atomic import write_text_atomic
 from ..errors import ConfigError, UserError, not_a_file_reason, one_line
 from ..frontends.registry import build_frontend, frontend_class
 from .schema import FRONTEND_SECTION, SCHEMA, Key
@@ -482,10 +482,7 @@ def save_config(config: Mapping[str, Any], path: str | Path) -> Path:
     distributed run) never sees half a file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(yaml.safe_dump(dict(config), sort_keys=False), encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    return write_text_atomic(path, yaml.safe_dump(dict(config), sort_keys=False))
 
 
 #: Config keys that only say how a machine runs a training, not what it computes: a run resumes, and the

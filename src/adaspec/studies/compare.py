@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._atomic import write_text_atomic
 from ..config import resolve_config, set_dotted
 from ..errors import UserError
 from ..training.catalog import list_items
@@ -326,7 +327,7 @@ def write_results(result: ComparisonResult, run_dirs: Mapping[str, Sequence[Path
     figures = [path.name for key, path in result.files.items() if path.suffix == ".png"]
     markdown = format_markdown(result.stats, result.header, figures, result.differences, result.left_out())
     result.files["markdown"] = out / MARKDOWN_FILE
-    result.files["markdown"].write_text(markdown, encoding="utf-8")
+    write_text_atomic(result.files["markdown"], markdown)
     for kind, path in result.files.items():
         log.info("wrote %s: %s", kind, path)
 

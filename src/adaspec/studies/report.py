@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import csv
+import io
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .._atomic import write_text_atomic
 from .summary import CSV_COLUMNS, RunSummary, mean_std
 
 # Aggregated per variant: (RunSummary field, column title, digits).
@@ -121,13 +123,12 @@ def paired_differences(
 
 def write_csv(path: Path, rows: Sequence[RunSummary]) -> Path:
     """``results.csv``: one row per variant x seed, columns :data:`CSV_COLUMNS`."""
-    path = Path(path)
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(CSV_COLUMNS))
-        writer.writeheader()
-        for row in rows:
-            writer.writerow(row.csv_row())
-    return path
+    handle = io.StringIO()
+    writer = csv.DictWriter(handle, fieldnames=list(CSV_COLUMNS))
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(row.csv_row())
+    return write_text_atomic(path, handle.getvalue())
 
 
 def _cell(mean: float, std: float, digits: int, signed: bool = False) -> str:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import json
 import logging
 import math
@@ -35,6 +36,7 @@ import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from .._atomic import write_text_atomic
 from ..config import (
     config_differences,
     experiment_differences,
@@ -500,7 +502,7 @@ def _finish(study: optuna.Study, url: str, out_dir: Path, base: Mapping[str, Any
         result.files["best config"] = save_config(apply_params(base, best.params), out_dir / BEST_CONFIG_FILE)
     result.files["trials"] = write_trials_csv(out_dir / TRIALS_CSV_FILE, all_trials)
     markdown = out_dir / MARKDOWN_FILE
-    markdown.write_text(format_search(result) + "\n", encoding="utf-8")
+    write_text_atomic(markdown, format_search(result) + "\n")
     result.files["summary"] = markdown
     return result
 
@@ -573,26 +575,27 @@ def format_search(result: SearchResult) -> str:
 
 def write_trials_csv(path: Path, trials: Sequence[FrozenTrial]) -> Path:
     """Every trial of the study: number, state, value, best epoch, run folder, the stopped trial it resumes,
-    worker, the error it failed with, and parameters."""
+    worker, the error it failed with, and parameters; written atomically (workers rewrite it as they
+    finish)."""
     keys = sorted({key for trial in trials for key in trial.params})
     fixed = ["number", "state", "value", "epochs", "best_epoch", "run_dir", "resumes", "worker", "error"]
     columns = [*fixed, *keys]
-    with Path(path).open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns)
-        writer.writeheader()
-        for trial in sorted(trials, key=lambda t: t.number):
-            writer.writerow(
-                {
-                    "number": trial.number,
-                    "state": trial.state.name.lower(),
-                    "value": "" if trial.value is None else trial.value,
-                    "epochs": len(trial.intermediate_values),
-                    "best_epoch": trial.user_attrs.get("best_epoch", ""),
-                    "run_dir": trial.user_attrs.get(RUN_DIR_ATTR, ""),
-                    "resumes": trial.user_attrs.get(RESUMES_ATTR, ""),
-                    "worker": trial.user_attrs.get("worker", ""),
-                    "error": trial.user_attrs.get(ERROR_ATTR, ""),
-                    **{key: trial.params.get(key, "") for key in keys},
-                }
-            )
-    return Path(path)
+    handle = io.StringIO()
+    writer = csv.DictWriter(handle, fieldnames=columns)
+    writer.writeheader()
+    for trial in sorted(trials, key=lambda t: t.number):
+        writer.writerow(
+            {
+                "number": trial.number,
+                "state": trial.state.name.lower(),
+                "value": "" if trial.value is None else trial.value,
+                "epochs": len(trial.intermediate_values),
+                "best_epoch": trial.user_attrs.get("best_epoch", ""),
+                "run_dir": trial.user_attrs.get(RUN_DIR_ATTR, ""),
+                "resumes": trial.user_attrs.get(RESUMES_ATTR, ""),
+                "worker": trial.user_attrs.get("worker", ""),
+                "error": trial.user_attrs.get(ERROR_ATTR, ""),
+                **{key: trial.params.get(key, "") for key in keys},
+            }
+        )
+    return write_text_atomic(path, handle.getvalue())
