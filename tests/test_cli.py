@@ -396,3 +396,38 @@ def test_a_file_name_that_starts_with_a_dash_gets_a_hint(
     with pytest.raises(SystemExit):
         main(["predict", "--top-k"])  # no such file: no hint
     assert "to name the file" not in capsys.readouterr().err
+
+
+def test_render_split_option_allows_an_equals_sign_in_the_stem_and_refuses_two_splits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from types import SimpleNamespace
+
+    seen: dict[str, object] = {}
+
+    def fake_render(*_: object, splits: object, **__: object) -> SimpleNamespace:
+        seen["splits"] = splits
+        return SimpleNamespace(format=lambda: "rendered")
+
+    monkeypatch.setattr("adaspec.data.instruments.render_instruments", fake_render)
+    command = ["data", "instruments", "--out", str(tmp_path / "d"), "-q"]
+    assert main([*command, "--split", "mix=2=train", "--split", "x=val", "--split", "x=val"]) == 0
+    assert seen["splits"] == {"mix=2": "train", "x": "val"}
+    capsys.readouterr()
+    for bad, words in ((["x=val", "x=test"], "two splits, val and test"), (["=train"], "must look like")):
+        seen.clear()
+        assert main([*command, *(f"--split={text}" for text in bad)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "--split" in err[0] and words in err[0] and not seen
+
+
+@pytest.mark.parametrize("rate", ["4000", "192000"])
+def test_render_sample_rate_outside_fluidsynths_range_names_the_option(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], rate: str
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["data", "instruments", "--out", str(tmp_path / "d"), "--sample-rate", rate])
+    assert caught.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--sample-rate: must be in 8000..96000 Hz" in err[0]
+    assert not (tmp_path / "d").exists()

@@ -146,6 +146,14 @@ def _add_export(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--overwrite", action="store_true", help="replace an existing file")
 
 
+def _render_rate(text: str) -> int:
+    """argparse type of ``data instruments --sample-rate``: an integer in FluidSynth's 8000..96000 Hz."""
+    value = _bounded_int(text, 1)
+    if not 8000 <= value <= 96000:
+        raise argparse.ArgumentTypeError(f"must be in 8000..96000 Hz (FluidSynth's range), got {value}")
+    return value
+
+
 def _add_data(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("data", help="build datasets", description="Build datasets.")
     kinds = parser.add_subparsers(dest="dataset", required=True, metavar="DATASET", parser_class=_Parser)
@@ -167,7 +175,7 @@ def _add_data(commands: argparse._SubParsersAction) -> None:
     render.add_argument("--out", type=Path, required=True, help="output folder")
     render.add_argument("--pitches", default="36:96:3", help="MIDI pitches: start:stop:step, or a,b,c")
     render.add_argument("--velocities", default="50,80,110", help="MIDI velocities, comma-separated")
-    render.add_argument("--sample-rate", type=positive_int, default=16000)
+    render.add_argument("--sample-rate", type=_render_rate, default=16000, help="8000..96000 Hz")
     render.add_argument("--format", dest="audio_format", default="flac", choices=("flac", "wav"))
     render.add_argument(
         "--workers", type=positive_int, help="parallel (font, program) jobs (default: all cores)"
@@ -405,15 +413,32 @@ def _name_from_config(config: Path, prefix: str, option: str) -> str:
     return config.stem
 
 
+def _parse_split_options(texts: Sequence[str]) -> dict[str, str]:
+    """Parse ``--split FONT_OR_LINEAGE=SPLIT`` options (a font stem may itself hold ``=``).
+
+    Args:
+        texts: the option values, in order.
+
+    Returns:
+        Font stem or lineage -> ``"train"``, ``"val"`` or ``"test"``.
+
+    Raises:
+        UserError: for a value of another form, or one name given two different splits.
+    """
+    splits: dict[str, str] = {}
+    for text in texts:
+        name, sep, split = text.rpartition("=")
+        if not sep or not name or split not in ("train", "val", "test"):
+            raise UserError(f"--split {text!r} must look like FONT_OR_LINEAGE=train|val|test")
+        if splits.get(name, split) != split:
+            raise UserError(f"--split gives {name!r} two splits, {splits[name]} and {split}; give one")
+        splits[name] = split
+    return splits
+
+
 def _run_data(args: argparse.Namespace) -> int:
     from .data.instruments import DEFAULT_SOUNDFONTS, render_instruments
 
-    splits = {}
-    for text in args.splits:
-        name, sep, split = text.partition("=")
-        if not sep or split not in ("train", "val", "test"):
-            raise UserError(f"--split {text!r} must look like FONT_OR_LINEAGE=train|val|test")
-        splits[name] = split
     summary = render_instruments(
         args.soundfonts or list(DEFAULT_SOUNDFONTS),
         args.out,
@@ -422,7 +447,7 @@ def _run_data(args: argparse.Namespace) -> int:
         sample_rate=args.sample_rate,
         audio_format=args.audio_format,
         workers=args.workers,
-        splits=splits or None,
+        splits=_parse_split_options(args.splits) or None,
         progress=not args.quiet,
     )
     print(summary.format())

@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import csv
 import logging
+import os
 import pickle
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -402,3 +407,137 @@ def test_manifest_columns_values_and_files(tiny_dataset):
         assert 0.001 * FULL_SCALE <= peak < FULL_SCALE  # above -60 dBFS, never at full scale
     items = read_manifest(folder / "manifest.csv")  # the training data layer reads it as is
     assert len(items) == summary.clips_written and {i.split for i in items} <= {"val", "test"}
+
+
+# --- review fixes: block alignment, interrupted renders, odd names, one file twice, programs ----------
+
+
+@needs_fluidsynth
+@pytest.mark.parametrize("rate", [22050, 44100])
+def test_a_clip_does_not_depend_on_the_grid_at_any_sample_rate(test_font, rate):
+    """A note's frames are not a whole number of FluidSynth blocks at these rates: every note must still
+    start on a block boundary, else it depends on the notes rendered before it."""
+    alone = render_job(test_font, 0, RenderSpec(pitches=(60,), velocities=(80,), sample_rate=rate))
+    after = render_job(test_font, 0, RenderSpec(pitches=(48, 60), velocities=(80,), sample_rate=rate))
+    assert np.array_equal(alone.clips[0].samples, after.clips[1].samples)
+
+
+def _interrupting_write(real_write, after: int):
+    """An ``sf.write`` that writes ``after`` clips, then half of one and raises KeyboardInterrupt."""
+    calls = {"n": 0}
+
+    def write(file, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] > after:
+            with open(file, "wb") as fh:
+                fh.write(b"fLaC half")
+            raise KeyboardInterrupt
+        return real_write(file, *args, **kwargs)
+
+    return write
+
+
+@needs_fluidsynth
+def test_an_interrupted_rerender_leaves_no_manifest_and_no_half_clip(tmp_path, test_font, monkeypatch):
+    out = tmp_path / "out"
+    grid = {"workers": 1, "programs": [0], "progress": False}
+    render_dataset([test_font], out, RenderSpec(pitches=(60, 72), velocities=(80,)), **grid)
+    first = files_of(out)
+    again = RenderSpec(pitches=(60, 72), velocities=(80,), sample_rate=22050)
+    monkeypatch.setattr(sf, "write", _interrupting_write(sf.write, after=1))
+    with pytest.raises(KeyboardInterrupt):
+        render_dataset([test_font], out, again, **grid)
+    left = files_of(out)
+    # The old manifest no longer lists clips of which some are new: it is gone, and the clip being
+    # written when Ctrl-C came is still the complete earlier one.
+    assert "manifest.csv" not in left
+    assert set(left) == set(first) - {"manifest.csv"}
+    assert left["keyboard/testfont_p000_n072_v080.flac"] == first["keyboard/testfont_p000_n072_v080.flac"]
+    monkeypatch.undo()
+    summary = render_dataset([test_font], out, again, **grid)
+    assert summary.clips_written == 2 and not any(name.endswith(".partial") for name in files_of(out))
+    assert {sf.info(out / r["path"]).samplerate for r in manifest_rows(out)} == {22050}
+
+
+@needs_fluidsynth
+def test_non_utf8_folders_render_and_a_non_utf8_stem_is_refused(tmp_path, test_font):
+    odd = Path(os.fsdecode(os.fsencode(tmp_path) + b"/caf\xe9"))
+    try:
+        odd.mkdir()
+    except (OSError, UnicodeError):
+        pytest.skip("this file system refuses non-UTF-8 names")
+    font = Path(shutil.copy(test_font, odd / "testfont.sf2"))
+    spec = RenderSpec(pitches=(60,), velocities=(80,))
+    summary = render_dataset([font], odd / "out", spec, workers=1, programs=[0], progress=False)
+    assert (
+        summary.clips_written == 1 and (odd / "out" / "keyboard" / "testfont_p000_n060_v080.flac").is_file()
+    )
+    assert "caf\\xe9" in summary.format()
+    summary.format().encode("utf-8")  # printable on a UTF-8 terminal
+    bad = Path(shutil.copy(test_font, odd / "caf\udce9.sf2"))
+    with pytest.raises(SoundFontError, match="not valid UTF-8") as caught:
+        render_dataset([bad], tmp_path / "o2", spec, workers=1, programs=[0], progress=False)
+    assert caught.value.path == bad and not (tmp_path / "o2").exists()
+
+
+@needs_fluidsynth
+def test_one_file_under_two_names_is_refused(tmp_path, test_font):
+    """Debian's default-GM.sf2 is a link to FluidR3_GM.sf2: both would add the same recordings twice."""
+    link = tmp_path / "default-GM.sf2"
+    link.symlink_to(test_font)
+    spec = RenderSpec(pitches=(60,), velocities=(80,))
+    with pytest.raises(SoundFontError, match=r"same file as .*testfont\.sf2") as caught:
+        render_dataset([test_font, link], tmp_path / "out", spec, workers=1, programs=[0], progress=False)
+    assert caught.value.path == link and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("programs", "shown"),
+    [("40", "'40'"), ([0, 1.5], "1.5"), ([True], "True"), ([], r"\[\]"), ([0, 47], "47")],
+)
+def test_programs_must_be_family_integers(tmp_path, programs, shown):
+    spec = RenderSpec(pitches=(60,), velocities=(80,))
+    with pytest.raises(ValueError, match=rf"programs must .*; got {shown}"):
+        render_dataset([tmp_path / "x.sf2"], tmp_path / "out", spec, programs=programs, progress=False)
+    assert not (tmp_path / "out").exists()
+
+
+@needs_fluidsynth
+def test_ctrl_c_with_workers_prints_one_line_and_no_worker_traceback(tmp_path, test_font):
+    """Ctrl-C reaches the whole process group, as from a terminal: only the parent may report it, and
+    the clips that the killed workers were writing are removed."""
+    out = tmp_path / "out"
+    grid = ["--pitches", "0:127", "--velocities", "1:127:8", "--workers", "2", "--split", "testfont=train"]
+    command = [sys.executable, "-m", "adaspec.cli", "data", "instruments", "--soundfont", str(test_font)]
+    process = subprocess.Popen(
+        [*command, "--out", str(out), "-q", *grid], stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    deadline = time.monotonic() + 60  # until program 0's 2,048 clips are being written
+    while not (out / "keyboard").is_dir() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    os.killpg(process.pid, signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert err.strip() == "adaspec: interrupted"
+    assert not (out / "manifest.csv").exists()
+    assert not [path for path in out.rglob("*") if path.name.endswith(".partial")]
+
+
+@needs_fluidsynth
+def test_one_font_path_is_one_font_not_its_characters(tmp_path, test_font):
+    spec = RenderSpec(pitches=(60,), velocities=(80,))
+    grid = {"workers": 1, "programs": [0], "progress": False, "splits": {"testfont": "train"}}
+    assert render_dataset(str(test_font), tmp_path / "a", spec, **grid).fonts == 1
+    summary = render_instruments(str(test_font), tmp_path / "b", pitches="60", velocities="80", **grid)
+    assert (summary.fonts, summary.clips_written) == (1, 1)
+
+
+@needs_fluidsynth
+def test_a_file_where_a_family_folder_goes_is_refused_before_rendering(tmp_path, test_font):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "string").write_text("not a folder")
+    spec = RenderSpec(pitches=(66,), velocities=(80,))
+    with pytest.raises(UserError, match=r"out/string: is a file, but the clips of the family 'string'"):
+        render_dataset([test_font], out, spec, workers=1, programs=[0, 40], progress=False)
+    assert sorted(path.name for path in out.iterdir()) == ["string"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import os
 from contextlib import AbstractContextManager
 from pathlib import Path
 from types import ModuleType
@@ -25,6 +26,7 @@ logger = logging.getLogger(__name__)
 INSTALL_HINT = "install libfluidsynth (apt-get install fluidsynth) and the Python package pyfluidsynth"
 
 _FLUID_OK = 0
+_BLOCK = 64  # FluidSynth renders in blocks of this many frames (FLUID_BUFSIZE); events act between blocks
 _LOG_LEVELS = range(5)  # FLUID_PANIC, FLUID_ERR, FLUID_WARN, FLUID_INFO, FLUID_DBG
 _LOG_FUNCTION = ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p)
 
@@ -116,7 +118,8 @@ class FontSynth:
         fluidsynth = fluidsynth_module()
         self._write_float = _state["write_float"]
         self._synth = fluidsynth.Synth(gain=float(gain), samplerate=int(sample_rate), **_SETTINGS)
-        self._font_id = self._synth.sfload(str(font))
+        # The file name as bytes: pyfluidsynth's sfload would encode it as UTF-8, failing on other names.
+        self._font_id = fluidsynth.fluid_synth_sfload(self._synth.synth, os.fsencode(font), 0)
         if self._font_id < 0:
             self.close()
             raise OSError(f"FluidSynth cannot load {font}")
@@ -141,6 +144,9 @@ class FontSynth:
     def note(self, pitch: int, velocity: int, hold_frames: int, release_frames: int) -> np.ndarray:
         """Play one note: on for ``hold_frames``, off for ``release_frames``, then silence every voice.
 
+        Every note starts on a FluidSynth block boundary (the frames written since the synth was made are
+        padded to a whole number of blocks), so its samples do not depend on the notes played before it.
+
         Returns:
             ``(hold_frames + release_frames, 2)`` float32.
         """
@@ -149,7 +155,8 @@ class FontSynth:
         self._synth.noteoff(0, pitch)
         released = self.write(release_frames)
         self._synth.all_sounds_off(0)  # cut release tails that outlast the clip
-        self.write(64)  # one FluidSynth block, so the voices are really freed before the next note
+        # At least one whole block, so the voices are really freed, and up to the next block boundary.
+        self.write(_BLOCK + (-(hold_frames + release_frames)) % _BLOCK)
         return np.concatenate([held, released])
 
     def close(self) -> None:

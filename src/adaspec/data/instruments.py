@@ -36,7 +36,7 @@ def missing_default_soundfonts() -> list[Path]:
 
 
 def render_instruments(
-    soundfonts: Sequence[str | os.PathLike[str]] | None,
+    soundfonts: Sequence[str | os.PathLike[str]] | str | os.PathLike[str] | None,
     out: str | os.PathLike[str],
     pitches: str | Iterable[int] = "36:96:3",
     velocities: str | Iterable[int] = "50,80,110",
@@ -50,7 +50,7 @@ def render_instruments(
     """Render 4 s notes (held 3 s) of the 81 family programs from each font into ``out``.
 
     Args:
-        soundfonts: sf2/sf3 files; ``None`` or empty for :data:`DEFAULT_SOUNDFONTS`.
+        soundfonts: sf2/sf3 files, or one; ``None`` or empty for :data:`DEFAULT_SOUNDFONTS`.
         out: the dataset folder: ``<family>/<font>_p<program>_n<pitch>_v<velocity>.<format>`` and
             ``manifest.csv``.
         pitches: ``--pitches`` text (``"36:96:3"``, ``"60"``, ``"48,60,72"``) or a list of MIDI notes.
@@ -76,6 +76,8 @@ def render_instruments(
         sample_rate=sample_rate,
         audio_format=audio_format,
     )
+    if isinstance(soundfonts, (str, os.PathLike)):  # one font, not a sequence of characters
+        soundfonts = [soundfonts]
     fonts = list(soundfonts) if soundfonts else list(DEFAULT_SOUNDFONTS)
     return render_dataset(
         fonts, out, spec, workers=workers, splits=splits, programs=programs, progress=progress

@@ -12,6 +12,7 @@ import csv
 import logging
 import multiprocessing
 import os
+import signal
 import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -23,7 +24,7 @@ import soundfile as sf
 from tqdm import tqdm
 
 from .._validation import check_positive_int
-from ..errors import UserError
+from ..errors import FileProblem, UserError
 from .gm_families import DEFAULT_SPLITS, PROGRAM_FAMILY, lineage_of
 from .notes import (
     AUDIO_FORMATS,
@@ -70,6 +71,8 @@ MANIFEST_COLUMNS: tuple[str, ...] = (
     "gain",
 )
 
+_PARTIAL = ".partial"  # suffix of a clip or manifest being written
+
 
 @dataclass(frozen=True)
 class RenderSummary:
@@ -110,9 +113,10 @@ class RenderSummary:
             )
         else:
             missing = "; no program missing"
+        folder = os.fsencode(self.out_dir).decode("utf-8", errors="backslashreplace")  # printable
         return (
             f"Wrote {self.clips_written} clips from {self.fonts} SoundFonts x {self.programs} programs to "
-            f"{self.out_dir} in {self.seconds:.1f} s ({rate:.0f} clips/s); manifest {self.manifest.name} "
+            f"{folder} in {self.seconds:.1f} s ({rate:.0f} clips/s); manifest {self.manifest.name} "
             f"({splits}); {self.silent_dropped} silent notes dropped; {self.attenuated} clips attenuated "
             f"to avoid clipping{missing}."
         )
@@ -143,6 +147,27 @@ def clip_name(font_stem: str, program: int, pitch: int, velocity: int, audio_for
     return f"{font_stem}_p{program:03d}_n{pitch:03d}_v{velocity:03d}.{audio_format}"
 
 
+def _write_clip(path: Path, samples: np.ndarray, spec: RenderSpec) -> None:
+    """Write one clip under a temporary name and rename it into place, so that an interrupted render
+    never leaves a half-written file under a clip's name.
+
+    Args:
+        path: the clip's file (its folder exists); any file name the system allows, UTF-8 or not.
+        samples: mono int16 samples.
+        spec: the sample rate and format.
+    """
+    partial = path.with_name(path.name + _PARTIAL)
+    # As bytes on POSIX: soundfile encodes a str name strictly, failing on a non-UTF-8 one. Not a file
+    # object: libsndfile would call back into Python, where Ctrl-C is swallowed mid-write.
+    name = os.fsencode(partial) if os.name == "posix" else str(partial)
+    try:
+        sf.write(name, samples, spec.sample_rate, subtype="PCM_16", format=spec.audio_format.upper())
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
 def _render_and_write(job: _Job) -> _JobOutcome:
     """Worker: render one job and write its clips; return its manifest rows."""
     result = render_job(job.font, job.program, job.spec)
@@ -153,13 +178,7 @@ def _render_and_write(job: _Job) -> _JobOutcome:
     stem = job.font.stem
     for clip in result.clips:
         name = clip_name(stem, job.program, clip.pitch, clip.velocity, job.spec.audio_format)
-        sf.write(
-            folder / name,
-            clip.samples,
-            job.spec.sample_rate,
-            subtype="PCM_16",
-            format=job.spec.audio_format.upper(),
-        )
+        _write_clip(folder / name, clip.samples, job.spec)
         rows.append(
             (
                 f"{job.family}/{name}",
@@ -200,31 +219,63 @@ def _check_splits(splits: Mapping[str, str]) -> dict[str, str]:
 
 
 def _check_programs(programs: Iterable[int] | None) -> tuple[int, ...]:
+    """The sorted distinct programs to render, all of :data:`PROGRAM_FAMILY` for ``None``.
+
+    Raises:
+        ValueError: for a text, an empty list, a value that is no integer, or a program in no family.
+    """
     if programs is None:
         return tuple(sorted(PROGRAM_FAMILY))
-    result = tuple(sorted({int(p) for p in programs}))
-    unknown = [p for p in result if p not in PROGRAM_FAMILY]
-    if not result or unknown:
-        raise ValueError(
-            f"programs must be non-empty and in the family table (0-based GM programs "
-            f"{', '.join(map(str, sorted(PROGRAM_FAMILY)))}); got unknown {unknown}"
-        )
-    return result
+    allowed = f"0-based GM programs of the family table: {', '.join(map(str, sorted(PROGRAM_FAMILY)))}"
+    values = None if isinstance(programs, (str, bytes)) else list(programs)
+    if not values:
+        raise ValueError(f"programs must be a non-empty list of integers ({allowed}); got {programs!r}")
+    wrong = [p for p in values if isinstance(p, bool) or not isinstance(p, (int, np.integer))]
+    if not wrong:
+        wrong = sorted({int(p) for p in values} - set(PROGRAM_FAMILY))
+    if wrong:
+        raise ValueError(f"programs must be {allowed}; got {', '.join(map(repr, wrong))}")
+    return tuple(sorted({int(p) for p in values}))
+
+
+def _check_stem(path: Path) -> None:
+    """Refuse a font whose file stem is not valid UTF-8: it names the clips and fills manifest.csv."""
+    try:
+        path.stem.encode("utf-8")
+    except UnicodeEncodeError:
+        raise SoundFontError(
+            path, "the file name is not valid UTF-8; clip names and manifest.csv use its stem: rename it"
+        ) from None
+
+
+def _font_paths(fonts: Sequence[str | os.PathLike[str]] | str | os.PathLike[str]) -> list[Path]:
+    """The fonts as paths; one path (a text is a sequence of characters) counts as one font."""
+    if isinstance(fonts, (str, os.PathLike)):
+        return [Path(fonts)]
+    return [Path(font) for font in fonts]
 
 
 def _check_fonts(fonts: Sequence[str | os.PathLike[str]]) -> list[Path]:
-    paths = [Path(font) for font in fonts]
+    """Check every font, and that no two share a stem or are the same file (a link, such as Debian's
+    ``default-GM.sf2``, to another font would put the same recordings in the dataset twice).
+
+    Returns:
+        The fonts as paths, in the given order.
+    """
+    paths = _font_paths(fonts)
     if not paths:
         raise UserError("no SoundFont given: pass at least one --soundfont PATH")
     seen: dict[str, Path] = {}
     for path in paths:
         check_soundfont(path)
+        _check_stem(path)
         other = seen.get(path.stem)
         if other is not None:
-            what = (
-                "given twice" if other.resolve() == path.resolve() else f"has the same file stem as {other}"
-            )
+            what = "given twice" if other.samefile(path) else f"has the same file stem as {other}"
             raise SoundFontError(path, f"{what}; clip names start with the stem, which must be unique")
+        twin = next((font for font in seen.values() if font.samefile(path)), None)
+        if twin is not None:
+            raise SoundFontError(path, f"is the same file as {twin}; give each SoundFont once")
         seen[path.stem] = path
     return paths
 
@@ -255,6 +306,34 @@ def _warn_about_splits(fonts: list[Path], split_of: dict[Path, str | None]) -> N
             )
 
 
+def _check_family_folders(out_dir: Path, programs: Iterable[int]) -> None:
+    """Refuse, before rendering, a family folder's name that ``out_dir`` holds as a file.
+
+    Raises:
+        FileProblem: naming the file.
+    """
+    for family in sorted({PROGRAM_FAMILY[program] for program in programs}):
+        folder = out_dir / family
+        if folder.exists() and not folder.is_dir():
+            raise FileProblem(
+                folder, f"is a file, but the clips of the family {family!r} go in a folder there"
+            )
+
+
+def _remove_partial_clips(out_dir: Path) -> None:
+    """Remove clips left half-written under their temporary names by workers that were killed."""
+    for format_ in AUDIO_FORMATS:
+        for partial in out_dir.glob(f"*/*.{format_}{_PARTIAL}"):
+            partial.unlink(missing_ok=True)
+
+
+def _forget_previous_render(out_dir: Path) -> None:
+    """Remove the manifest of an earlier render (its clips are about to be overwritten, so an interrupted
+    render must not leave it to be taken for complete) and clips left half-written by a killed one."""
+    (out_dir / "manifest.csv").unlink(missing_ok=True)
+    _remove_partial_clips(out_dir)
+
+
 def _stale_files(out_dir: Path, written: set[str], audio_format: str) -> int:
     count = 0
     for path in out_dir.glob(f"*/*.{audio_format}"):
@@ -264,7 +343,7 @@ def _stale_files(out_dir: Path, written: set[str], audio_format: str) -> int:
 
 
 def _write_manifest(path: Path, rows: list[tuple[str, ...]]) -> None:
-    partial = path.with_name(path.name + ".partial")
+    partial = path.with_name(path.name + _PARTIAL)
     with open(partial, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(MANIFEST_COLUMNS)
@@ -283,6 +362,11 @@ def _available_cpus() -> int:
     return os.cpu_count() or 1
 
 
+def _ignore_interrupts() -> None:
+    """Pool initializer: leave SIGINT (Ctrl-C) to the parent process."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _run_jobs(jobs: list[_Job], workers: int, progress: bool) -> list[_JobOutcome]:
     outcomes: list[_JobOutcome] = []
     if workers == 1:
@@ -291,8 +375,9 @@ def _run_jobs(jobs: list[_Job], workers: int, progress: bool) -> list[_JobOutcom
                 outcomes.append(_render_and_write(job))
                 bar.update()
         return outcomes
-    # The pool forks before the progress bar starts its monitor thread.
-    with _pool_context().Pool(workers) as pool:
+    # The pool forks before the progress bar starts its monitor thread. Ctrl-C reaches this process,
+    # which terminates the pool on the way out; the workers ignore it, so they print no traceback each.
+    with _pool_context().Pool(workers, initializer=_ignore_interrupts) as pool:
         results = pool.imap_unordered(_render_and_write, jobs, chunksize=1)
         with tqdm(total=len(jobs), desc="rendering", unit="program", disable=not progress) as bar:
             for outcome in results:
@@ -302,7 +387,7 @@ def _run_jobs(jobs: list[_Job], workers: int, progress: bool) -> list[_JobOutcom
 
 
 def render_dataset(
-    fonts: Sequence[str | os.PathLike[str]],
+    fonts: Sequence[str | os.PathLike[str]] | str | os.PathLike[str],
     out_dir: str | os.PathLike[str],
     spec: RenderSpec,
     workers: int | None = None,
@@ -315,10 +400,14 @@ def render_dataset(
     Every font is checked before anything is rendered. Jobs are (font, program) pairs run over a process
     pool; each clip depends only on its job, and the manifest rows are sorted by path, so the output is
     byte-identical for any ``workers``. Existing files of the same names are overwritten; other audio
-    files already in ``out_dir`` are counted in a warning (they are not in the manifest).
+    files already in ``out_dir`` are counted in a warning (they are not in the manifest). An earlier
+    ``manifest.csv`` is removed before the first clip is written and the new one is written last, and
+    every clip is renamed into place once complete: after an interrupted render the folder has no
+    manifest and no half-written clip, and rendering again completes it.
 
     Args:
-        fonts: SoundFont files (any sf2/sf3); file stems must be unique.
+        fonts: SoundFont files (any sf2/sf3), or one; file stems must be unique, and no file may be
+            given twice (under another name either).
         out_dir: the dataset folder (created).
         spec: the note grid and format.
         workers: processes; ``None`` for one per CPU (at most one per job), 1 to render in this process.
@@ -332,7 +421,9 @@ def render_dataset(
         Counts and timing (see :class:`RenderSummary`).
 
     Raises:
-        SoundFontError: for a missing, unreadable or corrupt font, or two fonts with the same stem.
+        SoundFontError: for a missing, unreadable or corrupt font, two fonts with the same stem or file,
+            or a stem that is not UTF-8.
+        FileProblem: for a family folder's name that ``out_dir`` holds as a file.
         UserError: if no font is given or no clip is left (every note silent or every program missing).
         ValueError: for a wrong ``workers``, ``splits`` or ``programs``.
     """
@@ -340,7 +431,7 @@ def render_dataset(
     split_table = _check_splits(DEFAULT_SPLITS if splits is None else splits)
     program_list = _check_programs(programs)
     if splits is not None and fonts:  # by file name, before FluidSynth loads any font
-        _check_split_names(split_table, [Path(font) for font in fonts])
+        _check_split_names(split_table, _font_paths(fonts))
     font_paths = _check_fonts(fonts)
     n_jobs = len(font_paths) * len(program_list)
     workers = _available_cpus() if workers is None else check_positive_int("workers", workers)
@@ -350,12 +441,18 @@ def render_dataset(
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    _check_family_folders(out, program_list)
+    _forget_previous_render(out)
     jobs = [
         _Job(font, p, PROGRAM_FAMILY[p], split_of[font] or "", lineage_of(font), spec, out)
         for font in font_paths
         for p in program_list
     ]
-    outcomes = _run_jobs(jobs, workers, progress)
+    try:
+        outcomes = _run_jobs(jobs, workers, progress)
+    except BaseException:  # Ctrl-C or a failed job: the pool's workers are gone, their partial clips too
+        _remove_partial_clips(out)
+        raise
 
     rows = sorted(row for outcome in outcomes for row in outcome.rows)
     if not rows:
