@@ -101,3 +101,23 @@ def test_a_second_ctrl_c_stops_the_run_at_once(tone_dataset: Path, tmp_path: Pat
         train(_config(tone_dataset), name="cut", runs_dir=tmp_path, callbacks=[presses])
     assert presses.presses_survived == 1
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+class CtrlCAtFitEnd(L.Callback):
+    """Presses Ctrl-C once training is over, after the last batch and validation."""
+
+    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        signal.raise_signal(signal.SIGINT)
+
+
+def test_a_ctrl_c_after_the_last_batch_keeps_the_complete_run_and_still_stops_the_caller(
+    tone_dataset: Path, tmp_path: Path
+) -> None:
+    # A search would otherwise go on to its next trial, the Ctrl-C forgotten.
+    with pytest.raises(KeyboardInterrupt):
+        train(_config(tone_dataset), name="late", runs_dir=tmp_path, callbacks=[CtrlCAtFitEnd()])
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    rows = json.loads((tmp_path / "late/metrics.json").read_text())["epochs"]
+    assert [row["epoch"] for row in rows] == [0, 1, 2]
+    again = train(_config(tone_dataset), name="late", runs_dir=tmp_path)  # complete: nothing is redone
+    assert json.loads(again.paths.metrics.read_text())["epochs"] == rows

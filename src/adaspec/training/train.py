@@ -378,7 +378,9 @@ def fit_reraising_interrupt(
 ) -> None:
     """``trainer.fit``, raising ``KeyboardInterrupt`` again when Lightning caught a Ctrl-C.
 
-    A Ctrl-C stops the run after the current batch (a second one at once; see :class:`InterruptWatch`).
+    A Ctrl-C stops the run after the current batch (a second one at once; see :class:`InterruptWatch`);
+    one that came after the last batch still raises ``KeyboardInterrupt`` once the complete run is saved,
+    so that a caller (a search) stops too.
     Lightning saves nothing on an interrupt and exits with ``SystemExit(1)`` after its shutdown, so
     ``last.ckpt`` stays at the last completed epoch, from which the same command resumes. Lightning
     also ignores SIGINT from then on; the previous handler is restored.
@@ -395,3 +397,6 @@ def fit_reraising_interrupt(
     if watch.caught is not None:
         log.warning("training interrupted; the same command resumes it from its last completed epoch")
         raise watch.caught
+    if watch.stop_requested:  # pressed after the last batch: the run is complete, but the caller stops
+        log.warning("training finished before the Ctrl-C took effect; stopping there")
+        raise KeyboardInterrupt
