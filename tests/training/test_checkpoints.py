@@ -157,3 +157,68 @@ def test_a_broken_best_checkpoint_is_not_replaced_by_the_last(
         resolve_checkpoint(run)
     best.unlink()  # no best at all (a run before its first validation): the last one is used
     assert resolve_checkpoint(run)[0] == run / "checkpoints" / "last.ckpt"
+
+
+def _flip_bytes_of_largest_entry(source: Path, target: Path) -> str:
+    """Copy ``source`` to ``target`` with 16 bytes inverted inside its largest zip entry (a tensor's data).
+
+    Returns:
+        The entry's name.
+    """
+    with zipfile.ZipFile(source) as archive:
+        entry = max(archive.infolist(), key=lambda info: info.file_size)
+    data = bytearray(source.read_bytes())
+    name_length, extra_length = (
+        int.from_bytes(data[entry.header_offset + i : entry.header_offset + i + 2], "little")
+        for i in (26, 28)
+    )
+    start = entry.header_offset + 30 + name_length + extra_length + entry.file_size // 2
+    data[start : start + 16] = bytes(255 - byte for byte in data[start : start + 16])
+    target.write_bytes(bytes(data))
+    return entry.filename
+
+
+def test_a_checkpoint_with_flipped_bits_is_called_damaged(trained_run: TrainResult, tmp_path: Path) -> None:
+    """torch.load does not check the zip's CRCs: the damaged weights loaded silently."""
+    damaged = tmp_path / "best.ckpt"
+    entry = _flip_bytes_of_largest_entry(trained_run.paths.best, damaged)
+    with pytest.raises(
+        UserError, match=rf"best\.ckpt: a damaged checkpoint \(its entry {entry} fails its CRC"
+    ):
+        load_classifier(damaged)
+
+
+def test_a_checkpoint_holding_python_objects_is_another_program_s(tmp_path: Path) -> None:
+    """It was called "a damaged or truncated checkpoint", with torch's long advice (and its ANSI codes)."""
+    path = tmp_path / "model.ckpt"
+    torch.save({"model": torch.nn.Linear(2, 2)}, path)
+    with pytest.raises(UserError) as info:
+        read_checkpoint(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: not an adaspec checkpoint")
+    assert "holds a torch.nn.modules.linear.Linear" in message and "damaged" not in message
+
+
+@pytest.mark.parametrize(
+    ("hyper_parameters", "reason"),
+    [
+        ({"config": "cfg.yaml", "class_names": "ab"}, "config, class_names or state_dict are not adaspec's"),
+        (
+            {"config": {"data": {}}, "class_names": ["a", "b"]},
+            "its config is not one this adaspec version builds",
+        ),
+        (
+            {"config": {"trainer": {"gpus": 1}}, "class_names": ["a"]},
+            "its config is not one this adaspec version builds",
+        ),
+    ],
+)
+def test_another_program_s_hyper_parameters_are_named_with_the_path(
+    tmp_path: Path, hyper_parameters: dict, reason: str
+) -> None:
+    """Other programs' Lightning checkpoints gave a config error or a TypeError without the file's name."""
+    path = tmp_path / "other.ckpt"
+    torch.save({"hyper_parameters": hyper_parameters, "state_dict": {}}, path)
+    with pytest.raises(UserError) as info:
+        load_classifier(path)
+    assert str(info.value).startswith(f"{path}: ") and reason in str(info.value)

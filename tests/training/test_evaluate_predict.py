@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import os
 import re
 import shutil
@@ -247,3 +248,43 @@ def test_evaluate_refuses_an_audio_file_as_data(trained_run: TrainResult, tone_d
     assert main(["evaluate", str(trained_run.paths.root), "--data", str(wave)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"adaspec: error: --data {wave} is a file; give a dataset folder, or a manifest .csv"]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"split": "Test"}, "split must be one of train, val, test, all, got 'Test'"),
+        (
+            {"overrides": "eval.n_parts=3"},
+            "overrides must be a list of 'key=value' strings, got 'eval.n_parts=3'",
+        ),
+    ],
+)
+def test_evaluate_run_names_a_bad_argument(trained_run: TrainResult, arguments: dict, message: str) -> None:
+    """A bad split said "no file of split Test in the dataset"; a string of overrides was cut into letters."""
+    with pytest.raises(ValueError, match=re.escape(message)):
+        evaluate_run(trained_run.paths.root, **arguments)
+
+
+def test_evaluate_run_takes_data_and_out_as_strings(
+    trained_run: TrainResult, tone_dataset: Path, tmp_path: Path
+) -> None:
+    """``data`` given as a str failed with AttributeError: 'str' object has no attribute 'suffix'."""
+    report = evaluate_run(trained_run.paths.root, data=str(tone_dataset), split="all", out=str(tmp_path))
+    assert report.written["report"] == tmp_path / "evaluation_all.json"
+
+
+def test_a_dataset_without_some_classes_warns_that_macro_f1_counts_them(
+    trained_run: TrainResult, tone_dataset: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Evaluated on 2 of the run's 3 classes, the macro-F1 silently averaged a third F1 of 0 in."""
+    subset = tmp_path / "subset"
+    for kind in ("high", "low"):
+        shutil.copytree(tone_dataset / kind, subset / kind)
+    with caplog.at_level(logging.WARNING, logger="adaspec"):
+        report = evaluate_run(trained_run.paths.root, data=subset, split="all", out=tmp_path / "out")
+    assert (
+        "all: no file of class noise; macro-F1 still averages over all 3 of the model's classes"
+        in caplog.text
+    )
+    assert report.result.file.per_class[2]["support"] == 0

@@ -3,10 +3,13 @@ exported models label the test files as ``adaspec predict`` does; bad requests e
 
 from __future__ import annotations
 
+import logging
+import math
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -240,3 +243,72 @@ def test_export_shows_only_its_summary(trained_run: TrainResult, tmp_path: Path)
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     assert done.stdout.startswith("exported ") and len(done.stdout.strip().splitlines()) == 1
+
+
+class _NanOnSilence(torch.nn.Module):
+    """A module whose logits are NaN for an all-zero waveform: what LEAF's ONNX model gave on silence."""
+
+    def __init__(self, inner: torch.nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        """The inner logits, NaN in the rows of silent waveforms."""
+        silent = (waveform == 0).all(dim=1, keepdim=True)
+        return self.inner(waveform).masked_fill(silent, float("nan"))
+
+
+def test_an_export_that_fails_on_silence_is_reported(
+    trained_run: TrainResult,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The check batch was noise at 0.1 only, and a NaN error compared as "not above" the warning bound."""
+    real_load = torch.export.load
+
+    def load(*args: object, **kwargs: object) -> SimpleNamespace:
+        return SimpleNamespace(module=lambda: _NanOnSilence(real_load(*args, **kwargs).module()))
+
+    monkeypatch.setattr(torch.export, "load", load)
+    with caplog.at_level(logging.WARNING, logger="adaspec"):
+        result = export_run(trained_run.paths.best, fmt="pt2", output=tmp_path / "m.pt2")
+    assert result.error is not None and math.isnan(result.error)
+    assert "logits are NOT finite on a batch of 3 (noise, quiet noise, silence)" in result.format_summary()
+    assert "not finite where PyTorch's are" in caplog.text
+
+
+SIGTERM_DURING_EXPORT = """
+import os, signal, sys, time
+import adaspec.training.export as export
+from adaspec.cli import main
+
+def killed_while_writing(model, example, batch, metadata, path):
+    path.write_bytes(b"half a model")
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(60)
+
+export._export_pt2 = killed_while_writing
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_sigterm_during_an_export_leaves_no_partial_file(trained_run: TrainResult, tmp_path: Path) -> None:
+    """`kill` or `timeout` left the hidden partial file behind (Ctrl-C removed it)."""
+    output = tmp_path / "model.pt2"
+    command = ["export", str(trained_run.paths.best), "--format", "pt2", "--output", str(output)]
+    done = subprocess.run(
+        [sys.executable, "-c", SIGTERM_DURING_EXPORT, *command], capture_output=True, timeout=120, check=False
+    )
+    assert done.returncode == 143, done.stderr
+    assert done.stderr.decode().strip() == "export stopped by SIGTERM; nothing was written"
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_truncated_pt2_is_called_so(trained_run: TrainResult, tmp_path: Path) -> None:
+    """A .pt2 cut short (a full disk, a killed copy) was called "not a torch.export program"."""
+    whole = export_run(trained_run.paths.best, fmt="pt2", output=tmp_path / "whole.pt2").path
+    cut = tmp_path / "cut.pt2"
+    cut.write_bytes(whole.read_bytes()[:5000])
+    with pytest.raises(UserError, match=r"cut\.pt2: a damaged or truncated torch\.export program \(its zip"):
+        read_metadata(cut)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import pickle
+import re
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -101,6 +103,8 @@ def read_checkpoint(path: str | Path, lazy: bool = False) -> dict[str, Any]:
         UserError: unreadable file, not a torch checkpoint, or one without adaspec's hyper-parameters.
     """
     mapped = lazy and zipfile.is_zipfile(path)
+    if not lazy and _starts_like_torch_save(path):
+        _check_crcs(path)
     try:
         try:
             checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=mapped)
@@ -112,16 +116,87 @@ def read_checkpoint(path: str | Path, lazy: bool = False) -> dict[str, Any]:
     except OSError as err:  # missing file, permission denied
         reason = err.strerror or type(err).__name__
         raise UserError(f"{path}: cannot be read as an adaspec checkpoint ({reason})") from err
+    except pickle.UnpicklingError as err:
+        unsafe = _unsafe_global(err)
+        if unsafe is None:
+            raise _unreadable(path, err) from err
+        raise UserError(
+            f"{path}: {NOT_A_CHECKPOINT}; it holds a {unsafe}, which adaspec never saves"
+        ) from err
     except Exception as err:  # torch.load fails in many ways on other files (IndexError on a .wav, ...)
-        if _is_empty(path):  # a save that never wrote (a full disk, a killed copy)
-            raise UserError(f"{path}: an empty file, not a checkpoint") from err
-        if _starts_like_torch_save(path):  # but unreadable: cut short (a full disk) or damaged
-            raise UserError(f"{path}: a damaged or truncated checkpoint ({one_line(err)})") from err
-        raise UserError(f"{path}: {NOT_A_CHECKPOINT}") from err
+        raise _unreadable(path, err) from err
+    _check_hyper_parameters(path, checkpoint)
+    return checkpoint
+
+
+def _unreadable(path: str | Path, err: Exception) -> UserError:
+    """The one-line error for a file ``torch.load`` could not read: empty, damaged, or another kind.
+
+    Args:
+        path: the file.
+        err: what ``torch.load`` raised.
+
+    Returns:
+        The error to raise.
+    """
+    if _is_empty(path):  # a save that never wrote (a full disk, a killed copy)
+        return UserError(f"{path}: an empty file, not a checkpoint")
+    if _starts_like_torch_save(path):  # but unreadable: cut short (a full disk) or damaged
+        return UserError(f"{path}: a damaged or truncated checkpoint ({one_line(err)})")
+    return UserError(f"{path}: {NOT_A_CHECKPOINT}")
+
+
+def _unsafe_global(err: pickle.UnpicklingError) -> str | None:
+    """The Python object a ``weights_only`` load refused (e.g. ``torch.nn.modules.linear.Linear``), or None
+    when the error is another one (a damaged pickle).
+
+    Args:
+        err: the error ``torch.load(..., weights_only=True)`` raised.
+
+    Returns:
+        The refused global's dotted name, or None.
+    """
+    found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(err))
+    return found.group(1) if found else None
+
+
+def _check_crcs(path: str | Path) -> None:
+    """Refuse a checkpoint whose zip entries fail their CRC-32 (flipped bits: ``torch.load`` does not check).
+
+    Args:
+        path: a file that starts as ``torch.save`` writes.
+
+    Raises:
+        UserError: an entry's bytes differ from its recorded CRC.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+    except (OSError, zipfile.BadZipFile, EOFError):  # truncated or unreadable: torch.load says how
+        return
+    if bad is not None:
+        raise UserError(f"{path}: a damaged checkpoint (its entry {bad} fails its CRC check)")
+
+
+def _check_hyper_parameters(path: str | Path, checkpoint: Any) -> None:
+    """Refuse a checkpoint without adaspec's ``config`` (a mapping) and ``class_names`` (strings).
+
+    Args:
+        path: the checkpoint file, for the message.
+        checkpoint: what ``torch.load`` returned.
+
+    Raises:
+        UserError: the hyper-parameters are missing or of another program.
+    """
     hparams = checkpoint.get("hyper_parameters") if isinstance(checkpoint, dict) else None
     if not isinstance(hparams, dict) or "config" not in hparams or "class_names" not in hparams:
         raise UserError(f"{path}: {NOT_A_CHECKPOINT}; it has no config/class_names in its hyper-parameters")
-    return checkpoint
+    names = hparams["class_names"]
+    valid_names = isinstance(names, list | tuple) and all(isinstance(name, str) for name in names)
+    if not isinstance(hparams["config"], Mapping) or not valid_names or "state_dict" not in checkpoint:
+        raise UserError(
+            f"{path}: {NOT_A_CHECKPOINT}; its config, class_names or state_dict are not adaspec's"
+        )
 
 
 def _is_empty(path: str | Path) -> bool:
@@ -155,9 +230,7 @@ def load_classifier(target: str | Path, config: Mapping[str, Any] | None = None)
         data_folder = training_folder(chosen["data"], run_root, recorded)
         chosen["data"] = rebase_data_paths(chosen["data"], data_folder)
         searched = tuple(recorded_folders(run_root, recorded))
-    # trained with it: the front-end took its clips then (no need to run it on one again)
-    use_config = resolve_config(chosen, try_clip=False)
-    model = build_classifier(use_config, len(class_names))
+    use_config, model = _build_model(path, chosen, len(class_names))
     state = {
         key.removeprefix("model."): value
         for key, value in checkpoint["state_dict"].items()
@@ -181,6 +254,29 @@ def load_classifier(target: str | Path, config: Mapping[str, Any] | None = None)
         data_folder=data_folder,
         searched_folders=searched,
     )
+
+
+def _build_model(path: Path, config: Mapping[str, Any], n_classes: int) -> tuple[dict[str, Any], Classifier]:
+    """The resolved config and the untrained classifier it describes.
+
+    Args:
+        path: the checkpoint, for the message.
+        config: the config to build from.
+        n_classes: the number of classes.
+
+    Returns:
+        The resolved config and the classifier.
+
+    Raises:
+        UserError: the config is not one this adaspec builds (another program's, or another version's).
+    """
+    try:
+        # trained with it: the front-end took its clips then (no need to run it on one again)
+        use_config = resolve_config(config, try_clip=False)
+        return use_config, build_classifier(use_config, n_classes)
+    except (ValueError, TypeError, KeyError) as err:  # UserError and ConfigError are ValueErrors
+        reason = one_line(err)
+        raise UserError(f"{path}: its config is not one this adaspec version builds ({reason})") from err
 
 
 def _state_problems(model: torch.nn.Module, state: Mapping[str, torch.Tensor]) -> str:

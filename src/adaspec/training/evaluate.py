@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import logging
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -27,8 +28,12 @@ from .split_file import listing, read_split_file, same_listing, warn_missing
 from .votes import PartsAccumulator
 from .workdir import check_relative_data_found
 
+log = logging.getLogger(__name__)
+
 # Overrides that change what is evaluated, not the network: anything else would not fit the weights.
 EVALUATION_SECTIONS = ("data", "eval")
+#: The splits ``evaluate`` scores (``all``: every file of the dataset).
+SPLITS = ("train", "val", "test", "all")
 
 
 @dataclass
@@ -182,12 +187,48 @@ def default_out_dir(loaded: LoadedModel, config: Mapping[str, Any]) -> Path:
     return loaded.run.others_evaluations / f"{name or 'root'}-{digest}"
 
 
+def _check_arguments(split: str, overrides: Sequence[str]) -> None:
+    """Refuse a ``split`` other than :data:`SPLITS`, and ``overrides`` that are not a list of strings.
+
+    Args:
+        split: the split asked for.
+        overrides: the ``key=value`` overrides.
+
+    Raises:
+        ValueError: naming the parameter and what it allows.
+    """
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
+    if isinstance(overrides, str) or not all(isinstance(text, str) for text in overrides):
+        raise ValueError(f"overrides must be a list of 'key=value' strings, got {overrides!r}")
+
+
+def _warn_absent_classes(result: EvaluationResult, split: str) -> None:
+    """Warn when some of the model's classes have no file in the evaluated split: their F1 of 0 still
+    counts in the macro-F1 (e.g. a dataset with a subset of the run's classes).
+
+    Args:
+        result: the evaluation.
+        split: the split's name, for the message.
+    """
+    support = np.asarray(result.file.confusion).sum(axis=1)
+    absent = [name for name, count in zip(result.file.class_names, support, strict=True) if count == 0]
+    if absent:
+        log.warning(
+            "%s: no file of class %s; macro-F1 still averages over all %d of the model's classes (F1 0 for "
+            "those)",
+            split,
+            ", ".join(absent),
+            len(support),
+        )
+
+
 def evaluate_run(
     target: str | Path,
-    data: Path | None = None,
+    data: str | Path | None = None,
     split: str = "test",
     overrides: Sequence[str] = (),
-    out: Path | None = None,
+    out: str | Path | None = None,
 ) -> EvaluationReport:
     """Evaluate a run directory or checkpoint and write its reports.
 
@@ -195,14 +236,28 @@ def evaluate_run(
     file-level reports, with the checkpoint and the dataset), ``confusion_matrix_<split>.png`` and
     ``predictions.csv`` (``predictions_<split>.csv`` for splits other than test).
 
+    Args:
+        target: run directory or checkpoint file.
+        data: another dataset root of the same layout, or a manifest CSV (default: the run's dataset).
+        split: one of :data:`SPLITS`.
+        overrides: ``data.*`` / ``eval.*`` ``key=value`` strings.
+        out: the folder for the reports (default: :func:`default_out_dir`).
+
+    Returns:
+        The :class:`EvaluationReport`.
+
     Raises:
+        ValueError: a ``split`` or ``overrides`` of the wrong kind (before the checkpoint is read).
         UserError: unusable checkpoint, data or override.
     """
+    _check_arguments(split, overrides)
+    data_path = Path(data) if data is not None else None
     loaded = load_classifier(target)
-    config = evaluation_config(loaded, data, overrides)
-    if data is None and loaded.data_folder is None:
+    config = evaluation_config(loaded, data_path, overrides)
+    if data_path is None and loaded.data_folder is None:
         check_relative_data_found(config["data"], list(loaded.searched_folders))
     result, files = score_split(loaded, config, split)
+    _warn_absent_classes(result, split)
     out_dir = Path(out) if out is not None else default_out_dir(loaded, config)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = RunPaths(out_dir)

@@ -7,7 +7,10 @@ import contextlib
 import io
 import json
 import logging
+import math
 import os
+import signal
+import threading
 import warnings
 import zipfile
 from collections.abc import Iterator
@@ -30,6 +33,11 @@ FORMATS = {"onnx": ".onnx", "pt2": ".pt2"}
 METADATA_KEY = "adaspec.json"
 #: Largest difference from PyTorch's logits (relative to their largest magnitude) before a warning.
 WARN_ERROR = 1e-3
+#: Exit status of an export stopped by SIGTERM (128 + 15, as a shell reports a process it killed).
+SIGTERM_EXIT_STATUS = 143
+#: What :func:`check_batch` holds, for messages.
+CHECK_BATCH = "a batch of 3 (noise, quiet noise, silence)"
+NOT_FINITE = f"its logits are NOT finite on {CHECK_BATCH} where PyTorch's are"
 
 
 @dataclass
@@ -44,11 +52,12 @@ class ExportResult:
     def format_summary(self) -> str:
         """One paragraph for the command line."""
         meta = self.metadata
-        checked = (
-            f"; its logits are within {self.error:.1e} (relative) of PyTorch's on a batch of 3"
-            if self.error is not None
-            else "; not checked (onnxruntime is not installed)"
-        )
+        if self.error is None:
+            checked = "; not checked (onnxruntime is not installed)"
+        elif math.isnan(self.error):
+            checked = f"; {NOT_FINITE}"
+        else:
+            checked = f"; its logits are within {self.error:.1e} (relative) of PyTorch's on {CHECK_BATCH}"
         return (
             f"exported {meta['checkpoint']} to {self.path} ({self.format}): input '{meta['input']}' "
             f"(batch, {meta['clip_samples']}) float32 at {meta['sample_rate']} Hz, output '{meta['output']}' "
@@ -81,7 +90,7 @@ def export_run(
             exists (without ``overwrite``), a missing ONNX exporter, or a model that does not export.
     """
     if fmt not in FORMATS:
-        raise UserError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+        raise UserError(f"fmt (--format) must be one of {', '.join(FORMATS)}, got {fmt!r}")
     loaded = load_classifier(target)
     path = Path(output) if output is not None else _default_path(loaded, fmt)
     if path.is_dir():
@@ -92,23 +101,83 @@ def export_run(
         raise UserError(f"{path} exists; pass --overwrite to replace it")
     samples = clip_samples(loaded.config["data"])
     metadata = _metadata(loaded, samples)
-    generator = torch.Generator().manual_seed(0)
-    example = 0.1 * torch.randn(3, samples, generator=generator)
+    example = check_batch(samples)
     batch = {0: torch.export.Dim("batch")}
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial")
+    with _sigterm_exits():
+        error = _write(loaded.model, fmt, example, batch, metadata, partial, path)
+    if error is not None and math.isnan(error):
+        log.warning("the exported model's logits are not finite where PyTorch's are (on %s)", CHECK_BATCH)
+    elif error is not None and error > WARN_ERROR:
+        log.warning("the exported logits differ from PyTorch's by %.1e (relative)", error)
+    return ExportResult(path=path, format=fmt, metadata=metadata, error=error)
+
+
+def check_batch(samples: int) -> torch.Tensor:
+    """The batch of 3 an exported model is checked on: noise at 0.1, quiet noise at 1e-3 (-60 dB), silence.
+
+    Args:
+        samples: the clip length.
+
+    Returns:
+        A ``(3, samples)`` float32 tensor (the first two rows also trace the export).
+    """
+    generator = torch.Generator().manual_seed(0)
+    noise = torch.randn(2, samples, generator=generator)
+    return torch.cat([0.1 * noise[:1], 1e-3 * noise[1:], torch.zeros(1, samples)])
+
+
+def _write(
+    model: torch.nn.Module,
+    fmt: str,
+    example: torch.Tensor,
+    batch: dict,
+    metadata: dict[str, Any],
+    partial: Path,
+    path: Path,
+) -> float | None:
+    """Export to ``partial``, check it, and rename it to ``path``; ``partial`` is removed whatever happens.
+
+    Returns:
+        The check batch's relative error (None when not checked).
+    """
     try:
         # A batch of 2 to trace: torch.export fixes dimensions of size 1. The check runs a batch of 3.
         if fmt == "onnx":
-            error = _export_onnx(loaded.model, example, batch, metadata, partial)
+            error = _export_onnx(model, example, batch, metadata, partial)
         else:
-            error = _export_pt2(loaded.model, example, batch, metadata, partial)
+            error = _export_pt2(model, example, batch, metadata, partial)
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
-    if error is not None and error > WARN_ERROR:
-        log.warning("the exported logits differ from PyTorch's by %.1e (relative)", error)
-    return ExportResult(path=path, format=fmt, metadata=metadata, error=error)
+    return error
+
+
+@contextlib.contextmanager
+def _sigterm_exits() -> Iterator[None]:
+    """While the block runs, SIGTERM (``kill``, ``timeout``) raises ``SystemExit(143)`` so that the partial
+    file is removed; only in the main thread, and only where SIGTERM has its default action."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: Any) -> None:
+        raise SystemExit(SIGTERM_EXIT_STATUS)
+
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous is not signal.SIG_DFL:
+        yield
+        return
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    except SystemExit as stopped:
+        if stopped.code == SIGTERM_EXIT_STATUS:
+            log.warning("export stopped by SIGTERM; nothing was written")
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def read_metadata(path: str | Path) -> dict[str, Any]:
@@ -179,7 +248,7 @@ def _open_exported(path: Path, run: bool) -> tuple[dict[str, Any], torch.nn.Modu
             return metadata, OnnxModel(session, metadata["input"], metadata["output"]) if run else None
         unreadable = f"{path}: no adaspec metadata: not a torch.export program"
         if not zipfile.is_zipfile(path):  # torch.export.load would log a traceback before failing
-            raise UserError(f"{unreadable} (not a zip archive)")
+            raise UserError(_not_a_zip(path))
         extra = {METADATA_KEY: ""}
         try:
             with _quiet_logger("torch.export"):  # it logs a traceback for archives it cannot read
@@ -194,6 +263,23 @@ def _open_exported(path: Path, run: bool) -> tuple[dict[str, Any], torch.nn.Modu
         raise UserError(f"reading {path} needs {err.name}: {install_hint('onnx')}") from err
     except Exception as err:
         raise UserError(f"{path}: no adaspec metadata ({type(err).__name__}: {err})") from err
+
+
+def _not_a_zip(path: Path) -> str:
+    """The message for a ``.pt2`` that is not a whole zip archive: cut short (it starts as one), or another
+    kind of file.
+
+    Args:
+        path: the file.
+
+    Returns:
+        The one-line message.
+    """
+    with open(path, "rb") as handle:
+        starts_as_zip = handle.read(4) == b"PK\x03\x04"
+    if starts_as_zip:
+        return f"{path}: a damaged or truncated torch.export program (its zip archive is not whole)"
+    return f"{path}: no adaspec metadata: not a torch.export program (not a zip archive)"
 
 
 def _read_onnx(path: Path, run: bool) -> tuple[str, Any]:
@@ -272,8 +358,22 @@ def _metadata(loaded: LoadedModel, samples: int) -> dict[str, Any]:
 
 
 def _relative_error(actual: torch.Tensor, expected: torch.Tensor) -> float:
-    scale = float(expected.abs().max())
-    return float((actual - expected).abs().max()) / (scale if scale > 0 else 1.0)
+    """``max |actual - expected| / max |expected|``; NaN where ``actual`` is not finite and ``expected`` is.
+
+    Args:
+        actual: the exported model's logits.
+        expected: PyTorch's.
+
+    Returns:
+        The relative error.
+    """
+    finite = torch.isfinite(expected)  # (where PyTorch's are not, the exported model is not judged)
+    if not torch.isfinite(actual[finite]).all():
+        return math.nan
+    if not finite.any():
+        return 0.0
+    scale = float(expected[finite].abs().max())
+    return float((actual - expected)[finite].abs().max()) / (scale if scale > 0 else 1.0)
 
 
 def _export_onnx(
