@@ -17,6 +17,7 @@ import torch
 from adaspec.cli import main
 from adaspec.config import load_config_file
 from adaspec.data import load_audio, split_parts
+from adaspec.errors import UserError
 from adaspec.training import TrainResult, evaluate_run, load_classifier, predict_paths
 from adaspec.training.predict import predict_file
 from adaspec.training.run_dir import RunPaths, foreign_entries
@@ -288,3 +289,41 @@ def test_a_dataset_without_some_classes_warns_that_macro_f1_counts_them(
         in caplog.text
     )
     assert report.result.file.per_class[2]["support"] == 0
+
+
+def test_a_model_with_non_finite_output_is_refused_before_any_report_is_replaced(
+    trained_run: TrainResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The reports were written first, so the run's own reports were replaced by NaN ones, then it failed.
+    run = tmp_path / "run"
+    shutil.copytree(trained_run.paths.root, run)
+    first = evaluate_run(run, split="val")
+    before = {path: path.read_bytes() for path in first.written.values()}
+
+    import adaspec.training.evaluate as evaluate_module
+
+    real_load = evaluate_module.load_classifier
+
+    def load_diverged(target: Path) -> object:
+        loaded = real_load(target)
+        loaded.model = _Diverged(loaded.model)
+        return loaded
+
+    monkeypatch.setattr(evaluate_module, "load_classifier", load_diverged)
+    with pytest.raises(
+        UserError, match=r"not finite \(NaN or inf\) on \d+ of \d+ files of split val .*no report"
+    ):
+        evaluate_run(run, split="val")
+    assert {path: path.read_bytes() for path in first.written.values()} == before
+
+
+class _Diverged(torch.nn.Module):
+    """A classifier whose weights went NaN: the given one's logits times NaN."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+        self.frontends = model.frontends
+
+    def forward(self, parts: torch.Tensor) -> torch.Tensor:
+        return self.model(parts) * float("nan")

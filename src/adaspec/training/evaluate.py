@@ -203,6 +203,28 @@ def _check_arguments(split: str, overrides: Sequence[str]) -> None:
         raise ValueError(f"overrides must be a list of 'key=value' strings, got {overrides!r}")
 
 
+def _check_finite(loaded: LoadedModel, result: EvaluationResult, files: SplitData, split: str) -> None:
+    """Refuse an evaluation whose probabilities are not finite (a model whose weights went NaN).
+
+    Args:
+        loaded: the model, for the message.
+        result: the evaluation.
+        files: the split's files (file id = position), for the message.
+        split: the split's name, for the message.
+
+    Raises:
+        UserError: naming the checkpoint, how many files are affected and the first of them.
+    """
+    finite = np.isfinite(result.file_probs).all(axis=1)
+    if finite.all():
+        return
+    first = files.items[result.file_ids[int(np.argmin(finite))]].path
+    raise UserError(
+        f"{loaded.checkpoint}: the model's output is not finite (NaN or inf) on {int((~finite).sum())} of "
+        f"{finite.size} files of split {split} (e.g. {first}); no report was written"
+    )
+
+
 def _warn_absent_classes(result: EvaluationResult, split: str) -> None:
     """Warn when some of the model's classes have no file in the evaluated split: their F1 of 0 still
     counts in the macro-F1 (e.g. a dataset with a subset of the run's classes).
@@ -257,6 +279,7 @@ def evaluate_run(
     if data_path is None and loaded.data_folder is None:
         check_relative_data_found(config["data"], list(loaded.searched_folders))
     result, files = score_split(loaded, config, split)
+    _check_finite(loaded, result, files, split)  # before writing: the run's earlier reports stay
     _warn_absent_classes(result, split)
     out_dir = Path(out) if out is not None else default_out_dir(loaded, config)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -290,8 +313,6 @@ def evaluate_run(
             **result.to_dict(),
         },
     )
-    if not np.isfinite(result.file_probs).all():
-        raise UserError(f"{loaded.checkpoint}: the model produced non-finite probabilities")
     return EvaluationReport(
         split=split,
         checkpoint=loaded.checkpoint,
