@@ -327,3 +327,21 @@ class _Diverged(torch.nn.Module):
 
     def forward(self, parts: torch.Tensor) -> torch.Tensor:
         return self.model(parts) * float("nan")
+
+
+def test_a_checkpoint_outside_a_run_keeps_the_reports_of_each_dataset_apart(
+    trained_run: TrainResult, tone_dataset: Path, tmp_path: Path
+) -> None:
+    # Every evaluation of such a checkpoint wrote into the checkpoint's folder: the next one replaced it.
+    bare = tmp_path / "models" / "tones.ckpt"
+    bare.parent.mkdir()
+    shutil.copy(trained_run.paths.root / "checkpoints" / "best.ckpt", bare)
+    other = tmp_path / "other_tones"
+    shutil.copytree(tone_dataset, other)
+    first = evaluate_run(bare, split="val")
+    before = {path: path.read_bytes() for path in first.written.values()}
+    second = evaluate_run(bare, data=other, split="val")
+    assert first.written["report"].parent.parent == bare.parent / "evaluations"
+    assert first.written["report"].parent.name.startswith("tones-" + tone_dataset.name + "-")
+    assert second.written["report"].parent.name.startswith("tones-other_tones-")
+    assert {path: path.read_bytes() for path in first.written.values()} == before

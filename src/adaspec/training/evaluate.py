@@ -171,20 +171,29 @@ def default_out_dir(loaded: LoadedModel, config: Mapping[str, Any]) -> Path:
     scoring settings; ``<run>/evaluations/<dataset name>-<8 hex digits>/`` for another dataset or listing
     or other ``eval.*`` settings (the digits hash its resolved path and listing keys, and the settings
     when they differ from the run's, so that two datasets of one name do not share a folder and the run's
-    own evaluation is kept); the checkpoint's folder for a checkpoint outside a run."""
-    if loaded.run is None:
-        return loaded.checkpoint.parent
+    own evaluation is kept). For a checkpoint outside a run,
+    ``<its folder>/evaluations/<checkpoint name>-<dataset name>-<8 hex digits>/``, so that evaluating it on
+    another dataset, or another checkpoint of that folder, does not replace the reports."""
     settings = score_settings(config)
     own_settings = settings == score_settings(loaded.config)
+    if loaded.run is None:
+        folder = f"{loaded.checkpoint.stem}-{_dataset_folder(config, settings, own_settings)}"
+        return loaded.checkpoint.parent / "evaluations" / folder
     if same_listing(config, loaded.config) and own_settings:
         return loaded.run.root
+    return loaded.run.others_evaluations / _dataset_folder(config, settings, own_settings)
+
+
+def _dataset_folder(config: Mapping[str, Any], settings: Mapping[str, Any], own_settings: bool) -> str:
+    """``<dataset name>-<8 hex digits>``: the digits hash the dataset's resolved path and listing keys, and
+    the scoring ``settings`` unless they are the run's (``own_settings``)."""
     data = config["data"]
     source = Path(data["manifest"] if data["source"] == "manifest" else data["root"]).resolve()
     described = {**listing(config), **({} if own_settings else {"settings": settings})}
     resolved = json.dumps(described, sort_keys=True, default=str)  # one dataset and scoring, one folder
     digest = hashlib.sha1(resolved.encode()).hexdigest()[:8]
     name = source.stem if data["source"] == "manifest" else source.name
-    return loaded.run.others_evaluations / f"{name or 'root'}-{digest}"
+    return f"{name or 'root'}-{digest}"
 
 
 def _check_arguments(split: str, overrides: Sequence[str]) -> None:
