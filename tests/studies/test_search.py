@@ -217,6 +217,18 @@ def test_a_bad_study_name_is_refused_before_anything_else(
     assert not (tmp_path / "runs").exists()
 
 
+def test_an_empty_study_name_exits_2_with_one_line(
+    search_files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, space = search_files
+    runs = tmp_path / "runs"
+    args = ["search", str(config), "--space", str(space), "--runs-dir", str(runs), "--trials", "1"]
+    assert main([*args, "--study", ""]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and error[0].startswith("adaspec: error: --study must be a non-empty name")
+    assert not runs.exists()
+
+
 def test_failed_trials_are_logged_in_one_line_unless_debugging() -> None:
     import io
     import logging
@@ -539,15 +551,3 @@ def test_a_seeded_search_continued_draws_new_parameters(
     assert first != second  # the seed alone would draw trial 0's learning rate again
     search(tmp_path / "again", 1)  # a fresh study with that seed is reproducible
     assert _study(tmp_path / "again").get_trials()[0].params["optim.lr"] == first
-
-
-def test_an_empty_study_name_exits_2_with_one_line(
-    search_files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    config, space = search_files
-    runs = tmp_path / "runs"
-    args = ["search", str(config), "--space", str(space), "--runs-dir", str(runs), "--trials", "1"]
-    assert main([*args, "--study", ""]) == 2
-    error = capsys.readouterr().err.strip().splitlines()
-    assert len(error) == 1 and error[0].startswith("adaspec: error: --study must be a non-empty name")
-    assert not runs.exists()

@@ -9,6 +9,7 @@ worker count. The note-level API is re-exported here.
 from __future__ import annotations
 
 import csv
+import io
 import logging
 import multiprocessing
 import os
@@ -23,6 +24,7 @@ import numpy as np
 import soundfile as sf
 from tqdm import tqdm
 
+from .._atomic import write_text_atomic
 from .._validation import check_positive_int
 from ..errors import FileProblem, UserError
 from .gm_families import DEFAULT_SPLITS, PROGRAM_FAMILY, lineage_of
@@ -71,7 +73,7 @@ MANIFEST_COLUMNS: tuple[str, ...] = (
     "gain",
 )
 
-_PARTIAL = ".partial"  # suffix of a clip or manifest being written
+_PARTIAL = ".partial"  # suffix of a clip being written
 
 
 @dataclass(frozen=True)
@@ -343,12 +345,11 @@ def _stale_files(out_dir: Path, written: set[str], audio_format: str) -> int:
 
 
 def _write_manifest(path: Path, rows: list[tuple[str, ...]]) -> None:
-    partial = path.with_name(path.name + _PARTIAL)
-    with open(partial, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(MANIFEST_COLUMNS)
-        writer.writerows(rows)
-    os.replace(partial, path)
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(MANIFEST_COLUMNS)
+    writer.writerows(rows)
+    write_text_atomic(path, text.getvalue())
 
 
 def _pool_context() -> multiprocessing.context.BaseContext:

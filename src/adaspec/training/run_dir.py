@@ -5,7 +5,6 @@ from __future__ import annotations
 import fnmatch
 import json
 import logging
-import os
 import re
 import shutil
 import time
@@ -14,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .._atomic import write_text_atomic
 from ..config import (
     MACHINE_KEYS,
     config_differences,
@@ -159,7 +159,8 @@ RUN_ENTRIES = (
     "tensorboard",
     "splits.csv",
     "metrics.json",
-    "*.json.tmp",
+    ".*.json.*.tmp",  # write_json's temporary files
+    "*.json.tmp",  # and those of earlier versions
     "confusion_matrix*.png",
     "frontend.png",
     "predictions*.csv",
@@ -359,7 +360,5 @@ def _rewritten_later(paths: RunPaths, config: Mapping[str, Any], overwrite: bool
 
 
 def write_json(path: Path, data: Any) -> None:
-    """Write JSON atomically (a crash never leaves half a file)."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
-    os.replace(tmp, path)
+    """Write JSON atomically (a crash never leaves half a file; see :func:`write_text_atomic`)."""
+    write_text_atomic(path, json.dumps(data, indent=2))
