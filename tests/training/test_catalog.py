@@ -196,6 +196,17 @@ def test_evaluating_a_model_accepts_small_classes(tmp_path: Path) -> None:
     assert sorted(label for split in catalog.splits.values() for label in split.labels) == [0, 1, 1]
 
 
+def test_evaluating_a_subset_of_the_model_classes_says_how_many_it_holds(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The summary line read "3 classes" (the model's) for data holding 2 of them.
+    root = _dataset(tmp_path / "data", {"a": 2, "b": 2})
+    with caplog.at_level(logging.INFO, logger="adaspec"):
+        build_catalog(_data_cfg(root), seed=0, class_names=["a", "b", "c"])
+    summary = [record.getMessage() for record in caplog.records if record.getMessage().startswith("data: ")]
+    assert len(summary) == 1 and summary[0].endswith(" files, 2 of the model's 3 classes")
+
+
 def test_a_class_without_a_usable_file_is_named(tmp_path, caplog) -> None:
     import logging
 

@@ -211,5 +211,9 @@ def build_catalog(
     counts = ", ".join(
         f"{name} {len(grouped[name].items)}" for name in ("train", "val", "test") if name in grouped
     )
-    log.info("data: %s files, %d classes", counts, len(names))
+    if class_names is None:
+        log.info("data: %s files, %d classes", counts, len(names))
+    else:  # the model's classes, of which the data may hold only some
+        present = len({item.label for item, _ in kept})
+        log.info("data: %s files, %d of the model's %d classes", counts, present, len(names))
     return Catalog(class_names=list(names), splits=grouped, bad=result.bad)
