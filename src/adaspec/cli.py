@@ -139,7 +139,11 @@ def _add_export(commands: argparse._SubParsersAction) -> None:
         "logits against PyTorch's (in onnxruntime for ONNX).",
     )
     parser.add_argument("target", type=Path, metavar="RUN_DIR|CKPT", help="run directory or checkpoint")
-    parser.add_argument("--format", default="onnx", choices=("onnx", "pt2"), help="default: onnx")
+    parser.add_argument(
+        "--format",
+        choices=("onnx", "pt2"),
+        help="default: from --output's extension (.onnx, .pt2), else onnx",
+    )
     parser.add_argument(
         "--output", type=Path, help="file to write (default: model.onnx or model.pt2 in the run directory)"
     )

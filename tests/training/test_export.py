@@ -8,6 +8,7 @@ import math
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -86,7 +87,8 @@ def test_existing_output_is_kept_unless_overwrite(
 ) -> None:
     output = tmp_path / "model.pt2"
     output.write_text("keep me")
-    export = ["export", str(trained_run.paths.root), "--format", "pt2", "--output", str(output)]
+    # No --format: the extension names it (it was ONNX whatever --output said, so .pt2 was refused).
+    export = ["export", str(trained_run.paths.root), "--output", str(output)]
     assert main(export) == 2
     error = capsys.readouterr().err.strip()
     assert error.count("\n") == 0 and "exists; pass --overwrite" in error
@@ -105,8 +107,12 @@ def test_unknown_format_and_bad_outputs_exit_2_with_one_line(
     assert main(["export", str(trained_run.paths.root), "--output", str(tmp_path)]) == 2
     error = capsys.readouterr().err.strip()
     assert error.count("\n") == 0 and "is a folder; --output must name a file" in error
-    assert main(["export", str(trained_run.paths.root), "--output", str(tmp_path / "model.pt2")]) == 2
+    export_onnx = ["export", str(trained_run.paths.root), "--format", "onnx"]
+    assert main([*export_onnx, "--output", str(tmp_path / "model.pt2")]) == 2
     assert "--output must end in .onnx for --format onnx, got model.pt2" in capsys.readouterr().err
+    assert main(["export", str(trained_run.paths.root), "--output", str(tmp_path / "model.tflite")]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error == "adaspec: error: --output must end in .onnx or .pt2 (or pass --format), got model.tflite"
     assert not list(tmp_path.iterdir())
 
 
@@ -303,6 +309,61 @@ def test_sigterm_during_an_export_leaves_no_partial_file(trained_run: TrainResul
     assert done.returncode == 143, done.stderr
     assert done.stderr.decode().strip() == "export stopped by SIGTERM; nothing was written"
     assert not list(tmp_path.iterdir())
+
+
+PAUSED_EXPORT = """
+import sys, time
+from pathlib import Path
+import adaspec.training.export as export
+
+real_export = export._export_pt2
+ready, resume = Path(sys.argv[3]), Path(sys.argv[4])
+
+def paused(model, example, batch, metadata, path):
+    error = real_export(model, example, batch, metadata, path)
+    ready.touch()
+    while not resume.exists():
+        time.sleep(0.05)
+    return error
+
+export._export_pt2 = paused
+print(export.export_run(sys.argv[1], fmt="pt2", output=sys.argv[2], overwrite=True).path)
+"""
+
+
+def test_two_exports_to_one_file_do_not_share_a_partial_file(
+    trained_run: TrainResult, tmp_path: Path
+) -> None:
+    """Both wrote `.model.pt2.partial`: the export that finished second found its partial file renamed
+    away by the first (FileNotFoundError), or renamed the other's half-written one into place."""
+    output, ready, resume = tmp_path / "model.pt2", tmp_path / "ready", tmp_path / "resume"
+    first = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            PAUSED_EXPORT,
+            str(trained_run.paths.best),
+            str(output),
+            str(ready),
+            str(resume),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        for _ in range(1200):
+            if ready.exists() or first.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert ready.exists(), first.communicate()[1].decode()
+        export_run(trained_run.paths.best, fmt="pt2", output=output, overwrite=True)
+    finally:
+        resume.touch()
+        stdout, stderr = first.communicate(timeout=120)
+    assert first.returncode == 0, stderr.decode()
+    assert stdout.decode().strip() == str(output)
+    assert read_metadata(output)["input"] == "waveform"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["model.pt2", "ready", "resume"]
 
 
 def test_a_truncated_pt2_is_called_so(trained_run: TrainResult, tmp_path: Path) -> None:

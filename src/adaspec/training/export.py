@@ -66,7 +66,7 @@ class ExportResult:
 
 
 def export_run(
-    target: str | Path, fmt: str = "onnx", output: str | Path | None = None, overwrite: bool = False
+    target: str | Path, fmt: str | None = None, output: str | Path | None = None, overwrite: bool = False
 ) -> ExportResult:
     """Export the classifier of a run directory or checkpoint.
 
@@ -77,7 +77,8 @@ def export_run(
 
     Args:
         target: run directory or checkpoint file.
-        fmt: ``"onnx"`` or ``"pt2"``.
+        fmt: ``"onnx"`` or ``"pt2"`` (default: from ``output``'s extension, ``.onnx`` or ``.pt2``; ONNX
+            without ``output``).
         output: file to write (default: ``model.onnx`` / ``model.pt2`` in the run directory, or beside the
             checkpoint).
         overwrite: replace an existing file.
@@ -86,9 +87,12 @@ def export_run(
         The :class:`ExportResult`, with the largest difference from PyTorch's logits on a check batch.
 
     Raises:
-        UserError: for an unknown format, an output that is a folder, lacks the format's extension or
-            exists (without ``overwrite``), a missing ONNX exporter, or a model that does not export.
+        UserError: for an unknown format, an output that is a folder, lacks the format's extension (or,
+            without ``fmt``, has neither) or exists (without ``overwrite``), a missing ONNX exporter, or a
+            model that does not export.
     """
+    if fmt is None:
+        fmt = _format_of(output)
     if fmt not in FORMATS:
         raise UserError(f"fmt (--format) must be one of {', '.join(FORMATS)}, got {fmt!r}")
     loaded = load_classifier(target)
@@ -104,7 +108,8 @@ def export_run(
     example = check_batch(samples)
     batch = {0: torch.export.Dim("batch")}
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
+    # Per process, so that two exports to one file do not write into each other's partial file.
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
     with _sigterm_exits():
         error = _write(loaded.model, fmt, example, batch, metadata, partial, path)
     if error is not None and math.isnan(error):
@@ -112,6 +117,23 @@ def export_run(
     elif error is not None and error > WARN_ERROR:
         log.warning("the exported logits differ from PyTorch's by %.1e (relative)", error)
     return ExportResult(path=path, format=fmt, metadata=metadata, error=error)
+
+
+def _format_of(output: str | Path | None) -> str:
+    """The format an output file's extension names (ONNX without an output, or for a folder, which
+    :func:`export_run` then refuses as such).
+
+    Raises:
+        UserError: for an output whose extension is neither format's.
+    """
+    if output is None or Path(output).is_dir():
+        return "onnx"
+    suffix = Path(output).suffix
+    for fmt, extension in FORMATS.items():
+        if suffix == extension:
+            return fmt
+    extensions = " or ".join(FORMATS.values())
+    raise UserError(f"--output must end in {extensions} (or pass --format), got {Path(output).name}")
 
 
 def check_batch(samples: int) -> torch.Tensor:
