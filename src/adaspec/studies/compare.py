@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import json
 import logging
+import numbers
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,7 @@ class ComparisonResult:
     skipped: int = 0
     missing: list[tuple[str, int]] = field(default_factory=list)
     failed: list[tuple[str, int, str]] = field(default_factory=list)
+    figure_errors: list[str] = field(default_factory=list)
 
     def left_out(self) -> list[str]:
         """One line per run missing from the tables: failed ones (with the error) and unfinished ones."""
@@ -92,9 +94,9 @@ def run_config(base: Mapping[str, Any], variant: str, seed: int, epochs: int | N
 
 
 def _check_count(option: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise UserError(f"{option}: must be a whole number >= 1, got {value!r}")
-    return value
+    return int(value)  # a numpy integer too (from a sweep), as a plain int for the configs and the header
 
 
 def _check_reference(reference: str | None, names: Sequence[str]) -> str:
@@ -195,6 +197,23 @@ def _resumed_note(rows: Sequence[RunSummary]) -> dict[str, str]:
     if not resumed:
         return {}
     return {"resumed runs (train time of their last session only)": ", ".join(resumed)}
+
+
+def _classes_note(rows: Sequence[RunSummary]) -> dict[str, str]:
+    """A header line when the runs do not share one class list: reused runs trained before the dataset
+    changed (its config, which is all a run folder is checked against, names the folder, not its classes),
+    whose scores are not comparable with the others'."""
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for row in rows:
+        groups.setdefault(tuple(row.class_names), []).append(f"{row.variant} seed {row.seed}")
+    if len(groups) < 2:
+        return {}
+    common = set.intersection(*(set(names) for names in groups))
+    uncommon = sorted(set().union(*groups) - common)
+    parts = [f"{', '.join(runs)} ({len(names)} classes)" for names, runs in groups.items()]
+    line = "; ".join(parts) + f"; classes not in every run: {', '.join(uncommon) or 'none (another order)'}"
+    log.warning("the runs were trained on different class lists, their scores do not compare: %s", line)
+    return {"WARNING, runs of different class lists (retrain them with the data as it is now)": line}
 
 
 def _header(base: Mapping[str, Any], seeds: int, epochs: int) -> dict[str, Any]:
@@ -299,7 +318,7 @@ def run_comparison(
         epochs=budget,
         rows=rows,
         stats=aggregate(rows, names, descriptions),
-        header=_header(base, seeds, budget) | _resumed_note(rows),
+        header=_header(base, seeds, budget) | _resumed_note(rows) | _classes_note(rows),
         differences=paired_differences(rows, names, reference),
         skipped=skipped,
         missing=missing,
@@ -310,24 +329,61 @@ def run_comparison(
     return result
 
 
+def _draw(result: ComparisonResult, key: str, path: Path, draw: Callable[[], Path | None]) -> None:
+    """Draw one figure into ``result.files[key]``; a figure that cannot be drawn (or has nothing to show) is
+    logged and left out, and an earlier study's file of that name removed, so that the tables are still
+    written and no figure of other runs stands beside them."""
+    try:
+        written = draw()
+    except Exception as err:
+        reason = str(err).replace("\n", " ")
+        # one line (the command line shows tracebacks only with --debug)
+        log.warning("could not draw %s (%s); the report goes on without it", path.name, reason)
+        log.debug("drawing %s failed", path.name, exc_info=True)
+        result.figure_errors.append(f"{path.name}: {type(err).__name__}: {reason}")
+        written = None
+    if written is None:
+        path.unlink(missing_ok=True)
+    else:
+        result.files[key] = written
+
+
 def write_results(result: ComparisonResult, run_dirs: Mapping[str, Sequence[Path]]) -> None:
-    """Write the CSV, the figures and the markdown report into ``result.out_dir``."""
+    """Write the figures, then the CSV and the markdown report into ``result.out_dir``.
+
+    Every file is written through a temporary file and a rename, and the two tables last and one after the
+    other: an interrupted or failing report leaves whole files, and ``results.csv`` and ``results.md`` of
+    the same runs.
+    """
     out = result.out_dir
     out.mkdir(parents=True, exist_ok=True)
-    result.files["csv"] = write_csv(out / CSV_FILE, result.rows)
-    result.files["validation curves"] = write_validation_curves(run_dirs, out / CURVES_FILE)
-    result.files["confusion matrices"] = write_confusion_matrices(
-        result.rows, result.variants, out / CONFUSION_FILE
+    result.figure_errors.clear()
+    _draw(
+        result,
+        "validation curves",
+        out / CURVES_FILE,
+        lambda: write_validation_curves(run_dirs, out / CURVES_FILE),
     )
-    learned = write_learned_frontends({v: runs[0] for v, runs in run_dirs.items()}, out / LEARNED_FILE)
-    if learned is not None:
-        result.files["learned front-ends"] = learned
-    else:
-        (out / LEARNED_FILE).unlink(missing_ok=True)  # a figure of an earlier study would mislead
+    _draw(
+        result,
+        "confusion matrices",
+        out / CONFUSION_FILE,
+        lambda: write_confusion_matrices(result.rows, result.variants, out / CONFUSION_FILE),
+    )
+    # None when no variant learns anything: a figure of an earlier study would mislead, so it is removed
+    first_runs = {v: runs[0] for v, runs in run_dirs.items()}
+    _draw(
+        result,
+        "learned front-ends",
+        out / LEARNED_FILE,
+        lambda: write_learned_frontends(first_runs, out / LEARNED_FILE),
+    )
     figures = [path.name for key, path in result.files.items() if path.suffix == ".png"]
-    markdown = format_markdown(result.stats, result.header, figures, result.differences, result.left_out())
-    result.files["markdown"] = out / MARKDOWN_FILE
-    write_text_atomic(result.files["markdown"], markdown)
+    markdown = format_markdown(
+        result.stats, result.header, figures, result.differences, result.left_out(), result.figure_errors
+    )
+    result.files["csv"] = write_csv(out / CSV_FILE, result.rows)
+    result.files["markdown"] = write_text_atomic(out / MARKDOWN_FILE, markdown)
     for kind, path in result.files.items():
         log.info("wrote %s: %s", kind, path)
 
@@ -340,4 +396,6 @@ def format_results(result: ComparisonResult) -> str:
         text += f"\n\ndifference from {reference}, seed by seed:\n" + format_differences(result.differences)
     if result.failed or result.missing:
         text += "\n\nleft out of the tables:\n" + "\n".join(f"- {line}" for line in result.left_out())
+    if result.figure_errors:
+        text += "\n\nfigures not drawn:\n" + "\n".join(f"- {line}" for line in result.figure_errors)
     return text

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,23 @@ LEARNED_FILE = "learned_frontends.png"
 _KERNEL_PARTS = ("kernel_real", "kernel_imag")
 
 
+def write_figure_atomic(path: Path, draw: Callable[[Path], object]) -> Path:
+    """Draw a figure through a temporary file of this process in ``path``'s folder, then rename it over
+    ``path`` (as :func:`~adaspec._atomic.write_text_atomic` does for text): a reader, or a study writing the
+    same report at once, sees the old figure or the new one, never half a PNG, and a drawing that fails
+    leaves ``path`` untouched. ``draw(tmp)`` writes the PNG to ``tmp``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        draw(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
 def validation_curve(run_dir: Path) -> list[float]:
     """``val/acc_file`` per epoch from a run's ``metrics.json`` (empty when it has none)."""
     try:
@@ -40,19 +58,31 @@ def validation_curve(run_dir: Path) -> list[float]:
 def write_validation_curves(run_dirs: Mapping[str, Sequence[Path]], path: Path) -> Path:
     """Validation accuracy per epoch of every variant (mean over its seeds, min-max band)."""
     curves = {variant: [validation_curve(run) for run in runs] for variant, runs in run_dirs.items()}
-    return save_validation_curves(curves, path)
+    return write_figure_atomic(path, lambda tmp: save_validation_curves(curves, tmp))
 
 
 def write_confusion_matrices(rows: Sequence[RunSummary], variants: Sequence[str], path: Path) -> Path:
-    """Test confusion matrices, summed over seeds, one panel per variant."""
+    """Test confusion matrices, summed over seeds, one panel per variant.
+
+    Raises:
+        ValueError: when the runs do not share one class list (runs trained on different data: their
+            matrices cannot be summed or drawn under one set of labels).
+    """
+    class_names = rows[0].class_names
+    others = [f"{row.variant} seed {row.seed}" for row in rows if row.class_names != class_names]
+    if others:
+        first = f"{rows[0].variant} seed {rows[0].seed}"
+        raise ValueError(
+            f"runs of different class lists cannot share a confusion figure: {', '.join(others)} "
+            f"differ from {first} ({len(class_names)} classes)"
+        )
     matrices = {}
     for variant in variants:
         mine = [np.asarray(row.test_confusion, dtype=np.int64) for row in rows if row.variant == variant]
         if mine:
             matrices[variant] = np.sum(mine, axis=0)
-    class_names = rows[0].class_names
     title = f"test split, file level, summed over seeds, {rows[0].vote} vote"
-    return save_confusion_grid(matrices, class_names, path, title=title)
+    return write_figure_atomic(path, lambda tmp: save_confusion_grid(matrices, class_names, tmp, title=title))
 
 
 def learned_frontend(variant: str, run_dir: Path) -> LearnedFrontend:
@@ -100,4 +130,4 @@ def write_learned_frontends(first_runs: Mapping[str, Path], path: Path) -> Path 
     if not learned:
         log.info("no variant learns a front-end parameter: %s not written", path.name)
         return None
-    return save_learned_frontends(learned, path)
+    return write_figure_atomic(path, lambda tmp: save_learned_frontends(learned, tmp))

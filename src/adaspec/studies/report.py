@@ -133,6 +133,8 @@ def write_csv(path: Path, rows: Sequence[RunSummary]) -> Path:
 
 def _cell(mean: float, std: float, digits: int, signed: bool = False) -> str:
     spread = "-" if math.isnan(std) else f"{std:.{digits}f}"
+    if round(mean, digits) == 0:  # a mean that rounds to zero is shown as +0.000, never as -0.000
+        mean = 0.0
     return f"{mean:{'+' if signed else ''}.{digits}f} ± {spread}"
 
 
@@ -166,9 +168,11 @@ def format_markdown(
     figures: Sequence[str],
     differences: Mapping[str, PairedDifference] | None = None,
     left_out: Sequence[str] = (),
+    figure_errors: Sequence[str] = (),
 ) -> str:
     """The whole ``results.md``: setup lines, the table, the paired differences from the reference
-    variant (when given and not empty), the runs left out (one line each), the variants and the figures."""
+    variant (when given and not empty), the runs left out (one line each), the variants and the figures
+    (with one line per figure that could not be drawn)."""
     lines = ["# Front-end comparison", ""]
     lines += [f"- {key}: {value}" for key, value in header.items()]
     lines += [
@@ -198,7 +202,8 @@ def format_markdown(
         "",
     ]
     lines += [f"- `{item.variant}`: {item.description}" for item in stats.values()]
-    if figures:
+    if figures or figure_errors:
         lines += ["", "## Figures", ""]
         lines += [f"![{Path(name).stem}]({name})" for name in figures]
+        lines += [f"- not drawn: {line}" for line in figure_errors]
     return "\n".join(lines) + "\n"

@@ -240,11 +240,17 @@ def parse_variants(text: str | Sequence[str] | None) -> list[str]:
     :data:`DEFAULT_VARIANTS`, ``"all"`` every available variant.
 
     Raises:
-        UserError: an empty list, a repeated name, or an unknown/unavailable variant.
+        UserError: an empty list, a repeated name, an unknown/unavailable variant, or something other than
+            names.
     """
     if text is None:
         return list(DEFAULT_VARIANTS)
+    if not isinstance(text, (str, Sequence)):
+        raise UserError(f"--variants: must be comma-separated names or a list of names, got {text!r}")
     parts = text.split(",") if isinstance(text, str) else list(text)
+    wrong = [part for part in parts if not isinstance(part, str)]
+    if wrong:
+        raise UserError(f"--variants: a variant must be a name (a string), got {wrong[0]!r}")
     names = [part.strip() for part in parts if part.strip()]
     if names == ["default"]:
         return list(DEFAULT_VARIANTS)
