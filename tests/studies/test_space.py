@@ -123,8 +123,23 @@ def test_space_file_is_read_and_missing_file_named(tmp_path: Path) -> None:
     path.write_text("optim.lr: {type: float, low: 1.0e-4, high: 0.1, log: true}\n")
     (dimension,) = load_space(path, BASE)
     assert dimension == Dimension("optim.lr", "float", low=1e-4, high=0.1, log=True)
-    with pytest.raises(UserError, match=r"nothere\.yaml"):
+    with pytest.raises(UserError, match=r"nothere\.yaml: search space file not found"):
         load_space(tmp_path / "nothere.yaml", BASE)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("optim.lr: [", r"broken\.yaml: cannot parse search space: "),
+        ("- optim.lr\n", r"broken\.yaml: a search space must be a mapping of dotted config keys, got list"),
+    ],
+)
+def test_a_broken_space_file_is_called_a_search_space(tmp_path: Path, text: str, message: str) -> None:
+    # The messages called it a config ("cannot parse config"), which sent users to the wrong file.
+    path = tmp_path / "broken.yaml"
+    path.write_text(text)
+    with pytest.raises(UserError, match=message):
+        load_space(path, BASE)
 
 
 def test_shipped_space_file_fits_the_shipped_config() -> None:

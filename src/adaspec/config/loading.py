@@ -106,8 +106,13 @@ def default_config() -> dict[str, Any]:
     return config
 
 
-def load_config_file(path: str | Path) -> dict[str, Any]:
+def load_config_file(path: str | Path, what: str = "config", entries: str = "sections") -> dict[str, Any]:
     """Parse a YAML (or JSON, which YAML reads too) file into a mapping.
+
+    Args:
+        path: the file.
+        what: what the file holds, for messages (``"config"``, ``"search space"``).
+        entries: what its mapping holds, for messages (``"sections"``, ``"dotted config keys"``).
 
     Raises:
         UserError: when the file is missing, unparsable or not a mapping.
@@ -115,11 +120,11 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     reason = not_a_file_reason(path, allow_pipe=True)  # a pipe: adaspec train <(make-config)
     if reason == "is a folder":
-        raise UserError(f"{path}: is a folder; give a YAML or JSON config file")
+        raise UserError(f"{path}: is a folder; give a YAML or JSON {what} file")
     if reason == "no such file":
-        raise UserError(f"{path}: config file not found")
+        raise UserError(f"{path}: {what} file not found")
     if reason is not None:
-        raise UserError(f"{path}: {reason}; give a YAML or JSON config file")
+        raise UserError(f"{path}: {reason}; give a YAML or JSON {what} file")
     try:
         text = path.read_text(encoding="utf-8")
         data = (
@@ -129,11 +134,11 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
         )
     except (yaml.YAMLError, json.JSONDecodeError, UnicodeDecodeError, DuplicateKeyError) as err:
         reason = str(err).replace("\n", " ")
-        raise UserError(f"{path}: cannot parse config: {reason}") from None
+        raise UserError(f"{path}: cannot parse {what}: {reason}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise UserError(f"{path}: a config must be a mapping of sections, got {type(data).__name__}")
+        raise UserError(f"{path}: a {what} must be a mapping of {entries}, got {type(data).__name__}")
     return data
 
 

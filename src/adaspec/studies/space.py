@@ -224,5 +224,5 @@ def load_space(path: str | Path | None, base: Mapping[str, Any]) -> list[Dimensi
     Raises:
         UserError: the file is missing or unreadable, or the space is invalid.
     """
-    entries = DEFAULT_SPACE if path is None else load_config_file(path)
+    entries = DEFAULT_SPACE if path is None else load_config_file(path, "search space", "dotted config keys")
     return parse_space(entries, base)
