@@ -7,6 +7,7 @@ from pathlib import Path
 import matplotlib.image
 import numpy as np
 import pytest
+import soundfile
 import torch
 
 from adaspec import MelSpectrogram
@@ -14,7 +15,7 @@ from adaspec.cli import main
 from adaspec.errors import UserError
 from adaspec.frontends import available_frontends
 from adaspec.plots.images import parse_size, row_frequencies, write_spectrogram_images
-from tests.data.audio_files import write_tone
+from tests.data.audio_files import rename_to_bytes, write_tone
 
 SR = 8000
 
@@ -146,3 +147,73 @@ def test_helpers() -> None:
     centres = row_frequencies(mel, 20)
     assert centres.shape == (20,) and np.all(np.diff(centres) > 0) and centres[-1] < SR / 2
     assert row_frequencies(mel, 21) is None and row_frequencies(torch.nn.Identity(), 3) is None
+
+
+def test_odd_file_names_are_drawn_with_their_names_in_the_title(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A "$" pair in a name was parsed as mathtext and a non-UTF-8 name refused by the font renderer: the
+    whole run stopped (exit 2, or a traceback)."""
+    root = tmp_path / "in"
+    write_tone(root / "price $\\foo$.wav", seconds=0.3, sample_rate=SR)
+    odd = rename_to_bytes(write_tone(root / "x.wav", seconds=0.3, sample_rate=SR), b"caf\xe9.wav")
+    code, stdout, stderr = _run(["spectrogram", str(root), "--out", str(tmp_path / "o"), "--axes"], capsys)
+    assert code == 0 and "wrote 2 of 2 images" in stdout and stderr == ""
+    assert (tmp_path / "o" / "price $\\foo$.png").is_file() and odd.with_name(odd.stem + ".png").name in {
+        p.name for p in (tmp_path / "o").iterdir()
+    }
+
+
+def test_a_file_that_cannot_be_written_is_reported_and_the_others_go_on(
+    audio_tree: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An output path taken by a folder stopped the whole run with exit 2."""
+    out = tmp_path / "o"
+    (out / "z.png").mkdir(parents=True)
+    good = [str(audio_tree / "z.wav"), str(audio_tree / "a" / "x.wav")]
+    code, stdout, stderr = _run(["spectrogram", *good, "--out", str(out), "--sample-rate", "8000"], capsys)
+    assert code == 1 and "wrote 1 of 2 images" in stdout
+    [line] = stderr.strip().splitlines()
+    assert line.startswith(f"{audio_tree / 'z.wav'}: cannot write {out / 'z.png'}: ")
+    assert (out / "x.png").is_file() and (out / "z.png").is_dir()
+
+
+def test_long_files_are_cut_to_the_largest_image_side(tmp_path: Path, monkeypatch) -> None:
+    """A bare image had one pixel per frame with no bound, while ``--size`` refuses sides past MAX_SIDE and
+    images past MAX_PIXELS: the default obeys the same bounds (older matplotlib's Agg refuses sides of
+    2^16, and a multi-hour file asked for gigabytes of RGBA)."""
+    import adaspec.plots.images as images
+
+    monkeypatch.setattr(images, "MAX_SIDE", 20)
+    source = write_tone(tmp_path / "t.wav", seconds=1.0, sample_rate=SR)
+    report = write_spectrogram_images([source], tmp_path / "o", "stft", sample_rate=SR)
+    assert matplotlib.image.imread(report.written[0]).shape[:2] == (20, 20)  # 32 frames, 513 rows
+
+
+def test_compressed_frontends_are_drawn_as_they_are(tmp_path: Path) -> None:
+    """MFCC (negative cepstra), LEAF (PCEN) and DEGram (z-scores) outputs went through 20 log10 with
+    everything below 1e-5 floored: negative values all became one grey."""
+    from adaspec import MFCC
+
+    source = write_tone(tmp_path / "t.wav", seconds=1.0, sample_rate=SR, freq=700.0)
+    report = write_spectrogram_images([source], tmp_path / "o", "mfcc", sample_rate=SR)
+    grey = matplotlib.image.imread(report.written[0])[::-1, :, 0]  # row 0 at the bottom
+    waveform = torch.from_numpy(soundfile.read(source, dtype="float32")[0])
+    mfcc = MFCC(sample_rate=SR)
+    with torch.inference_mode():
+        values = mfcc(waveform).double().numpy()
+    assert grey.shape == values.shape and values.min() < 0
+    assert np.corrcoef(grey.ravel(), values.ravel())[0, 1] > 0.999  # a linear grey scale of the values
+
+
+def test_leaf_rows_in_hz_and_mfcc_frames_in_seconds(tmp_path: Path, drawn) -> None:
+    source = write_tone(tmp_path / "t.wav", seconds=1.0, sample_rate=SR)
+    write_spectrogram_images([source], tmp_path / "leaf", "leaf", sample_rate=SR, axes=True)
+    axis = drawn[0].axes[0]
+    assert axis.get_ylabel() == "frequency (Hz)"
+    ticks = [float(label.get_text()) for label in axis.get_yticklabels()]
+    assert len(ticks) > 2 and np.all(np.diff(ticks) > 0) and ticks[0] > 0 and ticks[-1] <= SR / 2
+    write_spectrogram_images([source], tmp_path / "mfcc", "mfcc", sample_rate=SR, axes=True)
+    axis = drawn[1].axes[0]
+    left, right, _, _ = axis.images[0].get_extent()
+    assert axis.get_xlabel() == "time (s)" and left < 0 < 1.0 - 0.05 < right < 1.0 + 0.05

@@ -84,11 +84,13 @@ def test_a_figure_that_fails_midway_leaves_the_earlier_one_whole(
     earlier = b"\x89PNG\r\n\x1a\n earlier study"
     path.write_bytes(earlier)
 
-    def half_then_fail(curves: Any, target: Path, *args: Any, **kwargs: Any) -> Path:
+    from matplotlib.figure import Figure
+
+    def half_then_fail(figure: Any, target: Path, *args: Any, **kwargs: Any) -> None:
         Path(target).write_bytes(b"\x89PNG half")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(figures_module, "save_validation_curves", half_then_fail)
+    monkeypatch.setattr(Figure, "savefig", half_then_fail)
     with pytest.raises(KeyboardInterrupt):
         figures_module.write_validation_curves({"stft": []}, path)
     assert path.read_bytes() == earlier

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .figure import new_figure
+from .figure import new_figure, save_figure
 
 
 def confusion_figure_size(n_classes: int) -> tuple[float, float]:
@@ -61,8 +61,6 @@ def save_confusion_matrix(
         colours = counts
         vmax, label = max(float(counts.max()), 1.0), "count"
     font = float(np.clip(13.0 - 0.3 * n, 5.0, 11.0))
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     figure = new_figure(confusion_figure_size(n), dpi)
     axis = figure.add_subplot(1, 1, 1)
     image = axis.imshow(colours, cmap="Blues", vmin=0.0, vmax=vmax, interpolation="nearest")
@@ -79,5 +77,4 @@ def save_confusion_matrix(
         axis.set_title(title)
     figure.colorbar(image, ax=axis, fraction=0.046, pad=0.04, label=label)
     figure.tight_layout()
-    figure.savefig(path, format="png")
-    return path
+    return save_figure(figure, path, "png")

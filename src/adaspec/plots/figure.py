@@ -1,6 +1,10 @@
-"""Matplotlib figures that leave pyplot's global state alone (no backend switch, nothing to close)."""
+"""Matplotlib figures that leave pyplot's global state alone (no backend switch, nothing to close), written
+atomically."""
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 from ..errors import install_hint
 
@@ -20,3 +24,42 @@ def new_figure(size: tuple[float, float], dpi: int):
     except ImportError as err:  # pragma: no cover - depends on the environment
         raise ImportError(f"plots need matplotlib: {install_hint('plots')}") from err
     return Figure(figsize=size, dpi=dpi)
+
+
+def figure_format(path: str | os.PathLike[str]) -> str:
+    """The matplotlib format named by ``path``'s suffix (``"png"`` for a path without one).
+
+    Raises:
+        ValueError: naming the suffix and the formats matplotlib writes.
+    """
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    suffix = Path(path).suffix
+    name = suffix[1:].lower() or "png"
+    supported = FigureCanvasBase.get_supported_filetypes()
+    if name not in supported:
+        raise ValueError(
+            f"path {os.fspath(path)!r} has the suffix {suffix!r}, which matplotlib cannot write; "
+            f"use one of: {', '.join(sorted(supported))}"
+        )
+    return name
+
+
+def save_figure(figure, path: str | os.PathLike[str], format: str) -> Path:
+    """Write ``figure`` to ``path`` in ``format`` through a temporary file in the same folder, renamed over
+    ``path`` once whole: an error or Ctrl-C while rendering leaves the old file (or none), never half of
+    one, and no temporary file. Parent folders are created.
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        figure.savefig(tmp, format=format)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path

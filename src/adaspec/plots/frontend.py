@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .figure import new_figure
+from .figure import new_figure, save_figure
 
 logger = logging.getLogger(__name__)
 
@@ -118,8 +118,6 @@ def save_frontend_comparison(
     elif not changed:
         heading += "\nunchanged (nothing learned)"
         logger.info("front-end plot: no parameter changed (nothing learned)")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     figure = new_figure(comparison_figure_size(len(pairs)), dpi)
     figure.suptitle(heading)
     grid = figure.add_gridspec(max(len(pairs), 1), 3)
@@ -131,5 +129,4 @@ def save_frontend_comparison(
             axes = [figure.add_subplot(grid[row, col]) for col in range(3)]
             _draw_images(figure, axes, name, old, new, note)
     figure.tight_layout()
-    figure.savefig(path, format="png")
-    return path
+    return save_figure(figure, path, "png")

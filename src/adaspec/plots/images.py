@@ -2,9 +2,10 @@
 
 Each file is decoded with the data layer (mono, resampled), transformed by a front-end from the registry
 (``stft``, ``mel``, ``cqt``, ``cwt`` or any other registered one), converted to dB (``10 log10`` of power,
-``20 log10`` of magnitude, relative to the image's maximum, 80 dB of range) and written with
-:func:`~adaspec.plots.spectrogram.save_spectrogram`. Files that cannot be decoded or transformed are
-collected with their reason; the others go on.
+``20 log10`` of magnitude, relative to the image's maximum, 80 dB of range; front-ends whose output is
+already compressed, ``leaf``, ``mfcc``, ``degram``, are drawn as they are) and written with
+:func:`~adaspec.plots.spectrogram.save_spectrogram`. Files that cannot be decoded, transformed or written
+are collected with their reason; the others go on.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ FRONTEND_DEFAULTS: dict[str, dict[str, Any]] = {
     "mel": {"n_fft": 1024, "hop_length": 256, "n_mels": 128, "power": 2.0},
     "cqt": {"hop_length": 256, "f_min": 32.70, "n_bins": 84, "bins_per_octave": 12, "output": "magnitude"},
     "cwt": {"hop_length": 256, "f_min": 32.70, "n_bins": 96, "output": "magnitude"},
+    "vqt": {"hop_length": 256, "f_min": 32.70, "n_bins": 84, "bins_per_octave": 12, "output": "magnitude"},
 }
 TOP_DB = 80.0
 AXES_SIZE = (800, 400)  # pixels, when --axes is given without --size
@@ -123,14 +125,25 @@ def build_display_frontend(name: str, sample_rate: int) -> nn.Module:
         raise UserError(f"--frontend {name}: {err} (at --sample-rate {sample_rate})") from None
 
 
+def in_db(frontend: nn.Module) -> bool:
+    """Whether the front-end's output is a magnitude or power (drawn in dB), not an already compressed one
+    (PCEN, log, cepstra: negative values and all, drawn as they are)."""
+    power = getattr(frontend, "power", None)
+    is_number = isinstance(power, (int, float)) and not isinstance(power, bool)
+    return getattr(frontend, "output", None) in ("power", "magnitude", "complex") or is_number
+
+
 def spectrogram_db(frontend: nn.Module, waveform: np.ndarray) -> np.ndarray:
-    """The front-end's ``(rows, frames)`` output of one waveform in dB (80 dB below its maximum).
+    """The front-end's ``(rows, frames)`` output of one waveform in dB (80 dB below its maximum), or as it
+    is for a front-end whose output is already compressed (see :func:`in_db`).
 
     Raises:
         ValueError: whatever the front-end refuses (e.g. a signal shorter than its longest filter).
     """
     with torch.inference_mode():
         values = frontend(torch.from_numpy(waveform)[None])[0]
+    if not in_db(frontend):
+        return values.double().numpy()
     if values.is_complex():
         values = values.abs()
     power = getattr(frontend, "output", None) == "power" or getattr(frontend, "power", None) == 2.0
@@ -142,9 +155,11 @@ def spectrogram_db(frontend: nn.Module, waveform: np.ndarray) -> np.ndarray:
 
 
 def row_frequencies(frontend: nn.Module, n_rows: int) -> np.ndarray | None:
-    """Centre frequency of each output row in Hz where the front-end tells (``frequencies``, or a mel
-    filterbank's peaks), else ``None``."""
+    """Centre frequency of each output row in Hz where the front-end tells (``frequencies``,
+    ``center_frequencies``, or a mel filterbank's peaks), else ``None``."""
     frequencies = getattr(frontend, "frequencies", None)
+    if frequencies is None:
+        frequencies = getattr(frontend, "center_frequencies", None)
     stft = getattr(frontend, "stft", None)
     filters = getattr(frontend, "filters", None)
     if frequencies is None and stft is not None and isinstance(filters, torch.Tensor) and filters.ndim == 2:
@@ -156,10 +171,20 @@ def row_frequencies(frontend: nn.Module, n_rows: int) -> np.ndarray | None:
 
 
 def _hop_length(frontend: nn.Module) -> int | None:
-    hop = getattr(frontend, "hop_length", None)
-    if hop is None:
-        hop = getattr(getattr(frontend, "stft", None), "hop_length", None)
-    return hop if isinstance(hop, int) else None
+    """The front-end's hop, or that of its first sub-module with one (MFCC -> mel -> STFT)."""
+    for module in frontend.modules():
+        hop = getattr(module, "hop_length", None)
+        if isinstance(hop, int) and not isinstance(hop, bool):
+            return hop
+    return None
+
+
+def _pixels(n_frames: int, n_rows: int) -> tuple[int, int]:
+    """One pixel per frame and row, cut to :data:`MAX_SIDE` a side and :data:`MAX_PIXELS` in all (longer
+    files, about 12 minutes at 22050 Hz, are drawn with fewer pixels than frames)."""
+    height = max(1, min(n_rows, MAX_SIDE))
+    width = max(1, min(n_frames, MAX_SIDE, MAX_PIXELS // height))
+    return width, height
 
 
 def write_spectrogram_images(
@@ -179,7 +204,8 @@ def write_spectrogram_images(
         out: output folder; sub-folders mirror each input folder's structure.
         frontend: a registered front-end name (``stft``, ``mel``, ``cqt``, ``cwt``, ...).
         sample_rate: rate the files are decoded at.
-        size: ``(width, height)`` in pixels; default one pixel per frame and row, or 800 x 400 with ``axes``.
+        size: ``(width, height)`` in pixels; default one pixel per frame and row (at most :data:`MAX_SIDE`
+            a side), or 800 x 400 with ``axes``.
         cmap: matplotlib colour map (``"gray"``: grayscale).
         axes: draw time (s) and frequency (Hz) axes, a title and a colour bar (dB).
 
@@ -212,21 +238,26 @@ def write_spectrogram_images(
         except ValueError as err:
             report.failed.append((path, f"{frontend}: {err}"))
             continue
-        width, height = size or (AXES_SIZE if axes else (values.shape[1], values.shape[0]))
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="Tight layout not applied")
-            save_spectrogram(
-                values,
-                target,
-                sample_rate=sample_rate,
-                hop_length=_hop_length(module),
-                frequencies=row_frequencies(module, values.shape[0]),
-                title=f"{relative} ({frontend}, dB)",
-                cmap=cmap,
-                axes=axes,
-                size=(width / _DPI, height / _DPI),
-                dpi=_DPI,
-            )
+        width, height = size or (AXES_SIZE if axes else _pixels(values.shape[1], values.shape[0]))
+        unit = ", dB" if in_db(module) else ""
+        try:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="Tight layout not applied")
+                save_spectrogram(
+                    values,
+                    target,
+                    sample_rate=sample_rate,
+                    hop_length=_hop_length(module),
+                    frequencies=row_frequencies(module, values.shape[0]),
+                    title=f"{relative} ({frontend}{unit})",
+                    cmap=cmap,
+                    axes=axes,
+                    size=(width / _DPI, height / _DPI),
+                    dpi=_DPI,
+                )
+        except OSError as err:  # a folder in the way, no permission, a full disk: this file only
+            report.failed.append((path, f"cannot write {target}: {err.strerror or err}"))
+            continue
         sources[target] = path
         report.written.append(target)
     return report

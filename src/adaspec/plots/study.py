@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .figure import new_figure
+from .figure import new_figure, save_figure
 
 
 @dataclass
@@ -33,12 +33,9 @@ class LearnedFrontend:
 
 
 def _save(figure, path: str | Path, rect: tuple[float, float, float, float] | None = None) -> Path:
-    """Lay out (within ``rect`` of the figure, default all of it) and write a PNG."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Lay out (within ``rect`` of the figure, default all of it) and write a PNG (atomically)."""
     figure.tight_layout(rect=rect)
-    figure.savefig(path, format="png")
-    return path
+    return save_figure(figure, path, "png")
 
 
 def save_validation_curves(
@@ -84,7 +81,8 @@ def save_validation_curves(
     axis.set_ylabel("validation accuracy (file level)")
     axis.set_ylim(-0.02, 1.02)
     axis.grid(alpha=0.3)
-    axis.legend(fontsize=8, loc="lower right")
+    if axis.lines:  # no run has a validation curve yet: no legend (matplotlib warns on an empty one)
+        axis.legend(fontsize=8, loc="lower right")
     axis.set_title(title or "validation accuracy: mean over seeds, band = min to max")
     return _save(figure, path)
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -28,23 +27,6 @@ LEARNED_FILE = "learned_frontends.png"
 _KERNEL_PARTS = ("kernel_real", "kernel_imag")
 
 
-def write_figure_atomic(path: Path, draw: Callable[[Path], object]) -> Path:
-    """Draw a figure through a temporary file of this process in ``path``'s folder, then rename it over
-    ``path`` (as :func:`~adaspec._atomic.write_text_atomic` does for text): a reader, or a study writing the
-    same report at once, sees the old figure or the new one, never half a PNG, and a drawing that fails
-    leaves ``path`` untouched. ``draw(tmp)`` writes the PNG to ``tmp``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        draw(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
-
-
 def validation_curve(run_dir: Path) -> list[float]:
     """``val/acc_file`` per epoch from a run's ``metrics.json`` (empty when it has none)."""
     try:
@@ -58,7 +40,7 @@ def validation_curve(run_dir: Path) -> list[float]:
 def write_validation_curves(run_dirs: Mapping[str, Sequence[Path]], path: Path) -> Path:
     """Validation accuracy per epoch of every variant (mean over its seeds, min-max band)."""
     curves = {variant: [validation_curve(run) for run in runs] for variant, runs in run_dirs.items()}
-    return write_figure_atomic(path, lambda tmp: save_validation_curves(curves, tmp))
+    return save_validation_curves(curves, path)
 
 
 def write_confusion_matrices(rows: Sequence[RunSummary], variants: Sequence[str], path: Path) -> Path:
@@ -82,7 +64,7 @@ def write_confusion_matrices(rows: Sequence[RunSummary], variants: Sequence[str]
         if mine:
             matrices[variant] = np.sum(mine, axis=0)
     title = f"test split, file level, summed over seeds, {rows[0].vote} vote"
-    return write_figure_atomic(path, lambda tmp: save_confusion_grid(matrices, class_names, tmp, title=title))
+    return save_confusion_grid(matrices, class_names, path, title=title)
 
 
 def learned_frontend(variant: str, run_dir: Path) -> LearnedFrontend:
@@ -130,4 +112,4 @@ def write_learned_frontends(first_runs: Mapping[str, Path], path: Path) -> Path 
     if not learned:
         log.info("no variant learns a front-end parameter: %s not written", path.name)
         return None
-    return write_figure_atomic(path, lambda tmp: save_learned_frontends(learned, tmp))
+    return save_learned_frontends(learned, path)
