@@ -177,12 +177,23 @@ def _add_data(commands: argparse._SubParsersAction) -> None:
         help="an sf2/sf3 file (repeat; default: the four Debian fonts of the default dataset)",
     )
     render.add_argument("--out", type=Path, required=True, help="output folder")
-    render.add_argument("--pitches", default="36:96:3", help="MIDI pitches: start:stop:step, or a,b,c")
-    render.add_argument("--velocities", default="50,80,110", help="MIDI velocities, comma-separated")
+    render.add_argument(
+        "--pitches",
+        default="36:96:3",
+        help="MIDI notes 0..127: start:stop[:step] (stop included when on the step), one note, or a,b,c",
+    )
+    render.add_argument(
+        "--velocities",
+        default="50,80,110",
+        help="MIDI velocities 1..127, same syntax as --pitches: a,b,c, one velocity, or start:stop[:step]",
+    )
     render.add_argument("--sample-rate", type=_render_rate, default=16000, help="8000..96000 Hz")
     render.add_argument("--format", dest="audio_format", default="flac", choices=("flac", "wav"))
     render.add_argument(
-        "--workers", type=positive_int, help="parallel (font, program) jobs (default: all cores)"
+        "--workers",
+        type=positive_int,
+        help="processes rendering (font, program) jobs in parallel, capped at the CPUs available and the "
+        "number of jobs (default: one per CPU)",
     )
     render.add_argument(
         "--split",

@@ -15,12 +15,15 @@ import signal
 import subprocess
 import sys
 import time
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
+from adaspec.cli import build_parser
+from adaspec.data import soundfont
 from adaspec.data.fluid import INSTALL_HINT, fluidsynth_available
 from adaspec.data.gm_families import PROGRAM_FAMILY
 from adaspec.data.instruments import (
@@ -541,3 +544,75 @@ def test_a_file_where_a_family_folder_goes_is_refused_before_rendering(tmp_path,
     with pytest.raises(UserError, match=r"out/string: is a file, but the clips of the family 'string'"):
         render_dataset([test_font], out, spec, workers=1, programs=[0, 40], progress=False)
     assert sorted(path.name for path in out.iterdir()) == ["string"]
+
+
+# --- memory and processes of a render -----------------------------------------------------------------
+
+
+@needs_fluidsynth
+def test_a_worker_holds_one_clip_not_the_whole_grid(tmp_path, test_font):
+    """Each clip is written as soon as it is rendered: the memory of a job does not grow with its grid
+    (it once kept every clip of the job until the end, 12.5 GB for a 128 x 127 grid at 96 kHz)."""
+    spec = RenderSpec(
+        pitches=tuple(range(0, 128)),
+        velocities=(40, 100),
+        sample_rate=8000,
+        note_seconds=2.0,
+        hold_seconds=1.5,
+    )
+    grid = {"workers": 1, "programs": [0], "progress": False, "splits": {"testfont": "train"}}
+    tracemalloc.start()
+    try:
+        summary = render_dataset([test_font], tmp_path / "out", spec, **grid)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert summary.clips_written > 250  # (the top note, above Nyquist at 8 kHz, may be silent)
+    grid_bytes = summary.clips_written * spec.note_frames * 2  # the int16 clips: 8 MB
+    assert peak < grid_bytes / 4, f"peak {peak / 2**20:.1f} MiB for a grid of {grid_bytes / 2**20:.1f} MiB"
+
+
+@needs_fluidsynth
+def test_render_job_hands_each_clip_over_instead_of_keeping_it(test_font):
+    spec = RenderSpec(pitches=(30, 60, 90), velocities=(50, 110))
+    kept = render_job(test_font, 0, spec)
+    handed = []
+    streamed = render_job(test_font, 0, spec, on_clip=handed.append)
+    assert streamed.clips == () and streamed.silent == kept.silent and len(handed) == len(kept.clips) == 6
+    for a, b in zip(handed, kept.clips, strict=True):
+        assert (a.pitch, a.velocity, a.gain) == (b.pitch, b.velocity, b.gain)
+        np.testing.assert_array_equal(a.samples, b.samples)
+
+
+@needs_fluidsynth
+def test_workers_are_capped_at_the_cpus_and_the_jobs(tmp_path, test_font, monkeypatch, caplog):
+    used = []
+    run_jobs = soundfont._run_jobs
+
+    def spy(jobs, workers, progress):
+        used.append(workers)
+        return run_jobs(jobs, workers, progress)
+
+    monkeypatch.setattr(soundfont, "_run_jobs", spy)
+    monkeypatch.setattr(soundfont, "_available_cpus", lambda: 2)
+    spec = RenderSpec(pitches=(60,), velocities=(80,))
+    grid = {"progress": False, "splits": {"testfont": "train"}}
+    with caplog.at_level(logging.INFO, logger="adaspec.data.soundfont"):
+        render_dataset([test_font], tmp_path / "a", spec, workers=10**6, programs=[0, 1, 2, 40], **grid)
+    render_dataset([test_font], tmp_path / "b", spec, workers=None, programs=[0, 1, 2, 40], **grid)
+    render_dataset([test_font], tmp_path / "c", spec, workers=2, programs=[0], **grid)
+    assert used == [2, 2, 1]
+    assert "workers: 1000000 asked, capped at the 2 CPUs this process may run on" in caplog.text
+    assert files_of(tmp_path / "a") == files_of(tmp_path / "b")
+
+
+def test_cli_help_states_the_grid_syntax_and_the_worker_cap(capsys):
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["data", "instruments", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    velocities = text[text.rindex("--velocities VELOCITIES") :]  # its help, not the usage line
+    assert "MIDI velocities 1..127" in velocities and "start:stop[:step]" in velocities
+    assert "MIDI notes 0..127: start:stop[:step]" in text
+    assert "capped at the CPUs available and the number of jobs" in text
+    # the forms the help names
+    assert parse_velocities("40:120:40") == [40, 80, 120] and parse_velocities("100") == [100]

@@ -57,7 +57,7 @@ def render_instruments(
         velocities: ``--velocities`` text (``"50,80,110"``) or a list of velocities.
         sample_rate: output rate in Hz.
         audio_format: ``"flac"`` or ``"wav"`` (16-bit PCM).
-        workers: processes; ``None`` for one per CPU.
+        workers: processes; ``None`` for one per CPU (capped at the CPUs available and the number of jobs).
         splits: font stem or lineage -> split; ``None`` for the default lineage split.
         programs: 0-based GM programs to render; ``None`` for all 81.
         progress: show a progress bar.

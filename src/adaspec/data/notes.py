@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -214,7 +214,12 @@ def _to_clip(stereo: np.ndarray, pitch: int, velocity: int, spec: RenderSpec) ->
     return Clip(pitch=pitch, velocity=velocity, samples=samples, gain=gain, peak_dbfs=level)
 
 
-def render_job(font_path: str | os.PathLike[str], program: int, spec: RenderSpec) -> JobResult:
+def render_job(
+    font_path: str | os.PathLike[str],
+    program: int,
+    spec: RenderSpec,
+    on_clip: Callable[[Clip], None] | None = None,
+) -> JobResult:
     """Render every (pitch, velocity) of ``spec`` for one program of one font.
 
     A fresh synthesizer plays one discarded warm-up note, then each note: on for ``hold_seconds``, off
@@ -224,13 +229,17 @@ def render_job(font_path: str | os.PathLike[str], program: int, spec: RenderSpec
         font_path: a SoundFont (checked with :func:`check_soundfont` beforehand by callers).
         program: 0-based GM program, 0..127, looked up in bank 0.
         spec: the grid and format.
+        on_clip: called with each kept clip, in (pitch, velocity) order, as soon as it is rendered; the
+            clip is then not kept, so the memory of a job is that of one clip whatever the grid (the
+            result's ``clips`` is empty). ``None`` keeps every clip in the result.
 
     Returns:
-        The kept clips, the silent (pitch, velocity) pairs, or ``missing=True``.
+        The kept clips (none with ``on_clip``), the silent (pitch, velocity) pairs, or ``missing=True``.
 
     Raises:
         SoundFontError: if FluidSynth cannot load the font.
         ValueError: if ``program`` is not in 0..127.
+        Exception: whatever ``on_clip`` raises (the synthesizer is freed first).
     """
     font = Path(font_path)
     if isinstance(program, bool) or not isinstance(program, (int, np.integer)) or not 0 <= program <= 127:
@@ -251,6 +260,8 @@ def render_job(font_path: str | os.PathLike[str], program: int, spec: RenderSpec
                 clip = _to_clip(synth.note(pitch, velocity, hold, release), pitch, velocity, spec)
                 if clip is None:
                     silent.append((pitch, velocity))
+                elif on_clip is not None:
+                    on_clip(clip)
                 else:
                     clips.append(clip)
     return JobResult(font=font, program=int(program), clips=tuple(clips), silent=tuple(silent))

@@ -171,14 +171,15 @@ def _write_clip(path: Path, samples: np.ndarray, spec: RenderSpec) -> None:
 
 
 def _render_and_write(job: _Job) -> _JobOutcome:
-    """Worker: render one job and write its clips; return its manifest rows."""
-    result = render_job(job.font, job.program, job.spec)
+    """Worker: render one job, writing each clip as soon as it is rendered (a worker holds one clip at a
+    time, not the job's grid); return its manifest rows."""
     folder = job.out_dir / job.family
-    if result.clips:
-        folder.mkdir(parents=True, exist_ok=True)
-    rows = []
+    rows: list[tuple[str, ...]] = []
     stem = job.font.stem
-    for clip in result.clips:
+
+    def write(clip: Clip) -> None:
+        if not rows:
+            folder.mkdir(parents=True, exist_ok=True)
         name = clip_name(stem, job.program, clip.pitch, clip.velocity, job.spec.audio_format)
         _write_clip(folder / name, clip.samples, job.spec)
         rows.append(
@@ -194,6 +195,8 @@ def _render_and_write(job: _Job) -> _JobOutcome:
                 f"{clip.gain:.6g}",
             )
         )
+
+    result = render_job(job.font, job.program, job.spec, on_clip=write)
     return _JobOutcome(stem, job.program, tuple(rows), len(result.silent), result.missing)
 
 
@@ -363,6 +366,21 @@ def _available_cpus() -> int:
     return os.cpu_count() or 1
 
 
+def _worker_count(workers: int | None, n_jobs: int) -> int:
+    """The processes to use: ``workers`` (``None`` for one per CPU), at most one per CPU this process may
+    run on and one per job. Rendering is CPU-bound and every worker loads its own synthesizer, so more
+    processes than CPUs would only take memory; a larger value is capped (and the cap logged).
+
+    Raises:
+        ValueError: if ``workers`` is not a positive integer.
+    """
+    cpus = _available_cpus()
+    asked = cpus if workers is None else check_positive_int("workers", workers)
+    if asked > cpus:
+        logger.info("workers: %d asked, capped at the %d CPUs this process may run on", asked, cpus)
+    return min(asked, cpus, n_jobs)
+
+
 def _ignore_interrupts() -> None:
     """Pool initializer: leave SIGINT (Ctrl-C) to the parent process."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -411,7 +429,8 @@ def render_dataset(
             given twice (under another name either).
         out_dir: the dataset folder (created).
         spec: the note grid and format.
-        workers: processes; ``None`` for one per CPU (at most one per job), 1 to render in this process.
+        workers: processes, 1 to render in this process; ``None`` for one per CPU. Capped at the CPUs
+            this process may run on and at the number of jobs (the cap is logged).
         splits: font stem or lineage -> ``"train"``/``"val"``/``"test"`` (a stem wins over its lineage);
             ``None`` for :data:`~adaspec.data.gm_families.DEFAULT_SPLITS`. Fonts without a split get an
             empty split cell and a logged warning.
@@ -435,8 +454,7 @@ def render_dataset(
         _check_split_names(split_table, _font_paths(fonts))
     font_paths = _check_fonts(fonts)
     n_jobs = len(font_paths) * len(program_list)
-    workers = _available_cpus() if workers is None else check_positive_int("workers", workers)
-    workers = min(workers, n_jobs)
+    workers = _worker_count(workers, n_jobs)
     split_of = {font: _resolve_split(font, split_table) for font in font_paths}
     _warn_about_splits(font_paths, split_of)
 
