@@ -333,3 +333,30 @@ def test_a_run_saved_with_a_precision_alias_resumes_with_the_name_it_stands_for(
         assert saved_config_differences(paths, config) == []
     differences = saved_config_differences(paths, resolve_config(None, [*ROOT, "trainer.precision=16"]))
     assert differences == [f"trainer.precision: {written['trainer']['precision']!r} -> '16-mixed'"]
+
+
+@pytest.mark.parametrize("name", ["leaf", "mfcc", "degram"])
+def test_compression_defaults_to_none_after_a_front_end_that_returns_log_values(name: str) -> None:
+    # The default (db) was kept, so `frontend.name=leaf` alone was refused: "already returns log values".
+    melkwargs = ["frontend.melkwargs={n_mels: 40}"] if name == "mfcc" else []  # no empty mel filters
+    assert (
+        resolve_config(None, [*ROOT, f"frontend.name={name}", *melkwargs])["model"]["compression"] == "none"
+    )
+    assert resolve_config({"frontend": {"name": name}}, [*ROOT, *melkwargs])["model"]["compression"] == "none"
+
+
+@pytest.mark.parametrize(
+    ("source", "overrides"),
+    [
+        ({"frontend": {"name": "degram"}, "model": {"compression": "log"}}, []),
+        (None, ["frontend.name=degram", "model.compression=log"]),
+        (None, ["frontend.name=degram", "model={compression: log}"]),
+    ],
+)
+def test_a_compression_given_with_such_a_front_end_is_kept(source: dict | None, overrides: list[str]) -> None:
+    assert resolve_config(source, [*ROOT, *overrides])["model"]["compression"] == "log"
+
+
+def test_compression_still_defaults_to_db_after_a_spectrogram() -> None:
+    for overrides in ([], ["frontend.name=cqt"], ["frontend.name=leaf", "frontend.name=stft"]):
+        assert resolve_config(None, [*ROOT, *overrides])["model"]["compression"] == "db"

@@ -21,7 +21,7 @@ import yaml
 from .._atomic import write_text_atomic
 from ..errors import ConfigError, UserError, not_a_file_reason, one_line
 from ..frontends.registry import build_frontend, frontend_class
-from .schema import FRONTEND_SECTION, SCHEMA, Key
+from .schema import FRONTEND_SECTION, LOG_OUTPUT_FRONTENDS, SCHEMA, Key
 
 
 class _YamlLoader(yaml.SafeLoader):
@@ -242,10 +242,23 @@ def resolve_config(
     """
     loaded = load_config_file(source) if isinstance(source, (str, Path)) else dict(source or {})
     config = merge(default_config(), loaded)
+    given = _given_compression(loaded)
     for text in overrides:
         key, value = parse_override(text)
         config = set_dotted(config, key, value)
+        if key == "model.compression" or (key == "model" and isinstance(value, Mapping)):
+            given = given or key == "model.compression" or "compression" in value
+    frontend = config.get(FRONTEND_SECTION)
+    if not given and isinstance(frontend, Mapping) and frontend.get("name") in LOG_OUTPUT_FRONTENDS:
+        # model.compression's default (db) depends on the front-end: none for one that returns log values
+        config["model"]["compression"] = "none"
     return validate_config(config, try_clip=try_clip)
+
+
+def _given_compression(loaded: Mapping[str, Any]) -> bool:
+    """Whether a config file (or mapping) sets ``model.compression`` itself."""
+    model = loaded.get("model")
+    return isinstance(model, Mapping) and "compression" in model
 
 
 def clip_samples(data_cfg: Mapping[str, Any]) -> int:

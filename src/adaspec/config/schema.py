@@ -14,6 +14,9 @@ from typing import Any
 
 # The front-end section is free-form (validated against the registered class), so it has no entry here.
 FRONTEND_SECTION = "frontend"
+#: Registered front-ends whose output is already logarithmic (or otherwise compressed): a classifier adds no
+#: compression after them, and ``model.compression`` defaults to ``none`` with them.
+LOG_OUTPUT_FRONTENDS = ("mfcc", "amplitude_to_db", "degram", "leaf")
 
 
 @dataclass(frozen=True)
@@ -128,7 +131,10 @@ SCHEMA: dict[str, Any] = {
         ),
         "dropout": Key((float,), 0.0, check=lambda v: 0.0 <= v < 1.0, rule="in [0, 1)"),
         "compression": Key(
-            (str,), "db", choices=("db", "log", "none"), doc="applied to the front-end output"
+            (str,),
+            "db",
+            choices=("db", "log", "none"),
+            doc="applied to the front-end output (default: db; none for a front-end of LOG_OUTPUT_FRONTENDS)",
         ),
         "input_norm": Key((bool,), True, doc="BatchNorm2d on the backbone input"),
         "image_size": Key(

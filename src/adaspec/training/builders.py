@@ -9,13 +9,12 @@ import torch
 from torch import nn
 
 from ..config import merge
+from ..config.schema import LOG_OUTPUT_FRONTENDS
 from ..errors import ConfigError
 from ..frontends.registry import build_frontend
 from ..models import Classifier, SpecMasking, build_backbone
 from ..models.adapters import adapter_channels
 
-# Front-ends whose output is already compressed (log, dB or PCEN): compressing it again would be wrong.
-_LOG_OUTPUT_FRONTENDS = ("mfcc", "amplitude_to_db", "degram", "leaf")
 # Registered front-ends that take a spectrogram, not a waveform: a classifier cannot start with one.
 _SPECTROGRAM_INPUT_FRONTENDS = {"amplitude_to_db": "model.compression=db"}
 
@@ -59,7 +58,7 @@ def build_classifier(config: Mapping[str, Any], num_classes: int) -> Classifier:
             f"{name!r} takes a spectrogram, not a waveform, so it cannot start a classifier; use a "
             f"waveform front-end (stft, mel, ...) with {_SPECTROGRAM_INPUT_FRONTENDS[name]} instead",
         )
-    if name in _LOG_OUTPUT_FRONTENDS and model_cfg["compression"] != "none":
+    if name in LOG_OUTPUT_FRONTENDS and model_cfg["compression"] != "none":
         raise ConfigError(
             "model.compression", f"front-end {name!r} already returns log values; set model.compression=none"
         )
