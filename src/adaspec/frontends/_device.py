@@ -11,6 +11,7 @@ to the default device.
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -22,16 +23,58 @@ Init = TypeVar("Init", bound=Callable[..., None])
 
 def built_on_default_device(init: Init) -> Init:
     """Decorate a front-end's ``__init__``: run it with the CPU as the default device, then move the module
-    to the default device in force at the call (nothing to do when that is the CPU)."""
+    to the default device in force at the call (nothing to do when that is the CPU). The arguments are
+    kept (the outermost decorated constructor's) for :func:`reset_to_initial`."""
 
     @functools.wraps(init)
     def wrapper(self: nn.Module, *args: Any, **kwargs: Any) -> None:
         device = torch.get_default_device()
         if device.type == "cpu":
             init(self, *args, **kwargs)
-            return
-        with torch.device("cpu"):
-            init(self, *args, **kwargs)
-        self.to(device)
+        else:
+            with torch.device("cpu"):
+                init(self, *args, **kwargs)
+            self.to(device)
+        owner = next(cls for cls in type(self).__mro__ if cls.__dict__.get("__init__") is wrapper)
+        self._constructed_with = (owner, args, dict(kwargs))
 
     return wrapper  # type: ignore[return-value]
+
+
+def reset_to_initial(module: nn.Module) -> None:
+    """Give every parameter and buffer of ``module`` (its sub-modules' included, non-persistent buffers
+    too) the value the constructor gave it, in place: on their current device and dtype (a no-op for those
+    on the meta device). The values are those of a twin built on the CPU from the recorded constructor
+    arguments (so random initialisations, e.g. of ``nn.Linear`` layers, are drawn anew); a subclass's own
+    extra tensors, which that constructor does not make, are left as they are.
+
+    Args:
+        module: a front-end built through a :func:`built_on_default_device` constructor.
+
+    Raises:
+        RuntimeError: for a module without recorded arguments (e.g. unpickled from an older version).
+    """
+    recorded = getattr(module, "_constructed_with", None)
+    if recorded is None:
+        raise RuntimeError(
+            f"{type(module).__name__}.reset_parameters needs the constructor's arguments, which this module "
+            "does not record (built by an older version of adaspec?); build it anew instead"
+        )
+    owner, args, kwargs = recorded
+    twin = type(module).__new__(type(module))
+    with torch.device("cpu"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the constructor's warnings were given when the module was built
+        owner.__init__(twin, *args, **kwargs)
+    targets = dict(module.named_parameters())
+    targets.update(module.named_buffers())
+    with torch.no_grad():
+        for name, value in [*twin.named_parameters(), *twin.named_buffers()]:
+            target = targets.get(name)
+            if target is None:
+                continue
+            if target.shape != value.shape:
+                raise RuntimeError(
+                    f"{type(module).__name__}.reset_parameters: {name} has shape {tuple(target.shape)}, the "
+                    f"constructor makes {tuple(value.shape)}"
+                )
+            target.copy_(value)

@@ -7,7 +7,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .._validation import check_choice, check_dtype, check_positive_int, check_positive_number
-from ._device import built_on_default_device
+from ._device import built_on_default_device, reset_to_initial
 from ._spectrogram import autocast_off, check_spectrogram, promoted_under_autocast
 
 COMBINES = ("sum", "product", "max")
@@ -122,6 +122,11 @@ class TFAttention(nn.Module):
         with autocast_off(flat):
             freq_gate, time_gate = self._flat_gates(flat)
             return _Gate.apply(flat, freq_gate, time_gate, self.combine).reshape(x.shape)
+
+    def reset_parameters(self) -> None:
+        """Draw the layers' initial values anew, as ``nn.Linear`` does (PyTorch's convention, e.g. for FSDP's
+        initialisation of a model built on the meta device and materialised with ``to_empty``)."""
+        reset_to_initial(self)
 
     def extra_repr(self) -> str:
         return (

@@ -48,8 +48,9 @@ from ..ops import (
     parts_output,
 )
 from ..ops._tracing import is_exporting, is_tracing, require_static_length
-from ._device import built_on_default_device
+from ._device import built_on_default_device, reset_to_initial
 from ._kernel_check import equals_rounded, kernel_key, recheck_kernels
+from ._tables import DerivedTables, rebuild_meta_tables
 from ._waveform import check_waveform, over_signals
 from .registry import register_frontend
 
@@ -63,7 +64,7 @@ DIRECT_KERNEL_TAIL = 1e-3
 
 
 @register_frontend("vqt")
-class VQT(nn.Module):
+class VQT(DerivedTables):
     """Variable-Q transform ``(..., time) -> (..., n_bins, frames)``, equal to ``librosa.vqt`` (and with
     ``gamma=0`` to ``librosa.cqt``) for the same parameters, with ``tuning=0``.
 
@@ -195,9 +196,7 @@ class VQT(nn.Module):
             lengths, self.bins_per_octave, self.hop_length, self.sample_rate, float(reach.max())
         )
         # soxr's 'HQ' low-pass gains of the decimation chain (constants of compiled and exported graphs)
-        first, halving = self._levels[0].factor, (2 if len(self._levels) > 1 else 1)
-        for name, factor in (("_first_response", first), ("_halving_response", halving)):
-            table = torch.tensor(soxr_hq_response(factor)) if factor > 1 else None
+        for name, table in self._response_tables().items():
             self.register_buffer(name, table, persistent=False)
         composed = None
         if self.algorithm == "direct":  # one frame length at the full rate, holding every composed kernel
@@ -211,17 +210,8 @@ class VQT(nn.Module):
         self.kernel_real = nn.Parameter(torch.from_numpy(exact.real).to(dtype))
         self.kernel_imag = nn.Parameter(torch.from_numpy(exact.imag).to(dtype))
         if self.algorithm == "direct":
-            self._register_spectral_blocks(exact, dtype)
-            for index, level in enumerate(self._levels):
-                at_rate = self._level_kernels(level)
-                edge_kernels = torch.from_numpy(np.concatenate([at_rate.real, at_rate.imag]))
-                self.register_buffer(f"_edge_kernels_{index}", edge_kernels.to(dtype), persistent=False)
-                # what the level kernels differ by from the analytic full-rate ones taken at the level's
-                # rate (their low-pass's transition band aliased): added to the trained ones' samples
-                rows, step = slice(level.start, level.stop), level.factor
-                difference = centred_in(at_rate, self.n_fft // step) - exact[rows, ::step] * step
-                correction = torch.from_numpy(np.concatenate([difference.real, difference.imag]))
-                self.register_buffer(f"_edge_correction_{index}", correction.to(dtype), persistent=False)
+            for name, table in self._direct_tables(exact).items():
+                self.register_buffer(name, table.to(dtype), persistent=False)
         del exact
         self.learn_kernels = learn_kernels
         # Built from the analytic kernels just now: the verdict holds for them.
@@ -276,20 +266,64 @@ class VQT(nn.Module):
                 kernels[rows, columns] = self._level_kernels(level)
         return kernels
 
-    def _register_spectral_blocks(self, times: np.ndarray, dtype: torch.dtype) -> None:
+    def _response_tables(self) -> dict[str, torch.Tensor | None]:
+        """The decimation chain's soxr 'HQ' gains (float64; ``None`` where a step does not decimate)."""
+        first, halving = self._levels[0].factor, (2 if len(self._levels) > 1 else 1)
+        return {
+            name: torch.tensor(soxr_hq_response(factor)) if factor > 1 else None
+            for name, factor in (("_first_response", first), ("_halving_response", halving))
+        }
+
+    def _direct_tables(self, exact: np.ndarray) -> dict[str, torch.Tensor]:
+        """``"direct"``'s float64 tables from its analytic full-rate kernels ``exact``: the spectral blocks
+        (:meth:`_spectral_blocks`), then per level its kernels at its own rate (applied in the edge frames)
+        and what they differ by from ``exact`` taken at that rate (their low-pass's transition band
+        aliased), which is added to trained kernels' samples there."""
+        tables = self._spectral_blocks(exact)
+        for index, level in enumerate(self._levels):
+            at_rate = self._level_kernels(level)
+            tables[f"_edge_kernels_{index}"] = torch.from_numpy(np.concatenate([at_rate.real, at_rate.imag]))
+            rows, step = slice(level.start, level.stop), level.factor
+            difference = centred_in(at_rate, self.n_fft // step) - exact[rows, ::step] * step
+            tables[f"_edge_correction_{index}"] = torch.from_numpy(
+                np.concatenate([difference.real, difference.imag])
+            )
+        return tables
+
+    def _spectral_blocks(self, times: np.ndarray) -> dict[str, torch.Tensor]:
         """Banded frequency-domain kernels of the direct algorithm, one block per level, lowest first: the
         weights of ``rfft(frame)``'s real and imaginary parts (see
         :func:`~adaspec.kernels.two_sided_spectral_kernels`), interleaved as the view of a complex
-        spectrum as reals is, cut to the band holding all but ``sparsity`` of each row's L1 mass."""
+        spectrum as reals is, cut to the band holding all but ``sparsity`` of each row's L1 mass (float64;
+        sets ``_block_lows``, the first bin of each)."""
         real_weights, imag_weights = two_sided_spectral_kernels(times)
         low, high = kernel_support(np.abs(real_weights) + np.abs(imag_weights), self.sparsity)
-        self._block_lows = []
+        blocks, lows = {}, []
         for index, level in enumerate(reversed(self._levels)):
             rows = slice(level.start, level.stop)
             first, last = int(low[rows].min()), int(high[rows].max())
-            tensor = interleaved_weights(real_weights[rows, first:last], imag_weights[rows, first:last])
-            self.register_buffer(f"_spectral_block_{index}", tensor.to(dtype), persistent=False)
-            self._block_lows.append(first)
+            weights = interleaved_weights(real_weights[rows, first:last], imag_weights[rows, first:last])
+            blocks[f"_spectral_block_{index}"] = weights
+            lows.append(first)
+        self._block_lows = lows
+        return blocks
+
+    def _derived_tables(self) -> dict[str, torch.Tensor]:
+        """All non-persistent buffers, built anew from the constructor settings (float64, on the CPU): the
+        decimation gains and, for ``"direct"``, the tables of :meth:`_direct_tables`. Used where the
+        buffers must be rebuilt (see :class:`~adaspec.frontends._tables.DerivedTables`)."""
+        tables = {name: table for name, table in self._response_tables().items() if table is not None}
+        if self.algorithm == "direct":
+            tables.update(self._direct_tables(self._exact_time_kernels()))
+        return tables
+
+    def reset_parameters(self) -> None:
+        """Give the kernels their analytic values again and rebuild the derived tables (PyTorch's
+        convention, e.g. for FSDP's initialisation of a model built on the meta device and materialised
+        with ``to_empty``)."""
+        reset_to_initial(self)
+        rebuild_meta_tables(self, None)
+        self.kernels_changed()
 
     # ------------------------------------------------------------------------------------- properties
 

@@ -27,7 +27,7 @@ from ..kernels.wavelets import (
 from ..ops import OUTPUTS, parts_output
 from ..ops._tracing import is_exporting, require_static_length
 from ..ops.convolution import FilterSpectra
-from ._device import built_on_default_device
+from ._device import built_on_default_device, reset_to_initial
 from ._waveform import check_waveform, over_signals
 from .registry import register_frontend
 
@@ -327,6 +327,12 @@ class CWT(nn.Module):
             spectra.hold()
             self._spectra, self._spectra_key = spectra, key
         return spectra
+
+    def reset_parameters(self) -> None:
+        """Give the wavelet parameters their initial values again (PyTorch's convention, e.g. for FSDP's
+        initialisation of a model built on the meta device and materialised with ``to_empty``)."""
+        reset_to_initial(self)
+        self.kernels_changed()
 
     def extra_repr(self) -> str:
         return (

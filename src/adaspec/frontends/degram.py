@@ -14,7 +14,7 @@ from .._validation import (
 )
 from ..kernels.butterworth import BUTTERWORTH_INITS, check_order
 from ..kernels.windows import WindowSpec
-from ._device import built_on_default_device
+from ._device import built_on_default_device, reset_to_initial
 from ._flags import delegated_flag
 from .attention import COMBINES, TFAttention, check_reduction
 from .normalization import NORM_MODES, SpectrogramNorm
@@ -156,6 +156,12 @@ class DEGram(nn.Module):
         if self.normalization is not None:
             features = self.normalization(features)
         return features
+
+    def reset_parameters(self) -> None:
+        """Give every part its initial values again (the attention's layers drawn anew, as ``nn.Linear`` does)
+        (PyTorch's convention, e.g. for FSDP's initialisation of a model built on the meta device and
+        materialised with ``to_empty``)."""
+        reset_to_initial(self)
 
     def extra_repr(self) -> str:
         return f"sample_rate={self.sample_rate:g}, n_freq={self.n_freq}, log_eps={self.log_eps:g}"

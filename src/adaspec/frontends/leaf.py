@@ -26,7 +26,7 @@ from ..kernels.gabor import (
 from ..ops._tracing import is_exporting, is_tracing
 from ..ops.gabor import gabor_pooled_energy
 from ..ops.gabor_plan import filter_values
-from ._device import built_on_default_device
+from ._device import built_on_default_device, reset_to_initial
 from ._flags import delegated_flag, parameter_flag
 from ._waveform import check_waveform, over_signals
 from .pcen import PCEN
@@ -220,7 +220,7 @@ class LEAF(nn.Module):
         an eager forward since (e.g. after an optimiser step, or after training under ``torch.compile``,
         whose forwards do not take the values). Does nothing while compiling or exporting.
         """
-        if is_tracing():
+        if is_tracing() or self.center_logits.is_meta:  # no values to take
             return
         self._plan_values = tuple(  # type: ignore[assignment]
             filter_values(values) for values in (self.centers, self.filter_widths, self.pooling_widths)
@@ -241,6 +241,13 @@ class LEAF(nn.Module):
             plan_values=self._plan_values if exporting else None,
         )
         return self.pcen(energy)
+
+    def reset_parameters(self) -> None:
+        """Give the Gabor, pooling and PCEN parameters their initial values again and take the band plan from
+        them (PyTorch's convention, e.g. for FSDP's initialisation of a model built on the meta device and
+        materialised with ``to_empty``)."""
+        reset_to_initial(self)
+        self.refresh_plan()
 
     def extra_repr(self) -> str:
         return (

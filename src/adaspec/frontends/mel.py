@@ -9,7 +9,7 @@ from .._validation import check_choice, check_dtype, check_frequency_range, chec
 from ..kernels import mel_filterbank
 from ..kernels.mel import MEL_NORMS, MEL_SCALES
 from ..kernels.windows import WindowSpec
-from ._device import built_on_default_device
+from ._device import built_on_default_device, reset_to_initial
 from ._flags import delegated_flag, parameter_flag
 from ._spectrogram import autocast_off, promoted_under_autocast
 from .registry import register_frontend
@@ -120,6 +120,11 @@ class MelSpectrogram(nn.Module):
             filters = self.filters.to(spectrogram.dtype)
             # (..., frames, freq) @ (freq, n_mels): one GEMM over all frames of the batch.
             return torch.matmul(spectrogram.transpose(-1, -2), filters.transpose(0, 1)).transpose(-1, -2)
+
+    def reset_parameters(self) -> None:
+        """Give the STFT and the mel filters their initial values again (PyTorch's convention, e.g. for FSDP's
+        initialisation of a model built on the meta device and materialised with ``to_empty``)."""
+        reset_to_initial(self)
 
     def extra_repr(self) -> str:
         return (

@@ -17,7 +17,7 @@ from .._validation import (
     is_finite_number,
 )
 from ..kernels import dct_matrix
-from ._device import built_on_default_device
+from ._device import built_on_default_device, reset_to_initial
 from ._flags import delegated_flag
 from ._spectrogram import autocast_off, promoted_under_autocast
 from .db import AmplitudeToDB
@@ -99,6 +99,12 @@ class MFCC(nn.Module):
         if self.lifter > 0:
             coefficients = coefficients * self.lifter_weights.to(log_mel.dtype)[:, None]
         return coefficients
+
+    def reset_parameters(self) -> None:
+        """Give the mel front-end, the DCT matrix and the lifter their initial values again (PyTorch's
+        convention, e.g. for FSDP's initialisation of a model built on the meta device and materialised
+        with ``to_empty``)."""
+        reset_to_initial(self)
 
     def extra_repr(self) -> str:
         return f"n_mfcc={self.n_mfcc}, log_mels={self.log_mels}, lifter={self.lifter:g}"

@@ -17,7 +17,7 @@ from .._validation import (
     is_real_number,
 )
 from ..ops.pcen import INITIAL_STATES, pcen, smoothing_coefficient
-from ._device import built_on_default_device
+from ._device import built_on_default_device, reset_to_initial
 from ._spectrogram import autocast_off, check_spectrogram
 
 _DEFAULT_S = 0.025
@@ -166,6 +166,11 @@ class PCEN(nn.Module):
                 initial_state=self.initial_state,
                 log_decay=F.logsigmoid(-self.logit_s.to(dtype)),
             )
+
+    def reset_parameters(self) -> None:
+        """Give alpha, delta, r and s their initial values again (PyTorch's convention, e.g. for FSDP's
+        initialisation of a model built on the meta device and materialised with ``to_empty``)."""
+        reset_to_initial(self)
 
     def extra_repr(self) -> str:
         return (

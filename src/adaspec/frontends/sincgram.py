@@ -9,8 +9,9 @@ from torch.nn import functional as F
 
 from .._validation import check_choice, check_dtype, check_flag, check_frequency_range, check_positive_int
 from ..kernels.butterworth import BUTTERWORTH_INITS, butterworth_centres, butterworth_filterbank, check_order
-from ._device import built_on_default_device
+from ._device import built_on_default_device, reset_to_initial
 from ._spectrogram import autocast_off, check_spectrogram, promoted_under_autocast
+from ._tables import DerivedTables, rebuild_meta_tables
 
 #: Centres live in ``[MARGIN, 1 - MARGIN] x Nyquist``: strictly inside ``(0, Nyquist)`` even in float32,
 #: where the sigmoid rounds to exactly 0 or 1 once saturated.
@@ -21,7 +22,7 @@ MIN_BANDWIDTH = 1e-6
 _INSIDE = 1e-6
 
 
-class SincGram(nn.Module):
+class SincGram(DerivedTables):
     """Butterworth filterbank ``(..., n_fft // 2 + 1, frames) -> (..., n_filters, frames)`` (a power
     spectrogram in, band energies out).
 
@@ -80,9 +81,22 @@ class SincGram(nn.Module):
         self.centre_logits = nn.Parameter(torch.from_numpy(np.log(unit) - np.log1p(-unit)).to(dtype))
         excess = np.maximum(bandwidths / self.nyquist - MIN_BANDWIDTH, _INSIDE * MIN_BANDWIDTH)
         self.bandwidth_logits = nn.Parameter(torch.from_numpy(_inverse_softplus(excess)).to(dtype))
-        frequencies = np.fft.rfftfreq(self.n_fft, 1.0 / self.sample_rate)
-        self.register_buffer("frequencies", torch.from_numpy(frequencies).to(dtype), persistent=False)
+        frequencies = self._derived_tables()["frequencies"]
+        self.register_buffer("frequencies", frequencies.to(dtype), persistent=False)
         self.learn_filters = learn_filters
+
+    def _derived_tables(self) -> dict[str, torch.Tensor]:
+        """The non-persistent ``frequencies`` buffer (the spectrogram bins' frequencies in Hz, float64),
+        built anew from the constructor settings where it must be rebuilt (see
+        :class:`~adaspec.frontends._tables.DerivedTables`)."""
+        return {"frequencies": torch.from_numpy(np.fft.rfftfreq(self.n_fft, 1.0 / self.sample_rate))}
+
+    def reset_parameters(self) -> None:
+        """Give the centres and bandwidths their initial values again and rebuild ``frequencies``
+        (PyTorch's convention, e.g. for FSDP's initialisation of a model built on the meta device and
+        materialised with ``to_empty``)."""
+        reset_to_initial(self)
+        rebuild_meta_tables(self, None)
 
     @property
     def learn_filters(self) -> bool:

@@ -12,7 +12,7 @@ from ..kernels import FREQ_SCALES, dft_kernels, fourier_frequencies, get_window,
 from ..kernels.windows import WindowSpec
 from ..ops import OUTPUTS, dense_fourier, frame_signal, normalize_pad_mode, parts_output, windowed_fft
 from ..ops._tracing import is_exporting, is_exporting_onnx, is_tracing
-from ._device import built_on_default_device
+from ._device import built_on_default_device, reset_to_initial
 from ._flags import parameter_flag
 from ._kernel_check import equals_rounded, kernel_key, recheck_kernels
 from ._waveform import check_waveform, over_signals
@@ -217,6 +217,12 @@ class STFT(nn.Module):
         imag_kernels = self.kernel_imag.to(frames.dtype)
         real, imag = dense_fourier(frames, real_kernels, imag_kernels, window)
         return parts_output(real, imag, self.output)
+
+    def reset_parameters(self) -> None:
+        """Give the window and the DFT kernels their initial values again (PyTorch's convention, e.g. for
+        FSDP's initialisation of a model built on the meta device and materialised with ``to_empty``)."""
+        reset_to_initial(self)
+        self.kernels_changed()
 
     def extra_repr(self) -> str:
         bins = ""
