@@ -18,8 +18,15 @@ def kernel_key(*kernels: torch.Tensor) -> tuple:
 
     Returns:
         A tuple that changes whenever any kernel is edited in place (outside ``.data``), replaced or moved.
+        Kernels made under ``torch.inference_mode`` have no version counter: their key is new at every
+        call (equal to no earlier one), so that each call checks them again.
     """
-    return tuple((p._version, p.data_ptr(), p.dtype, p.device) for p in kernels)
+    return tuple((_version(p), p.data_ptr(), p.dtype, p.device) for p in kernels)
+
+
+def _version(kernel: torch.Tensor) -> int | object:
+    """The kernel's autograd version, or a new object for an inference tensor (which has none)."""
+    return object() if kernel.is_inference() else kernel._version
 
 
 def equals_rounded(parameter: torch.Tensor, exact: torch.Tensor) -> bool:
