@@ -406,7 +406,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         quick=args.quick,
         rounds=args.rounds,
         threads=args.threads,
-        bands=args.bands or BAND_COUNTS,
+        bands=tuple(dict.fromkeys(args.bands)) if args.bands else BAND_COUNTS,  # a repeat runs once
         batch=args.batch,
         hop=args.hop,
     )

@@ -17,6 +17,7 @@ Usage::
 from __future__ import annotations
 
 import contextlib
+import importlib
 import io
 import sys
 import tempfile
@@ -186,9 +187,34 @@ def render(
     )
 
 
+def missing_packages() -> list[str]:
+    """The packages the export and onnxruntime need that cannot be imported (empty when all can)."""
+    missing = []
+    for name in ("onnx", "onnxscript", "onnxruntime"):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing.append(name)
+    return missing
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command-line entry point; prints the markdown report (and writes it with ``--out``)."""
-    return timing.run_main(run, __doc__, argv)
+    """Command-line entry point; prints the markdown report (and writes it with ``--out``).
+
+    Returns:
+        0, or 2 (with one line on stderr) when the ONNX packages are not installed: every row needs them.
+    """
+    args = timing.parse_benchmark_args(timing.benchmark_parser(__doc__), argv)
+    missing = missing_packages()
+    if missing:
+        print(
+            f"bench_onnx.py: {', '.join(missing)} not installed; every row needs the ONNX export and "
+            "onnxruntime (pip install 'adaspec[onnx]')",
+            file=sys.stderr,
+        )
+        return 2
+    report = run(quick=args.quick, rounds=args.rounds, threads=args.threads)
+    return timing.emit_report(report, args.out)
 
 
 if __name__ == "__main__":

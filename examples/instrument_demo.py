@@ -24,6 +24,8 @@ from pathlib import Path
 
 from adaspec.config import resolve_config
 from adaspec.data.instruments import render_instruments
+from adaspec.errors import UserError
+from adaspec.studies import parse_variants
 from adaspec.studies.compare import format_results, run_comparison
 
 FONTS = {
@@ -68,8 +70,9 @@ def ensure_system_packages(fonts: Iterable[Path] = FONTS.values(), packages: Seq
         sys.exit(f"still missing after apt-get: {', '.join(still)}")
 
 
-def main() -> None:
-    """Install, render, compare, print."""
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command line, checked before anything is installed or rendered (a bad value exits with code 2
+    and one line)."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -77,29 +80,47 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3, help="epochs per run")
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated variants")
     parser.add_argument("--seeds", type=int, default=1, help="seeds per variant")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    for name in ("epochs", "seeds"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name} must be >= 1, got {getattr(args, name)}")
+    try:
+        args.variants = parse_variants(args.variants)
+    except UserError as err:
+        parser.error(str(err))
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Install, render, compare, print; returns the exit code (2 with one line on a user error)."""
+    args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     started = time.perf_counter()
     ensure_system_packages()
     data_dir = args.out / "instruments"
     manifest = data_dir / "manifest.csv"
-    if not manifest.is_file():
-        summary = render_instruments(
-            [FONTS["train"], FONTS["val"], FONTS["test"]], data_dir, pitches="36:96:12", velocities="100"
+    try:
+        if not manifest.is_file():
+            summary = render_instruments(
+                [FONTS["train"], FONTS["val"], FONTS["test"]], data_dir, pitches="36:96:12", velocities="100"
+            )
+            log.info(summary.format())
+        config = resolve_config(
+            CONFIG, [f"data.manifest={manifest}", "data.num_workers=0", "trainer.progress_bar=false"]
         )
-        log.info(summary.format())
-    config = resolve_config(
-        CONFIG, [f"data.manifest={manifest}", "data.num_workers=0", "trainer.progress_bar=false"]
-    )
-    result = run_comparison(
-        config, args.out / "study", variants=args.variants.split(","), seeds=args.seeds, epochs=args.epochs
-    )
+        result = run_comparison(
+            config, args.out / "study", variants=args.variants, seeds=args.seeds, epochs=args.epochs
+        )
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     print(format_results(result))
     minutes = (time.perf_counter() - started) / 60
     print(
         f"\nstudy files: {args.out / 'study'} (results.md, results.csv, plots); demo took {minutes:.1f} min"
     )
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from adaspec.config import resolve_config
 from adaspec.data.instruments import APT_PACKAGES, DEFAULT_SOUNDFONTS, render_instruments
+from adaspec.errors import UserError
 from adaspec.studies import available_variants, format_results, run_comparison
 from instrument_demo import ensure_system_packages
 
@@ -29,30 +32,45 @@ CONFIG = Path(__file__).resolve().parent.parent / "configs" / "instruments_cpu.y
 log = logging.getLogger("adaspec.study")
 
 
-def main() -> None:
-    """Install, render, compare seed by seed, tabulate every finished run."""
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command line, checked before anything is installed or rendered (a bad value exits with code 2
+    and one line)."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--data", type=Path, default=Path("data/instruments_v80"), help="dataset folder")
     parser.add_argument("--out", type=Path, default=Path("runs/compare-instruments_cpu"), help="study folder")
     parser.add_argument("--seeds", type=int, default=3, help="seeds of every variant")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    if args.seeds < 1:
+        parser.error(f"--seeds must be >= 1, got {args.seeds}")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Install, render, compare seed by seed, tabulate every finished run; returns the exit code (2 with
+    one line on a user error)."""
+    args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     started = time.perf_counter()
     ensure_system_packages(DEFAULT_SOUNDFONTS, APT_PACKAGES)
     manifest = args.data / "manifest.csv"
-    if not manifest.is_file():
-        log.info(render_instruments(None, args.data, velocities="80").format())
-    config = resolve_config(CONFIG, [f"data.manifest={manifest}"])
-    every = available_variants()
-    for count in range(1, args.seeds + 1):  # seed by seed, so that an early stop leaves whole seeds
-        run_comparison(config, args.out, variants=every, seeds=count)
-    result = run_comparison(config, args.out, variants=every, seeds=args.seeds, train_missing=False)
+    try:
+        if not manifest.is_file():
+            log.info(render_instruments(None, args.data, velocities="80").format())
+        config = resolve_config(CONFIG, [f"data.manifest={manifest}"])
+        every = available_variants()
+        for count in range(1, args.seeds + 1):  # seed by seed, so that an early stop leaves whole seeds
+            run_comparison(config, args.out, variants=every, seeds=count)
+        result = run_comparison(config, args.out, variants=every, seeds=args.seeds, train_missing=False)
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     print(format_results(result))
     hours = (time.perf_counter() - started) / 3600
     print(f"\nstudy files: {args.out} (results.md, results.csv, plots); this call took {hours:.2f} h")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -13,6 +13,7 @@ import argparse
 import logging
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -45,17 +46,31 @@ VARIANTS = {
 }
 
 
-def main() -> None:
-    """Render the data, train every variant, evaluate on the test split and print the table."""
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command line, checked before any data is written (a bad value exits with code 2 and one line)."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=Path("demo_output"), help="data and runs go here")
     parser.add_argument("--epochs", type=int, default=8, help="epochs per variant")
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated subset")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    if args.epochs < 1:
+        parser.error(f"--epochs must be >= 1, got {args.epochs}")
+    names = [name.strip() for name in args.variants.split(",") if name.strip()]
+    unknown = [name for name in names if name not in VARIANTS]
+    if unknown or not names:
+        what = f"unknown variant {', '.join(map(repr, unknown))}" if unknown else "no variant given"
+        parser.error(f"--variants: {what}; choose from {', '.join(VARIANTS)}")
+    args.variants = list(dict.fromkeys(names))
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Render the data, train every variant, evaluate on the test split and print the table."""
+    args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     data_root = write_dataset(args.out / "synthetic_instruments")
     rows = []
-    for name in args.variants.split(","):
+    for name in args.variants:
         config = resolve_config(
             None, [f"data.root={data_root}", *BASE, *VARIANTS[name], f"trainer.max_epochs={args.epochs}"]
         )
@@ -73,7 +88,8 @@ def main() -> None:
         print(f"| {name} | {val:.3f} | {test:.3f} | {f1:.3f} | {seconds:.0f} s |")
     runs = args.out / "runs"
     print(f"\nruns, TensorBoard logs and figures: {runs}  (view with: tensorboard --logdir {runs})")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
