@@ -14,6 +14,7 @@ import soundfile as sf
 import soxr
 
 from adaspec.data import AudioDecodeError, audio_duration, audio_frames, load_audio, resampled_length
+from adaspec.data import audio as audio_module
 from tests.data.audio_files import rename_to_bytes, tone, write, write_tone
 
 
@@ -170,6 +171,36 @@ def test_truncated_flac(tmp_path):
 def test_too_short_to_resample(tmp_path):
     path = write(tmp_path / "one.wav", np.full((1, 1), 0.5), 96000)
     assert _reason(path) == "too short: 1 samples at 96000 Hz leave none at 16000 Hz"
+
+
+def test_a_header_with_a_tiny_sample_rate_is_refused_before_resampling(tmp_path):
+    # 200,000 frames "at 1 Hz" (400 kB) resample to 3.2e9 samples at 16 kHz: 12.8 GB were allocated.
+    path = tmp_path / "one_hertz.wav"
+    sf.write(path, np.zeros(200_000, dtype=np.float32), 1, subtype="PCM_16")
+    with pytest.raises(
+        AudioDecodeError, match=r"one_hertz\.wav: too long at 16000 Hz: 200000 samples at 1 Hz"
+    ):
+        load_audio(path, 16000)
+
+
+def test_resampling_beyond_the_sample_cap_is_refused(tmp_path, monkeypatch):
+    path = tmp_path / "slow.wav"
+    sf.write(path, np.zeros(1000, dtype=np.float32), 100, subtype="PCM_16")
+    monkeypatch.setattr(audio_module, "MAX_SAMPLES", 100_000)
+    with pytest.raises(AudioDecodeError, match=r"would resample to 160000, more than the 100000 accepted"):
+        load_audio(path, 16000)
+    assert load_audio(path, 8000).shape == (80_000,)  # within the cap
+
+
+def test_a_file_holding_more_than_the_sample_cap_is_refused_before_decoding(tmp_path, monkeypatch):
+    path = tmp_path / "long.wav"
+    sf.write(path, np.zeros((1000, 2), dtype=np.float32), 8000, subtype="PCM_16")
+    monkeypatch.setattr(audio_module, "MAX_SAMPLES", 1999)
+    monkeypatch.setattr(sf.SoundFile, "read", lambda *args, **kwargs: pytest.fail("decoded anyway"))
+    with pytest.raises(
+        AudioDecodeError, match=r"long\.wav: too long: 1000 frames x 2 channels, more than the 1999"
+    ):
+        load_audio(path, 8000)
 
 
 def test_loop_of_links_is_named_as_such(tmp_path):

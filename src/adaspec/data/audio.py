@@ -37,6 +37,10 @@ _SFE_BAD_FILE = 7
 # spectrogram into inf and NaN (one such file makes every training loss NaN). Beyond this limit a file is
 # refused like one holding NaN.
 MAX_ABS_SAMPLE = 2.0**32
+# Most samples a file may decode to (frames x channels) or resample to: 2**29 float32 samples are 2 GiB,
+# 9.3 hours at 16 kHz. A header with a tiny sample rate (a 400 kB WAV "at 1 Hz" is 3.2e9 samples at 16 kHz,
+# 12.8 GB) or absurd lengths would otherwise take the machine's memory before any error could be given.
+MAX_SAMPLES = 2**29
 
 
 class AudioDecodeError(FileProblem):
@@ -186,6 +190,12 @@ def _decode(path: Path) -> tuple[np.ndarray, int]:
     try:
         with _quiet_decoder(path, mpeg), sf.SoundFile(_sf_name(path)) as fh:
             declared, rate, fmt = int(fh.frames), int(fh.samplerate), fh.format
+            if declared * fh.channels > MAX_SAMPLES:
+                raise AudioDecodeError(
+                    path,
+                    f"too long: {declared} frames x {fh.channels} channels, more than the {MAX_SAMPLES} "
+                    "samples a file may hold (split it)",
+                )
             # float64 samples are checked before float32 would turn a huge one into inf
             dtype = "float64" if fh.subtype == "DOUBLE" else "float32"
             try:
@@ -239,7 +249,8 @@ def load_audio(path: str | os.PathLike[str], sample_rate: int) -> np.ndarray:
     Raises:
         ValueError: if ``sample_rate`` is not a positive integer.
         AudioDecodeError: if the file is missing, empty, not decodable, truncated, has no samples, has
-            non-finite samples or samples beyond :data:`MAX_ABS_SAMPLE` in magnitude.
+            non-finite samples or samples beyond :data:`MAX_ABS_SAMPLE` in magnitude, or holds or
+            resamples to more than :data:`MAX_SAMPLES` samples.
     """
     sample_rate = check_positive_int("sample_rate", sample_rate)
     path = Path(path)
@@ -247,6 +258,13 @@ def load_audio(path: str | os.PathLike[str], sample_rate: int) -> np.ndarray:
     data, file_rate = _decode(path)
     mono = data[:, 0] if data.shape[1] == 1 else data.mean(axis=1, dtype=np.float32)
     if file_rate != sample_rate:
+        length = resampled_length(len(mono), file_rate, sample_rate)
+        if length > MAX_SAMPLES:
+            raise AudioDecodeError(
+                path,
+                f"too long at {sample_rate} Hz: {len(mono)} samples at {file_rate} Hz would resample to "
+                f"{length}, more than the {MAX_SAMPLES} accepted (is its sample rate right?)",
+            )
         mono = soxr.resample(np.ascontiguousarray(mono), file_rate, sample_rate, quality="HQ")
         if mono.size == 0:
             raise AudioDecodeError(
