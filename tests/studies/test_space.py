@@ -147,3 +147,19 @@ def test_shipped_space_file_fits_the_shipped_config() -> None:
     base = resolve_config(root / "configs" / "gtzan_genre.yaml", ["data.root=/nowhere"])
     keys = [d.key for d in load_space(root / "configs" / "search_space.yaml", base)]
     assert keys[:5] == list(DEFAULT_SPACE) and "frontend.learn_window" in keys
+
+
+@pytest.mark.parametrize(
+    ("base_overrides", "params", "compression"),
+    [
+        ([], {"frontend.name": "leaf"}, "none"),  # was db: every LEAF trial failed ("already returns log")
+        (["frontend.name=leaf"], {"frontend.name": "stft"}, "db"),  # leaving LEAF: the default, not its none
+        (["model.compression=log"], {"frontend.name": "cqt"}, "log"),  # the user's choice is kept
+        ([], {"frontend.name": "leaf", "model.compression": "none"}, "none"),
+    ],
+)
+def test_a_trial_that_switches_the_front_end_gets_its_compression(
+    base_overrides: list[str], params: dict, compression: str
+) -> None:
+    base = resolve_config(None, ["data.root=/data", *base_overrides])
+    assert apply_params(base, params)["model"]["compression"] == compression
