@@ -68,3 +68,23 @@ def test_fewer_batches_than_replicas_are_split_into_files() -> None:
 def test_fewer_files_than_replicas_raises() -> None:
     with pytest.raises(ValueError, match="at least one file per process"):
         GroupedPartsBatchSampler(_parts_dataset([8]), 64, num_replicas=2, rank=1)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"n_items": -1}, "n_items"),
+        ({"n_items": 2.5}, "n_items"),
+        ({"seed": -1}, "seed"),
+        ({"seed": 1.5}, "seed"),  # was truncated to 1 silently
+        ({"seed": "3"}, "seed"),
+        ({"epoch": -2}, "epoch"),
+    ],
+)
+def test_bad_sampler_arguments_are_named(kwargs: dict, name: str) -> None:
+    arguments = {"n_items": 4, "seed": 0, **kwargs}
+    with pytest.raises(ValueError, match=rf"^{name} must be a non-negative integer, got "):
+        EpochShuffleSampler(**arguments)
+    sampler = EpochShuffleSampler(4, seed=0)
+    with pytest.raises(ValueError, match=r"^epoch must be a non-negative integer, got 1\.5"):
+        sampler.set_epoch(1.5)

@@ -185,3 +185,57 @@ def test_manifest_that_is_not_utf8_is_named(tmp_path, content, byte):
     (tmp_path / "meta" / "esc50.csv").write_bytes(content)
     with pytest.raises(ValueError, match=r"ESC-50 metadata CSV '.*esc50\.csv' is not UTF-8 text"):
         read_esc50(tmp_path)
+
+
+def test_manifest_spreadsheet_export_crlf_quotes_and_rows_of_empty_cells(tmp_path):
+    """A spreadsheet saves CRLF lines, quotes cells holding commas and often adds rows of empty cells
+    below the data: those rows are skipped like blank lines."""
+    csv_path = tmp_path / "m.csv"
+    csv_path.write_bytes(
+        b'\xef\xbb\xbfpath,label,split,group\r\n"a, b.wav","dog, small",train,\r\nc.wav,cat,,g\r\n'
+        b",,,\r\n , , , \r\n\r\n"
+    )
+    assert read_manifest(csv_path) == [
+        AudioItem(tmp_path / "a, b.wav", "dog, small", "train", None),
+        AudioItem(tmp_path / "c.wav", "cat", None, "g"),
+    ]
+
+
+def test_manifest_column_names_and_split_values_in_any_case(tmp_path):
+    csv_path = _csv(tmp_path / "m.csv", "Path, LABEL ,Split,Group\na.wav,x,Train,g1\nb.wav,y,TEST,\n")
+    assert read_manifest(csv_path) == [
+        AudioItem(tmp_path / "a.wav", "x", "train", "g1"),
+        AudioItem(tmp_path / "b.wav", "y", "test", None),
+    ]
+
+
+def test_manifest_column_read_twice_is_refused(tmp_path):
+    """Which of two ``label`` columns would be the label? Unnamed or unread columns may repeat."""
+    with pytest.raises(ValueError, match=r"m\.csv: column 'label' appears 2 times in the header"):
+        read_manifest(_csv(tmp_path / "m.csv", "path,label,Label\na.wav,x,y\n"))
+    with pytest.raises(ValueError, match=r"n\.csv: column 'split' appears 2 times in the header"):
+        read_manifest(_csv(tmp_path / "n.csv", "path,label,split,split\na.wav,x,train,test\n"))
+    trailing = _csv(tmp_path / "o.csv", "path,label,note,note,,\na.wav,x,1,2,,\n")
+    assert read_manifest(trailing) == [AudioItem(tmp_path / "a.wav", "x")]
+
+
+def test_manifest_same_file_through_a_link_is_refused(tmp_path):
+    """A link to a listed file (or a folder link on the way) names the same audio twice."""
+    target = _touch(tmp_path / "audio" / "a.wav")
+    (tmp_path / "alias.wav").symlink_to(target)
+    (tmp_path / "mirror").symlink_to(tmp_path / "audio")
+    for name, second in [("m.csv", "alias.wav"), ("n.csv", "mirror/a.wav")]:
+        csv_path = _csv(tmp_path / name, f"path,label\naudio/a.wav,x\n{second},y\n")
+        with pytest.raises(ValueError) as info:
+            read_manifest(csv_path)
+        assert str(info.value) == (
+            f"{csv_path} line 3: {second!r} is listed twice (first on line 2); "
+            f"'audio/a.wav' and {second!r} are both {str(target)!r}"
+        )
+
+
+def test_manifest_separated_by_semicolons_says_so(tmp_path):
+    for separator in (";", "\t"):
+        csv_path = _csv(tmp_path / "m.csv", f"path{separator}label\na.wav{separator}x\n")
+        with pytest.raises(ValueError, match=r"missing required column 'path'.*separated by commas"):
+            read_manifest(csv_path)

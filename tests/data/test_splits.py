@@ -201,3 +201,24 @@ def test_split_list_that_is_not_utf8_is_named(tmp_path):
     list_file.write_bytes("é.wav\n".encode("latin-1"))
     with pytest.raises(ValueError, match=r"split list '.*train\.txt' is not UTF-8 text \(it has byte 0xe9 "):
         apply_split_lists(items, {"train": list_file}, root=tmp_path)
+
+
+def test_split_does_not_depend_on_the_order_of_the_items():
+    """A manifest written in another row order (a script listing files with os.listdir, a sorted
+    spreadsheet) gives every file the same split under the same seed, groups included."""
+    items = _items({"a": 30, "b": 17}) + _items({"c": 24}, group_size=3)
+    reordered = items[::-1][::2] + items[::-1][1::2]
+    assert sorted(map(str, (i.path for i in reordered))) == sorted(map(str, (i.path for i in items)))
+    for seed in (0, 7):
+        first = {item.path: item.split for item in assign_splits(items, FRACTIONS, seed=seed)}
+        second = {item.path: item.split for item in assign_splits(reordered, FRACTIONS, seed=seed)}
+        assert second == first
+
+
+def test_split_list_with_a_byte_order_mark(tmp_path):
+    """Windows editors may start a UTF-8 file with a byte-order mark: it is not part of the first path."""
+    items = [AudioItem(tmp_path / "a.wav", "a"), AudioItem(tmp_path / "b.wav", "a")]
+    list_file = tmp_path / "train.txt"
+    list_file.write_bytes(b"\xef\xbb\xbfa.wav\r\nb.wav\r\n")
+    result = apply_split_lists(items, {"train": list_file}, root=tmp_path)
+    assert [(item.path.name, item.split) for item in result] == [("a.wav", "train"), ("b.wav", "train")]

@@ -21,3 +21,15 @@ def test_folders_are_walked_sorted_and_files_kept_as_given(tmp_path: Path) -> No
         (missing, Path("gone.wav")),
     ]
     assert [f for f, _ in find_audio_files([root], extensions=["wav"])] == [root / "b/2.wav"]
+
+
+def test_files_in_hidden_folders_are_skipped(tmp_path: Path) -> None:
+    """A USB stick's ``.Trashes`` or a ``.git`` folder holds no inputs; a hidden input folder is walked."""
+    root = tmp_path / ".in"
+    for name in ("keep.wav", "sub/keep.wav", ".Trashes/501/old.wav", "sub/.cache/x.wav"):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(b"")
+    assert find_audio_files([root]) == [
+        (root / "keep.wav", Path("keep.wav")),
+        (root / "sub/keep.wav", Path("sub/keep.wav")),
+    ]

@@ -48,14 +48,14 @@ class EpochShuffleSampler(Sampler[tuple[int, int]]):
     """
 
     def __init__(self, n_items: int, seed: int, epoch: int = 0, num_replicas: int = 1, rank: int = 0) -> None:
-        self.n_items = int(n_items)
-        self.seed = int(seed)
-        self.epoch = int(epoch)
+        self.n_items = check_non_negative_int("n_items", n_items)
+        self.seed = check_non_negative_int("seed", seed)
+        self.epoch = check_non_negative_int("epoch", epoch)
         self.num_replicas, self.rank = check_rank(num_replicas, rank)
 
     def set_epoch(self, epoch: int) -> None:
         """Select the permutation of ``epoch``."""
-        self.epoch = int(epoch)
+        self.epoch = check_non_negative_int("epoch", epoch)
 
     def __len__(self) -> int:
         return -(-self.n_items // self.num_replicas)

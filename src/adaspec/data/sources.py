@@ -102,35 +102,58 @@ def not_utf8_error(path: Path, err: UnicodeDecodeError, what: str) -> ValueError
 
 
 def _rows(
-    csv_path: Path, required: tuple[str, ...], what: str
+    csv_path: Path, required: tuple[str, ...], what: str, optional: tuple[str, ...] = ()
 ) -> Iterator[tuple[str, dict[str, str | None]]]:
     """Yield ``("<file> line <n>", row)`` for each data row, after checking the required columns.
 
-    ``what`` names the file in the error when it is not UTF-8 (``"manifest CSV"``).
+    Column names match whatever their case and surrounding spaces (``Path`` is ``path``); a column
+    that is read (``required`` or ``optional``) may appear once only. Rows whose cells are all empty (the
+    ``,,`` rows a spreadsheet exports below the data) are skipped like blank lines. ``what`` names the
+    file in the error when it is not UTF-8 (``"manifest CSV"``).
 
     Raises:
-        ValueError: naming the file when it is missing, not a file, not UTF-8 or lacks a column.
+        ValueError: naming the file when it is missing, not a file, not UTF-8, lacks a column or has a
+            column read twice.
     """
     reason = not_a_file_reason(csv_path)
     if reason is not None:
         problem = "does not exist" if reason == "no such file" else f"is unusable: {reason}"
         raise ValueError(f"CSV file {str(csv_path)!r} {problem}")
     try:
-        yield from _decoded_rows(csv_path, required)
+        yield from _decoded_rows(csv_path, required, optional)
     except UnicodeDecodeError as err:
         raise not_utf8_error(csv_path, err, what) from None
 
 
-def _decoded_rows(csv_path: Path, required: tuple[str, ...]) -> Iterator[tuple[str, dict[str, str | None]]]:
+def _is_empty_row(row: dict[str, str | None]) -> bool:
+    cells = [v for value in row.values() for v in (value if isinstance(value, list) else [value])]
+    return not any(isinstance(cell, str) and cell.strip() for cell in cells)
+
+
+def _decoded_rows(
+    csv_path: Path, required: tuple[str, ...], optional: tuple[str, ...]
+) -> Iterator[tuple[str, dict[str, str | None]]]:
     with open(csv_path, newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle, skipinitialspace=True)
-        fields = [name.strip() for name in (reader.fieldnames or [])]
+        fields = [name.strip().lower() for name in (reader.fieldnames or [])]
         reader.fieldnames = fields
         for column in required:
             if column not in fields:
-                raise ValueError(f"{csv_path}: missing required column {column!r}; found columns {fields}")
+                hint = ""
+                if len(fields) == 1 and any(sep in fields[0] for sep in ";\t"):
+                    hint = " (columns must be separated by commas, not semicolons or tabs)"
+                raise ValueError(
+                    f"{csv_path}: missing required column {column!r}; found columns {fields}{hint}"
+                )
+        for column in (*required, *optional):
+            if fields.count(column) > 1:
+                raise ValueError(
+                    f"{csv_path}: column {column!r} appears {fields.count(column)} times in the header; "
+                    f"keep one (found columns {fields})"
+                )
         for row in reader:
-            yield f"{csv_path} line {reader.line_num}", row
+            if not _is_empty_row(row):
+                yield f"{csv_path} line {reader.line_num}", row
 
 
 def _cell(row: dict[str, str | None], column: str) -> str:
@@ -143,8 +166,10 @@ def read_manifest(
 ) -> list[AudioItem]:
     """Read a manifest CSV with a header row.
 
-    Columns ``path`` and ``label`` are required; ``split`` (``train``/``val``/``test`` or empty) and
-    ``group`` are optional; other columns are ignored.
+    Columns ``path`` and ``label`` are required; ``split`` (``train``/``val``/``test`` in any case, or
+    empty) and ``group`` are optional; other columns are ignored. Column names match in any case. Rows of
+    empty cells are skipped. A file listed twice is refused, however spelt (``./a.wav``, ``b/../a.wav``,
+    a symbolic link to it).
 
     Args:
         csv_path: the CSV file.
@@ -160,21 +185,24 @@ def read_manifest(
     csv_path = Path(csv_path)
     base = Path(root) if root is not None else csv_path.parent
     items: list[AudioItem] = []
-    first_listed: dict[str, str] = {}  # absolute path -> where it was first listed
-    for where, row in _rows(csv_path, ("path", "label"), "manifest CSV"):
+    first_listed: dict[str, tuple[str, str]] = {}  # real path -> (where, text) first listed
+    for where, row in _rows(csv_path, ("path", "label"), "manifest CSV", ("split", "group")):
         path, label = _cell(row, "path"), _cell(row, "label")
         if not path:
             raise ValueError(f"{where}: empty path")
         if not label:
             raise ValueError(f"{where}: empty label for {path!r}")
-        split = _cell(row, "split") or None
+        split = _cell(row, "split").lower() or None
         if split is not None and split not in SPLITS:
             raise ValueError(f"{where}: split must be one of {', '.join(SPLITS)} or empty; got {split!r}")
         file = Path(path) if Path(path).is_absolute() else base / path
-        earlier = first_listed.setdefault(os.path.abspath(file), where)
-        if earlier != where:  # it could land in two splits (test audio in training) or two classes
-            line = earlier.rpartition(" ")[2]
-            raise ValueError(f"{where}: {path!r} is listed twice (first on line {line})")
+        # the file itself, whatever the spelling: ``./a.wav``, ``sub/../a.wav`` or a link to it
+        real = os.path.realpath(file)
+        earlier = first_listed.setdefault(real, (where, path))
+        if earlier[0] != where:  # it could land in two splits (test audio in training) or two classes
+            line = earlier[0].rpartition(" ")[2]
+            same = "" if earlier[1] == path else f"; {earlier[1]!r} and {path!r} are both {real!r}"
+            raise ValueError(f"{where}: {path!r} is listed twice (first on line {line}){same}")
         items.append(
             AudioItem(
                 path=file,

@@ -99,7 +99,8 @@ def assign_splits(
 
     A label is split over its units alone, so removing other labels' items (or unusable items of other
     labels) does not change its split, and removing some of its own items gives the split of the label
-    without them.
+    without them. Before the shuffle a label's units are sorted by their first path, so the order of
+    ``items`` (a manifest's row order, a listing order) does not change the split.
 
     Args:
         items: the items, in any order.
@@ -140,6 +141,8 @@ def assign_splits(
     by_label: dict[str, list[list[int]]] = defaultdict(list)
     for members in units.values():
         by_label[_majority([items[i].label for i in members])].append(members)
+    for label_units in by_label.values():  # a canonical order: the items' order must not change the split
+        label_units.sort(key=lambda members: min(Path(items[i].path) for i in members))
     if require_every_split:
         preset_labels = {item.label for item, split in zip(items, splits, strict=True) if split is not None}
         for label in sorted(set(by_label) - preset_labels):
@@ -188,7 +191,7 @@ def _read_list(list_file: Path, root: Path) -> list[tuple[int, str, str]]:
         what = "does not exist" if reason == "no such file" else f"is unusable: {reason}"
         raise ValueError(f"split list {str(list_file)!r} {what}")
     try:
-        content = list_file.read_text(encoding="utf-8")
+        content = list_file.read_text(encoding="utf-8-sig")  # a byte-order mark is not part of a path
     except UnicodeDecodeError as err:
         raise not_utf8_error(list_file, err, "split list") from None
     entries = []

@@ -21,8 +21,8 @@ def find_audio_files(
 
     Args:
         inputs: files (kept as given, even when missing, so that they are reported) and folders (walked
-            recursively for files with one of ``extensions``, sorted, hidden files skipped, broken links
-            kept so that they are reported).
+            recursively for files with one of ``extensions``, sorted, hidden files and the files in hidden
+            folders such as ``.Trashes`` skipped, broken links kept so that they are reported).
         extensions: file extensions without the dot, any case.
 
     Returns:
@@ -36,7 +36,9 @@ def find_audio_files(
             files = sorted(
                 p
                 for p in root.rglob("*")
-                if is_file_or_broken_link(p) and p.suffix.lower() in suffixes and not p.name.startswith(".")
+                if p.suffix.lower() in suffixes
+                and not any(part.startswith(".") for part in p.relative_to(root).parts)
+                and is_file_or_broken_link(p)
             )
             found += [(p, p.relative_to(root)) for p in files]
         else:
