@@ -152,6 +152,10 @@ def test_frontend_count_must_fit_the_adapter(adapter, frontend_count, match):
         ({"compression": "sqrt"}, "compression must be one of 'db', 'log', 'none'; got 'sqrt'"),
         ({"adapter": "stem"}, "backbone in_channels must be 1 for adapter='stem', got 3"),
         ({"masking": "spec"}, "masking must be an nn.Module"),
+        # strings such as "no" were truthy: power="no" gave 10 log10, input_norm="false" a BatchNorm
+        ({"power": "no"}, "power must be True or False, got 'no'"),
+        ({"input_norm": "false"}, "input_norm must be True or False, got 'false'"),
+        ({"input_norm": None}, "input_norm must be True or False, got None"),
     ],
 )
 def test_wrong_parameters_raise(kwargs, match):
@@ -189,3 +193,34 @@ def test_a_half_precision_network_runs_on_its_float32_frontend_output(wave, back
     half = model.to(dtype)(wave.to(dtype))
     assert half.dtype == dtype
     torch.testing.assert_close(half.float(), reference, rtol=0.1, atol=0.1 * reference.abs().max().item())
+
+
+class _Gain(torch.nn.Module):
+    """A front-end with one parameter and one buffer: ``(B, L) -> (B, 4, L // 4)`` magnitudes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gain = torch.nn.Parameter(torch.ones(()))
+        self.register_buffer("offset", torch.zeros(()))
+
+    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        batch, length = waveform.shape
+        return (self.gain * waveform[:, : length // 4 * 4].reshape(batch, 4, -1)).abs() + self.offset
+
+
+@pytest.mark.parametrize("adapter", ADAPTERS)
+@pytest.mark.parametrize("input_norm", [True, False])
+def test_state_dict_keys(adapter, input_norm):
+    # compression, adapter and masking hold no state: the keys are the front-ends', the input norm's and
+    # the backbone's, whatever the masking
+    frontends = [_Gain() for _ in range(3)] if adapter == "per_channel" else _Gain()
+    backbone = build_backbone("small_cnn", 2, adapter_channels(adapter), image_size=4, hidden=3)
+    model = Classifier(frontends, backbone, adapter=adapter, input_norm=input_norm, masking=SpecMasking(2, 2))
+    count = 3 if adapter == "per_channel" else 1
+    expected = [f"frontends.{i}.{name}" for i in range(count) for name in ("gain", "offset")]
+    if input_norm:
+        bn = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
+        expected += [f"input_norm.{name}" for name in bn]
+    layers = ("meta_layer1.0", "meta_layer2.0", "fc_layer1", "fc_layer2")
+    expected += [f"backbone.{layer}.{name}" for layer in layers for name in ("weight", "bias")]
+    assert list(model.state_dict()) == expected

@@ -77,3 +77,10 @@ def test_log_gradient_is_closed_form():
 def test_unknown_kind_raises():
     with pytest.raises(ValueError, match=r"kind must be one of 'db', 'log', 'none'; got 'ln'"):
         Compression("ln")
+
+
+@pytest.mark.parametrize("power", ["no", 1, None])
+def test_power_must_be_a_bool(power):
+    # a truthy string or number silently picked 10 log10 (power) instead of 20 log10
+    with pytest.raises(ValueError, match=f"power must be True or False, got {power!r}"):
+        Compression("db", power=power)

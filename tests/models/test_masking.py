@@ -71,7 +71,9 @@ def test_time_and_frequency_masks_combine():
 def test_mean_fill_is_the_example_channel_mean():
     torch.manual_seed(3)
     x = positive_input((8, 3, 10, 12)) * torch.arange(1.0, 9.0)[:, None, None, None]
+    before = x.clone()
     out = SpecMasking(time_mask_width=6, freq_mask_width=5).train()(x)
+    torch.testing.assert_close(x, before, rtol=0, atol=0)  # a masked copy; the input is left alone
     means = x.mean(dim=(-2, -1), keepdim=True).expand_as(x)
     changed = out != x
     assert changed.any()

@@ -35,6 +35,36 @@ def test_parameter_count_matches_torchvision(build, expected):
     assert n_parameters(build(1000)) == expected
 
 
+def closed_form_count(layers: tuple[int, ...], num_classes: int = 1000, in_channels: int = 3) -> int:
+    """Parameters of a BasicBlock ResNet from torchvision's definition: 7x7 stem conv (no bias), batch
+    norms with weight and bias, 3x3 convolutions, a 1x1 projection (+ batch norm) where a stage changes
+    width or stride, and ``fc`` with bias."""
+    count = 64 * in_channels * 7 * 7 + 2 * 64
+    inplanes = 64
+    for stage, blocks in enumerate(layers):
+        planes = 64 * 2**stage
+        for block in range(blocks):
+            count += inplanes * planes * 9 + 2 * planes + planes * planes * 9 + 2 * planes
+            if block == 0 and (stage > 0 or inplanes != planes):
+                count += inplanes * planes + 2 * planes
+            inplanes = planes
+    return count + 512 * num_classes + num_classes
+
+
+def test_closed_form_reproduces_torchvision_counts():
+    assert closed_form_count((2, 2, 2, 2)) == 11_689_512
+    assert closed_form_count((3, 4, 6, 3)) == 21_797_672
+
+
+@pytest.mark.parametrize(
+    ("layers", "num_classes", "in_channels"),
+    [((2, 2, 2, 2), 10, 1), ((3, 4, 6, 3), 50, 1), ((3, 4, 6, 3), 10, 3), ((1, 1, 1, 1), 2, 2)],
+)
+def test_any_layers_count_closed_form(layers, num_classes, in_channels):
+    model = ResNet(layers, num_classes=num_classes, in_channels=in_channels)
+    assert n_parameters(model) == closed_form_count(layers, num_classes, in_channels)
+
+
 @pytest.mark.parametrize(("num_classes", "in_channels"), [(10, 3), (10, 1), (1000, 1), (7, 2)])
 def test_parameter_count_closed_form(num_classes, in_channels):
     # torchvision's 11,689,512 with 3 channels and 1000 classes; conv1 has 64*7*7 weights per input

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 import torch
 from torch import nn
 
-from .._validation import check_choice
+from .._validation import check_choice, check_flag
 from .adapters import (
     ADAPTERS,
     RepeatChannels,
@@ -43,8 +43,9 @@ class Classifier(nn.Module):
         masking: e.g. :class:`SpecMasking`, applied in training mode only; ``None`` for none.
 
     Raises:
-        ValueError: for an unknown adapter or compression, a front-end count that does not fit the
-            adapter, or a backbone whose ``in_channels`` differs from the adapter's channels.
+        ValueError: for an unknown adapter or compression, a ``power`` or ``input_norm`` that is not
+            ``True`` or ``False``, a front-end count that does not fit the adapter, or a backbone whose
+            ``in_channels`` differs from the adapter's channels.
     """
 
     def __init__(
@@ -79,10 +80,12 @@ class Classifier(nn.Module):
         if masking is not None and not isinstance(masking, nn.Module):
             raise ValueError(f"masking must be an nn.Module or None, got {type(masking).__name__}")
         self.frontends = nn.ModuleList(frontends)
-        self.compression = Compression(check_choice("compression", compression, COMPRESSIONS), power=power)
+        self.compression = Compression(
+            check_choice("compression", compression, COMPRESSIONS), power=check_flag("power", power)
+        )
         # per_channel has no spectrogram adapter: its front-ends' outputs are stacked in features()
         self.adapter = {"repeat": RepeatChannels(channels), "stem": SingleChannel()}.get(adapter)
-        self.input_norm = nn.BatchNorm2d(channels) if input_norm else None
+        self.input_norm = nn.BatchNorm2d(channels) if check_flag("input_norm", input_norm) else None
         self.masking = masking
         self.backbone = backbone
 

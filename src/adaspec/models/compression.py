@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .._validation import check_choice
+from .._validation import check_choice, check_flag
 from ..ops import amplitude_to_db
 
 COMPRESSIONS = ("db", "log", "none")
@@ -22,20 +22,23 @@ class Compression(nn.Module):
     values as they are. No ``top_db`` floor is applied: clipping at ``max - top_db`` would give every
     clipped bin a zero gradient, and a learnable front-end should not sit on a dead gradient (a
     following batch norm takes care of the scale). Below the ``1e-10`` floor of ``"db"`` the gradient is
-    zero too, which only concerns bins 100 dB (power) below 1.
+    zero too, which only concerns bins 100 dB (power) below 1. A float16 tensor cannot hold the
+    ``1e6`` gradient of ``"log"`` at silence (it overflows to ``inf``); front-ends return float32
+    spectrograms for half-precision input, so this only concerns ``Compression`` applied directly to
+    float16 tensors.
 
     Args:
         kind: ``"db"``, ``"log"`` or ``"none"``.
         power: whether the input is a power (``|X|**2``) rather than a magnitude; used by ``"db"`` only.
 
     Raises:
-        ValueError: for an unknown ``kind``.
+        ValueError: for an unknown ``kind`` or a ``power`` that is not ``True`` or ``False``.
     """
 
     def __init__(self, kind: str = "db", power: bool = False) -> None:
         super().__init__()
         self.kind = check_choice("kind", kind, COMPRESSIONS)
-        self.power = bool(power)
+        self.power = check_flag("power", power)
 
     def forward(self, spectrogram: torch.Tensor) -> torch.Tensor:
         """Compress a real non-negative or a complex tensor of any shape; returns a real tensor."""

@@ -105,7 +105,12 @@ class ResNet(nn.Module):
         return nn.Sequential(*stage)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Map images ``(B, in_channels, H, W)`` (any ``H, W >= 1``) to logits ``(B, num_classes)``."""
+        """Map images ``(B, in_channels, H, W)`` (any ``H, W >= 1``) to logits ``(B, num_classes)``.
+
+        As in torchvision, training mode needs more than one value per channel in every batch norm: a
+        batch of one example whose map shrinks to 1 x 1 (both ``H`` and ``W <= 32`` for the last stage) raises
+        PyTorch's ``ValueError``; use batches of two or more, or eval mode.
+        """
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
         x = torch.flatten(self.avgpool(x), 1)
