@@ -63,6 +63,14 @@ def build_classifier(config: Mapping[str, Any], num_classes: int) -> Classifier:
             "model.compression", f"front-end {name!r} already returns log values; set model.compression=none"
         )
     frontends = build_frontends(config)
+    powers = [frontend_output_is_power(frontend) for frontend in frontends]
+    if model_cfg["compression"] == "db" and len(set(powers)) > 1:  # one dB rule (10 or 20 log10) for all
+        kinds = ", ".join("power" if power else "magnitude" for power in powers)
+        raise ConfigError(
+            "model.channel_overrides",
+            f"the channels' front-ends return {kinds}: with model.compression=db they must all return power "
+            "or all magnitude",
+        )
     backbone_kwargs: dict[str, Any] = {}
     if model_cfg["backbone"] == "small_cnn":
         backbone_kwargs = {"image_size": model_cfg["image_size"], "hidden": model_cfg["hidden"]}
@@ -87,7 +95,7 @@ def build_classifier(config: Mapping[str, Any], num_classes: int) -> Classifier:
         backbone,
         adapter=model_cfg["adapter"],
         compression=model_cfg["compression"],
-        power=frontend_output_is_power(frontends[0]),
+        power=powers[0],
         input_norm=model_cfg["input_norm"],
         masking=masking,
     )
