@@ -126,3 +126,42 @@ def test_unknown_format():
     assert FORMATS == ("table", "csv", "json")
     with pytest.raises(ValueError, match="fmt"):
         format_predictions(ROWS, "xml")
+
+
+def test_csv_writes_the_given_votes_with_their_probabilities(tmp_path):
+    # Under a majority vote a file's label need not be the argmax of its mean probabilities; the file used
+    # to say the argmax (and "correct" against it) while the reported accuracy counted the vote.
+    votes = np.array([1, 2, 0])
+    path = write_predictions_csv(
+        tmp_path / "p.csv", PATHS, PROBS, NAMES, ["dog", "dog", "cat"], predicted=votes
+    )
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["predicted"] for row in rows] == ["dog", "bird", "cat"]
+    assert [float(row["probability"]) for row in rows] == [0.2, 0.8, 0.25]
+    assert [row["correct"] for row in rows] == ["true", "false", "true"]
+    assert rows[0]["top"] == "cat:0.7;dog:0.2;bird:0.1"  # the probabilities stay the mean ones
+
+
+@pytest.mark.parametrize(
+    ("predicted", "match"),
+    [([0, 1], r"predicted must hold one integer class index per path \(3\)"), ([0, 1, 3], r"\[0, 3\)")],
+)
+def test_csv_refuses_bad_votes(tmp_path, predicted, match):
+    with pytest.raises(ValueError, match=match):
+        write_predictions_csv(tmp_path / "p.csv", PATHS, PROBS, NAMES, predicted=predicted)
+    with pytest.raises(ValueError, match="predicted must hold one integer"):
+        write_predictions_csv(tmp_path / "p.csv", PATHS, PROBS, NAMES, predicted=[0.0, 1.0, 2.0])
+
+
+def test_csv_text_probability_is_the_labels():
+    # A majority vote labelled the file "dog" while "cat" has the higher mean probability: the probability
+    # column next to the label is dog's (it used to be cat's 0.7), and empty when the label is not in "top".
+    rows = [
+        {"path": "x.wav", "label": "dog", "top": [("cat", 0.7), ("dog", 0.2)], "error": None},
+        {"path": "y.wav", "label": "bird", "top": [("cat", 0.7)], "error": None},
+    ]
+    parsed = list(csv.DictReader(io.StringIO(format_predictions(rows, "csv"))))
+    assert [row["label"] for row in parsed] == ["dog", "bird"]
+    assert [row["probability"] for row in parsed] == ["0.2", ""]
+    assert parsed[0]["top"] == "cat:0.7;dog:0.2"

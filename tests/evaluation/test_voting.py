@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -80,3 +82,52 @@ def test_errors_name_the_parameter():
         vote_files(SPLIT, np.zeros(2, dtype=int))
     with pytest.raises(ValueError, match="file_index"):
         mean_file_probs(SPLIT, np.zeros(3))
+
+
+# Both classes get the same probabilities over the parts (0.1, 0.2, 0.3 and 0.3, 0.2, 0.1): their means
+# are exactly equal, so the mean vote goes to the first class whatever the order of the parts. A
+# floating-point sum in part order made it 0.6000000000000001 against 0.6, and the vote followed the order.
+EXACT_MEAN_TIE = np.array([[0.1, 0.3], [0.2, 0.2], [0.3, 0.1]])
+# Argmaxes 0, 0, 1, 1 tie; the means are again exactly equal (the same four values per class), so the
+# majority vote goes to the lowest index whatever the order.
+EXACT_MAJORITY_TIE = np.array([[0.7, 0.2], [0.4, 0.3], [0.3, 0.4], [0.2, 0.7]])
+
+
+@pytest.mark.parametrize(("probs", "rule"), [(EXACT_MEAN_TIE, "mean"), (EXACT_MAJORITY_TIE, "majority")])
+def test_exact_ties_do_not_depend_on_the_order_of_the_parts(probs: np.ndarray, rule: str) -> None:
+    for order in itertools.permutations(range(len(probs))):
+        parts = probs[list(order)]
+        assert vote(parts, rule) == 0, order
+        ids, labels = vote_files(parts, np.full(len(parts), 4), rule)
+        assert ids.tolist() == [4] and labels.tolist() == [0], order
+        _, means = mean_file_probs(parts, np.zeros(len(parts), dtype=int))
+        assert means[0, 0] == means[0, 1], order
+
+
+def test_vote_files_does_not_depend_on_the_order_of_parts_or_files() -> None:
+    rng = np.random.default_rng(3)
+    # Two classes and probabilities on a coarse grid (0.1, 0.2, 0.3) make exact ties common; files have
+    # 1 to 6 parts.
+    n_parts = rng.integers(1, 7, size=60)
+    index = np.repeat(np.arange(60) * 3 + 1, n_parts)
+    probs = rng.integers(1, 4, size=(index.size, 2)) / 10.0
+    for rule in VOTES:
+        ids, labels = vote_files(probs, index, rule)
+        expected = [vote(probs[index == i], rule) for i in ids]  # file by file, parts in their order
+        assert labels.tolist() == expected
+        for seed in range(5):
+            order = np.random.default_rng(seed).permutation(index.size)
+            shuffled_ids, shuffled = vote_files(probs[order], index[order], rule)
+            assert shuffled_ids.tolist() == ids.tolist()
+            assert shuffled.tolist() == expected
+            assert [vote(probs[order][index[order] == i], rule) for i in ids] == expected
+
+
+def test_non_finite_probabilities_reach_the_means_for_the_callers_to_report():
+    # adaspec evaluate refuses a model by the non-finite file means; the exact sum must not raise first.
+    parts = np.array([[np.nan, 0.5], [0.25, 0.5], [np.inf, 0.0], [-np.inf, 1.0]])
+    with np.errstate(invalid="ignore"):  # inf - inf
+        ids, means = mean_file_probs(parts, np.array([0, 0, 1, 1]))
+        assert vote(parts[2:], "majority") in (0, 1)
+    assert ids.tolist() == [0, 1]
+    assert np.isnan(means[:, 0]).all() and means[:, 1].tolist() == [0.5, 0.5]

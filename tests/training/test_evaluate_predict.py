@@ -267,6 +267,18 @@ def test_evaluate_run_names_a_bad_argument(trained_run: TrainResult, arguments: 
         evaluate_run(trained_run.paths.root, **arguments)
 
 
+def test_predictions_csv_holds_the_votes_the_report_scores(trained_run: TrainResult, tmp_path: Path) -> None:
+    # predicted/correct were the argmax of the mean probabilities whatever eval.vote said.
+    report = evaluate_run(trained_run.paths.root, split="all", overrides=["eval.vote=majority"], out=tmp_path)
+    result = report.result
+    assert result.rule == "majority"
+    rows = list(csv.DictReader(report.written["predictions"].open()))
+    names = load_classifier(trained_run.paths.best).class_names
+    assert [row["predicted"] for row in rows] == [names[i] for i in result.file_predictions["majority"]]
+    correct = np.mean([row["correct"] in ("1", "True", "true") for row in rows])
+    assert correct == pytest.approx(result.files["majority"].accuracy)
+
+
 def test_evaluate_run_takes_data_and_out_as_strings(
     trained_run: TrainResult, tone_dataset: Path, tmp_path: Path
 ) -> None:

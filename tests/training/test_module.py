@@ -60,3 +60,40 @@ def test_a_diverged_run_stops_instead_of_reporting_scores_of_nan_weights(
         UserError, match=r"training diverged: .* not finite at epoch \d+, step \d+; lower optim.lr"
     ):
         train(config, name="diverged", runs_dir=tmp_path)
+
+
+@pytest.mark.parametrize("adapter", ["stem", "per_channel"])
+def test_optimizer_groups_hold_every_parameter_once_with_the_documented_rates(
+    tmp_path: Path, adapter: str
+) -> None:
+    overrides = {
+        "model.adapter": adapter,
+        "frontend.learn_window": True,
+        "optim.lr": 0.01,
+        "optim.frontend_lr": 0.5,
+        "optim.weight_decay": 0.3,
+        "sched.gamma": 0.5,
+    }
+    config = resolve_config(None, tiny_overrides(tmp_path, **overrides))
+    module = ClassifierModule(config, list(TONE_CLASSES))
+    configured = module.configure_optimizers()
+    optimizer = configured["optimizer"]
+    # The oracle is the module tree: parameters under model.frontends are the front-end's.
+    named = dict(module.named_parameters())
+    frontend = {id(p) for name, p in named.items() if name.startswith("model.frontends.")}
+    assert frontend and any(p.requires_grad for p in named.values() if id(p) in frontend)
+    in_groups = [id(p) for group in optimizer.param_groups for p in group["params"]]
+    assert sorted(in_groups) == sorted(id(p) for p in named.values())  # each exactly once
+    for group in optimizer.param_groups:
+        ids = {id(p) for p in group["params"]}
+        if ids <= frontend:
+            assert (group["lr"], group["weight_decay"]) == (0.5, 0.0)
+        else:
+            assert not ids & frontend
+            assert (group["lr"], group["weight_decay"]) == (0.01, 0.3)
+    assert len(optimizer.param_groups) == 2
+    # The learning rate decays by sched.gamma once per epoch, not per step.
+    assert configured["lr_scheduler"]["interval"] == "epoch"
+    optimizer.step()  # no gradients: nothing moves, but the scheduler expects a step first
+    configured["lr_scheduler"]["scheduler"].step()
+    assert sorted(group["lr"] for group in optimizer.param_groups) == [0.005, 0.25]

@@ -61,10 +61,12 @@ def write_predictions_csv(
     class_names: Sequence[str],
     true_labels: Sequence[str | None] | None = None,
     top_k: int = 3,
+    predicted: Sequence[int] | np.ndarray | None = None,
 ) -> Path:
     """Write one row per file: ``path, predicted, probability[, true_label, correct][, top], p_<class>...``.
 
-    ``predicted`` is the argmax class, ``probability`` its probability; ``true_label``/``correct``
+    ``predicted`` is the given class (the vote, e.g. :attr:`EvaluationResult.file_predictions` of the
+    headline rule) or else the argmax class, ``probability`` its probability; ``true_label``/``correct``
     (``true``/``false``, empty where the true label is ``None``) appear only with ``true_labels``;
     ``top`` lists the ``top_k`` classes as ``name:prob;name:prob`` (left out with ``top_k=0``); then one
     ``p_<name>`` column per class. Numbers carry 6 significant digits.
@@ -76,12 +78,15 @@ def write_predictions_csv(
         class_names: one name per class.
         true_labels: optional true class name per file (``None`` where unknown).
         top_k: classes in the ``top`` column (0 for none).
+        predicted: optional ``(n_files,)`` class index of each file (default: the argmax of ``probs``);
+            give the voted labels so that ``predicted`` and ``correct`` agree with the reported scores
+            under a ``majority`` vote, whose label need not be the argmax of the mean probabilities.
 
     Returns:
         The path written.
 
     Raises:
-        ValueError: for mismatched lengths or a negative ``top_k``.
+        ValueError: for mismatched lengths, a negative ``top_k`` or ``predicted`` outside the classes.
     """
     values = np.asarray(probs, dtype=np.float64)
     if values.ndim != 2 or values.shape != (len(paths), len(class_names)):
@@ -93,6 +98,20 @@ def write_predictions_csv(
         raise ValueError(f"true_labels must have one entry per path ({len(paths)}), got {len(true_labels)}")
     if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 0:
         raise ValueError(f"top_k must be a non-negative integer (0 for no 'top' column), got {top_k!r}")
+    if predicted is None:
+        chosen = values.argmax(axis=1) if values.size else np.zeros(len(paths), dtype=np.int64)
+    else:
+        chosen = np.asarray(predicted)
+        if chosen.shape != (len(paths),) or (chosen.size and not np.issubdtype(chosen.dtype, np.integer)):
+            raise ValueError(
+                f"predicted must hold one integer class index per path ({len(paths)}), "
+                f"got shape {chosen.shape} and dtype {chosen.dtype}"
+            )
+        if chosen.size and (chosen.min() < 0 or chosen.max() >= len(class_names)):
+            raise ValueError(
+                f"predicted must hold class indices in [0, {len(class_names)}), "
+                f"got values from {chosen.min()} to {chosen.max()}"
+            )
     header = ["path", "predicted", "probability"]
     if true_labels is not None:
         header += ["true_label", "correct"]
@@ -105,12 +124,12 @@ def write_predictions_csv(
         writer = csv.writer(handle)
         writer.writerow(header)
         for i, file_path in enumerate(paths):
-            best = int(np.argmax(values[i]))
-            predicted = str(class_names[best])
-            row = [str(file_path), predicted, _number(values[i, best])]
+            best = int(chosen[i])
+            label = str(class_names[best])
+            row = [str(file_path), label, _number(values[i, best])]
             if true_labels is not None:
                 truth = true_labels[i]
-                row += ["", ""] if truth is None else [truth, "true" if truth == predicted else "false"]
+                row += ["", ""] if truth is None else [truth, "true" if truth == label else "false"]
             if top_k:
                 row.append(_top_field(_ranked(values[i], class_names, top_k)))
             row += [_number(p) for p in values[i]]
@@ -133,6 +152,14 @@ def _table(rows: Sequence[Mapping[str, Any]]) -> str:
     )
 
 
+def _label_probability(label: Any, top: Sequence[tuple[str, float]]) -> str:
+    """The probability of ``label`` among the ``top`` classes; empty where it is not one of them (a
+    majority vote's label need not be the most probable class on average)."""
+    if label is None:
+        return ""
+    return next((_number(p) for name, p in top if str(name) == str(label)), "")
+
+
 def _csv(rows: Sequence[Mapping[str, Any]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -145,7 +172,7 @@ def _csv(rows: Sequence[Mapping[str, Any]]) -> str:
             [
                 str(row["path"]),
                 "" if error or label is None else str(label),
-                "" if error or not top else _number(top[0][1]),
+                "" if error else _label_probability(label, top),
                 "" if error else _top_field(top),
                 error or "",
             ]
@@ -168,7 +195,8 @@ def format_predictions(rows: Sequence[Mapping[str, Any]], fmt: str) -> str:
 
     Each row is ``{"path": str, "label": str | None, "top": [(name, prob), ...], "error": str | None}``.
     A row with an error shows it instead of a label: ``ERROR: <reason>`` in the table, the ``error``
-    column in CSV (``path,label,probability,top,error``), the ``"error"`` key in JSON (a list of
+    column in CSV (``path,label,probability,top,error``; ``probability`` is the label's, from ``top``, and
+    empty if the label is not among the ``top`` classes), the ``"error"`` key in JSON (a list of
     ``{"path", "label", "top": [{"class", "probability"}], "error"}``).
 
     Args:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+import math
+
 import numpy as np
 
 from .._validation import check_choice
@@ -32,6 +35,25 @@ def _check_file_index(file_index: np.ndarray, n_parts: int) -> np.ndarray:
     return ids
 
 
+def _exact_means(values: np.ndarray) -> np.ndarray:
+    """Column means of ``values (n_parts, n_classes)``: each exact sum, rounded once, over ``n_parts``.
+
+    A plain floating-point sum depends on the order of the parts (``0.1 + 0.2 + 0.3 != 0.3 + 0.2 + 0.1``),
+    which made an exact tie between two classes go to whichever the order of the parts favoured;
+    ``math.fsum`` is exact, so the means (and every vote) depend only on the parts, not their order.
+    """
+    return np.array([_exact_sum(column) for column in values.T.tolist()], dtype=np.float64) / values.shape[0]
+
+
+def _exact_sum(column: list[float]) -> float:
+    """``math.fsum``; a plain sum where it refuses (``inf - inf``, an overflow), so NaN and inf propagate
+    into the mean as before and the callers' finiteness checks report them."""
+    try:
+        return math.fsum(column)
+    except (OverflowError, ValueError):
+        return float(np.sum(column))
+
+
 def _break_ties(counts: np.ndarray, mean_probs: np.ndarray) -> np.ndarray:
     """Per row, the class with most votes; ties go to the higher mean probability, then the lowest index."""
     tied = counts == counts.max(axis=-1, keepdims=True)
@@ -50,7 +72,7 @@ def mean_probability_vote(probs: np.ndarray) -> int:
     Raises:
         ValueError: if ``probs`` is not a non-empty 2-D array.
     """
-    return int(np.argmax(_check_probs("probs", probs).mean(axis=0)))
+    return int(np.argmax(_exact_means(_check_probs("probs", probs))))
 
 
 def majority_vote(probs: np.ndarray) -> int:
@@ -70,7 +92,7 @@ def majority_vote(probs: np.ndarray) -> int:
     """
     values = _check_probs("probs", probs)
     counts = np.bincount(values.argmax(axis=1), minlength=values.shape[1])
-    return int(_break_ties(counts, values.mean(axis=0)))
+    return int(_break_ties(counts, _exact_means(values)))
 
 
 def vote(probs: np.ndarray, rule: str) -> int:
@@ -84,7 +106,8 @@ def vote(probs: np.ndarray, rule: str) -> int:
 
 
 def mean_file_probs(part_probs: np.ndarray, file_index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Average the part probabilities of every file.
+    """Average the part probabilities of every file (exact sums, so the means do not depend on the order
+    of the parts).
 
     Args:
         part_probs: ``(n_total_parts, n_classes)`` probabilities of all parts of all files, in any order.
@@ -99,9 +122,13 @@ def mean_file_probs(part_probs: np.ndarray, file_index: np.ndarray) -> tuple[np.
     """
     values = _check_probs("part_probs", part_probs)
     ids, inverse = np.unique(_check_file_index(file_index, values.shape[0]), return_inverse=True)
-    sums = np.zeros((ids.size, values.shape[1]))
-    np.add.at(sums, inverse, values)
-    return ids, sums / np.bincount(inverse, minlength=ids.size)[:, None]
+    order = np.argsort(inverse, kind="stable")
+    starts = np.searchsorted(inverse[order], np.arange(ids.size + 1))
+    grouped = values[order]
+    means = np.empty((ids.size, values.shape[1]))
+    for row, (start, stop) in enumerate(itertools.pairwise(starts)):
+        means[row] = _exact_means(grouped[start:stop])
+    return ids, means
 
 
 def vote_files(

@@ -301,6 +301,7 @@ def evaluate_run(
         result.file_probs,
         loaded.class_names,
         true_labels=[files.items[i].label for i in ids],
+        predicted=result.file_predictions[result.rule],  # the votes the report scores (eval.vote)
     )
     confusion = save_confusion_matrix(
         result.file.confusion,

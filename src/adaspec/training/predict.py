@@ -16,7 +16,7 @@ from ..data.cropping import fit_length
 from ..data.scan import shown_path
 from ..data.walk import find_audio_files
 from ..errors import not_a_file_reason
-from ..evaluation import format_predictions, top_k, vote
+from ..evaluation import format_predictions, mean_file_probs, top_k, vote
 from .checkpoints import LoadedModel, load_classifier
 from .datamodule import clip_samples
 from .export import FORMATS, load_exported
@@ -71,7 +71,9 @@ def predict_file(loaded: LoadedModel, path: Path, k: int) -> dict[str, Any]:
         row["error"] = "the model's output is not finite (NaN or inf) on this file"
         return row
     row["label"] = loaded.class_names[vote(probs, config["eval"]["vote"])]
-    row["top"] = top_k(probs.mean(axis=0), loaded.class_names, k)
+    # the vote's exact means (a plain mean's rounding could rank an exact tie otherwise than the label)
+    _, means = mean_file_probs(probs, np.zeros(len(probs), dtype=np.int64))
+    row["top"] = top_k(means[0], loaded.class_names, k)
     return row
 
 
