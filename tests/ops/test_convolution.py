@@ -74,3 +74,21 @@ def test_kept_filter_spectra_serve_many_batches_and_their_gradients() -> None:
         spectra.apply(signal[:, :200])
     with pytest.raises(ValueError, match=r"dtype torch\.float64"):
         spectra.apply(signal.float())
+
+
+@pytest.mark.parametrize("complex_taps", [False, True])
+@pytest.mark.parametrize(("length", "offset", "hop"), [(3, 4, 1), (1, 2, 1), (64, 124, 5), (2, 23, 16)])
+def test_offset_beyond_the_signal_equals_numpy(
+    complex_taps: bool, length: int, offset: int, hop: int
+) -> None:
+    """An offset (< n_taps) past the signal's last sample: the circular advance must wrap the zero padding
+    too (it used to place the signal ``length``, not ``offset``, samples before the end)."""
+    rng = np.random.default_rng(length + offset)
+    signal = rng.standard_normal((2, length))
+    taps = rng.standard_normal((3, 150)) + (1j * rng.standard_normal((3, 150)) if complex_taps else 0)
+    got = decimated_fft_convolution(torch.from_numpy(signal), torch.from_numpy(taps), offset, hop)
+    assert got.shape == (2, 3, 1 + (length - 1) // hop)
+    for b in range(2):
+        for c in range(3):
+            expected = np.convolve(signal[b], taps[c])[offset : offset + length : hop]
+            np.testing.assert_allclose(got[b, c].numpy(), expected, rtol=0, atol=1e-11)

@@ -138,9 +138,11 @@ class FilterSpectra:
     def _convolve(self, waveform: torch.Tensor) -> torch.Tensor:
         """:meth:`apply` to a non-empty ``(batch, length)`` batch."""
         batch, length = waveform.shape
-        # The signal advanced by `offset`: its first `offset` samples wrap into the end of the zero padding.
-        gap = waveform.new_zeros(batch, self.n_fft - length)
-        advanced = torch.cat([waveform[:, self.offset :], gap, waveform[:, : self.offset]], dim=-1)
+        # The zero-padded signal advanced circularly by `offset` (< n_fft): its first `offset` samples wrap
+        # into the end. Rotating the padded signal, not the signal, keeps an offset above the signal's
+        # length right (then zeros of the padding wrap too, and the signal starts n_fft - offset in).
+        padded = torch.cat([waveform, waveform.new_zeros(batch, self.n_fft - length)], dim=-1)
+        advanced = torch.cat([padded[:, self.offset :], padded[:, : self.offset]], dim=-1)
         spectrum = (onnx_fft.rfft if self.real else onnx_fft.fft)(advanced)
         # Real filters: y = Re((1 / N) sum_{f <= N / 2} w_f Z(f) ...), w_f = 2 except DC and (even N) Nyquist.
         if self.real:
