@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -431,3 +432,20 @@ def test_render_sample_rate_outside_fluidsynths_range_names_the_option(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--sample-rate: must be in 8000..96000 Hz" in err[0]
     assert not (tmp_path / "d").exists()
+
+
+def test_quiet_also_quiets_lightnings_info_lines() -> None:
+    # -q hid adaspec's INFO lines only: every process of a multi-process run still printed Lightning's
+    # "Initializing distributed: GLOBAL_RANK: ..." (from lightning.fabric.utilities.distributed).
+    import lightning  # noqa: F401  (sets up Lightning's loggers as a run would)
+
+    from adaspec.cli import _configured_logging
+
+    distributed = logging.getLogger("lightning.fabric.utilities.distributed")
+    before = {name: logging.getLogger(name).level for name in ("lightning.pytorch", "lightning.fabric")}
+    with _configured_logging(debug=False, quiet=True):
+        assert not distributed.isEnabledFor(logging.INFO)
+        assert not logging.getLogger("lightning.pytorch.trainer").isEnabledFor(logging.INFO)
+    assert {name: logging.getLogger(name).level for name in before} == before
+    with _configured_logging(debug=False, quiet=False):
+        assert distributed.isEnabledFor(logging.INFO)

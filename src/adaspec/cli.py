@@ -571,6 +571,10 @@ def _show_warning(
     log.warning("warning: %s", one_line(str(message), limit=None))
 
 
+#: Loggers of Lightning's that ``-q`` quiets as well as adaspec's.
+_LIGHTNING_LOGGERS = ("lightning.pytorch", "lightning.fabric")
+
+
 @contextlib.contextmanager
 def _configured_logging(debug: bool, quiet: bool) -> Iterator[None]:
     """adaspec's log lines on standard error for one command; the ``adaspec`` logger's handlers, level and
@@ -583,12 +587,19 @@ def _configured_logging(debug: bool, quiet: bool) -> Iterator[None]:
     log.handlers[:] = [handler]
     log.setLevel(level)
     log.propagate = False
+    # Lightning's own INFO lines (e.g. "Initializing distributed" from every process of a multi-process run)
+    lightning_levels = {name: logging.getLogger(name).level for name in _LIGHTNING_LOGGERS}
+    if quiet and not debug:
+        for name in _LIGHTNING_LOGGERS:
+            logging.getLogger(name).setLevel(logging.WARNING)
     try:
         yield
     finally:
         log.handlers[:] = handlers
         log.setLevel(level_before)  # (clears logging's cache of enabled levels, as assigning would not)
         log.propagate = propagate
+        for name, before in lightning_levels.items():
+            logging.getLogger(name).setLevel(before)
 
 
 def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
