@@ -17,6 +17,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from ._lightning_logs import LIGHTNING_LOGGERS
 from .errors import UserError, install_hint, one_line
 
 log = logging.getLogger("adaspec")
@@ -571,10 +572,6 @@ def _show_warning(
     log.warning("warning: %s", one_line(str(message), limit=None))
 
 
-#: Loggers of Lightning's that ``-q`` quiets as well as adaspec's.
-_LIGHTNING_LOGGERS = ("lightning.pytorch", "lightning.fabric")
-
-
 @contextlib.contextmanager
 def _configured_logging(debug: bool, quiet: bool) -> Iterator[None]:
     """adaspec's log lines on standard error for one command; the ``adaspec`` logger's handlers, level and
@@ -587,10 +584,15 @@ def _configured_logging(debug: bool, quiet: bool) -> Iterator[None]:
     log.handlers[:] = [handler]
     log.setLevel(level)
     log.propagate = False
-    # Lightning's own INFO lines (e.g. "Initializing distributed" from every process of a multi-process run)
-    lightning_levels = {name: logging.getLogger(name).level for name in _LIGHTNING_LOGGERS}
+    # Lightning's own INFO lines (e.g. "Initializing distributed" from every process of a multi-process run):
+    # quieted here if Lightning is loaded, else by quiet_lightning() once the command has imported it (the
+    # import sets them to INFO, which is what they are restored to then).
+    lightning_levels = {
+        name: logging.getLogger(name).level if name in sys.modules else logging.INFO
+        for name in LIGHTNING_LOGGERS
+    }
     if quiet and not debug:
-        for name in _LIGHTNING_LOGGERS:
+        for name in LIGHTNING_LOGGERS:
             logging.getLogger(name).setLevel(logging.WARNING)
     try:
         yield

@@ -69,8 +69,13 @@ class ClassifierModule(L.LightningModule):
         self._check_finite(loss, "the training loss is")
         accuracy = (logits.argmax(dim=1) == labels).float().mean()
         size = len(labels)
-        self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=size)
-        self.log("train/acc", accuracy, on_step=False, on_epoch=True, batch_size=size)
+        # In a multi-process run each process sees its share of the batches: the epoch values are the mean
+        # over the processes (their shares are equal), not the first process's alone.
+        synced = self.trainer.world_size > 1
+        self.log(
+            "train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=size, sync_dist=synced
+        )
+        self.log("train/acc", accuracy, on_step=False, on_epoch=True, batch_size=size, sync_dist=synced)
         return loss
 
     def on_validation_epoch_start(self) -> None:
@@ -94,8 +99,11 @@ class ClassifierModule(L.LightningModule):
             "val/f1_file": evaluation.file.macro_f1,
             "val/n_files": len(evaluation.file_ids),
         }
+        # Every process holds the same (gathered) scores: syncing them changes nothing and tells Lightning so,
+        # which otherwise warns once per metric in a multi-process run.
+        synced = self.trainer.world_size > 1
         for name, value in metrics.items():
-            self.log(name, float(value), prog_bar=name == "val/acc_file")
+            self.log(name, float(value), prog_bar=name == "val/acc_file", sync_dist=synced)
 
     def _gather_parts(self) -> None:
         """In a distributed run, give every process the parts all processes evaluated (each file was
