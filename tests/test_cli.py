@@ -440,12 +440,19 @@ def test_quiet_also_quiets_lightnings_info_lines() -> None:
     import lightning  # noqa: F401  (sets up Lightning's loggers as a run would)
 
     from adaspec.cli import _configured_logging
+    from adaspec.training.train import quiet_lightning
 
     distributed = logging.getLogger("lightning.fabric.utilities.distributed")
-    before = {name: logging.getLogger(name).level for name in ("lightning.pytorch", "lightning.fabric")}
+    names = ("lightning.pytorch", "lightning.fabric")
+    before = {name: logging.getLogger(name).level for name in names}
     with _configured_logging(debug=False, quiet=True):
         assert not distributed.isEnabledFor(logging.INFO)
         assert not logging.getLogger("lightning.pytorch.trainer").isEnabledFor(logging.INFO)
-    assert {name: logging.getLogger(name).level for name in before} == before
+        logging.getLogger("lightning.fabric").setLevel(logging.INFO)  # as importing Lightning does
+        quiet_lightning()  # what a run does once Lightning is loaded
+        assert not distributed.isEnabledFor(logging.INFO)
+    assert {name: logging.getLogger(name).level for name in names} == before
+    quiet_lightning()  # the Python API, not under -q: Lightning's logging stays as Lightning sets it
     with _configured_logging(debug=False, quiet=False):
         assert distributed.isEnabledFor(logging.INFO)
+    assert distributed.isEnabledFor(logging.INFO)

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from ._lightning_logs import LIGHTNING_LOGGERS
+from ._lightning_logs import quiet_lightning_logs
 from .errors import UserError, install_hint, one_line
 
 log = logging.getLogger("adaspec")
@@ -584,24 +584,13 @@ def _configured_logging(debug: bool, quiet: bool) -> Iterator[None]:
     log.handlers[:] = [handler]
     log.setLevel(level)
     log.propagate = False
-    # Lightning's own INFO lines (e.g. "Initializing distributed" from every process of a multi-process run):
-    # quieted here if Lightning is loaded, else by quiet_lightning() once the command has imported it (the
-    # import sets them to INFO, which is what they are restored to then).
-    lightning_levels = {
-        name: logging.getLogger(name).level if name in sys.modules else logging.INFO
-        for name in LIGHTNING_LOGGERS
-    }
-    if quiet and not debug:
-        for name in LIGHTNING_LOGGERS:
-            logging.getLogger(name).setLevel(logging.WARNING)
     try:
-        yield
+        with quiet_lightning_logs(quiet and not debug):  # Lightning's INFO lines too
+            yield
     finally:
         log.handlers[:] = handlers
         log.setLevel(level_before)  # (clears logging's cache of enabled levels, as assigning would not)
         log.propagate = propagate
-        for name, before in lightning_levels.items():
-            logging.getLogger(name).setLevel(before)
 
 
 def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:

@@ -18,7 +18,7 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_only
 from torch import nn
 
-from .._lightning_logs import LIGHTNING_LOGGERS
+from .._lightning_logs import apply_quiet
 from ..data import AudioItem
 from ..errors import ConfigError, UserError, one_line
 from ..plots.frontend import frontend_state
@@ -63,9 +63,7 @@ def quiet_lightning() -> None:
     ):
         warnings.filterwarnings("ignore", message=pattern)
     logging.getLogger("lightning.pytorch.utilities.rank_zero").setLevel(logging.WARNING)
-    if not logging.getLogger("adaspec").isEnabledFor(logging.INFO):  # adaspec -q: Lightning's INFO lines too
-        for name in LIGHTNING_LOGGERS:  # (importing Lightning set them to INFO; the CLI restores them)
-            logging.getLogger(name).setLevel(logging.WARNING)
+    apply_quiet()  # under adaspec -q, Lightning's INFO lines too (importing Lightning set them to INFO)
 
 
 #: ``trainer`` keys that say which devices a run uses, checked by :func:`check_machine_settings`.
