@@ -2,15 +2,37 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 
+@contextlib.contextmanager
+def replaced_atomically(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary file of this process in ``path``'s folder to write, then rename it over ``path``:
+    a reader sees the old file or the new one, never half of one, and two processes writing the same file
+    at once (search workers writing the study's reports) leave one of their files whole. If the block
+    fails (an error, Ctrl-C), ``path`` is untouched and the temporary file removed.
+
+    Args:
+        path: the file to write (its folder must exist).
+
+    Yields:
+        The temporary file's path.
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
-    """Write ``text`` (UTF-8, line endings as given) to ``path`` through a temporary file of this process in
-    the same folder, then rename it over ``path``: a reader sees the old file or the new one, never half of
-    one, and two processes writing the same file at once (search workers writing the study's reports)
-    leave one of their files whole. If writing fails, ``path`` is untouched and the temporary file removed.
+    """Write ``text`` (UTF-8, line endings as given) to ``path`` through :func:`replaced_atomically`.
 
     Args:
         path: the file to write (its folder must exist).
@@ -19,12 +41,6 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
     Returns:
         ``path`` as a :class:`~pathlib.Path`.
     """
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with replaced_atomically(path) as tmp:
         tmp.write_text(text, encoding="utf-8", newline="")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    return Path(path)

@@ -33,6 +33,17 @@ def load(name: str, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     return module
 
 
+def with_sentinels(name: str, steps: tuple[str, ...], monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """:func:`load` the example with its heavy ``steps`` replaced by sentinels that fail if reached."""
+    module = load(name, monkeypatch)
+    for step in steps:
+        monkeypatch.setattr(module, step, _sentinel)
+    return module
+
+
+INSTALL_RENDER_COMPARE = ("ensure_system_packages", "render_instruments", "run_comparison")
+
+
 def run_main(module: ModuleType, argv: list[str], monkeypatch: pytest.MonkeyPatch) -> int | str | None:
     monkeypatch.setattr(sys, "argv", [f"{module.__name__}.py", *argv])
     with pytest.raises(SystemExit) as exit_info:
@@ -46,9 +57,7 @@ def run_main(module: ModuleType, argv: list[str], monkeypatch: pytest.MonkeyPatc
 def test_instrument_demo_refuses_bad_arguments_before_installing(
     argv: list[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    demo = load("instrument_demo", monkeypatch)
-    for step in ("ensure_system_packages", "render_instruments", "run_comparison"):
-        monkeypatch.setattr(demo, step, _sentinel)
+    demo = with_sentinels("instrument_demo", INSTALL_RENDER_COMPARE, monkeypatch)
     assert run_main(demo, ["--out", str(tmp_path / "out"), *argv], monkeypatch) == 2
     assert "error: --" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
@@ -60,9 +69,7 @@ def test_instrument_demo_refuses_bad_arguments_before_installing(
 def test_training_demo_refuses_bad_arguments_before_writing_data(
     argv: list[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    demo = load("training_demo", monkeypatch)
-    for step in ("write_dataset", "train", "evaluate_run"):
-        monkeypatch.setattr(demo, step, _sentinel)
+    demo = with_sentinels("training_demo", ("write_dataset", "train", "evaluate_run"), monkeypatch)
     assert run_main(demo, ["--out", str(tmp_path / "out"), *argv], monkeypatch) == 2
     assert "error: --" in capsys.readouterr().err
 
@@ -70,17 +77,14 @@ def test_training_demo_refuses_bad_arguments_before_writing_data(
 def test_instrument_study_refuses_no_seeds_before_installing(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    study = load("instrument_study", monkeypatch)
-    for step in ("ensure_system_packages", "render_instruments", "run_comparison"):
-        monkeypatch.setattr(study, step, _sentinel)
+    study = with_sentinels("instrument_study", INSTALL_RENDER_COMPARE, monkeypatch)
     argv = ["--data", str(tmp_path / "data"), "--out", str(tmp_path / "out"), "--seeds", "0"]
     assert run_main(study, argv, monkeypatch) == 2
     assert "error: --seeds" in capsys.readouterr().err
 
 
 def test_training_demo_accepts_a_subset(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    demo = load("training_demo", monkeypatch)
-    monkeypatch.setattr(demo, "write_dataset", _sentinel)
+    demo = with_sentinels("training_demo", ("write_dataset",), monkeypatch)
     monkeypatch.setattr(sys, "argv", ["training_demo.py", "--out", str(tmp_path), "--variants", "mel_fixed"])
     with pytest.raises(Reached):  # the arguments pass; the first heavy step is reached
         demo.main()

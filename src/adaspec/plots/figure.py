@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .._atomic import replaced_atomically
 from ..errors import install_hint
 
 
@@ -46,20 +47,15 @@ def figure_format(path: str | os.PathLike[str]) -> str:
 
 
 def save_figure(figure, path: str | os.PathLike[str], format: str) -> Path:
-    """Write ``figure`` to ``path`` in ``format`` through a temporary file in the same folder, renamed over
-    ``path`` once whole: an error or Ctrl-C while rendering leaves the old file (or none), never half of
-    one, and no temporary file. Parent folders are created.
+    """Write ``figure`` to ``path`` in ``format`` through :func:`~adaspec._atomic.replaced_atomically`: an
+    error or Ctrl-C while rendering leaves the old file (or none), never half of one, and no temporary
+    file. Parent folders are created.
 
     Returns:
         ``path`` as a :class:`~pathlib.Path`.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with replaced_atomically(path) as tmp:
         figure.savefig(tmp, format=format)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return path
