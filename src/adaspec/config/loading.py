@@ -246,8 +246,8 @@ def resolve_config(
     for text in overrides:
         key, value = parse_override(text)
         config = set_dotted(config, key, value)
-        if key == "model.compression" or (key == "model" and isinstance(value, Mapping)):
-            given = given or key == "model.compression" or "compression" in value
+        if key == "model.compression" or (key == "model" and _given_compression({"model": value})):
+            given = True
     frontend = config.get(FRONTEND_SECTION)
     if not given and isinstance(frontend, Mapping) and frontend.get("name") in LOG_OUTPUT_FRONTENDS:
         # model.compression's default (db) depends on the front-end: none for one that returns log values

@@ -23,7 +23,7 @@ from typing import Any
 import optuna
 
 from ..config import get_dotted, load_config_file, resolve_config, set_dotted
-from ..config.schema import LOG_OUTPUT_FRONTENDS, SCHEMA
+from ..config.schema import LOG_OUTPUT_FRONTENDS
 from ..errors import ConfigError, UserError
 from ..training.train import check_machine_settings
 
@@ -158,19 +158,12 @@ def apply_params(base: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str
     for key, value in params.items():
         config = set_dotted(config, key, value)
     if "frontend.name" in params and "model.compression" not in params:
-        config["model"]["compression"] = _compression_after_switch(base, config["frontend"]["name"])
+        switched = (base["frontend"]["name"], config["frontend"]["name"])
+        if any(name in LOG_OUTPUT_FRONTENDS for name in switched):
+            # to or from a front-end that returns log values: the base's compression was set by that front-end
+            # (or would be wrong after it), so resolve_config chooses the default for the new one
+            del config["model"]["compression"]
     return resolve_config(config)
-
-
-def _compression_after_switch(base: Mapping[str, Any], name: str) -> str:
-    """``model.compression`` for a trial that switches the front-end to ``name``: ``none`` after one that
-    returns log values (as :func:`~adaspec.config.resolve_config` defaults it), the default ``db`` when
-    leaving such a front-end (whose ``none`` was not the user's choice for a spectrogram), else the base's."""
-    if name in LOG_OUTPUT_FRONTENDS:
-        return "none"
-    if base["frontend"]["name"] in LOG_OUTPUT_FRONTENDS:
-        return SCHEMA["model"]["compression"].default
-    return base["model"]["compression"]
 
 
 def check_single_process(config: Mapping[str, Any], where: str = "the config") -> None:

@@ -214,6 +214,5 @@ def build_catalog(
     if class_names is None:
         log.info("data: %s files, %d classes", counts, len(names))
     else:  # the model's classes, of which the data may hold only some
-        present = len({item.label for item, _ in kept})
-        log.info("data: %s files, %d of the model's %d classes", counts, present, len(names))
+        log.info("data: %s files, %d of the model's %d classes", counts, len(usable), len(names))
     return Catalog(class_names=list(names), splits=grouped, bad=result.bad)
