@@ -142,6 +142,8 @@ def test_switching_frontend_drops_old_parameters(tmp_path: Path) -> None:
         ("optim.frontend_lr=.inf", "optim.frontend_lr"),
         ("trainer.gradient_clip_val=.inf", "trainer.gradient_clip_val"),
         ("augment.gain_p=.nan", "augment.gain_p"),
+        ("augment.gain_db=[0, 800]", "augment.gain_db"),
+        ("augment.gain_db=[-.inf, 0]", "augment.gain_db"),
         ("augment.enabled=yes", "augment.enabled"),
         ("augment.enabled=off", "augment.enabled"),
     ],

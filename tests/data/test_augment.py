@@ -36,6 +36,8 @@ def test_spectrogram_keys_are_accepted():
         ({"enabled": "yes"}, r"augment\.enabled"),
         ({"enabled": True, "gain_db": [6, -6]}, r"augment\.gain_db must have low <= high"),
         ({"enabled": True, "gain_db": 6}, r"augment\.gain_db must be a \[low, high\]"),
+        ({"enabled": True, "gain_db": [0, 800]}, r"augment\.gain_db must lie within \+-120 dB"),
+        ({"enabled": False, "gain_db": [-121, 0]}, r"augment\.gain_db must lie within \+-120 dB"),
         ({"enabled": True, "noise_snr_db": [10, "x"]}, r"augment\.noise_snr_db"),
         ({"enabled": True, "noise_p": 1.5}, r"augment\.noise_p must be a probability"),
         ({"enabled": True, "shift_max": 2.0}, r"augment\.shift_max"),

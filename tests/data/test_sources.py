@@ -239,3 +239,28 @@ def test_manifest_separated_by_semicolons_says_so(tmp_path):
         csv_path = _csv(tmp_path / "m.csv", f"path{separator}label\na.wav{separator}x\n")
         with pytest.raises(ValueError, match=r"missing required column 'path'.*separated by commas"):
             read_manifest(csv_path)
+
+
+def test_class_folders_file_found_twice_through_links_is_refused(tmp_path):
+    """A class folder linked to another (``kitty -> cat``) put every file in two classes."""
+    target = _touch(tmp_path / "cat" / "a.wav")
+    _touch(tmp_path / "dog" / "b.wav")
+    (tmp_path / "kitty").symlink_to(tmp_path / "cat")
+    with pytest.raises(ValueError) as info:
+        scan_class_folders(tmp_path)
+    assert str(info.value) == (
+        f"{str(target)!r} and {str(tmp_path / 'kitty' / 'a.wav')!r} are both {str(target)!r} (in classes "
+        "'cat' and 'kitty'): a file may be found once only; remove the symbolic link that leads to it twice"
+    )
+    (tmp_path / "kitty").unlink()
+    (tmp_path / "dog" / "alias.wav").symlink_to(tmp_path / "dog" / "b.wav")
+    with pytest.raises(ValueError, match=r"alias.wav' .* \(in class 'dog'\)"):
+        scan_class_folders(tmp_path)
+
+
+def test_class_folders_may_be_links_to_audio_kept_elsewhere(tmp_path):
+    store = _touch(tmp_path / "store" / "cats" / "a.wav")
+    (tmp_path / "root").mkdir()
+    (tmp_path / "root" / "cat").symlink_to(store.parent)
+    items = scan_class_folders(tmp_path / "root")
+    assert items == [AudioItem(tmp_path / "root" / "cat" / "a.wav", "cat")]

@@ -222,3 +222,28 @@ def test_split_list_with_a_byte_order_mark(tmp_path):
     list_file.write_bytes(b"\xef\xbb\xbfa.wav\r\nb.wav\r\n")
     result = apply_split_lists(items, {"train": list_file}, root=tmp_path)
     assert [(item.path.name, item.split) for item in result] == [("a.wav", "train"), ("b.wav", "train")]
+
+
+def test_groups_spread_over_splits_by_given_splits_are_warned_once(tmp_path, caplog):
+    """A manifest's split column that puts one recording's files in training and test leaks it."""
+    items = [
+        AudioItem(tmp_path / "a1.wav", "a", split="train", group="rec1"),
+        AudioItem(tmp_path / "a2.wav", "a", split="test", group="rec1"),
+        AudioItem(tmp_path / "a3.wav", "a", group="rec1"),
+        AudioItem(tmp_path / "b1.wav", "b", split="train", group="rec2"),
+        AudioItem(tmp_path / "b2.wav", "b", split="train", group="rec2"),
+        AudioItem(tmp_path / "b3.wav", "b", split="val"),
+    ]
+    with caplog.at_level("WARNING", logger="adaspec.data.splits"):
+        result = assign_splits(items, FRACTIONS, seed=0)
+    warnings = [record.getMessage() for record in caplog.records if record.levelname == "WARNING"]
+    assert warnings == [
+        "1 group is spread over several splits by the given splits ('rec1': train, test): files of one group "
+        "(one recording, speaker or source file) in training and evaluation make the scores optimistic"
+    ]
+    assert [item.split for item in result] == ["train", "test", "train", "train", "train", "val"]
+    caplog.clear()
+    consistent = [item for item in items if item.group != "rec1"]
+    with caplog.at_level("WARNING", logger="adaspec.data.splits"):
+        assign_splits(consistent, FRACTIONS, seed=0)
+    assert not caplog.records

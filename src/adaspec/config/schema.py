@@ -65,6 +65,15 @@ def _range_pair(value: Any) -> bool:
     )
 
 
+#: Largest gain, in dB either way, that ``augment.gain_db`` may draw: 120 dB scales a waveform by 1e6;
+#: past about 770 dB a float32 waveform overflows to inf and training turns to NaN.
+GAIN_DB_LIMIT = 120.0
+
+
+def _gain_pair(value: Any) -> bool:
+    return _range_pair(value) and all(-GAIN_DB_LIMIT <= v <= GAIN_DB_LIMIT for v in value)
+
+
 def _devices(value: Any) -> bool:
     if isinstance(value, str):
         return value == "auto" or value.lstrip("-").isdigit()
@@ -170,7 +179,9 @@ SCHEMA: dict[str, Any] = {
     },
     "augment": {
         "enabled": Key((bool,), False),
-        "gain_db": Key((list,), [-6.0, 6.0], check=_range_pair, rule="[low, high]"),
+        "gain_db": Key(
+            (list,), [-6.0, 6.0], check=_gain_pair, rule=f"[low, high] within +-{GAIN_DB_LIMIT:g} dB"
+        ),
         "gain_p": Key((float,), 0.5, check=_probability, rule="in [0, 1]"),
         "noise_snr_db": Key((list,), [10.0, 40.0], check=_range_pair, rule="[low, high]"),
         "noise_p": Key((float,), 0.5, check=_probability, rule="in [0, 1]"),

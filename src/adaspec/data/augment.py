@@ -13,6 +13,7 @@ import numpy as np
 from audiomentations import AddGaussianSNR, Compose, Gain, PolarityInversion, Shift
 
 from .._validation import check_positive_int
+from ..config.schema import GAIN_DB_LIMIT
 
 WaveformAugmentFn = Callable[[np.ndarray, np.random.Generator], np.ndarray]
 
@@ -110,6 +111,11 @@ def build_waveform_augment(config: Mapping[str, Any] | None, sample_rate: int) -
         raise ValueError(f"augment.enabled must be true or false, got {options['enabled']!r}")
     sample_rate = check_positive_int("sample_rate", sample_rate)
     gain_low, gain_high = _range("gain_db", options["gain_db"])
+    if max(abs(gain_low), abs(gain_high)) > GAIN_DB_LIMIT:
+        raise ValueError(
+            f"augment.gain_db must lie within +-{GAIN_DB_LIMIT:g} dB (a gain of 120 dB scales by 1e6), "
+            f"got {options['gain_db']!r}"
+        )
     snr_low, snr_high = _range("noise_snr_db", options["noise_snr_db"])
     shift_max = _number("shift_max", options["shift_max"])
     if not 0.0 <= shift_max <= 1.0:

@@ -55,6 +55,7 @@ def scan_class_folders(
     """List ``root/<label>/**/*.<ext>``: every sub-folder of ``root`` is a class.
 
     Extensions match case-insensitively; hidden files and folders (name starting with ``.``) are skipped.
+    Class folders may be symbolic links (to audio kept elsewhere), but no file may be reached twice.
 
     Args:
         root: folder holding one sub-folder per class.
@@ -64,7 +65,8 @@ def scan_class_folders(
         Items sorted by path, ``split`` and ``group`` unset.
 
     Raises:
-        ValueError: if ``root`` is missing, has no class folder, or no audio file is found.
+        ValueError: if ``root`` is missing, has no class folder, no audio file is found, or a file is found
+            twice through symbolic links (a class folder linked to another one, a link to a listed file).
     """
     root = Path(root)
     exts = _normalise_extensions(extensions)
@@ -90,7 +92,32 @@ def scan_class_folders(
         raise ValueError(
             f"root {str(root)!r} has no audio files with extensions {listed} in its class folders"
         )
-    return sorted(items, key=lambda item: item.path)
+    items.sort(key=lambda item: item.path)
+    _refuse_files_found_twice(items)
+    return items
+
+
+def _refuse_files_found_twice(items: list[AudioItem]) -> None:
+    """Refuse a file reached twice through symbolic links (a class folder linked to another, a linked
+    file): it would carry two labels, or land in two splits (test audio in training).
+
+    Raises:
+        ValueError: naming both paths and the file they lead to.
+    """
+    first_found: dict[str, AudioItem] = {}
+    for item in items:
+        real = os.path.realpath(item.path)
+        earlier = first_found.setdefault(real, item)
+        if earlier is not item:
+            labels = (
+                f"class {earlier.label!r}"
+                if earlier.label == item.label
+                else f"classes {earlier.label!r} and {item.label!r}"
+            )
+            raise ValueError(
+                f"{str(earlier.path)!r} and {str(item.path)!r} are both {real!r} (in {labels}): a file may "
+                "be found once only; remove the symbolic link that leads to it twice"
+            )
 
 
 def not_utf8_error(path: Path, err: UnicodeDecodeError, what: str) -> ValueError:

@@ -125,14 +125,13 @@ def assign_splits(
     for item in items:
         if item.split is not None and item.group is not None:
             preset[item.group].append(item.split)
+    _warn_spread_groups(preset)
     units: dict[tuple[str, object], list[int]] = {}
     for index, item in enumerate(items):
         if item.split is not None:
             continue
         if item.group is not None and item.group in preset:
             known = preset[item.group]
-            if len(set(known)) > 1:
-                logger.warning("group %r is already spread over splits %s", item.group, sorted(set(known)))
             splits[index] = max(SPLITS, key=lambda s: (known.count(s), -SPLITS.index(s)))
             continue
         key = ("group", item.group) if item.group is not None else ("item", index)
@@ -160,6 +159,30 @@ def assign_splits(
         item if item.split == split else replace(item, split=split)
         for item, split in zip(items, splits, strict=True)
     ]
+
+
+def _warn_spread_groups(preset: Mapping[str, Sequence[str]]) -> None:
+    """Warn once when given splits put the files of one group into several splits: a group is one
+    recording (or speaker, or source file), so its files then leak from training into evaluation.
+
+    Args:
+        preset: ``{group: the splits given to its files}``.
+    """
+    spread = {
+        group: sorted(set(given), key=SPLITS.index) for group, given in preset.items() if len(set(given)) > 1
+    }
+    if not spread:
+        return
+    examples = "; ".join(f"{group!r}: {', '.join(given)}" for group, given in sorted(spread.items())[:3])
+    more = f" and {len(spread) - 3} more" if len(spread) > 3 else ""
+    logger.warning(
+        "%d group%s spread over several splits by the given splits (%s%s): files of one group (one "
+        "recording, speaker or source file) in training and evaluation make the scores optimistic",
+        len(spread),
+        " is" if len(spread) == 1 else "s are",
+        examples,
+        more,
+    )
 
 
 def _check_enough_units(label: str, units: Sequence[Sequence[int]], fractions: Mapping[str, float]) -> None:
