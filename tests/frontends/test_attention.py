@@ -156,3 +156,27 @@ def test_empty_batch_keeps_its_shape(shape):
     assert freq_gate.shape[0] == time_gate.shape[0] == 0
     out.sum().backward()
     assert x.grad.shape == x.shape
+
+
+@pytest.mark.parametrize("combine", ["sum", "product", "max"])
+def test_no_frames_give_finite_gates_and_zero_parameter_gradients(combine):
+    # The band means over no frames were NaN: NaN band gates and NaN gradients for freq_squeeze and
+    # freq_excite, although the output is empty.
+    module = adaspec.TFAttention(16, reduction=4, combine=combine)
+    x = torch.zeros(2, 16, 0, requires_grad=True)
+    out = module(x)
+    assert out.shape == x.shape
+    freq_gate, time_gate = module.gates(x)
+    assert torch.isfinite(freq_gate).all() and time_gate.shape == (2, 1, 0)
+    out.sum().backward()
+    for name, parameter in module.named_parameters():
+        assert torch.equal(parameter.grad, torch.zeros_like(parameter)), name
+
+
+@pytest.mark.parametrize(
+    "x", [torch.ones(2, 16, 9, dtype=torch.int64), torch.ones(2, 16, 9, dtype=torch.complex64), [[1.0]]]
+)
+def test_gates_refuse_non_real_floating_input_with_value_error(x):
+    # gates() checked only the shape: integers failed in torch.mean, complex values in clamp.
+    with pytest.raises(ValueError, match="input must be a real floating-point tensor"):
+        adaspec.TFAttention(16).gates(x)

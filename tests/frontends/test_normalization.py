@@ -85,3 +85,28 @@ def test_empty_batch_keeps_its_shape(mode):
     assert out.shape == x.shape
     out.sum().backward()
     assert x.grad.shape == x.shape
+
+
+@pytest.mark.parametrize("mode", ["frequency", "example"])
+def test_float16_statistics_do_not_overflow(mode):
+    # 1000 frames of standard deviation 10: a sum of squares of 1e5, beyond float16's 65504 (it gave
+    # inf variance and an all-zero output); the result is float16, within its rounding of the oracle.
+    rng = np.random.default_rng(2)
+    x = rng.normal(0.0, 10.0, (2, 4, 1000))
+    axes = (-1,) if mode == "frequency" else (-2, -1)
+    output = adaspec.SpectrogramNorm(mode)(torch.from_numpy(x).half())
+    assert output.dtype == torch.float16
+    half_rounded = torch.from_numpy(x).half().double().numpy()
+    np.testing.assert_allclose(output.double().numpy(), numpy_zscore(half_rounded, axes, 1e-5), atol=5e-3)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.float32])
+@pytest.mark.parametrize("mode", ["frequency", "example"])
+def test_eps_below_the_dtype_range_keeps_constant_input_finite(mode, dtype):
+    # eps=1e-50 rounds to 0 in float32 (1e-8 in float16): constant bands gave 0 / 0 = NaN.
+    eps = 1e-50 if dtype == torch.float32 else 1e-8
+    constant = torch.full((2, 8, 20), 3.0, dtype=dtype, requires_grad=True)
+    output = adaspec.SpectrogramNorm(mode, eps=eps)(constant)
+    (output.float() * torch.randn(output.shape)).sum().backward()
+    assert torch.equal(output, torch.zeros_like(output))
+    assert torch.isfinite(constant.grad).all()

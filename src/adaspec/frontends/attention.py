@@ -99,8 +99,10 @@ class TFAttention(nn.Module):
             ``(B, F, 1)`` and ``(B, 1, T)`` for 3-D input.
 
         Raises:
-            ValueError: when ``x`` is not ``(B, C, F, T)`` (or ``(B, F, T)`` with ``C = 1``).
+            ValueError: when ``x`` is not a real floating-point ``(B, C, F, T)`` tensor (or ``(B, F, T)``
+                with ``C = 1``).
         """
+        check_spectrogram(x, "input")
         x4 = self._as_4d(x)
         batch, frames = x4.shape[0], x4.shape[-1]
         flat = promoted_under_autocast(x4.reshape(batch, x4.shape[1] * x4.shape[2], frames))
@@ -137,7 +139,8 @@ class TFAttention(nn.Module):
 
 class _Squeeze(torch.autograd.Function):
     """Both squeezes of a ``(B, N, T)`` input in one node: the band means over time ``(B, N)`` and the
-    frame projections ``w . x[:, :, t]`` ``(B, T)``.
+    frame projections ``w . x[:, :, t]`` ``(B, T)``. The means of no frames (``T = 0``) are zero, not NaN:
+    NaN gates gave NaN gradients to the band gate's layers although the output is empty.
 
     The backward writes the input gradient in one pass, ``dmean / T + w dproj`` (a broadcast
     ``addcmul``), where autograd would materialise and add the two terms separately.
@@ -146,8 +149,10 @@ class _Squeeze(torch.autograd.Function):
     @staticmethod
     def forward(ctx, flat: torch.Tensor, weight: torch.Tensor):  # type: ignore[override]
         ctx.save_for_backward(flat, weight)
+        # sum / T is bit-identical to mean(); sym_max keeps T symbolic (no guard) under torch.export.
+        means = flat.sum(dim=-1) / torch.sym_max(flat.shape[-1], 1)
         # einsum: about 3x faster here than matmul, which broadcasts (1, N) into a batched product.
-        return flat.mean(dim=-1), torch.einsum("on,bnt->bt", weight, flat)
+        return means, torch.einsum("on,bnt->bt", weight, flat)
 
     @staticmethod
     @torch.autograd.function.once_differentiable
@@ -155,7 +160,7 @@ class _Squeeze(torch.autograd.Function):
         flat, weight = ctx.saved_tensors
         grad_flat = grad_weight = None
         if ctx.needs_input_grad[0]:
-            scaled = (grad_means / flat.shape[-1]).unsqueeze(-1)
+            scaled = (grad_means / torch.sym_max(flat.shape[-1], 1)).unsqueeze(-1)
             grad_flat = torch.addcmul(scaled, weight.transpose(0, 1), grad_frames.unsqueeze(-2))
         if ctx.needs_input_grad[1]:
             grad_weight = torch.matmul(grad_frames.unsqueeze(-2), flat.transpose(-1, -2)).sum(dim=0)

@@ -28,6 +28,7 @@ from ..ops import OUTPUTS, parts_output
 from ..ops._tracing import is_exporting, require_static_length
 from ..ops.convolution import FilterSpectra
 from ._device import built_on_default_device, reset_to_initial
+from ._kernel_check import kernel_key
 from ._waveform import check_waveform, over_signals
 from .registry import register_frontend
 
@@ -316,7 +317,9 @@ class CWT(nn.Module):
             dtype,
             device,
             torch.is_inference_mode_enabled(),  # inference tensors cannot enter a later autograd graph
-            *((p.data_ptr(), p._version, p.dtype, p.device) for p in parameters),
+            # Parameters made under torch.inference_mode have no version counter (reading it raised, so a
+            # CWT built there failed at its first call): their key is new at every call, never cached.
+            *kernel_key(*parameters),
         )
         if fixed and self.cache_spectra and key == self._spectra_key and self._spectra is not None:
             return self._spectra

@@ -32,14 +32,23 @@ class SpectrogramNorm(nn.Module):
 
     def forward(self, spectrogram: torch.Tensor) -> torch.Tensor:
         """Normalise ``(..., F, T)`` spectrograms (at least 2-D); in float32 under ``torch.autocast``
-        (a half-precision input is promoted), in the input's dtype outside it."""
+        (a half-precision input is promoted), in the input's dtype outside it.
+
+        The statistics are computed in at least float32: in float16 the sum of squares overflows
+        (above 65504, e.g. 1000 frames of standard deviation 10), which zeroed the whole output, and an
+        ``eps`` below float16's range gave NaN on constant bands. An ``eps`` below the compute dtype's
+        smallest normal number is raised to it, so constant input still maps to zeros."""
         check_spectrogram(spectrogram)
         spectrogram = promoted_under_autocast(spectrogram)
-        with autocast_off(spectrogram):  # the variance's dot product would run in bf16
+        dtype = spectrogram.dtype
+        wide = spectrogram.to(torch.promote_types(dtype, torch.float32))
+        eps = max(self.eps, torch.finfo(wide.dtype).tiny)
+        with autocast_off(wide):  # the variance's dot product would run in bf16
             if self.mode == "frequency":
-                return _ZScore.apply(spectrogram, self.eps)
-            flat = spectrogram.flatten(-2)
-            return _ZScore.apply(flat, self.eps).reshape(spectrogram.shape)
+                normalised = _ZScore.apply(wide, eps)
+            else:
+                normalised = _ZScore.apply(wide.flatten(-2), eps).reshape(wide.shape)
+        return normalised.to(dtype)
 
     def extra_repr(self) -> str:
         return f"mode={self.mode!r}, eps={self.eps:g}"
