@@ -97,13 +97,14 @@ def read_checkpoint(path: str | Path, lazy: bool = False) -> dict[str, Any]:
     Args:
         path: the checkpoint file.
         lazy: map the tensors from the file instead of reading them (for a check of the file: a truncated
-            zip fails to open either way); only for zip checkpoints, which ``torch.save`` writes.
+            zip fails to open either way, and the entries' CRCs are checked either way, streamed); only for
+            zip checkpoints, which ``torch.save`` writes.
 
     Raises:
         UserError: unreadable file, not a torch checkpoint, or one without adaspec's hyper-parameters.
     """
     mapped = lazy and zipfile.is_zipfile(path)
-    if not lazy and _starts_like_torch_save(path):
+    if _starts_like_torch_save(path):  # also when resuming, or a run trains on from damaged weights
         _check_crcs(path)
     try:
         try:

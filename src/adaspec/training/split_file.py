@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..data import AudioItem
+from .._atomic import replaced_atomically
+from ..data import SPLITS, AudioItem
 from ..errors import UserError
 from .catalog import Catalog
 
@@ -35,9 +36,18 @@ LISTING_KEYS = (
 
 
 def write_split_file(path: Path, catalog: Catalog) -> Path:
-    """Write every file of ``catalog`` with its label, split and group as CSV; returns ``path``."""
+    """Write every file of ``catalog`` with its label, split and group as CSV, atomically (a run stopped
+    while writing it leaves no half file, which a resumed run would take for its whole split).
+
+    Args:
+        path: the file to write.
+        catalog: the run's files and splits.
+
+    Returns:
+        ``path``.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8") as handle:
+    with replaced_atomically(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(COLUMNS)
         for split, data in catalog.splits.items():
@@ -50,22 +60,57 @@ def read_split_file(path: Path, base: Path | None = None) -> list[AudioItem]:
     """The items of a file written by :func:`write_split_file`; relative paths are joined to ``base`` when
     given (the folder the run was trained from, see :mod:`~adaspec.training.workdir`).
 
+    Args:
+        path: the ``splits.csv`` file.
+        base: the folder relative paths are joined to (``None``: kept as written).
+
+    Returns:
+        One item per row, in the file's order.
+
     Raises:
-        UserError: when the file lacks the columns or a row is incomplete.
+        UserError: when the file is not UTF-8 or lacks the columns, or a row is incomplete, names a split
+            other than train, val and test, or lists a file again (an edited file would otherwise drop
+            files from training, or score files trained on).
     """
-    with open(path, newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        if tuple(reader.fieldnames or ()) != COLUMNS:
-            raise UserError(f"{path}: not a split file (columns {', '.join(COLUMNS)} expected)")
-        items = []
-        for line, row in enumerate(reader, start=2):
-            if not row["path"] or not row["label"] or not row["split"]:
-                raise UserError(f"{path} line {line}: path, label and split are required")
-            group = row["group"] or None
-            item_path = Path(row["path"])
-            if base is not None and not item_path.is_absolute():
-                item_path = base / item_path
-            items.append(AudioItem(item_path, row["label"], row["split"], group))
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            return _read_rows(path, csv.DictReader(handle), base)
+    except UnicodeDecodeError as err:
+        raise UserError(f"{path}: not a split file (not UTF-8 text: {err.reason})") from None
+
+
+def _read_rows(path: Path, reader: csv.DictReader[str], base: Path | None) -> list[AudioItem]:
+    """The items of :func:`read_split_file`'s rows.
+
+    Args:
+        path: the file, for messages.
+        reader: its rows.
+        base: as for :func:`read_split_file`.
+
+    Returns:
+        One item per row.
+
+    Raises:
+        UserError: as :func:`read_split_file`.
+    """
+    if tuple(reader.fieldnames or ()) != COLUMNS:
+        raise UserError(f"{path}: not a split file (columns {', '.join(COLUMNS)} expected)")
+    items = []
+    first_line: dict[str, int] = {}
+    for line, row in enumerate(reader, start=2):
+        if not row["path"] or not row["label"] or not row["split"]:
+            raise UserError(f"{path} line {line}: path, label and split are required")
+        if row["split"] not in SPLITS:
+            raise UserError(f"{path} line {line}: split {row['split']!r} is not one of {', '.join(SPLITS)}")
+        if row["path"] in first_line:
+            raise UserError(
+                f"{path} line {line}: {row['path']} is listed again (first on line {first_line[row['path']]})"
+            )
+        first_line[row["path"]] = line
+        item_path = Path(row["path"])
+        if base is not None and not item_path.is_absolute():
+            item_path = base / item_path
+        items.append(AudioItem(item_path, row["label"], row["split"], row["group"] or None))
     return items
 
 

@@ -11,14 +11,18 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+import torch
 from lightning.fabric.plugins.environments import LightningEnvironment
+from lightning.fabric.plugins.io import TorchCheckpointIO
 from lightning.fabric.utilities.rank_zero import rank_zero_only as fabric_rank_zero_only
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_only
 from torch import nn
 
+from .._atomic import replaced_atomically
 from .._lightning_logs import apply_quiet
+from ..config import MACHINE_KEYS, config_differences, summarize_differences
 from ..data import AudioItem
 from ..errors import ConfigError, UserError, one_line
 from ..plots.frontend import frontend_state
@@ -30,7 +34,7 @@ from .datamodule import AudioDataModule
 from .module import ClassifierModule
 from .run_dir import RunPaths, RunPlan, existing_run_dir, make_run_dir, plan_run_dir
 from .split_file import read_split_file, warn_missing, write_split_file
-from .workdir import record_workdir
+from .workdir import comparable_data_paths, record_workdir
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +162,52 @@ class RunCheckpoint(ModelCheckpoint):
 _CHECKPOINT_PATH_KEYS = ("best_model_path", "kth_best_model_path", "last_model_path")
 
 
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Lightning's checkpoint writer, but each file is written beside its final name, synced, and renamed
+    over it, so that ``last.ckpt`` is always a whole checkpoint of the old epoch or of the new one.
+
+    Lightning writes into the system's temporary folder and moves the file into the run: where that is
+    another file system (a tmpfs ``/tmp``), the move copies over the old file in place, and a full disk or a
+    kill during the copy left a truncated ``last.ckpt`` and nothing to resume from. A failed write also
+    raised an ``OSError`` without a file name; it names the checkpoint here.
+    """
+
+    def save_checkpoint(
+        self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None
+    ) -> None:
+        """Write ``checkpoint`` to ``path`` atomically.
+
+        Args:
+            checkpoint: what Lightning saves.
+            path: the checkpoint file.
+            storage_options: not supported (Lightning's ``TypeError``).
+
+        Raises:
+            OSError: the file could not be written (a full disk, a read-only folder), naming ``path``.
+        """
+        if storage_options is not None:  # Lightning's own TypeError
+            super().save_checkpoint(checkpoint, path, storage_options)
+            return
+        target = Path(path)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with replaced_atomically(target) as tmp, open(tmp, "wb") as handle:
+                torch.save(checkpoint, handle)  # straight to the file: no second copy in memory
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError as err:
+            if err.filename is not None:
+                raise
+            raise OSError(err.errno, err.strerror or one_line(err), str(target)) from err
+
+
+def use_atomic_checkpoints(trainer: L.Trainer) -> None:
+    """Make ``trainer`` write checkpoints with :class:`AtomicCheckpointIO` where it would use Lightning's
+    plain ``TorchCheckpointIO`` (other strategies, e.g. XLA's, keep their own writer)."""
+    if type(trainer.strategy.checkpoint_io) is TorchCheckpointIO:
+        trainer.strategy.checkpoint_io = AtomicCheckpointIO()
+
+
 def checkpoint_callbacks(paths: RunPaths) -> list[ModelCheckpoint]:
     """``best.ckpt`` (highest ``val/acc_file``) and ``last.ckpt`` (written at the end of every epoch).
 
@@ -179,9 +229,21 @@ def checkpoint_callbacks(paths: RunPaths) -> list[ModelCheckpoint]:
 
 
 def build_trainer(
-    config: Mapping[str, Any], paths: RunPaths, callbacks: Sequence[L.Callback] = ()
+    config: Mapping[str, Any], paths: RunPaths, callbacks: Sequence[L.Callback] = (), resume_step: int = 0
 ) -> L.Trainer:
-    """A Lightning Trainer with the run's checkpoints, TensorBoard logger and the ``trainer`` section."""
+    """A Lightning Trainer with the run's checkpoints, TensorBoard logger and the ``trainer`` section.
+
+    Args:
+        config: the resolved config.
+        paths: the run directory.
+        callbacks: callbacks run before the run's own.
+        resume_step: the optimiser step the run resumes from (0 for a fresh run): TensorBoard hides what
+            earlier sessions logged from that step on (an interrupted epoch, or a failed start), which the
+            run logs again, so that the curves continue as one.
+
+    Returns:
+        The trainer.
+    """
     trainer_cfg = config["trainer"]
     all_callbacks: list[L.Callback] = [*callbacks, RngState(), *checkpoint_callbacks(paths)]
     if trainer_cfg["early_stopping_patience"]:
@@ -199,7 +261,7 @@ def build_trainer(
         for key in ("gradient_clip_val", "limit_train_batches", "limit_val_batches")
         if trainer_cfg[key] is not None
     }
-    return L.Trainer(
+    trainer = L.Trainer(
         default_root_dir=paths.root,
         max_epochs=trainer_cfg["max_epochs"],
         accelerator=trainer_cfg["accelerator"],
@@ -215,11 +277,17 @@ def build_trainer(
         # The data module's samplers shard the data themselves (files stay whole in evaluation).
         use_distributed_sampler=False,
         logger=TensorBoardLogger(
-            save_dir=paths.root, name="tensorboard", version="", default_hp_metric=False
+            save_dir=paths.root,
+            name="tensorboard",
+            version="",
+            default_hp_metric=False,
+            purge_step=resume_step,
         ),
         callbacks=all_callbacks,
         **optional,
     )
+    use_atomic_checkpoints(trainer)
+    return trainer
 
 
 def train(
@@ -249,7 +317,7 @@ def train(
     plan = plan_run(runs_dir, name, config, overwrite)
     paths, resume = plan.paths, plan.resume
     L.seed_everything(config["seed"], workers=True, verbose=False)
-    data, recorded = run_data(config, paths, resume)
+    data, recorded, resume_step = run_data(config, paths, resume)
     class_names = data.class_names
     data.split("train")
     data.split("val")
@@ -259,7 +327,7 @@ def train(
     initial = frontend_state(nn.ModuleList(frontends))
     artifacts = RunArtifacts(paths, class_names, initial)
     watch = InterruptWatch()
-    trainer = build_trainer(config, paths, [*callbacks, artifacts, watch])
+    trainer = build_trainer(config, paths, [*callbacks, artifacts, watch], resume_step)
     # Checked before Lightning's launcher starts the other processes, so that it is said once, not by each.
     data.check_files_per_process("val", trainer.world_size)
     if process_rank() == 0:  # every check passed: only now is an old run replaced
@@ -280,11 +348,14 @@ def plan_run(runs_dir: str | Path, name: str, config: Mapping[str, Any], overwri
     return RunPlan(paths, resume)
 
 
-def run_data(config: Mapping[str, Any], paths: RunPaths, resume: Path | None) -> tuple[AudioDataModule, bool]:
+def run_data(
+    config: Mapping[str, Any], paths: RunPaths, resume: Path | None
+) -> tuple[AudioDataModule, bool, int]:
     """The run's data: a resumed run's recorded split, checked against the classes it was trained with.
 
     Returns:
-        The data module (its catalog built) and whether its split was read from ``splits.csv``.
+        The data module (its catalog built), whether its split was read from ``splits.csv``, and the
+        optimiser step the run resumes from (0 for a fresh run).
 
     Raises:
         UserError: an unreadable checkpoint, a dataset without the run's classes, or a data problem.
@@ -292,32 +363,47 @@ def run_data(config: Mapping[str, Any], paths: RunPaths, resume: Path | None) ->
     if resume is None:
         data = AudioDataModule(config)
         data.setup()
-        return data, False
-    trained = check_resumable(paths, resume)
+        return data, False, 0
+    trained, step = check_resumable(paths, resume, config)
     log.info("resuming %s from %s", paths.root, resume)
     recorded = recorded_split(paths, config)
     catalog = None if recorded is None else build_catalog(config["data"], config["seed"], assigned=recorded)
     data = AudioDataModule(config, catalog=catalog)
     check_same_classes(paths, trained, data.class_names)
-    return data, recorded is not None
+    return data, recorded is not None, step
 
 
-def check_resumable(paths: RunPaths, checkpoint: Path) -> list[str]:
-    """Refuse to resume from a checkpoint that cannot be read (e.g. cut short by a full disk).
+def check_resumable(paths: RunPaths, checkpoint: Path, config: Mapping[str, Any]) -> tuple[list[str], int]:
+    """Refuse to resume from a checkpoint that cannot be read (e.g. cut short by a full disk, or damaged),
+    or that was trained with another config than ``config`` (the run folder's ``config.yaml`` was edited):
+    its weights would not fit the model (a traceback), or it would go on with other settings.
+
+    Args:
+        paths: the run directory.
+        checkpoint: the checkpoint to resume from.
+        config: the resolved config the run resumes with (a larger ``trainer.max_epochs`` and other
+            machine-only keys may differ).
 
     Returns:
-        The class names the run was trained with.
+        The class names the run was trained with and the optimiser step it was saved at.
 
     Raises:
         UserError: naming the checkpoint and the remedies.
     """
+    remedy = "start the run afresh with --overwrite"
     try:
         saved = read_checkpoint(checkpoint, lazy=True)  # Lightning reads it whole next
     except UserError as err:
+        raise UserError(f"cannot resume {paths.root}: {err}; restore the file, or {remedy}") from err
+    trained_with = comparable_data_paths(saved["hyper_parameters"]["config"])
+    ignored = (*MACHINE_KEYS, "trainer.max_epochs")  # a larger budget trains a run further
+    differences = config_differences(trained_with, comparable_data_paths(config), ignored=ignored)
+    if differences:
         raise UserError(
-            f"cannot resume {paths.root}: {err}; restore the file, or start the run afresh with --overwrite"
-        ) from err
-    return [str(name) for name in saved["hyper_parameters"]["class_names"]]
+            f"cannot resume {paths.root}: {checkpoint} was trained with another config "
+            f"({summarize_differences(differences)}); restore the run's config.yaml, or {remedy}"
+        )
+    return [str(name) for name in saved["hyper_parameters"]["class_names"]], int(saved.get("global_step", 0))
 
 
 def check_same_classes(paths: RunPaths, trained: Sequence[str], found: Sequence[str]) -> None:
