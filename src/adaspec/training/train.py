@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import warnings
@@ -32,7 +33,8 @@ from .catalog import build_catalog, list_items
 from .checkpoints import read_checkpoint
 from .datamodule import AudioDataModule
 from .module import ClassifierModule
-from .run_dir import RunPaths, RunPlan, existing_run_dir, make_run_dir, plan_run_dir
+from .run_dir import RunPaths, RunPlan, check_run_name, existing_run_dir, make_run_dir, plan_run_dir
+from .run_lock import run_locked
 from .split_file import read_split_file, warn_missing, write_split_file
 from .workdir import comparable_data_paths, record_workdir
 
@@ -314,6 +316,21 @@ def train(
     """
     quiet_lightning()
     check_machine_settings(config)
+    # One process trains a run at a time (DDP: process 0 holds the lock for all; the others start later).
+    name = check_run_name(name)
+    lock = run_locked(runs_dir, name) if process_rank() == 0 else contextlib.nullcontext()
+    with lock:
+        return _train_locked(config, name, runs_dir, overwrite, callbacks)
+
+
+def _train_locked(
+    config: Mapping[str, Any],
+    name: str,
+    runs_dir: str | Path,
+    overwrite: bool,
+    callbacks: Sequence[L.Callback],
+) -> TrainResult:
+    """:func:`train` once the run's lock is held (see :mod:`~adaspec.training.run_lock`)."""
     plan = plan_run(runs_dir, name, config, overwrite)
     paths, resume = plan.paths, plan.resume
     L.seed_everything(config["seed"], workers=True, verbose=False)
