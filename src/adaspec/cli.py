@@ -17,7 +17,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from . import __version__
 from ._lightning_logs import quiet_lightning_logs
+from .config.schema import MAX_SEED
 from .errors import UserError, install_hint, one_line
 
 log = logging.getLogger("adaspec")
@@ -61,6 +63,31 @@ def _bounded_int(text: str, least: int) -> int:
     return value
 
 
+def path_argument(text: str) -> Path:
+    """argparse type of a file or folder: a non-empty path (``Path("")`` would silently be ``.``).
+
+    Args:
+        text: the argument as typed.
+
+    Returns:
+        The path.
+    """
+    if not text:
+        raise argparse.ArgumentTypeError("must not be empty (write . for the current folder)")
+    return Path(text)
+
+
+def seed_argument(text: str) -> int:
+    """argparse type: a random seed, an integer in ``0..2**32 - 1``."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be an integer in 0..{MAX_SEED}, got {text!r}")
+    return value
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors (exit 2), like every other user error of the tool."""
 
@@ -81,15 +108,21 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "train",
         help="train a classifier from a config file",
-        description="Train (or resume) runs/<name>/ from a YAML/JSON config and dotted key=value overrides, "
-        "e.g. `adaspec train configs/gtzan.yaml frontend.learn_window=true optim.lr=0.01 --name lw`.",
+        description="Train (or resume) RUNS_DIR/<name>/ from a YAML/JSON config and dotted key=value "
+        "overrides, e.g. `adaspec train configs/gtzan_genre.yaml data.root=/data/genres_original "
+        "frontend.learn_window=true optim.lr=0.01 --name lw`.",
     )
-    parser.add_argument("config", type=Path, help="YAML or JSON config file")
+    parser.add_argument("config", type=path_argument, help="YAML or JSON config file")
     parser.add_argument(
         "overrides", nargs="*", metavar="KEY=VALUE", default=[], help="dotted config overrides"
     )
     parser.add_argument("--name", help="run name (default: the config file's stem)")
-    parser.add_argument("--runs-dir", type=Path, default=Path("runs"), help="parent of run directories")
+    parser.add_argument(
+        "--runs-dir",
+        type=path_argument,
+        default=Path("runs"),
+        help="parent of run directories (default: runs)",
+    )
     parser.add_argument("--overwrite", action="store_true", help="delete an existing run of that name")
     parser.add_argument("--strict", action="store_true", help="refuse the dataset if any file is unreadable")
 
@@ -99,14 +132,25 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
         "evaluate",
         help="evaluate a trained run on a split (segment and file level)",
         description="Split each file into eval.n_parts parts, vote, and report accuracy, macro-F1, a "
-        "per-class table and a confusion matrix; writes predictions.csv into the run directory.",
+        "per-class table and a confusion matrix; writes predictions.csv and evaluation_test.json (for "
+        "another split: predictions_<split>.csv, evaluation_<split>.json) into the run directory, or into "
+        "RUN_DIR/evaluations/NAME-HASH/ for another dataset, or into --out.",
     )
-    parser.add_argument("target", type=Path, metavar="RUN_DIR|CKPT", help="run directory or checkpoint")
-    parser.add_argument("--data", type=Path, help="another dataset root (same layout) or a manifest CSV")
-    parser.add_argument("--split", default="test", choices=("train", "val", "test", "all"))
+    parser.add_argument(
+        "target", type=path_argument, metavar="RUN_DIR|CKPT", help="run directory or checkpoint"
+    )
+    parser.add_argument(
+        "--data", type=path_argument, help="another dataset root (same layout) or a manifest CSV"
+    )
+    parser.add_argument(
+        "--split",
+        default="test",
+        choices=("train", "val", "test", "all"),
+        help="split to score (default: test)",
+    )
     parser.add_argument(
         "--out",
-        type=Path,
+        type=path_argument,
         help="where to write reports (default: the run folder; RUN/evaluations/NAME-HASH/ for other data)",
     )
     parser.add_argument("--strict", action="store_true", help="refuse the data if any file is unreadable")
@@ -123,11 +167,18 @@ def _add_predict(commands: argparse._SubParsersAction) -> None:
         "run, a checkpoint or a model file written by `adaspec export` (.onnx runs in onnxruntime).",
     )
     parser.add_argument(
-        "target", type=Path, metavar="RUN_DIR|CKPT|MODEL", help="run directory, checkpoint, .onnx or .pt2"
+        "target",
+        type=path_argument,
+        metavar="RUN_DIR|CKPT|MODEL",
+        help="run directory, checkpoint, .onnx or .pt2",
     )
-    parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="audio files or folders")
-    parser.add_argument("--top-k", type=positive_int, default=3, help="probabilities to show per file")
-    parser.add_argument("--format", default="table", choices=("table", "csv", "json"))
+    parser.add_argument("paths", nargs="+", type=path_argument, metavar="PATH", help="audio files or folders")
+    parser.add_argument(
+        "--top-k", type=positive_int, default=3, help="probabilities to show per file (default: 3)"
+    )
+    parser.add_argument(
+        "--format", default="table", choices=("table", "csv", "json"), help="output format (default: table)"
+    )
     parser.epilog = "exit status: 0 all files predicted, 1 some files failed, 2 none could be read"
 
 
@@ -139,14 +190,18 @@ def _add_export(commands: argparse._SubParsersAction) -> None:
         "or a torch.export program, with its class names, sample rate and crop length inside, and check its "
         "logits against PyTorch's (in onnxruntime for ONNX).",
     )
-    parser.add_argument("target", type=Path, metavar="RUN_DIR|CKPT", help="run directory or checkpoint")
+    parser.add_argument(
+        "target", type=path_argument, metavar="RUN_DIR|CKPT", help="run directory or checkpoint"
+    )
     parser.add_argument(
         "--format",
         choices=("onnx", "pt2"),
         help="default: from --output's extension (.onnx, .pt2), else onnx",
     )
     parser.add_argument(
-        "--output", type=Path, help="file to write (default: model.onnx or model.pt2 in the run directory)"
+        "--output",
+        type=path_argument,
+        help="file to write (default: model.onnx or model.pt2 in the run directory)",
     )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing file")
 
@@ -173,23 +228,33 @@ def _add_data(commands: argparse._SubParsersAction) -> None:
         "--soundfont",
         dest="soundfonts",
         action="append",
-        type=Path,
+        type=path_argument,
         metavar="PATH",
         help="an sf2/sf3 file (repeat; default: the four Debian fonts of the default dataset)",
     )
-    render.add_argument("--out", type=Path, required=True, help="output folder")
+    render.add_argument("--out", type=path_argument, required=True, help="output folder")
     render.add_argument(
         "--pitches",
         default="36:96:3",
-        help="MIDI notes 0..127: start:stop[:step] (stop included when on the step), one note, or a,b,c",
+        help="MIDI notes 0..127: start:stop[:step] (stop included when on the step), one note, or a,b,c "
+        "(default: 36:96:3)",
     )
     render.add_argument(
         "--velocities",
         default="50,80,110",
-        help="MIDI velocities 1..127, same syntax as --pitches: a,b,c, one velocity, or start:stop[:step]",
+        help="MIDI velocities 1..127, same syntax as --pitches: a,b,c, one velocity, or start:stop[:step] "
+        "(default: 50,80,110)",
     )
-    render.add_argument("--sample-rate", type=_render_rate, default=16000, help="8000..96000 Hz")
-    render.add_argument("--format", dest="audio_format", default="flac", choices=("flac", "wav"))
+    render.add_argument(
+        "--sample-rate", type=_render_rate, default=16000, help="8000..96000 Hz (default: 16000)"
+    )
+    render.add_argument(
+        "--format",
+        dest="audio_format",
+        default="flac",
+        choices=("flac", "wav"),
+        help="audio file format (default: flac)",
+    )
     render.add_argument(
         "--workers",
         type=positive_int,
@@ -215,7 +280,7 @@ def _add_compare(commands: argparse._SubParsersAction) -> None:
         "(a run folder holding another config is refused unless --overwrite); a run that fails is logged and "
         "left out (exit code 1) and is retried by the next call.",
     )
-    parser.add_argument("config", type=Path, help="YAML or JSON config file (the shared setup)")
+    parser.add_argument("config", type=path_argument, help="YAML or JSON config file (the shared setup)")
     parser.add_argument(
         "overrides", nargs="*", metavar="KEY=VALUE", default=[], help="dotted config overrides"
     )
@@ -223,11 +288,13 @@ def _add_compare(commands: argparse._SubParsersAction) -> None:
         "--variants",
         help="comma-separated variants, or 'all' (default: the seven STFT trials, mel, mel_learn)",
     )
-    parser.add_argument("--seeds", type=int, default=3, help="seeds per variant")
+    parser.add_argument("--seeds", type=int, default=3, help="seeds per variant, 0..N-1 (default: 3)")
     parser.add_argument(
         "--budget", type=int, metavar="EPOCHS", help="epochs per run (default trainer.max_epochs)"
     )
-    parser.add_argument("--out", type=Path, help="study folder (default: runs/compare-<config stem>)")
+    parser.add_argument(
+        "--out", type=path_argument, help="study folder (default: runs/compare-<config stem>)"
+    )
     parser.add_argument(
         "--reference",
         metavar="VARIANT",
@@ -255,7 +322,9 @@ def _add_search(commands: argparse._SubParsersAction) -> None:
         "same command on several machines with a PostgreSQL --storage to share one study; run it again to "
         "continue it.",
     )
-    parser.add_argument("config", type=Path, help="YAML or JSON config file (the base of every trial)")
+    parser.add_argument(
+        "config", type=path_argument, help="YAML or JSON config file (the base of every trial)"
+    )
     parser.add_argument(
         "overrides", nargs="*", metavar="KEY=VALUE", default=[], help="dotted config overrides"
     )
@@ -266,14 +335,33 @@ def _add_search(commands: argparse._SubParsersAction) -> None:
         metavar="URL",
         help="database URL, e.g. postgresql://user:pw@host/db (default: sqlite file in the search folder)",
     )
-    parser.add_argument("--space", type=Path, metavar="SPACE.yaml", help="search space (default: seed 001's)")
-    parser.add_argument("--timeout", type=float, metavar="S", help="stop starting trials after S seconds")
-    parser.add_argument("--runs-dir", type=Path, default=Path("runs"), help="parent of search-<study>/")
-    parser.add_argument("--startup-trials", type=int, default=5, help="trials before pruning starts")
-    parser.add_argument("--warmup-epochs", type=int, default=0, help="epochs of a trial never pruned")
-    parser.add_argument("--sampler-seed", type=int, help="TPE seed (one worker only; default random)")
     parser.add_argument(
-        "--heartbeat", type=int, default=60, metavar="S", help="liveness interval of running trials"
+        "--space", type=path_argument, metavar="SPACE.yaml", help="search space (default: seed 001's)"
+    )
+    parser.add_argument("--timeout", type=float, metavar="S", help="stop starting trials after S seconds")
+    parser.add_argument(
+        "--runs-dir",
+        type=path_argument,
+        default=Path("runs"),
+        help="parent of search-<study>/ (default: runs)",
+    )
+    parser.add_argument(
+        "--startup-trials", type=int, default=5, help="trials before pruning starts (default: 5)"
+    )
+    parser.add_argument(
+        "--warmup-epochs", type=int, default=0, help="epochs of a trial never pruned (default: 0)"
+    )
+    parser.add_argument(
+        "--sampler-seed",
+        type=seed_argument,
+        help=f"TPE seed, 0..{MAX_SEED} (one worker only; default random)",
+    )
+    parser.add_argument(
+        "--heartbeat",
+        type=int,
+        default=60,
+        metavar="S",
+        help="liveness interval of running trials (default: 60)",
     )
 
 
@@ -285,9 +373,15 @@ def _add_spectrogram(commands: argparse._SubParsersAction) -> None:
         "(stft, mel, cqt, cwt or any registered one, display defaults), convert to dB and write "
         "OUT/<path relative to its input folder>.png. Unreadable files are reported and skipped.",
     )
-    parser.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="audio files or folders")
-    parser.add_argument("--frontend", default="stft", help="stft, mel, cqt or cwt (default: stft)")
-    parser.add_argument("--out", type=Path, help="output folder (default: images_<frontend>)")
+    parser.add_argument(
+        "inputs", nargs="+", type=path_argument, metavar="INPUT", help="audio files or folders"
+    )
+    parser.add_argument(
+        "--frontend",
+        default="stft",
+        help="stft, mel, cqt, cwt or any other registered front-end (default: stft)",
+    )
+    parser.add_argument("--out", type=path_argument, help="output folder (default: images_<frontend>)")
     parser.add_argument(
         "--size",
         metavar="WxH",
@@ -309,6 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
         "render the SoundFont instrument dataset, compare front-ends.",
     )
     _add_global_flags(parser, default=False)
+    parser.add_argument("--version", action="version", version=f"adaspec {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
     _add_train(commands)
     _add_evaluate(commands)
@@ -345,6 +440,46 @@ def _quiet_overrides(args: argparse.Namespace) -> list[str]:
     return ["trainer.progress_bar=false"] if args.quiet else []
 
 
+def _strict_overrides(args: argparse.Namespace) -> list[str]:
+    """The overrides with ``--strict`` as ``data.strict=true``.
+
+    Args:
+        args: parsed ``train`` or ``evaluate`` arguments.
+
+    Returns:
+        ``args.overrides``, then ``data.strict=true`` when ``--strict`` is given.
+
+    Raises:
+        UserError: for ``--strict`` with an override of ``data.strict`` to anything but ``true``.
+    """
+    if not args.strict:
+        return list(args.overrides)
+    for text in args.overrides:
+        key, _, value = text.partition("=")
+        if key.strip() == "data.strict" and value.strip() not in ("true", "True", "TRUE"):
+            raise UserError(f"--strict conflicts with {text.strip()}; give one of them")
+    return [*args.overrides, "data.strict=true"]
+
+
+def _check_data_option(data: Path | None, overrides: Sequence[str]) -> None:
+    """Refuse ``evaluate --data`` with an override of the key it sets (``data.root`` for a folder,
+    ``data.manifest`` for a CSV): the override silently replaced ``--data``.
+
+    Args:
+        data: the ``--data`` option, if given.
+        overrides: the ``KEY=VALUE`` overrides.
+
+    Raises:
+        UserError: naming both.
+    """
+    if data is None:
+        return
+    key = "data.manifest" if data.suffix.lower() == ".csv" else "data.root"
+    for text in overrides:
+        if text.partition("=")[0].strip() == key:
+            raise UserError(f"--data {data} conflicts with {text.strip()}: both set {key}; give one of them")
+
+
 def _check_rereadable(config_path: Path, config: Mapping[str, Any]) -> None:
     """Refuse a config read from a pipe for a run of several processes: Lightning starts the others with
     the same command line, and they cannot read the pipe again."""
@@ -363,8 +498,7 @@ def _run(args: argparse.Namespace) -> int:
         from .training import train
         from .training.train import process_rank
 
-        strict = ["data.strict=true"] if args.strict else []
-        config = resolve_config(args.config, [*_quiet_overrides(args), *args.overrides, *strict])
+        config = resolve_config(args.config, [*_quiet_overrides(args), *_strict_overrides(args)])
         _check_rereadable(args.config, config)
         result = train(config, name=_run_name(args), runs_dir=args.runs_dir, overwrite=args.overwrite)
         if process_rank() != 0:  # a DDP worker process: process 0 reports the run
@@ -393,9 +527,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "evaluate":
         from .training import evaluate_run
 
-        overrides = [*args.overrides, *(["data.strict=true"] if args.strict else [])]
+        _check_data_option(args.data, args.overrides)
         report = evaluate_run(
-            args.target, data=args.data, split=args.split, overrides=overrides, out=args.out
+            args.target, data=args.data, split=args.split, overrides=_strict_overrides(args), out=args.out
         )
         print(report.format())
         return 0
@@ -546,7 +680,7 @@ def _run_spectrogram(args: argparse.Namespace) -> int:
         out,
         args.frontend,
         sample_rate=args.sample_rate,
-        size=parse_size(args.size) if args.size else None,
+        size=None if args.size is None else parse_size(args.size),
         cmap=args.cmap,
         axes=args.axes,
     )
@@ -630,6 +764,42 @@ def _check_output_folders(args: argparse.Namespace) -> None:
             )
     if getattr(args, "name", None) == "":
         raise UserError("--name must not be empty")
+    _check_utf8_outputs(args)
+
+
+#: The output option of each command whose path TensorBoard (a run's logs) or the exporters
+#: (onnxruntime, torch.export) must encode as UTF-8 -> (option, who writes there).
+_UTF8_OUTPUTS = {
+    "train": ("runs_dir", "TensorBoard"),
+    "search": ("runs_dir", "TensorBoard"),
+    "compare": ("out", "TensorBoard"),
+    "export": ("output", "the exporter"),
+}
+
+
+def _check_utf8_outputs(args: argparse.Namespace) -> None:
+    """Refuse an output path that is not valid UTF-8 where TensorBoard or an exporter would write: they
+    failed after the data was read with an encoding error naming no path, or (``torch.export``) aborted.
+
+    Args:
+        args: the parsed command line.
+
+    Raises:
+        UserError: naming the option and the path, its odd bytes as ``\\xNN``.
+    """
+    if args.command not in _UTF8_OUTPUTS:
+        return
+    option, writer = _UTF8_OUTPUTS[args.command]
+    flag, path = "--" + option.replace("_", "-"), getattr(args, option)
+    if path is None and args.command == "export":  # the default output: in the run directory
+        flag, path = "RUN_DIR|CKPT", args.target
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        shown = os.fsencode(path).decode("utf-8", "backslashreplace")
+        raise UserError(
+            f"{flag} {shown} is not valid UTF-8, which {writer} cannot write to; rename it or choose another"
+        ) from None
 
 
 def _is_misconfiguration(err: BaseException) -> bool:

@@ -143,6 +143,8 @@ def test_switching_frontend_drops_old_parameters(tmp_path: Path) -> None:
         ("trainer.gradient_clip_val=.inf", "trainer.gradient_clip_val"),
         ("augment.gain_p=.nan", "augment.gain_p"),
         ("augment.gain_db=[0, 800]", "augment.gain_db"),
+        ("seed=4294967296", "seed"),
+        ("seed=-1", "seed"),
         ("augment.gain_db=[-.inf, 0]", "augment.gain_db"),
         ("augment.enabled=yes", "augment.enabled"),
         ("augment.enabled=off", "augment.enabled"),

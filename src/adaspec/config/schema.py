@@ -53,6 +53,14 @@ def _non_negative(value: Any) -> bool:
     return value >= 0
 
 
+#: The largest seed numpy's generators take.
+MAX_SEED = 2**32 - 1
+
+
+def _seed(value: Any) -> bool:
+    return 0 <= value <= MAX_SEED
+
+
 def _probability(value: Any) -> bool:
     return 0.0 <= value <= 1.0
 
@@ -95,7 +103,7 @@ PRECISION_ALIASES: dict[Any, str] = {
 }
 
 SCHEMA: dict[str, Any] = {
-    "seed": Key((int,), 0, check=_non_negative, rule=">= 0", doc="seed for splits, crops, init"),
+    "seed": Key((int,), 0, check=_seed, rule=f"in 0..{MAX_SEED}", doc="seed for splits, crops, init"),
     "data": {
         "source": Key(
             (str,),

@@ -386,7 +386,7 @@ def run_search(
     settings = settings or SearchSettings()
     folder = _search_folder(study_name)
     trials = _check_positive("--trials", trials)
-    if timeout is not None and timeout <= 0:
+    if timeout is not None and not timeout > 0:  # NaN too (it compares false with everything)
         raise UserError(f"--timeout must be > 0 seconds, got {timeout}")
     base = resolve_config(config)
     check_single_process(base)  # before a study or a trial is made
