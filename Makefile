@@ -28,8 +28,9 @@ $(STAMP): pyproject.toml
 lint: setup
 	$(PY) -m ruff check src tests benchmarks examples
 
+# One pytest-xdist worker per core, each running torch on one thread (tests/conftest.py).
 test: setup lint
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto
 
 demo: setup
 	$(PY) examples/instrument_demo.py --out demo_output

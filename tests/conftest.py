@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """In a pytest-xdist worker, run torch (and the processes tests start) on one thread: the workers
+    already fill the cores, and more threads than cores make OpenMP's spinning workers take turns."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        os.environ["OMP_NUM_THREADS"] = "1"
+        torch.set_num_threads(1)
 
 
 def chirp_and_noise(n_samples: int, sample_rate: float, seed: int = 0) -> np.ndarray:

@@ -13,10 +13,12 @@ from optuna.trial import TrialState
 from tests.studies.workers import finish, search_command, start_workers
 
 
-def _check_exact_budget(url: str, config: Path, space: Path, runs: Path, study: str) -> None:
+def _check_exact_budget(url: str, config: Path, space: Path, runs: Path, study: str, budget: int = 8) -> None:
+    """Four workers share ``budget`` one-epoch trials: each trial number once, none lost or run twice."""
     commands = [
         search_command(
-            config, space, runs, 12, "--storage", url, "--study", study, overrides=("trainer.max_epochs=1",)
+            *(config, space, runs, budget, "--storage", url, "--study", study),
+            overrides=("trainer.max_epochs=1",),
         )
         for _ in range(4)
     ]
@@ -24,10 +26,10 @@ def _check_exact_budget(url: str, config: Path, space: Path, runs: Path, study: 
     for code, _, err in results:
         assert code == 0, err[-2000:]
     trials = optuna.load_study(study_name=study, storage=url).get_trials()
-    assert sorted(t.number for t in trials) == list(range(12))  # none lost, none duplicated
+    assert sorted(t.number for t in trials) == list(range(budget))  # none lost, none duplicated
     assert all(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials)
     run_dirs = sorted(p.name for p in (runs / f"search-{study}").glob("trial-*"))
-    assert run_dirs == [f"trial-{n:04d}" for n in range(12)]
+    assert run_dirs == [f"trial-{n:04d}" for n in range(budget)]
     workers = {t.user_attrs["worker"] for t in trials}
     assert len(workers) > 1  # the study really was shared
 
