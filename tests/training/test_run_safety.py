@@ -13,6 +13,7 @@ from adaspec.cli import main
 from adaspec.config import load_config_file, resolve_config, save_config
 from adaspec.errors import UserError
 from adaspec.training import TrainResult, prepare_run_dir, train
+from adaspec.training.run_dir import RunPaths, foreign_entries
 from tests.datasets import make_tone_dataset, tiny_overrides
 
 # the module (adaspec.training.train is the function of that name)
@@ -150,6 +151,22 @@ def test_a_run_folder_with_the_user_s_files_is_never_deleted(tmp_path: Path) -> 
         prepare_run_dir(tmp_path / "runs", "exp1", config, overwrite=True)
     assert (project / "notes.md").read_text() == "mine"
     assert (project / "config.yaml").read_text() == "optim: {lr: 0.5}\n"
+
+
+def test_what_a_killed_write_leaves_is_not_foreign(trained_run: TrainResult, tmp_path: Path) -> None:
+    """A process killed in an atomic write leaves its temporary file (``.splits.csv.<pid>.tmp``, an export's
+    ``.model.onnx.<pid>.partial``): ``--overwrite`` refused the run as holding files adaspec did not write."""
+    config, root = _copy_of(trained_run, tmp_path)
+    left = (".splits.csv.123.tmp", ".frontend.png.9.tmp", ".model.onnx.77.partial", ".config.yaml.5.tmp")
+    for name in left:
+        (root / name).write_bytes(b"half")
+    assert not foreign_entries(RunPaths(root))
+    (root / ".notes.md.1.tmp").write_text("not adaspec's")
+    assert foreign_entries(RunPaths(root)) == [".notes.md.1.tmp"]
+    (root / ".notes.md.1.tmp").unlink()
+    paths, resume = prepare_run_dir(tmp_path, root.name, config, overwrite=True)
+    assert paths.root == root and resume is None
+    assert sorted(p.name for p in root.iterdir()) == ["config.yaml"]
 
 
 def test_a_linked_run_folder_is_not_deleted_through_the_link(

@@ -152,23 +152,31 @@ def has_checkpoints(paths: RunPaths) -> bool:
 
 #: What a run writes at the top of its folder (``fnmatch`` patterns): only a folder holding nothing else is
 #: ever deleted (``--overwrite``, or replacing a start that failed).
-RUN_ENTRIES = (
+#: The files adaspec writes at the top of a run folder (patterns).
+_RUN_FILES = (
     "config.yaml",
-    ".config.yaml.*.tmp",
-    "checkpoints",
-    "tensorboard",
     "splits.csv",
     "metrics.json",
-    ".*.json.*.tmp",  # write_json's temporary files
-    "*.json.tmp",  # and those of earlier versions
     "confusion_matrix*.png",
     "frontend.png",
     "predictions*.csv",
     "evaluation_*.json",
-    "evaluations",  # adaspec evaluate's reports on other datasets
     "model.onnx",
     "model.pt2",
     "summary.json",  # adaspec compare's score of the run
+)
+#: Everything adaspec writes at the top of a run folder, with the temporary files of its atomic writes
+#: (``.<name>.<pid>.tmp``, the exporter's ``.<name>.<pid>.partial``) that a killed process leaves behind.
+RUN_ENTRIES = (
+    *_RUN_FILES,
+    "checkpoints",
+    "tensorboard",
+    "evaluations",  # adaspec evaluate's reports on other datasets
+    *(f".{name}.*.tmp" for name in _RUN_FILES),
+    ".*.json.*.tmp",  # write_json's temporary files
+    "*.json.tmp",  # and those of earlier versions
+    ".model.onnx.*.partial",
+    ".model.pt2.*.partial",
 )
 _REMEDY = "move it, or give the run another name or folder"
 
