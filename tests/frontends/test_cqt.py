@@ -366,6 +366,22 @@ def test_a_gamma_too_large_for_any_bin_is_named(gamma):
         adaspec.VQT(sample_rate=8000, hop_length=64, f_min=200.0, n_bins=24, gamma=gamma)
 
 
+@pytest.mark.parametrize(
+    ("cls", "kwargs"),
+    [
+        (adaspec.CQT, dict(f_min=20000.0, n_bins=1)),  # f_min above Nyquist
+        (adaspec.CQT, dict(f_min=10900.0, n_bins=3)),  # below Nyquist, its filter reaches past it
+        (adaspec.VQT, dict(f_min=10900.0, n_bins=3, gamma=10.0)),  # past Nyquist without gamma too
+    ],
+)
+def test_an_f_min_too_high_for_any_bin_is_named(cls, kwargs):
+    """A lowest bin whose filter reaches past Nyquist without any ``gamma`` is ``f_min``'s fault: the
+    message blamed ``gamma=0`` ("gamma=0 Hz is too large") or ``n_bins`` ("at most 0 bins fit")."""
+    with pytest.raises(ValueError, match=r"^f_min=\S+ Hz is too high for sample_rate=22050: ") as info:
+        cls(sample_rate=22050, **kwargs)
+    assert "gamma" not in str(info.value) and "n_bins" not in str(info.value)
+
+
 def test_direct_refuses_multirate_kernels():
     """ "multirate" kernels (at each level's rate, shorter than the full-rate span of the levels' frames)
     are not an old "direct" checkpoint: loading them is a size mismatch, not a silently different

@@ -280,3 +280,22 @@ def test_bad_inputs():
         module(torch.ones(2, 100, dtype=torch.int64))
     with pytest.raises(ValueError, match="time"):
         module(torch.ones(2, 0))
+
+
+@pytest.mark.parametrize("length", [0, -3])
+def test_impulse_responses_refuse_a_length_that_is_not_positive(length):
+    """``length=0`` was read as "not given" and silently gave ``window_length`` taps."""
+    with pytest.raises(ValueError, match=r"^length must be a positive integer"):
+        adaspec.LEAF(n_filters=4).impulse_responses(length)
+
+
+def test_impulse_responses_are_centred_gabor_atoms():
+    """Closed form: ``exp(i w t) exp(-t^2 / (2 s^2)) / (sqrt(2 pi) s)`` at ``t = -(n // 2) ...``."""
+    module = adaspec.LEAF(n_filters=3, dtype=torch.float64)
+    taps = module.impulse_responses(7).detach().numpy()
+    t = np.arange(-3, 4)
+    w = module.centers.detach().numpy()[:, None]
+    s = module.filter_widths.detach().numpy()[:, None]
+    expected = np.exp(1j * w * t) * np.exp(-(t**2) / (2 * s**2)) / (np.sqrt(2 * np.pi) * s)
+    np.testing.assert_allclose(taps, expected, rtol=1e-12)
+    assert module.impulse_responses().shape == (3, module.window_length)

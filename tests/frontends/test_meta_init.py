@@ -5,6 +5,8 @@ librosa's HTK mel frequencies for LEAF's centres; every front-end also against o
 
 from __future__ import annotations
 
+import copy
+
 import librosa
 import numpy as np
 import pytest
@@ -194,3 +196,27 @@ def test_reset_parameters_undoes_training(name):
     x = example_input(kind)
     with torch.no_grad():
         torch.testing.assert_close(module(x), reference(x), rtol=0, atol=0)
+
+
+def test_constructor_arguments_are_kept_as_they_were_given():
+    """The recorded arguments were the caller's own objects: a window computed from a parameter made the
+    module impossible to deep-copy, and changing the caller's tensor or dict later changed what
+    ``reset_parameters()`` restored."""
+    weight = torch.nn.Parameter(torch.ones(16))
+    stft = adaspec.STFT(n_fft=16, window=torch.hann_window(16, periodic=False) * weight, learn_window=True)
+    clone = copy.deepcopy(stft)
+    assert torch.equal(clone.window, stft.window)
+
+    window = torch.hann_window(16, periodic=False)
+    stft = adaspec.STFT(n_fft=16, window=window, learn_window=True)
+    window.zero_()
+    with torch.no_grad():
+        stft.window.mul_(0.5)
+    stft.reset_parameters()
+    assert torch.allclose(stft.window.double(), torch.from_numpy(np.hanning(16)), atol=1e-7)
+
+    pcen = {"alpha": 0.9}
+    leaf = adaspec.LEAF(n_filters=8, sample_rate=SR, pcen_kwargs=pcen)
+    pcen["alpha"] = 0.5
+    leaf.reset_parameters()
+    assert torch.allclose(leaf.pcen.alpha, torch.full_like(leaf.pcen.alpha, 0.9))

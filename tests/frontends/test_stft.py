@@ -324,3 +324,23 @@ def test_torch_compile_smoke(signal_factory):
     torch.testing.assert_close(compiled(x), stft(x))
     compiled(x).sum().backward()
     assert stft.window.grad is not None and torch.isfinite(stft.window.grad).all()
+
+
+@pytest.mark.parametrize("n_fft", [8, 9])
+@pytest.mark.parametrize("onesided", [True, False])
+def test_frequencies_follow_numpy_fft_bins(n_fft, onesided):
+    """Two-sided bins past the middle are negative frequencies, as ``numpy.fft.fftfreq`` says (they were
+    given as ``k * sample_rate / n_fft``, above Nyquist), and a real tone's power is in the two bins whose
+    frequencies are its own and its negative."""
+    sr = 800.0
+    stft = adaspec.STFT(n_fft=n_fft, hop_length=n_fft, onesided=onesided, sample_rate=sr, output="power")
+    expected = np.fft.rfftfreq(n_fft, 1 / sr) if onesided else np.fft.fftfreq(n_fft, 1 / sr)
+    np.testing.assert_allclose(stft.frequencies.numpy(), expected, rtol=1e-12, atol=1e-12)
+    tone = 3 * sr / n_fft
+    x = torch.cos(2 * torch.pi * tone * torch.arange(4 * n_fft, dtype=torch.float64) / sr)
+    power = adaspec.STFT(
+        n_fft=n_fft, hop_length=n_fft, onesided=onesided, sample_rate=sr, output="power",
+        window="boxcar", center=False, dtype=torch.float64,
+    )(x)[:, 0]  # fmt: skip
+    peaks = np.sort(stft.frequencies[power > 0.1 * power.max()].numpy())
+    np.testing.assert_allclose(peaks, [tone] if onesided else [-tone, tone], rtol=1e-12)

@@ -56,3 +56,18 @@ def test_bools_are_not_window_specs(window):
     """scipy reads a number as a Kaiser beta, so ``window=True`` was silently ``("kaiser", 1.0)``."""
     with pytest.raises(ValueError, match=r"window=.*True and False are not window specs"):
         get_window(window, 16)
+
+
+def test_a_window_array_of_bools_or_without_values_is_refused():
+    """A bool tensor was read as 0/1, and a meta tensor failed inside ``Tensor.item()``."""
+    with pytest.raises(ValueError, match=r"window given as an array must be real numbers, got torch.bool"):
+        get_window(torch.tensor([True, False, True, True]), 4)
+    with pytest.raises(ValueError, match=r"must hold values, got a tensor on the meta device"):
+        get_window(torch.ones(4, device="meta"), 4)
+
+
+def test_a_window_array_comes_back_on_the_cpu_where_the_kernels_are_designed():
+    given = torch.from_numpy(np.hanning(6)).to(torch.float64)
+    window = get_window(given, 6, dtype=torch.float64)
+    assert window.device.type == "cpu" and torch.equal(window, given)
+    assert window.data_ptr() != given.data_ptr()  # a copy: changing the caller's tensor changes nothing

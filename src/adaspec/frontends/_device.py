@@ -15,6 +15,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -36,9 +37,24 @@ def built_on_default_device(init: Init) -> Init:
                 init(self, *args, **kwargs)
             self.to(device)
         owner = next(cls for cls in type(self).__mro__ if cls.__dict__.get("__init__") is wrapper)
-        self._constructed_with = (owner, args, dict(kwargs))
+        self._constructed_with = (owner, _snapshot(args), _snapshot(kwargs))
 
     return wrapper  # type: ignore[return-value]
+
+
+def _snapshot(value: Any) -> Any:
+    """``value`` as it is now: tensors detached and copied, arrays copied, dicts, lists and tuples rebuilt
+    (the caller may change its own objects later, and a tensor computed from a parameter, not a leaf of
+    autograd's graph, cannot be deep-copied with the module); anything else as it is."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().clone()
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, dict):
+        return {key: _snapshot(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)) and type(value) in (list, tuple):
+        return type(value)(_snapshot(item) for item in value)
+    return value
 
 
 def reset_to_initial(module: nn.Module) -> None:

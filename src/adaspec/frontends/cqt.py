@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import NoReturn
 
 import numpy as np
 import torch
@@ -599,20 +600,43 @@ def _split_parts(
 def _check_below_nyquist(
     frequencies: np.ndarray, reach: np.ndarray, sample_rate: float, gamma: float = 0.0
 ) -> None:
-    """Raise if a filter's pass band reaches past Nyquist, saying how many bins fit (or, where ``gamma``
-    alone widens every filter past it, that ``gamma`` is too large)."""
+    """Raise if a filter's pass band reaches past Nyquist, saying how many bins fit (or, where no bin fits,
+    whether ``gamma`` or ``f_min`` itself is too large)."""
     nyquist = sample_rate / 2.0
     if reach.max() <= nyquist:
         return
-    if gamma / 2.0 >= nyquist - frequencies[0]:
-        raise ValueError(
-            f"gamma={gamma:g} Hz is too large for sample_rate={sample_rate:g}: it widens every filter by "
-            f"gamma / 2, which takes even the lowest bin's filter ({frequencies[0]:g} Hz) past the Nyquist "
-            f"frequency {nyquist:g} Hz"
-        )
+    if reach[0] > nyquist:
+        _refuse_lowest_bin(frequencies[0], reach[0], sample_rate, gamma)
     raise ValueError(
         f"n_bins={len(frequencies)} from f_min={frequencies[0]:g} Hz puts the top bin at "
         f"{frequencies[-1]:.1f} Hz, whose filter reaches {reach.max():.1f} Hz, above the Nyquist frequency "
         f"{nyquist:g} Hz (sample_rate / 2); at most {int(np.sum(reach <= nyquist))} bins fit from this "
         "f_min (or lower f_min)"
+    )
+
+
+def _refuse_lowest_bin(f_min: float, reach: float, sample_rate: float, gamma: float) -> NoReturn:
+    """Raise for a lowest bin whose filter reaches ``reach`` Hz, past Nyquist: blaming ``gamma`` where the
+    filter would fit without its widening by ``gamma / 2``, else ``f_min``.
+
+    Args:
+        f_min: the lowest bin's centre in Hz.
+        reach: the upper edge of its pass band in Hz.
+        sample_rate: sampling rate in Hz.
+        gamma: bandwidth offset in Hz.
+
+    Raises:
+        ValueError: always.
+    """
+    nyquist = sample_rate / 2.0
+    if gamma > 0 and reach - gamma / 2.0 <= nyquist:
+        raise ValueError(
+            f"gamma={gamma:g} Hz is too large for sample_rate={sample_rate:g}: it widens every filter by "
+            f"gamma / 2, which takes even the lowest bin's filter ({f_min:g} Hz) past the Nyquist "
+            f"frequency {nyquist:g} Hz"
+        )
+    raise ValueError(
+        f"f_min={f_min:g} Hz is too high for sample_rate={sample_rate:g}: the lowest bin's filter reaches "
+        f"{reach:.1f} Hz, above the Nyquist frequency {nyquist:g} Hz (sample_rate / 2), so no bin fits; "
+        "lower f_min"
     )

@@ -198,8 +198,13 @@ class LEAF(nn.Module):
         return relative * (0.5 * (self.window_length - 1))
 
     def impulse_responses(self, length: int | None = None) -> torch.Tensor:
-        """The complex Gabor filters cut to ``length`` taps (default ``window_length``, as LEAF's)."""
-        return gabor_impulse_responses(self.centers, self.filter_widths, length or self.window_length)
+        """The complex Gabor filters cut to ``length`` taps (default ``window_length``, as LEAF's).
+
+        Raises:
+            ValueError: naming ``length`` when it is not a positive integer (0 included).
+        """
+        length = self.window_length if length is None else length
+        return gabor_impulse_responses(self.centers, self.filter_widths, length)
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         """Transform ``(..., time)`` signals into ``(..., n_filters, frames)`` PCEN-compressed energies.

@@ -158,8 +158,13 @@ class STFT(nn.Module):
 
     @property
     def frequencies(self) -> torch.Tensor:
-        """Centre frequency of every output bin in Hz (float64)."""
-        return torch.from_numpy(self._frequencies.copy())
+        """Centre frequency of every output bin in Hz (float64). With ``onesided=False`` the bins past the
+        middle are the negative frequencies, in ``numpy.fft.fftfreq``'s order (their kernels are built from
+        the equivalent ``k * sample_rate / n_fft``, which lies above Nyquist)."""
+        frequencies = self._frequencies.copy()
+        if self.freq_scale == "full" and not self.onesided:
+            frequencies[(self.n_fft + 1) // 2 :] -= self.sample_rate
+        return torch.from_numpy(frequencies)
 
     @property
     def n_bins(self) -> int:

@@ -29,7 +29,8 @@ def get_window(window: WindowSpec, win_length: int, *, dtype: torch.dtype | None
 
     Raises:
         ValueError: naming ``window`` for an unknown spec, a bool, a spec with a NaN, infinite or bool
-            parameter, or an array of the wrong shape, complex, or with NaN, infinite or only zero values.
+            parameter, or an array of the wrong shape, complex or bool, on the meta device, or with NaN,
+            infinite or only zero values.
     """
     dtype = dtype or torch.get_default_dtype()
     if isinstance(window, (torch.Tensor, np.ndarray)):
@@ -39,9 +40,11 @@ def get_window(window: WindowSpec, win_length: int, *, dtype: torch.dtype | None
                 f"window given as an array must be 1-D with win_length={win_length} samples, "
                 f"got shape {tuple(values.shape)}"
             )
-        if values.is_complex():
-            raise ValueError(f"window given as an array must be real, got {values.dtype}")
-        values = values.to(torch.float64)
+        if values.is_complex() or values.dtype == torch.bool:
+            raise ValueError(f"window given as an array must be real numbers, got {values.dtype}")
+        if values.is_meta:
+            raise ValueError("window given as an array must hold values, got a tensor on the meta device")
+        values = values.to("cpu", torch.float64)  # the kernels are designed on the CPU
     else:
         spec = _as_scipy_spec(window)
         if _is_bool(spec) or (isinstance(spec, tuple) and any(_is_bool(p) for p in spec)):
