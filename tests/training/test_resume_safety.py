@@ -230,3 +230,16 @@ def test_a_split_file_write_that_fails_leaves_the_old_file(
         write_split_file(splits, catalog.catalog)
     assert splits.read_bytes() == before
     assert sorted(path.name for path in run.iterdir() if path.name.startswith(".")) == []
+
+
+def test_resuming_removes_the_files_of_checkpoint_writes_cut_short(
+    trained_run: TrainResult, tmp_path: Path
+) -> None:
+    """A kill during a checkpoint write left ``.last.ckpt.<pid>.tmp`` (a checkpoint's size) for good."""
+    config, root = _copy_of(trained_run, tmp_path)
+    left = root / "checkpoints" / ".last.ckpt.4242.tmp"
+    left.write_bytes(b"half a checkpoint")
+    config["trainer"]["max_epochs"] += 1  # trained further, from last.ckpt
+    assert train(config, name=root.name, runs_dir=tmp_path).resumed
+    assert not left.exists()
+    assert sorted(p.name for p in (root / "checkpoints").iterdir()) == ["best.ckpt", "last.ckpt"]

@@ -308,6 +308,31 @@ def make_run_dir(plan: RunPlan, config: Mapping[str, Any]) -> RunPaths:
     return plan.paths
 
 
+def remove_checkpoint_temporaries(paths: RunPaths) -> list[Path]:
+    """Delete the temporary files that checkpoint writes killed mid-way left in ``checkpoints/``
+    (``.<name>.ckpt.<pid>.tmp``, each as large as a checkpoint). Only training writes there, so call it
+    with the run's lock held (see :mod:`~adaspec.training.run_lock`).
+
+    Args:
+        paths: the run directory.
+
+    Returns:
+        The files deleted.
+    """
+    if not paths.checkpoints.is_dir():
+        return []
+    stale = sorted(paths.checkpoints.glob(".*.ckpt.*.tmp"))
+    for path in stale:
+        path.unlink(missing_ok=True)
+    if stale:
+        log.info(
+            "removed %d unfinished checkpoint file(s) of an interrupted run from %s",
+            len(stale),
+            paths.checkpoints,
+        )
+    return stale
+
+
 def prepare_run_dir(
     runs_dir: str | Path, name: str, config: Mapping[str, Any], overwrite: bool = False
 ) -> tuple[RunPaths, Path | None]:

@@ -33,7 +33,15 @@ from .catalog import build_catalog, list_items
 from .checkpoints import read_checkpoint
 from .datamodule import AudioDataModule
 from .module import ClassifierModule
-from .run_dir import RunPaths, RunPlan, check_run_name, existing_run_dir, make_run_dir, plan_run_dir
+from .run_dir import (
+    RunPaths,
+    RunPlan,
+    check_run_name,
+    existing_run_dir,
+    make_run_dir,
+    plan_run_dir,
+    remove_checkpoint_temporaries,
+)
 from .run_lock import run_locked
 from .split_file import read_split_file, warn_missing, write_split_file
 from .workdir import comparable_data_paths, record_workdir
@@ -349,6 +357,7 @@ def _train_locked(
     data.check_files_per_process("val", trainer.world_size)
     if process_rank() == 0:  # every check passed: only now is an old run replaced
         make_run_dir(plan, config)
+        remove_checkpoint_temporaries(paths)  # the run's lock is held: no other process writes them
         if not recorded:
             write_split_file(paths.splits, data.catalog)
     fit_reraising_interrupt(trainer, watch, module, data, resume)
