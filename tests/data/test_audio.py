@@ -168,6 +168,48 @@ def test_truncated_flac(tmp_path):
     assert "16000 frames" in reason and ("truncated" in reason or "corrupt" in reason)
 
 
+def _without_total_samples(path):
+    """Set the FLAC file's STREAMINFO total-samples field to 0 ("unknown"), as a FLAC encoder writing to
+    a pipe leaves it (the 36 low bits of the 8 bytes at offset 18: 4 for "fLaC", 4 of block header, 10)."""
+    data = bytearray(path.read_bytes())
+    field = int.from_bytes(data[18:26], "big") & ~((1 << 36) - 1)
+    data[18:26] = field.to_bytes(8, "big")
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_flac_without_its_length_in_the_header_is_named_as_such(tmp_path):
+    # libsndfile reports 2**63 - 1 frames: the file was refused as "too long: 9223372036854775807 frames",
+    # and audio_frames returned that length. libsndfile fails at the end of such a file, so it is refused.
+    path = _without_total_samples(write_tone(tmp_path / "piped.flac", seconds=0.5, subtype="PCM_16"))
+    assert sf.info(path).frames == 2**63 - 1
+    assert _reason(path).startswith("the header does not give the length")
+    with pytest.raises(AudioDecodeError, match=r"piped\.flac: the header does not give the length"):
+        audio_frames(path)
+
+
+def test_a_file_that_cannot_be_opened_is_named_with_the_system_reason(tmp_path, monkeypatch):
+    # Without read permission libsndfile says only "System error"; a file that could not be opened again
+    # after decoding (to read its WAV header) raised PermissionError out of the scan.
+    path = write_tone(tmp_path / "locked.wav")
+
+    def refuse(file, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", os.fspath(file))
+
+    monkeypatch.setattr(audio_module, "open", refuse, raising=False)
+    assert _reason(path) == "cannot be opened (Permission denied)"
+
+
+def test_a_wav_gone_right_after_decoding_is_reported(tmp_path, monkeypatch):
+    path = write_tone(tmp_path / "gone.wav")
+
+    def gone(_path):
+        raise FileNotFoundError(2, "No such file or directory", os.fspath(_path))
+
+    monkeypatch.setattr(audio_module, "_riff_frames", gone)
+    assert _reason(path) == "cannot be read again (No such file or directory)"
+
+
 def test_too_short_to_resample(tmp_path):
     path = write(tmp_path / "one.wav", np.full((1, 1), 0.5), 96000)
     assert _reason(path) == "too short: 1 samples at 96000 Hz leave none at 16000 Hz"

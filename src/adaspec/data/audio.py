@@ -41,6 +41,10 @@ MAX_ABS_SAMPLE = 2.0**32
 # 9.3 hours at 16 kHz. A header with a tiny sample rate (a 400 kB WAV "at 1 Hz" is 3.2e9 samples at 16 kHz,
 # 12.8 GB) or absurd lengths would otherwise take the machine's memory before any error could be given.
 MAX_SAMPLES = 2**29
+# The frame count libsndfile reports when a header leaves the length out (SF_COUNT_MAX): a FLAC stream whose
+# STREAMINFO says 0 samples, as an encoder writing to a pipe leaves it. libsndfile 1.2 decodes such a file
+# but fails ("Internal psf_fseek() failed") on reaching its end, so how much it holds cannot be known.
+_UNKNOWN_FRAMES = 2**63 - 1
 
 
 class AudioDecodeError(FileProblem):
@@ -79,6 +83,10 @@ def _check_file(path: Path) -> None:
         raise AudioDecodeError(path, "not a regular file")
     if info.st_size == 0:
         raise AudioDecodeError(path, "empty file (0 bytes)")
+    try:  # libsndfile says only "System error" for a file it may not open
+        open(path, "rb").close()
+    except OSError as err:
+        raise AudioDecodeError(path, f"cannot be opened ({err.strerror or err})") from None
 
 
 def _sf_name(path: Path) -> str | bytes:
@@ -118,6 +126,20 @@ def _open_reason(err: Exception, mpeg: bool) -> str:
     return f"not a decodable {'MP3' if mpeg else 'audio'} file ({message})"
 
 
+def _check_length_known(path: Path, frames: int) -> None:
+    """Refuse a file whose header leaves its length out (libsndfile reports SF_COUNT_MAX frames).
+
+    Raises:
+        AudioDecodeError: for such a file, saying why.
+    """
+    if frames == _UNKNOWN_FRAMES:
+        raise AudioDecodeError(
+            path,
+            "the header does not give the length (a FLAC stream written to a pipe?), and libsndfile "
+            "cannot decode such a file to its end; re-encode it to a file",
+        )
+
+
 def audio_frames(path: str | os.PathLike[str]) -> tuple[int, int]:
     """Frame count and sample rate from the file header, without decoding.
 
@@ -135,6 +157,7 @@ def audio_frames(path: str | os.PathLike[str]) -> tuple[int, int]:
             info = sf.info(_sf_name(path))
     except (sf.LibsndfileError, RuntimeError) as err:
         raise AudioDecodeError(path, _open_reason(err, mpeg)) from None
+    _check_length_known(path, int(info.frames))
     return int(info.frames), int(info.samplerate)
 
 
@@ -190,6 +213,7 @@ def _decode(path: Path) -> tuple[np.ndarray, int]:
     try:
         with _quiet_decoder(path, mpeg), sf.SoundFile(_sf_name(path)) as fh:
             declared, rate, fmt = int(fh.frames), int(fh.samplerate), fh.format
+            _check_length_known(path, declared)
             if declared * fh.channels > MAX_SAMPLES:
                 raise AudioDecodeError(
                     path,
@@ -209,7 +233,10 @@ def _decode(path: Path) -> tuple[np.ndarray, int]:
     except (sf.LibsndfileError, RuntimeError) as err:
         raise AudioDecodeError(path, _open_reason(err, mpeg)) from None
     if fmt in ("WAV", "WAVEX"):
-        declared = max(declared, _riff_frames(path) or 0)
+        try:
+            declared = max(declared, _riff_frames(path) or 0)
+        except OSError as err:  # gone or replaced since it was decoded
+            raise AudioDecodeError(path, f"cannot be read again ({err.strerror or err})") from None
     if _is_short(len(data), declared, fmt):
         raise AudioDecodeError(
             path, f"truncated: header declares {declared} frames but only {len(data)} could be decoded"

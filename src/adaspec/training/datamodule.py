@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import lightning as L
 import torch
 from lightning.fabric.utilities.seed import pl_worker_init_function
+from torch.utils.data import Dataset, get_worker_info
+from torch.utils.data.dataloader import default_collate
 
 from ..config import clip_samples
 from ..data import (
@@ -21,7 +24,7 @@ from ..data import (
     collate_parts,
 )
 from ..data.samplers import EpochShuffleSampler
-from ..errors import ConfigError, UserError
+from ..errors import ConfigError, FileProblem, UserError
 from .catalog import Catalog, SplitData, build_catalog
 from .worker_start import WorkerSafeDataLoader
 
@@ -35,6 +38,90 @@ def init_worker(worker_id: int, rank: int = 0) -> None:
     """
     if int(os.environ.get("PL_SEED_WORKERS", 0)):
         pl_worker_init_function(worker_id, rank=rank)
+
+
+@dataclass(frozen=True)
+class LoadFailure:
+    """A file that a loader worker could not read, sent to the main process in place of its batch.
+
+    PyTorch raises a worker's exception again in the main process by calling its class with one message
+    holding the worker's traceback; a :class:`~adaspec.errors.FileProblem` needs a path and a reason, so
+    it arrived as a ``RuntimeError`` with that traceback instead of one line naming the file.
+    """
+
+    error: FileProblem
+
+
+class FileCheckedDataset(Dataset):
+    """A dataset of the run whose items read a file that may have changed or gone since the scan (with
+    ``data.cache=false`` files are decoded again every epoch): such a file's error says so, and in a
+    loader worker it becomes a :class:`LoadFailure` for :class:`FileCheckedCollate` to pass on.
+
+    Args:
+        dataset: the dataset (``CropDataset`` or ``PartsDataset``); its attributes stay reachable.
+    """
+
+    def __init__(self, dataset: Dataset) -> None:
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)  # type: ignore[arg-type]
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "dataset":  # not set yet (unpickling): no recursion
+            raise AttributeError(name)
+        return getattr(self.dataset, name)
+
+    def __getitem__(self, key: Any) -> Any:
+        try:
+            return self.dataset[key]
+        except FileProblem as err:
+            note = "it could be used when the dataset was scanned: it changed or went away since"
+            error = type(err)(err.path, f"{err.reason} ({note})")
+            if get_worker_info() is None:
+                raise error from None
+            return LoadFailure(error)
+
+
+class FileCheckedCollate:
+    """A loader's ``collate_fn`` that passes a batch's first :class:`LoadFailure` on instead of collating.
+
+    Args:
+        collate: the collate function of the batches that load.
+    """
+
+    def __init__(self, collate: Callable[[list[Any]], Any] = default_collate) -> None:
+        self.collate = collate
+
+    def __call__(self, batch: list[Any]) -> Any:
+        for item in batch:
+            if isinstance(item, LoadFailure):
+                return item
+        return self.collate(batch)
+
+
+def _raising_failures(batches: Iterator[Any]) -> Iterator[Any]:
+    """The batches, raising the error of a :class:`LoadFailure` in their place."""
+    for batch in batches:
+        if isinstance(batch, LoadFailure):
+            break
+        yield batch
+    else:
+        return
+    # The error's traceback holds this frame: drop the loader's iterator first, so that it shuts its
+    # workers down now rather than whenever the garbage collector finds the cycle.
+    error = batch.error
+    del batch, batches
+    raise error
+
+
+class RunDataLoader(WorkerSafeDataLoader):
+    """The run's loaders: a file that a worker cannot read stops the loop with the file's own error
+    (:class:`~adaspec.errors.FileProblem`, one line at the command line), as it does without workers.
+    Give it a :class:`FileCheckedDataset` and a :class:`FileCheckedCollate`."""
+
+    def __iter__(self) -> Iterator[Any]:
+        return _raising_failures(super().__iter__())
 
 
 class AudioDataModule(L.LightningDataModule):
@@ -117,7 +204,7 @@ class AudioDataModule(L.LightningDataModule):
     def _source(self, split: SplitData) -> WaveSource:
         return WaveSource(split.items, self.sample_rate, waves=split.waves)
 
-    def train_dataloader(self) -> WorkerSafeDataLoader:
+    def train_dataloader(self) -> RunDataLoader:
         split = self.split("train")
         data_cfg = self.config["data"]
         augment = build_waveform_augment(self.config["augment"], self.sample_rate)
@@ -134,10 +221,11 @@ class AudioDataModule(L.LightningDataModule):
             len(dataset), seed=self.config["seed"], epoch=first_epoch, num_replicas=world_size, rank=rank
         )
         batch_size = data_cfg["batch_size"]
-        return WorkerSafeDataLoader(
-            dataset,
+        return RunDataLoader(
+            FileCheckedDataset(dataset),
             batch_size=batch_size,
             sampler=sampler,
+            collate_fn=FileCheckedCollate(),
             num_workers=data_cfg["num_workers"],
             persistent_workers=data_cfg["num_workers"] > 0,
             worker_init_fn=self._worker_init(),
@@ -187,7 +275,7 @@ class AudioDataModule(L.LightningDataModule):
                     "to a clip)",
                 ) from None
 
-    def eval_dataloader(self, name: str) -> WorkerSafeDataLoader:
+    def eval_dataloader(self, name: str) -> RunDataLoader:
         """Split-and-vote loader of split ``name``: batches of whole files with equal part length (in
         distributed runs, this process's share of the files; the module gathers the shares).
 
@@ -203,17 +291,17 @@ class AudioDataModule(L.LightningDataModule):
         sampler = GroupedPartsBatchSampler(
             dataset, max_parts=self.config["eval"]["max_parts_per_batch"], num_replicas=world_size, rank=rank
         )
-        return WorkerSafeDataLoader(
-            dataset,
+        return RunDataLoader(
+            FileCheckedDataset(dataset),
             batch_sampler=sampler,
-            collate_fn=collate_parts,
+            collate_fn=FileCheckedCollate(collate_parts),
             num_workers=self.config["data"]["num_workers"],
             worker_init_fn=self._worker_init(),
             generator=self._generator(),
         )
 
-    def val_dataloader(self) -> WorkerSafeDataLoader:
+    def val_dataloader(self) -> RunDataLoader:
         return self.eval_dataloader("val")
 
-    def test_dataloader(self) -> WorkerSafeDataLoader:
+    def test_dataloader(self) -> RunDataLoader:
         return self.eval_dataloader("test")
