@@ -52,7 +52,7 @@ def _snapshot(value: Any) -> Any:
         return value.copy()
     if isinstance(value, dict):
         return {key: _snapshot(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)) and type(value) in (list, tuple):
+    if type(value) in (list, tuple):  # not named tuples, whose constructors differ
         return type(value)(_snapshot(item) for item in value)
     return value
 
