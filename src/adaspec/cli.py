@@ -19,7 +19,7 @@ from typing import Any, NoReturn
 
 from . import __version__
 from ._lightning_logs import quiet_lightning_logs
-from .config.schema import MAX_SEED
+from ._seeds import MAX_SEED
 from .errors import UserError, install_hint, one_line
 
 log = logging.getLogger("adaspec")

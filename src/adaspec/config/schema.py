@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .._seeds import MAX_SEED
+
 # The front-end section is free-form (validated against the registered class), so it has no entry here.
 FRONTEND_SECTION = "frontend"
 #: Registered front-ends whose output is already logarithmic (or otherwise compressed): a classifier adds no
@@ -51,10 +53,6 @@ def _positive(value: Any) -> bool:
 
 def _non_negative(value: Any) -> bool:
     return value >= 0
-
-
-#: The largest seed numpy's generators take.
-MAX_SEED = 2**32 - 1
 
 
 def _seed(value: Any) -> bool:
