@@ -117,6 +117,27 @@ def saved_config_differences(paths: RunPaths, config: Mapping[str, Any]) -> list
     return experiment_differences(comparable_data_paths(saved), comparable_data_paths(config))
 
 
+#: Keys a run resumes with other values of: how the machine runs, and the epoch budget (a larger one
+#: trains the run further).
+RESUMABLE_CHANGES = (*MACHINE_KEYS, "trainer.max_epochs")
+
+
+def training_differences(trained: Mapping[str, Any], config: Mapping[str, Any]) -> list[str]:
+    """How ``config`` differs from the config a run was trained with, but for :data:`RESUMABLE_CHANGES`;
+    data paths are compared as :func:`~adaspec.training.workdir.comparable_data_paths` makes them.
+
+    Args:
+        trained: the config the run was trained with (its ``config.yaml``, or its checkpoint's).
+        config: the config it would resume with.
+
+    Returns:
+        One ``key: trained -> new`` line per differing key.
+    """
+    return config_differences(
+        comparable_data_paths(trained), comparable_data_paths(config), ignored=RESUMABLE_CHANGES
+    )
+
+
 def extends_epochs(paths: RunPaths, config: Mapping[str, Any]) -> bool:
     """Whether ``config`` differs from the run's saved one only by a larger ``trainer.max_epochs`` (and the
     machine-only keys): the run is then trained further from its ``last.ckpt``. The learning-rate
@@ -128,8 +149,7 @@ def extends_epochs(paths: RunPaths, config: Mapping[str, Any]) -> bool:
     before = saved.get("trainer", {}).get("max_epochs")
     if not isinstance(before, int) or config["trainer"]["max_epochs"] <= before:
         return False
-    saved, config = comparable_data_paths(saved), comparable_data_paths(config)
-    return not config_differences(saved, config, ignored=(*MACHINE_KEYS, "trainer.max_epochs"))
+    return not training_differences(saved, config)
 
 
 def check_same_config(paths: RunPaths, config: Mapping[str, Any], remedy: str) -> None:
@@ -150,9 +170,7 @@ def has_checkpoints(paths: RunPaths) -> bool:
     return paths.checkpoints.is_dir() and any(paths.checkpoints.glob("*.ckpt"))
 
 
-#: What a run writes at the top of its folder (``fnmatch`` patterns): only a folder holding nothing else is
-#: ever deleted (``--overwrite``, or replacing a start that failed).
-#: The files adaspec writes at the top of a run folder (patterns).
+#: The files adaspec writes at the top of a run folder (``fnmatch`` patterns).
 _RUN_FILES = (
     "config.yaml",
     "splits.csv",
@@ -165,8 +183,9 @@ _RUN_FILES = (
     "model.pt2",
     "summary.json",  # adaspec compare's score of the run
 )
-#: Everything adaspec writes at the top of a run folder, with the temporary files of its atomic writes
-#: (``.<name>.<pid>.tmp``, the exporter's ``.<name>.<pid>.partial``) that a killed process leaves behind.
+#: What a run writes at the top of its folder (``fnmatch`` patterns), with the temporary files of its atomic
+#: writes (``.<name>.<pid>.tmp``, the exporter's ``.<name>.<pid>.partial``) that a killed process leaves
+#: behind: only a folder holding nothing else is ever deleted (``--overwrite``, or replacing a failed start).
 RUN_ENTRIES = (
     *_RUN_FILES,
     "checkpoints",

@@ -23,7 +23,7 @@ from torch import nn
 
 from .._atomic import replaced_atomically
 from .._lightning_logs import apply_quiet
-from ..config import MACHINE_KEYS, config_differences, summarize_differences
+from ..config import summarize_differences
 from ..data import AudioItem
 from ..errors import ConfigError, UserError, one_line
 from ..plots.frontend import frontend_state
@@ -41,10 +41,11 @@ from .run_dir import (
     make_run_dir,
     plan_run_dir,
     remove_checkpoint_temporaries,
+    training_differences,
 )
 from .run_lock import run_locked
 from .split_file import read_split_file, warn_missing, write_split_file
-from .workdir import comparable_data_paths, record_workdir
+from .workdir import record_workdir
 
 log = logging.getLogger(__name__)
 
@@ -421,9 +422,7 @@ def check_resumable(paths: RunPaths, checkpoint: Path, config: Mapping[str, Any]
         saved = read_checkpoint(checkpoint, lazy=True)  # Lightning reads it whole next
     except UserError as err:
         raise UserError(f"cannot resume {paths.root}: {err}; restore the file, or {remedy}") from err
-    trained_with = comparable_data_paths(saved["hyper_parameters"]["config"])
-    ignored = (*MACHINE_KEYS, "trainer.max_epochs")  # a larger budget trains a run further
-    differences = config_differences(trained_with, comparable_data_paths(config), ignored=ignored)
+    differences = training_differences(saved["hyper_parameters"]["config"], config)
     if differences:
         raise UserError(
             f"cannot resume {paths.root}: {checkpoint} was trained with another config "
