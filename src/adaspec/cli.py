@@ -454,9 +454,11 @@ def _strict_overrides(args: argparse.Namespace) -> list[str]:
     """
     if not args.strict:
         return list(args.overrides)
+    from .config import parse_override
+
     for text in args.overrides:
-        key, _, value = text.partition("=")
-        if key.strip() == "data.strict" and value.strip() not in ("true", "True", "TRUE"):
+        key, value = parse_override(text)
+        if key == "data.strict" and value is not True:
             raise UserError(f"--strict conflicts with {text.strip()}; give one of them")
     return [*args.overrides, "data.strict=true"]
 
@@ -474,9 +476,11 @@ def _check_data_option(data: Path | None, overrides: Sequence[str]) -> None:
     """
     if data is None:
         return
+    from .config import parse_override
+
     key = "data.manifest" if data.suffix.lower() == ".csv" else "data.root"
     for text in overrides:
-        if text.partition("=")[0].strip() == key:
+        if parse_override(text)[0] == key:
             raise UserError(f"--data {data} conflicts with {text.strip()}: both set {key}; give one of them")
 
 
