@@ -48,7 +48,7 @@ from ..ops import (
     onnx_fft,
     parts_output,
 )
-from ..ops._tracing import is_exporting, is_tracing, require_static_length
+from ..ops._tracing import is_tracing, require_static_length
 from ._device import built_on_default_device, reset_to_initial
 from ._kernel_check import equals_rounded, kernel_key, recheck_kernels
 from ._tables import DerivedTables, rebuild_meta_tables
@@ -114,10 +114,12 @@ class VQT(DerivedTables):
         frame, for every ``pad_mode``.
         With ``learn_kernels`` (or kernels changed by training) both apply their time-domain kernels
         with one matrix product per rate (nnAudio's trainable CQT), ``"direct"`` at the full rate except
-        for the edge frames; the multirate one stays fast. ``torch.export`` cannot read the kernels, so
-        ``"direct"`` exports the path of the last check (made when the module is built, at every eager
-        forward, by ``load_state_dict`` and by :meth:`kernels_changed`; with none since ``learn_kernels``
-        was switched off, the time-domain kernels, right for any kernels).
+        for the edge frames; the multirate one stays fast. ``torch.compile`` and ``torch.export`` cannot
+        read the kernels, so ``"direct"`` traces the path of the last check (made when the module is
+        built, at every eager forward, by ``load_state_dict`` and by :meth:`kernels_changed`; with none
+        since ``learn_kernels`` was switched off, the time-domain kernels, right for any kernels); a
+        compiled module does not see in-place edits of fixed kernels: call :meth:`kernels_changed` after
+        them.
 
     Args:
         sample_rate: sampling rate in Hz.
@@ -366,7 +368,7 @@ class VQT(DerivedTables):
         """Whether the next forward takes the direct FFT path with banded frequency-domain kernels."""
         if self.algorithm != "direct" or self.learn_kernels:
             return False
-        if is_exporting():  # fake kernels: the last verdict, if one stands (see the class note)
+        if is_tracing():  # no values to read: the last verdict, if one stands (see the class note)
             return self._kernels_exact and bool(self._kernel_check)
         key = kernel_key(self.kernel_real, self.kernel_imag)
         if key != self._kernel_check:
@@ -486,7 +488,7 @@ class VQT(DerivedTables):
         signals = self._octave_signals(signal)
         products = []
         edges = reversed(self.edge_frames(length))
-        for level, (head, tail) in zip(reversed(self._levels), edges, strict=True):
+        for (index, level), (head, tail) in zip(reversed(list(enumerate(self._levels))), edges, strict=True):
             rows, middle = slice(level.start, level.stop), slice(head, n_frames - tail)
             if spectral:
                 parts = [torch.cat([spectrum.real[:, rows, middle], spectrum.imag[:, rows, middle]], dim=1)]
@@ -495,7 +497,7 @@ class VQT(DerivedTables):
                 parts = [dense_transform(frames[:, middle], kernels)]
             if head or tail:  # the analytic kernels are the level's own there, as in "multirate"
                 if spectral:
-                    kernels = getattr(self, f"_edge_kernels_{self._levels.index(level)}")
+                    kernels = getattr(self, f"_edge_kernels_{index}")
                 else:
                     kernels = self._kernels_at_rate(level)
                 level_frames = self._level_frames(signals, level, kernels.shape[-1])

@@ -25,7 +25,7 @@ from ..kernels.wavelets import (
     wavelet_filters,
 )
 from ..ops import OUTPUTS, parts_output
-from ..ops._tracing import is_exporting, require_static_length
+from ..ops._tracing import is_exporting, require_static_length, untraced
 from ..ops.convolution import FilterSpectra
 from ._device import built_on_default_device, reset_to_initial
 from ._kernel_check import kernel_key
@@ -275,14 +275,18 @@ class CWT(nn.Module):
         length = waveform.shape[-1] if isinstance(waveform, torch.Tensor) and waveform.ndim else 0
         require_static_length(length, "CWT's wavelet spectra (one FFT of the whole signal)")
         longest = self.max_kernel_length
-        index = int(np.argmax(self._lengths))
-        too_short = (
-            f"waveform of {length} samples is shorter than the longest wavelet: {longest} samples at "
-            f"scale {self._scales[index]:g} ({self._frequencies[index]:g} Hz); use a longer input, a "
-            "higher f_min or smaller scales"
-        )
-        check_waveform(waveform, longest, too_short)
+        check_waveform(waveform, longest, self._too_short(length) if length < longest else "")
         return over_signals(lambda signals: self._output(self._coefficients(signals)), waveform)
+
+    def _too_short(self, length: int) -> str:
+        """The message for an input of ``length`` samples, shorter than the longest wavelet (built only
+        then: ``torch.compile`` cannot trace its NumPy indexing)."""
+        index = int(np.argmax(self._lengths))
+        return (
+            f"waveform of {length} samples is shorter than the longest wavelet: {self.max_kernel_length} "
+            f"samples at scale {self._scales[index]:g} ({self._frequencies[index]:g} Hz); use a longer "
+            "input, a higher f_min or smaller scales"
+        )
 
     def _coefficients(self, signals: torch.Tensor) -> torch.Tensor:
         """``(batch, time)`` signals to ``(batch, n_bins, frames)`` coefficients (real for real wavelets)."""
@@ -303,6 +307,9 @@ class CWT(nn.Module):
             result = coefficients.square() if self.output == "power" else coefficients.abs()
         return result
 
+    # Not traced by torch.compile (a graph break around it): the spectra are kept between calls, keyed on
+    # the parameters' storage and versions, which a graph cannot read.
+    @untraced
     def _filter_spectra(self, length: int, dtype: torch.dtype, device: torch.device) -> FilterSpectra:
         """The wavelets' spectra for inputs of ``length`` samples: the kept ones while the wavelets are
         fixed and nothing they depend on changed, else built anew (and kept when allowed and small enough)."""

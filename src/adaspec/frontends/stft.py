@@ -11,7 +11,7 @@ from .._validation import check_choice, check_dtype, check_flag, check_positive_
 from ..kernels import FREQ_SCALES, dft_kernels, fourier_frequencies, get_window, pad_center
 from ..kernels.windows import WindowSpec
 from ..ops import OUTPUTS, dense_fourier, frame_signal, normalize_pad_mode, parts_output, windowed_fft
-from ..ops._tracing import is_exporting, is_exporting_onnx, is_tracing
+from ..ops._tracing import is_exporting_onnx, is_tracing
 from ._device import built_on_default_device, reset_to_initial
 from ._flags import parameter_flag
 from ._kernel_check import equals_rounded, kernel_key, recheck_kernels
@@ -62,10 +62,12 @@ class STFT(nn.Module):
         The FFT path is used while the kernels equal the DFT. That is re-checked whenever the kernels'
         autograd version changes (optimizer steps, ``load_state_dict``, in-place edits under
         ``torch.no_grad``); edits through ``.data`` bypass that counter, so call
-        :meth:`kernels_changed` after them. ``torch.export`` cannot read the kernels, so it takes the
-        verdict of the last check: made when the module is built, at every eager forward, by
-        ``load_state_dict`` and by :meth:`kernels_changed`; after ``learn_kernels`` is switched off and no
-        check has been made since, it takes the dense path, which is right for any kernels.
+        :meth:`kernels_changed` after them. ``torch.compile`` and ``torch.export`` cannot read the
+        kernels, so they take the verdict of the last check: made when the module is built, at every
+        eager forward, by ``load_state_dict`` and by :meth:`kernels_changed` (a compiled module
+        recompiles when the verdict changes); after ``learn_kernels`` is switched off and no check has
+        been made since, they take the dense path, which is right for any kernels. A compiled module does
+        not see in-place edits of fixed kernels: call :meth:`kernels_changed` after them.
     """
 
     learn_window = parameter_flag("window")
@@ -181,7 +183,7 @@ class STFT(nn.Module):
         """Whether the next forward takes the FFT path (fixed DFT kernels on the full FFT grid)."""
         if self.freq_scale != "full" or self.learn_kernels:
             return False
-        if is_exporting():  # fake kernels: the last verdict, if one stands (see the class note)
+        if is_tracing():  # no values to read: the last verdict, if one stands (see the class note)
             return self._kernels_are_dft and bool(self._dft_check)
         key = kernel_key(self.kernel_real, self.kernel_imag)
         if key != self._dft_check:

@@ -4,17 +4,17 @@ The smoother ``M[t] = (1 - s) M[t - 1] + s E[t]`` is a linear recurrence ``y[t] 
 (``a = 1 - s``, ``u = s E``). It is solved exactly in blocks: inside a block on the CPU, when the block is
 short enough for ``a^(-k)`` to stay below ``exp(_CUMSUM_RANGE)``, as ``y[i] = a^i cumsum(a^(-k) u[k])[i]``
 (three passes); otherwise (on other devices, where choosing the block would wait for the device, and under
-``torch.export``, where the decay has no value yet) by doubling (a Hillis-Steele scan: ``log2(block)``
-vectorised passes ``y[i] += a^d y[i - d]``). The values at block ends then obey the same recurrence with
-decay ``a^block``, solved the same way (recursively), and are carried into each block as
+``torch.compile`` and ``torch.export``, where the decay has no value to read) by doubling (a Hillis-Steele
+scan: ``log2(block)`` vectorised passes ``y[i] += a^d y[i - d]``). The values at block ends then obey the same
+recurrence with decay ``a^block``, solved the same way (recursively), and are carried into each block as
 ``a^(i + 1) y_end[previous block]``. Every power of ``a`` is bounded (``exp(k log a)`` with ``k >= 0`` in the
 scan, at most ``exp(_CUMSUM_RANGE)`` in the cumulative sum), so nothing overflows however long the input (an
 unblocked cumulative-sum trick with ``a^(-t)`` would overflow after a few thousand frames), and for
 non-negative inputs the sums are of non-negative terms (no cancellation): the result equals the sequential
 recursion to float rounding. The backward solves the adjoint recurrence the same way, and the compression has
 a hand-written backward, so that a training step makes few passes over the spectrogram. A program exported
-with a dynamic number of frames cannot choose blocks: it runs one doubling scan over the whole sequence with
-a fixed number of levels (:data:`_EXPORT_LEVELS`), which is exact for any length up to ``2^levels``.
+with a dynamic number of frames cannot choose blocks: it runs one doubling scan over the whole sequence with a
+fixed number of levels (:data:`_EXPORT_LEVELS`), which is exact for any length up to ``2^levels``.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
 from .._validation import check_choice, check_positive_int, check_positive_number, is_real_number
-from ._tracing import is_exporting, untraced
+from ._tracing import is_tracing
 
 INITIAL_STATES = ("librosa", "first_frame")
 _BLOCK = 128  # frames per block: the scan inside costs log2(_BLOCK) passes; 128 holds 1.28 s at hop 10 ms
@@ -60,9 +60,6 @@ def smoothing_coefficient(time_constant: float, sample_rate: float, hop_length: 
     return 2.0 / (1.0 + math.hypot(1.0, 2.0 * t_frames))
 
 
-# Not traced by torch.compile: on the CPU the block length is chosen from the decay's current value (a
-# graph break, and a recompilation whenever training moves it across a block length).
-@untraced
 def linear_recurrence(
     inputs: torch.Tensor,
     log_decay: torch.Tensor,
@@ -196,7 +193,9 @@ def _block_solver(
 ) -> tuple[int, Callable[[torch.Tensor, torch.Tensor, bool], torch.Tensor]]:
     """The block length and in-block solver of :func:`_solve` (see the module docstring)."""
     block = min(n_frames, _BLOCK)
-    if device.type == "cpu" and not is_exporting():  # exporting: the decay has no value to read
+    # Traced (torch.compile, torch.export): the decay has no value to read, and a block length chosen from it
+    # would be baked into the graph (recompiled whenever training moved the decay across a length).
+    if device.type == "cpu" and not is_tracing():
         largest = float(log_decay.detach().abs().max())
         span = _BLOCK if largest == 0.0 else _CUMSUM_RANGE / largest  # nan or inf: not finite, scan
         if math.isfinite(span) and span >= min(block, _MIN_CUMSUM_BLOCK):
@@ -218,7 +217,7 @@ def _scan(u: torch.Tensor, log_decay: torch.Tensor, owned: bool = False) -> torc
     the step with offset ``d``, ``y[i]`` sums ``a^k u[i - k]`` for ``k < 2 d``. ``log_decay``:
     ``(channels or 1, 1, 1)``, aligned with ``u``'s third-last axis (``owned`` is unused: the scan works in
     two buffers of its own)."""
-    if is_exporting():  # out= ops in an exported graph refuse to run while its parameters require grad
+    if is_tracing():  # out= ops in an exported graph refuse to run while its parameters require grad
         return _functional_scan(u, log_decay)
     result, other = u.clone(), torch.empty_like(u)
     offset = 1
