@@ -234,8 +234,10 @@ class LEAF(nn.Module):
     def _transform(self, signal: torch.Tensor) -> torch.Tensor:
         """``(batch, time)`` signals (float32 or float64) to ``(batch, n_filters, frames)``."""
         dtype = signal.dtype
-        exporting = is_exporting()
-        if not exporting:  # before the op: reading the values waits for the device, which is idle then
+        # Exported, or on the meta device (shapes without values), the parameters cannot be read: the band
+        # layout is planned from the values taken last.
+        taken = is_exporting() or self.center_logits.is_meta
+        if not taken:  # before the op: reading the values waits for the device, which is idle then
             self.refresh_plan()
         energy = gabor_pooled_energy(
             signal,
@@ -243,7 +245,7 @@ class LEAF(nn.Module):
             self.filter_widths.to(dtype),
             self.pooling_widths.to(dtype),
             self.hop_length,
-            plan_values=self._plan_values if exporting else None,
+            plan_values=self._plan_values if taken else None,
         )
         return self.pcen(energy)
 

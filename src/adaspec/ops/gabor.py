@@ -93,9 +93,10 @@ def gabor_pooled_energy(
         pool_widths: ``(n_filters,)`` pooling Gaussian widths in samples (>= about 1).
         hop_length: samples between output frames.
         plan_values: ``(centers, widths, pool_widths)`` to plan the band layout from, as numbers (default:
-            the tensors' own values). Needed under ``torch.export``, whose tensors have no values: the
-            layout is then fixed in the exported program, which checks on every call that it still covers
-            the filters it is given. When given, the filters must lie within the layout they plan.
+            the tensors' own values). Needed under ``torch.export`` and on the meta device, whose tensors
+            have no values: the layout is then fixed in the exported program, which checks on every call
+            that it still covers the filters it is given (on the meta device nothing is checked). When
+            given, the filters must lie within the layout they plan.
 
     Returns:
         ``(..., n_filters, 1 + time // hop_length)`` real tensor, ``>= 0`` (rounding below zero is set to
@@ -159,8 +160,11 @@ def check_plan_covers(
         centers, widths, pool_widths: the filters, as in :func:`gabor_pooled_energy`.
 
     Raises:
-        ValueError: eagerly, when the plan does not cover the filters.
+        ValueError: eagerly, when the plan does not cover the filters (not checked on the meta device,
+            whose tensors have no values).
     """
+    if centers.is_meta:
+        return
     dtype, device = torch.float64, centers.device
     mus, sigmas, pools = (values.detach().to(dtype) for values in (centers, widths, pool_widths))
     per_radian = plan.n_fft / (2.0 * math.pi)
