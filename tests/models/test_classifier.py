@@ -9,6 +9,7 @@ import torch
 
 import adaspec
 from adaspec.models import ADAPTERS, Classifier, SpecMasking, adapter_channels, build_backbone
+from tests.helpers import counting_backend
 
 N_CLASSES = 4
 BATCH, LENGTH = 2, 4000
@@ -224,3 +225,22 @@ def test_state_dict_keys(adapter, input_norm):
     layers = ("meta_layer1.0", "meta_layer2.0", "fc_layer1", "fc_layer2")
     expected += [f"backbone.{layer}.{name}" for layer in layers for name in ("weight", "bias")]
     assert list(model.state_dict()) == expected
+
+
+@pytest.mark.parametrize("adapter", ADAPTERS)
+@pytest.mark.parametrize("frontend", list(FRONTENDS))
+def test_compiles_as_one_graph(wave, frontend, adapter):
+    """The whole classifier (front-end, compression, adapter, input norm, masking, backbone) compiles
+    without a graph break; in eval mode it gives the eager logits."""
+    torch.manual_seed(0)
+    model = make_classifier(frontend, "resnet18", adapter, masking=SpecMasking(4, 4))
+    backend, graphs = counting_backend()
+    torch._dynamo.reset()
+    compiled = torch.compile(model, backend=backend, fullgraph=True)  # a graph break raises
+    compiled(wave).sum().backward()  # training mode: the masks are drawn in the graph
+    assert all(p.grad is not None for p in model.backbone.parameters())
+    model.eval()
+    with torch.no_grad():
+        expected = model(wave)
+        torch.testing.assert_close(compiled(wave), expected, rtol=1e-5, atol=1e-5)
+    assert len(graphs) == 2  # one graph per mode
