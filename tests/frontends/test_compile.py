@@ -1,6 +1,6 @@
 """Every registered front-end (and PCEN) under ``torch.compile``: the compiled module gives the eager
 module's output and parameter gradients, also after its parameters change (nothing about them is baked
-into a graph), and all but LEAF and CWT compile as one graph (``fullgraph=True``), fixed-kernel fast paths
+into a graph), and all but LEAF compile as one graph (``fullgraph=True``), fixed-kernel fast paths
 included.
 
 The backend is ``aot_eager``: Dynamo's capture and AOTAutograd's joint graph, as with Inductor, but with no
@@ -90,14 +90,15 @@ def test_parameter_updates_do_not_recompile(name, signal_factory):
     assert captured[-1] == captured[1], f"recompiled after parameter updates: graphs per step {captured}"
 
 
-#: Front-ends that keep a graph break: LEAF's band op plans from the parameters' values, CWT keeps its
-#: wavelet spectra between calls keyed on the parameters' storage.
-GRAPH_BREAKS = {"leaf", "cwt"}
-#: Fixed-kernel configurations, whose fast paths (FFT, spectral CQT kernels) are chosen by a check of the
-#: kernels' values made eagerly and taken as it stands while traced.
+#: Front-ends that keep a graph break: LEAF's band op plans from the parameters' values.
+GRAPH_BREAKS = {"leaf"}
+#: Fixed-kernel configurations: STFT's and the direct CQT's fast paths (FFT, spectral kernels) are chosen by
+#: a check of the kernels' values made eagerly and taken as it stands while traced; a fixed CWT keeps its
+#: wavelet spectra between eager calls, and builds them in the graph when traced.
 FIXED_KERNELS = {
     "stft-fixed": lambda: adaspec.STFT(n_fft=256, hop_length=64),
     "mel-fixed": lambda: adaspec.MelSpectrogram(sample_rate=SR, n_fft=256, hop_length=64, n_mels=24),
+    "cwt-fixed": lambda: adaspec.CWT(sample_rate=SR, hop_length=128, f_min=100.0, n_bins=24),
     "cqt-direct-fixed": lambda: adaspec.CQT(
         sample_rate=SR, hop_length=128, f_min=100.0, n_bins=24, algorithm="direct"
     ),

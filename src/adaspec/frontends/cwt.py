@@ -18,14 +18,15 @@ from ..kernels.wavelets import (
     central_frequency,
     frequencies_to_scales,
     kernel_length,
+    layout_filters,
     log_frequencies,
     normalize_wavelet,
     pywt_morlet_parameters,
     scales_to_frequencies,
-    wavelet_filters,
+    wavelet_layout,
 )
 from ..ops import OUTPUTS, parts_output
-from ..ops._tracing import is_exporting, require_static_length, untraced
+from ..ops._tracing import is_exporting, is_tracing, require_static_length
 from ..ops.convolution import FilterSpectra
 from ._device import built_on_default_device, reset_to_initial
 from ._kernel_check import kernel_key
@@ -137,6 +138,7 @@ class CWT(nn.Module):
         self._frequencies = scales_to_frequencies(scales, self.central_frequency, self.sample_rate)
         self._check_nyquist(center)
         self._lengths = [kernel_length(s, self.precision) for s in scales]
+        self._layout = wavelet_layout(scales, self.precision)  # where each scale reads its taps (NumPy, once)
         dtype = check_dtype(dtype)
         if parametric:
             ratio = center / (scales / 2.0)  # C_i / (scale_i / 2) in (0, 1]: centre at most Nyquist
@@ -266,9 +268,7 @@ class CWT(nn.Module):
         Args:
             dtype: real dtype of the filters (complex counterpart for the complex Morlet); default float64.
         """
-        return wavelet_filters(
-            self.wavelet, self._scales, self.bandwidth, self.center, precision=self.precision, dtype=dtype
-        )
+        return layout_filters(self.wavelet, self._layout, self.bandwidth, self.center, dtype=dtype)
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         """Transform ``(..., time)`` real signals into ``(..., n_bins, frames)`` wavelet coefficients."""
@@ -307,15 +307,15 @@ class CWT(nn.Module):
             result = coefficients.square() if self.output == "power" else coefficients.abs()
         return result
 
-    # Not traced by torch.compile (a graph break around it): the spectra are kept between calls, keyed on
-    # the parameters' storage and versions, which a graph cannot read.
-    @untraced
     def _filter_spectra(self, length: int, dtype: torch.dtype, device: torch.device) -> FilterSpectra:
         """The wavelets' spectra for inputs of ``length`` samples: the kept ones while the wavelets are
         fixed and nothing they depend on changed, else built anew (and kept when allowed and small enough)."""
         parameters = (self.center_logits, self.log_bandwidth)
         if is_exporting():  # no values to key a cache on: the spectra are built in the exported graph
             taps, offset = self.kernels(dtype)  # cast as real parts: ONNX has no complex casts
+            return FilterSpectra(taps.to(device), offset, length, self.hop_length, dtype=dtype, keep=False)
+        if is_tracing():  # torch.compile: no storage to key the kept spectra on; built in the graph
+            taps, offset = self.kernels()
             return FilterSpectra(taps.to(device), offset, length, self.hop_length, dtype=dtype, keep=False)
         fixed = not any(p.requires_grad for p in parameters)
         key = (

@@ -38,13 +38,16 @@ from .mel import MEL_NORMS, MEL_SCALES, hz_to_mel, mel_filterbank, mel_frequenci
 from .resampling import RESPONSE_POINTS, interpolated_gain, soxr_hq_response
 from .wavelets import (
     WAVELETS,
+    WaveletLayout,
     central_frequency,
     frequencies_to_scales,
     kernel_length,
+    layout_filters,
     log_frequencies,
     scales_to_frequencies,
     wavelet_filters,
     wavelet_function,
+    wavelet_layout,
 )
 from .windows import get_window, pad_center
 
@@ -58,6 +61,7 @@ __all__ = [
     "SQRT_2LN2",
     "WAVELETS",
     "OctaveLevel",
+    "WaveletLayout",
     "butterworth_centres",
     "butterworth_filterbank",
     "central_frequency",
@@ -84,6 +88,7 @@ __all__ = [
     "kernel_half_width",
     "kernel_length",
     "kernel_support",
+    "layout_filters",
     "log_frequencies",
     "mel_filterbank",
     "mel_frequencies",
@@ -99,5 +104,6 @@ __all__ = [
     "two_sided_spectral_kernels",
     "wavelet_filters",
     "wavelet_function",
+    "wavelet_layout",
     "window_bandwidth",
 ]

@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -202,6 +202,56 @@ def _sample_indices(scale: float, x: np.ndarray) -> np.ndarray:
     return j[j < x.size]
 
 
+class WaveletLayout(NamedTuple):
+    """Where :func:`wavelet_filters` reads each scale's taps, which depends on the scales and the precision
+    only (built once in NumPy; the taps themselves are torch operations on the wavelet parameters).
+
+    Attributes:
+        grid: ``(2^precision,)`` float64 sample positions ``x_j`` of the wavelet's support.
+        columns: ``(n_scales, max_length + 1)`` int64 indices into the integrated wavelet, reversed and
+            centred on the shared offset; index ``2^precision`` reads a zero appended to the integral.
+        weights: ``(n_scales, 1)`` float64 factors ``-sqrt(scale) dx``.
+        offset: the shared output offset ``max_length // 2``.
+    """
+
+    grid: torch.Tensor
+    columns: torch.Tensor
+    weights: torch.Tensor
+    offset: int
+
+
+def wavelet_layout(scales: Sequence[float] | np.ndarray, precision: int = DEFAULT_PRECISION) -> WaveletLayout:
+    """The :class:`WaveletLayout` of ``scales`` (see :func:`wavelet_filters`).
+
+    Args:
+        scales: ``(n,)`` positive scales (in samples).
+        precision: the wavelet is sampled at ``2^precision`` points.
+
+    Returns:
+        The layout, on the CPU.
+
+    Raises:
+        ValueError: for no scales or a scale that is not positive.
+    """
+    scales = np.asarray(scales, dtype=np.float64).reshape(-1)
+    if scales.size == 0 or not np.all(scales > 0):
+        raise ValueError(f"scales must be a non-empty list of positive numbers, got {scales.tolist()!r}")
+    x = wavelet_grid(precision)
+    indices = [_sample_indices(float(s), x) for s in scales]
+    longest = max(len(j) for j in indices)
+    offset = longest // 2
+    # Row c reads I[j_c] reversed, starting at column offset - len(j_c) // 2 so that every filter is
+    # centred on the shared offset; other columns read index x.size, a zero appended to I.
+    columns = np.full((scales.size, longest + 1), x.size, dtype=np.int64)
+    for row, j in enumerate(indices):
+        start = offset - len(j) // 2
+        columns[row, start : start + len(j)] = j[::-1]
+    weights = -np.sqrt(scales) * (x[1] - x[0])
+    return WaveletLayout(
+        torch.from_numpy(x), torch.from_numpy(columns), torch.from_numpy(weights[:, None]), offset
+    )
+
+
 def wavelet_filters(
     wavelet: str,
     scales: Sequence[float] | np.ndarray,
@@ -231,37 +281,54 @@ def wavelet_filters(
         offset ``max_length // 2``.
     """
     wavelet = normalize_wavelet(wavelet)
-    scales = np.asarray(scales, dtype=np.float64).reshape(-1)
-    if scales.size == 0 or not np.all(scales > 0):
-        raise ValueError(f"scales must be a non-empty list of positive numbers, got {scales.tolist()!r}")
-    x = wavelet_grid(precision)
-    grid = torch.from_numpy(x)
+    return layout_filters(wavelet, wavelet_layout(scales, precision), bandwidth, center, dtype=dtype)
+
+
+def layout_filters(
+    wavelet: str,
+    layout: WaveletLayout,
+    bandwidth: torch.Tensor | float | None = None,
+    center: torch.Tensor | float | None = None,
+    *,
+    dtype: torch.dtype | None = None,
+) -> tuple[torch.Tensor, int]:
+    """:func:`wavelet_filters` from a precomputed :func:`wavelet_layout`: torch operations only (no NumPy),
+    so that ``torch.compile`` traces them, on the parameters' device.
+
+    Args:
+        wavelet: one of :data:`WAVELETS` (normalised, see :func:`normalize_wavelet`).
+        layout: the scales' layout.
+        bandwidth, center, dtype: as for :func:`wavelet_filters`.
+
+    Returns:
+        ``(taps, offset)`` as :func:`wavelet_filters`.
+    """
+    n_scales = layout.columns.shape[0]
+    grid = layout.grid
     if wavelet in PARAMETRIC_WAVELETS:
         default_bandwidth, default_center = DEFAULT_PARAMETERS[wavelet]
-        bandwidth = _per_scale(bandwidth, default_bandwidth, scales.size)
-        center = _per_scale(center, default_center, scales.size)
+        bandwidth = _per_scale(bandwidth, default_bandwidth, n_scales)
+        center = _per_scale(center, default_center, n_scales)
         grid = grid.to(bandwidth.device)
         psi = wavelet_function(wavelet, grid, bandwidth[:, None], center[:, None])
     else:
-        psi = wavelet_function(wavelet, grid)[None, :].expand(scales.size, -1)
-    indices = [_sample_indices(float(s), x) for s in scales]
-    longest = max(len(j) for j in indices)
-    offset = longest // 2
-    # Row c reads I[j_c] reversed, starting at column offset - len(j_c) // 2 so that every filter is
-    # centred on the shared offset; other columns read index x.size, a zero appended to I.
-    columns = np.full((scales.size, longest + 1), x.size, dtype=np.int64)
-    for row, j in enumerate(indices):
-        start = offset - len(j) // 2
-        columns[row, start : start + len(j)] = j[::-1]
-    columns = torch.from_numpy(columns).to(psi.device)
-    weights = -torch.from_numpy(np.sqrt(scales) * (x[1] - x[0])).to(psi.device)[:, None]
-    real_dtype = (dtype or torch.float64).to_real()
+        psi = wavelet_function(wavelet, grid)[None, :].expand(n_scales, -1)
+    columns, weights = layout.columns.to(psi.device), layout.weights.to(psi.device)
+    real_dtype = _REAL_PARTS.get(dtype or torch.float64, dtype or torch.float64)  # not .to_real(): traced
     if not psi.is_complex():
-        return _taps(psi, columns, weights).to(real_dtype), offset
+        return _taps(psi, columns, weights).to(real_dtype), layout.offset
     # pywt conjugates the integrated wavelet. The parts are built and cast apart, so that every op is real
     # and the filters export to ONNX (which has no complex cumsum, gather or cast).
     parts = (_taps(psi.real, columns, weights), -_taps(psi.imag, columns, weights))
-    return torch.complex(*(part.to(real_dtype) for part in parts)), offset
+    return torch.complex(*(part.to(real_dtype) for part in parts)), layout.offset
+
+
+#: The real dtype of each complex one (``dtype.to_real()``, which ``torch.compile`` cannot trace).
+_REAL_PARTS = {
+    torch.complex32: torch.float16,
+    torch.complex64: torch.float32,
+    torch.complex128: torch.float64,
+}
 
 
 def _taps(psi: torch.Tensor, columns: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
