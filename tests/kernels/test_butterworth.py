@@ -101,3 +101,19 @@ def test_centres_reject_bad_parameters(kwargs, name):
 def test_filterbank_rejects_bad_order(order):
     with pytest.raises(ValueError, match="order"):
         butterworth_filterbank(np.zeros(3), np.ones(2), np.ones(2), order)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"), [(dict(f_max=float("inf")), "f_max"), (dict(f_min="0"), "f_min")]
+)
+def test_centres_refuse_frequencies_that_are_not_finite_numbers(kwargs, name):
+    """``f_max=inf`` gave NaN centres and bandwidths, ``f_min="0"`` a TypeError."""
+    kwargs = {"n_filters": 8, "f_min": 0.0, "f_max": 8000.0, **kwargs}
+    with pytest.raises(ValueError, match=rf"{name} must be a finite number"):
+        butterworth_centres(**kwargs)
+
+
+def test_filterbank_refuses_an_integer_dtype():
+    """``dtype=torch.int64`` truncated every response below 1 to 0."""
+    with pytest.raises(ValueError, match=r"dtype must be None or a real floating-point torch.dtype"):
+        butterworth_filterbank(np.linspace(0.0, 8000.0, 9), [1000.0], [200.0], 4, dtype=torch.int64)

@@ -49,6 +49,9 @@ def test_linear_and_log_grids():
         ({"freq_scale": "linear", "f_min": 500.0, "f_max": 400.0}, "f_max"),
         ({"freq_scale": "log", "f_min": 0.0}, "f_min"),
         ({"freq_scale": "linear", "n_bins": 0}, "n_bins"),
+        # a string was read as True and 0 as False
+        ({"onesided": "no"}, "onesided must be True or False"),
+        ({"onesided": 0}, "onesided must be True or False"),
     ],
 )
 def test_bad_grids_raise(kwargs, match):

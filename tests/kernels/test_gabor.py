@@ -132,3 +132,10 @@ def test_gabor_kernels_refuse_widths_not_finite_and_positive(build, bad):
     centers, widths = torch.tensor([0.5, 1.0]), torch.tensor([3.0, bad])
     with pytest.raises(ValueError, match="widths must be finite and positive"):
         build(centers, widths, 9)
+
+
+@pytest.mark.parametrize("dtype", [torch.int64, torch.complex64])
+def test_mel_gabor_parameters_dtype_must_be_real_floating_point(dtype):
+    """``dtype=torch.int64`` truncated the centres (radians per sample, below pi) to 0, 1, 2 and 3."""
+    with pytest.raises(ValueError, match=r"dtype must be None or a real floating-point torch.dtype"):
+        mel_gabor_parameters(40, SR, dtype=dtype)

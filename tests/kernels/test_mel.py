@@ -63,3 +63,10 @@ def test_htk_mel_closed_form():
     assert float(hz_to_mel(700.0, "htk")) == pytest.approx(2595.0 * np.log10(2.0), rel=1e-14)
     # Slaney: linear (3 bins / 200 Hz) below 1 kHz.
     assert float(hz_to_mel(600.0, "slaney")) == pytest.approx(9.0, rel=1e-14)
+
+
+@pytest.mark.parametrize("dtype", [torch.int64, torch.complex128])
+def test_mel_filterbank_dtype_must_be_real_floating_point(dtype):
+    """``dtype=torch.int64`` truncated every filter to zeros without a word."""
+    with pytest.raises(ValueError, match=r"dtype must be None or a real floating-point torch.dtype"):
+        mel_filterbank(512, SR, 40, dtype=dtype)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import librosa
 import numpy as np
 import pytest
+import scipy.signal
 import torch
 
 from adaspec.kernels import get_window, pad_center
@@ -71,3 +72,62 @@ def test_a_window_array_comes_back_on_the_cpu_where_the_kernels_are_designed():
     window = get_window(given, 6, dtype=torch.float64)
     assert window.device.type == "cpu" and torch.equal(window, given)
     assert window.data_ptr() != given.data_ptr()  # a copy: changing the caller's tensor changes nothing
+
+
+@pytest.mark.parametrize("win_length", [0, -1, 2.0, True])
+def test_a_bad_win_length_is_named_as_such(win_length):
+    """scipy's complaint about the length was reported as a bad ``window`` spec."""
+    with pytest.raises(ValueError, match=r"win_length must be a positive integer"):
+        get_window("hann", win_length)
+
+
+@pytest.mark.parametrize("window", [(), []])
+def test_an_empty_spec_is_a_value_error(window):
+    """An empty tuple failed with an IndexError inside the parameter checks."""
+    with pytest.raises(ValueError, match=r"window=.* is empty"):
+        get_window(window, 16)
+
+
+@pytest.mark.parametrize("window", ["hann", ("kaiser", 8.0), torch.ones(8)])
+@pytest.mark.parametrize("dtype", [torch.int64, torch.bool, torch.complex64])
+def test_a_window_dtype_must_be_real_floating_point(window, dtype):
+    """``dtype=torch.int64`` truncated a Hann window to zeros and a one."""
+    with pytest.raises(ValueError, match=r"dtype must be None or a real floating-point torch.dtype"):
+        get_window(window, 8, dtype=dtype)
+
+
+@pytest.mark.parametrize(
+    "window",
+    [
+        "hann",
+        "hamming",
+        "blackman",
+        "bartlett",
+        "boxcar",
+        "triang",
+        "flattop",
+        "parzen",
+        "bohman",
+        "blackmanharris",
+        "nuttall",
+        "barthann",
+        "cosine",
+        "exponential",
+        "tukey",
+        "taylor",
+        "lanczos",
+        ("kaiser", 8.0),
+        ("gaussian", 100),
+        ("tukey", 0.5),
+        ("general_hamming", 0.54),
+        ("general_gaussian", 1.5, 7),
+        ("chebwin", 100),
+        ("exponential", None, 3.0),
+        ("general_cosine", [0.5, 0.5]),
+        8.0,
+    ],
+)
+@pytest.mark.parametrize("length", [1, 2, 3, 16, 17])
+def test_specs_are_scipys_periodic_windows(window, length):
+    expected = scipy.signal.get_window(window, length, fftbins=True)
+    np.testing.assert_array_equal(get_window(window, length, dtype=torch.float64).numpy(), expected)

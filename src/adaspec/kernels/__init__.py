@@ -1,4 +1,5 @@
-"""Pure functions that build filter kernels as tensors (float64 inside, any dtype out). No state."""
+"""Pure functions that build filter kernels as tensors (float64 inside, any real floating-point dtype out).
+No state."""
 
 from .butterworth import BUTTERWORTH_INITS, butterworth_centres, butterworth_filterbank
 from .cqt import (

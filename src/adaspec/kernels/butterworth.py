@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .._validation import check_choice, check_positive_int, is_finite_number
+from .._validation import check_choice, check_dtype, check_finite_number, check_positive_int, is_finite_number
 from .mel import mel_frequencies
 
 BUTTERWORTH_INITS = ("mel", "linear")
@@ -42,10 +42,12 @@ def butterworth_centres(
         ``(centres, bandwidths)``, two float64 arrays of ``n_filters`` values.
 
     Raises:
-        ValueError: naming ``n_filters``, ``init``, ``f_min`` or ``f_max`` when out of range.
+        ValueError: naming ``n_filters``, ``init``, ``f_min`` or ``f_max`` when out of range (or, for
+            the frequencies, not finite numbers).
     """
     n_filters = check_positive_int("n_filters", n_filters)
     check_choice("init", init, BUTTERWORTH_INITS)
+    f_min, f_max = check_finite_number("f_min", f_min), check_finite_number("f_max", f_max)
     if not f_min >= 0.0:
         raise ValueError(f"f_min must be >= 0 Hz, got {f_min!r}")
     if not f_max > f_min:
@@ -77,12 +79,15 @@ def butterworth_filterbank(
         centres: ``(n_filters,)`` centre frequencies in Hz.
         bandwidths: ``(n_filters,)`` positive half-power half-widths in Hz.
         order: Butterworth order (>= 1).
-        dtype: result dtype (default: the promoted dtype of the tensors; numpy input is built in float64).
+        dtype: real floating-point result dtype (default: the promoted dtype of the tensors; numpy input is
+            built in float64).
 
     Returns:
         Filters of shape ``(n_bins, n_filters)``.
     """
     order = check_order(order)
+    if dtype is not None:
+        dtype = check_dtype(dtype)
     f, c, b = (_as_tensor(v) for v in (frequencies, centres, bandwidths))
     weights = _Butterworth.apply(f, c, b, order)
     return weights if dtype is None else weights.to(dtype)

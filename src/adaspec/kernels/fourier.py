@@ -10,6 +10,7 @@ import torch
 from .._validation import (
     check_choice,
     check_dtype,
+    check_flag,
     check_frequency_range,
     check_positive_int,
     check_positive_number,
@@ -36,7 +37,7 @@ def fourier_frequencies(
         freq_scale: ``"full"`` for the FFT bins (``n_fft // 2 + 1`` if ``onesided`` else ``n_fft``);
             ``"linear"`` for ``n_bins`` equally spaced frequencies from ``f_min`` to ``f_max`` inclusive;
             ``"log"`` for ``n_bins`` geometrically spaced ones (``f_min`` must then be > 0).
-        onesided: only used by ``"full"``.
+        onesided: ``True`` or ``False``; only used by ``"full"``.
         n_bins: number of bins for ``"linear"``/``"log"`` (default ``n_fft // 2 + 1``).
         f_min: lowest frequency for ``"linear"``/``"log"``.
         f_max: highest frequency for ``"linear"``/``"log"`` (default Nyquist).
@@ -47,6 +48,7 @@ def fourier_frequencies(
     n_fft = check_positive_int("n_fft", n_fft)
     check_positive_number("sample_rate", sample_rate)
     check_choice("freq_scale", freq_scale, FREQ_SCALES)
+    onesided = check_flag("onesided", onesided)
     if freq_scale == "full":
         count = n_fft // 2 + 1 if onesided else n_fft
         return np.arange(count, dtype=np.float64) * (sample_rate / n_fft)

@@ -14,7 +14,7 @@ import math
 import numpy as np
 import torch
 
-from .._validation import check_frequency_range, check_positive_int
+from .._validation import check_dtype, check_frequency_range, check_positive_int
 from ..ops._tracing import is_tracing
 from .mel import hz_to_mel, mel_to_hz
 
@@ -62,11 +62,12 @@ def mel_gabor_parameters(
         sample_rate: sampling rate in Hz.
         f_min: lowest mel band edge in Hz.
         f_max: highest mel band edge in Hz (default Nyquist).
-        dtype: result dtype (built in float64).
+        dtype: real floating-point result dtype (built in float64).
 
     Returns:
         ``(centers, widths)``: centres in radians per sample and widths in samples, each ``(n_filters,)``.
     """
+    dtype = check_dtype(dtype)
     n_filters = check_positive_int("n_filters", n_filters)
     f_min, f_max = check_frequency_range(f_min, f_max, sample_rate)
     mels = np.linspace(hz_to_mel(f_min), hz_to_mel(f_max), n_filters + 2)
@@ -75,7 +76,6 @@ def mel_gabor_parameters(
     fwhm = mel_to_hz(centres_mel + 0.75 * spacing) - mel_to_hz(centres_mel - 0.75 * spacing)
     centers = 2.0 * np.pi * mel_to_hz(centres_mel) / sample_rate
     widths = SQRT_2LN2 * sample_rate / (np.pi * fwhm)
-    dtype = dtype or torch.get_default_dtype()
     return torch.from_numpy(centers).to(dtype), torch.from_numpy(widths).to(dtype)
 
 

@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import torch
 
-from .._validation import check_choice, check_frequency_range, check_positive_int
+from .._validation import check_choice, check_dtype, check_frequency_range, check_positive_int
 
 MEL_SCALES = ("htk", "slaney")
 MEL_NORMS = (None, "slaney")
@@ -72,11 +72,12 @@ def mel_filterbank(
         mel_scale: ``"htk"`` or ``"slaney"``.
         norm: ``None`` (peak 1) or ``"slaney"`` (each triangle divided by its width in Hz / 2, constant
             energy per band).
-        dtype: result dtype (built in float64).
+        dtype: real floating-point result dtype (built in float64).
 
     Returns:
         Filters of shape ``(n_mels, n_fft // 2 + 1)``.
     """
+    dtype = check_dtype(dtype)
     n_fft = check_positive_int("n_fft", n_fft)
     n_mels = check_positive_int("n_mels", n_mels)
     check_choice("mel_scale", mel_scale, MEL_SCALES)
@@ -97,4 +98,4 @@ def mel_filterbank(
             UserWarning,
             stacklevel=2,
         )
-    return torch.from_numpy(weights).to(dtype or torch.get_default_dtype())
+    return torch.from_numpy(weights).to(dtype)

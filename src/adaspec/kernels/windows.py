@@ -9,7 +9,7 @@ import numpy as np
 import scipy.signal
 import torch
 
-from .._validation import is_real_number
+from .._validation import check_dtype, check_positive_int, is_real_number
 
 WindowSpec = str | float | tuple | torch.Tensor | np.ndarray
 
@@ -21,8 +21,8 @@ def get_window(window: WindowSpec, win_length: int, *, dtype: torch.dtype | None
         window: a ``scipy.signal.get_window`` spec such as ``"hann"``, ``("kaiser", 8.0)`` or
             ``("gaussian", 100)``, or a 1-D tensor/array of exactly ``win_length`` samples.
         win_length: number of samples.
-        dtype: dtype of the result (default: ``torch.get_default_dtype()``). The window is built in
-            float64 and cast once.
+        dtype: real floating-point dtype of the result (default: ``torch.get_default_dtype()``). The
+            window is built in float64 and cast once.
 
     Returns:
         A 1-D tensor of length ``win_length``.
@@ -30,9 +30,11 @@ def get_window(window: WindowSpec, win_length: int, *, dtype: torch.dtype | None
     Raises:
         ValueError: naming ``window`` for an unknown spec, a bool, a spec with a NaN, infinite or bool
             parameter, or an array of the wrong shape, complex or bool, on the meta device, or with NaN,
-            infinite or only zero values.
+            infinite or only zero values; naming ``win_length`` when it is not a positive integer and
+            ``dtype`` when it is not a real floating-point dtype.
     """
-    dtype = dtype or torch.get_default_dtype()
+    win_length = check_positive_int("win_length", win_length)
+    dtype = check_dtype(dtype)
     if isinstance(window, (torch.Tensor, np.ndarray)):
         values = torch.as_tensor(window).detach()
         if values.ndim != 1 or values.shape[0] != win_length:
@@ -47,6 +49,8 @@ def get_window(window: WindowSpec, win_length: int, *, dtype: torch.dtype | None
         values = values.to("cpu", torch.float64)  # the kernels are designed on the CPU
     else:
         spec = _as_scipy_spec(window)
+        if spec == ():
+            raise ValueError(f"window={window!r} is empty: give a name such as 'hann' or ('kaiser', 8.0)")
         if _is_bool(spec) or (isinstance(spec, tuple) and any(_is_bool(p) for p in spec)):
             # scipy reads a number as a Kaiser beta: True would be ("kaiser", 1.0)
             raise ValueError(f"window={window!r}: True and False are not window specs nor parameters")
