@@ -168,6 +168,79 @@ def test_truncated_flac(tmp_path):
     assert "16000 frames" in reason and ("truncated" in reason or "corrupt" in reason)
 
 
+# (format, file name, subtype): libsndfile shortened these silently when cut (and reports the cut length)
+_HEADER_LENGTH_CASES = [
+    ("RF64", "cut.wav", "PCM_16"),
+    ("RF64", "cut.wav", "FLOAT"),
+    ("W64", "cut.w64", "PCM_24"),
+    ("W64", "cut.w64", "FLOAT"),
+    ("AIFF", "cut.aiff", "PCM_16"),
+    ("AIFF", "cut.aifc", "FLOAT"),  # an AIFC file, compression "fl32"
+    ("CAF", "cut.caf", "PCM_24"),
+    ("CAF", "cut.caf", "ALAC_16"),  # variable-size packets: the length is pakt's valid frames
+]
+
+
+def _write_noise(path, fmt, subtype, frames=8000):
+    data = 0.3 * np.random.default_rng(0).standard_normal(frames)
+    sf.write(path, data, 16000, format=fmt, subtype=subtype)
+    return path
+
+
+def _with_a_chunk_after_the_data(raw: bytes, fmt: str) -> bytes:
+    """``raw`` with one more chunk at its end (and the RIFF/FORM size grown to match)."""
+    out = bytearray(raw)
+    if fmt == "RF64":
+        out += b"junk" + struct.pack("<I", 4) + b"abcd"
+        out[20:28] = struct.pack("<Q", len(out) - 8)  # ds64 riffSize
+    elif fmt == "W64":
+        out += b"junk" + bytes.fromhex("f3acd3118cd100c04f8edb8a") + struct.pack("<Q", 32) + b"abcdefgh"
+        out[16:24] = struct.pack("<Q", len(out))
+    elif fmt == "AIFF":
+        out += b"ANNO" + struct.pack(">I", 4) + b"note"
+        out[4:8] = struct.pack(">I", len(out) - 8)
+    else:
+        out += b"free" + struct.pack(">q", 8) + bytes(8)
+    return bytes(out)
+
+
+@pytest.mark.parametrize(("fmt", "name", "subtype"), _HEADER_LENGTH_CASES)
+def test_truncated_rf64_w64_aiff_caf(tmp_path, fmt, name, subtype):
+    # libsndfile reported the frames present, so a cut file loaded shortened without a word
+    if subtype not in sf.available_subtypes(fmt):
+        pytest.skip(f"libsndfile without {fmt} {subtype}")
+    path = _write_noise(tmp_path / name, fmt, subtype)
+    raw = path.read_bytes()
+    expected = sf.read(path, dtype="float32")[0]
+    assert len(expected) == 8000
+    np.testing.assert_array_equal(load_audio(path, 16000), expected)  # a whole file loads as before
+    if fmt != "W64":  # libsndfile 1.2 decodes a W64 to the end of the file, a chunk after the data too
+        path.write_bytes(_with_a_chunk_after_the_data(raw, fmt))
+        np.testing.assert_array_equal(load_audio(path, 16000), expected)  # and with a chunk after its data
+    path.write_bytes(raw[:-100])
+    present = sf.info(path).frames
+    assert present < 8000
+    assert _reason(path) == f"truncated: header declares 8000 frames but only {present} could be decoded"
+
+
+def test_caf_data_running_to_the_end_of_the_file_declares_no_length(tmp_path):
+    # a data chunk size of -1 means "to the end of the file" (a streamed CAF): no length to hold it to
+    path = _write_noise(tmp_path / "cut.caf", "CAF", "PCM_16")
+    raw = bytearray(path.read_bytes())
+    path.write_bytes(bytes(raw[:-100]))
+    assert (
+        _reason(path)
+        == f"truncated: header declares 8000 frames but only {sf.info(path).frames} could be decoded"
+    )
+    at = raw.index(b"data")
+    assert struct.unpack(">q", raw[at + 4 : at + 12])[0] == 16004  # 8000 frames and a 4-byte edit count
+    raw[at + 4 : at + 12] = struct.pack(">q", -1)
+    path.write_bytes(bytes(raw[:-100]))
+    from adaspec.data._headers import declared_frames
+
+    assert declared_frames(path, "CAF") is None  # (libsndfile 1.2.2 itself refuses such a file)
+
+
 def _without_total_samples(path):
     """Set the FLAC file's STREAMINFO total-samples field to 0 ("unknown"), as a FLAC encoder writing to
     a pipe leaves it (the 36 low bits of the 8 bytes at offset 18: 4 for "fLaC", 4 of block header, 10)."""

@@ -17,6 +17,7 @@ import soxr
 
 from .._validation import check_positive_int
 from ..errors import FileProblem
+from ._headers import declared_frames
 from ._stderr import captured_stderr
 
 logger = logging.getLogger(__name__)
@@ -200,6 +201,21 @@ def _riff_frames(path: Path) -> int | None:
     return None
 
 
+def _header_frames(path: Path, fmt: str) -> int | None:
+    """Frames the header of a WAV, RF64, Wave64, AIFF/AIFC or CAF file declares (see :mod:`._headers`).
+
+    Args:
+        path: the file.
+        fmt: its libsndfile major format (``SoundFile.format``).
+
+    Returns:
+        The declared frames, or ``None`` for another format or a header that does not say.
+    """
+    if fmt in ("WAV", "WAVEX"):
+        return _riff_frames(path)
+    return declared_frames(path, fmt)
+
+
 def _is_short(decoded: int, declared: int, fmt: str) -> bool:
     """Whether ``decoded`` frames fall short of the ``declared`` ones beyond the format's slack."""
     if fmt == "MP3":
@@ -232,11 +248,10 @@ def _decode(path: Path) -> tuple[np.ndarray, int]:
                 ) from None
     except (sf.LibsndfileError, RuntimeError) as err:
         raise AudioDecodeError(path, _open_reason(err, mpeg)) from None
-    if fmt in ("WAV", "WAVEX"):
-        try:
-            declared = max(declared, _riff_frames(path) or 0)
-        except OSError as err:  # gone or replaced since it was decoded
-            raise AudioDecodeError(path, f"cannot be read again ({err.strerror or err})") from None
+    try:
+        declared = max(declared, _header_frames(path, fmt) or 0)
+    except OSError as err:  # gone or replaced since it was decoded
+        raise AudioDecodeError(path, f"cannot be read again ({err.strerror or err})") from None
     if _is_short(len(data), declared, fmt):
         raise AudioDecodeError(
             path, f"truncated: header declares {declared} frames but only {len(data)} could be decoded"
