@@ -78,6 +78,26 @@ def test_unusual_but_valid_files_load(tmp_path, name, rate, subtype, channels):
     np.testing.assert_allclose(load_audio(path, 16000), expected, atol=1e-6)
 
 
+@pytest.mark.parametrize(
+    ("name", "fmt", "subtype"),
+    [
+        ("gsm.wav", "WAV", "GSM610"),
+        ("g721.wav", "WAV", "G721_32"),
+        ("nms.wav", "WAV", "NMS_ADPCM_16"),
+        ("gsm.aiff", "AIFF", "GSM610"),
+        ("gsm.w64", "W64", "GSM610"),
+    ],
+)
+def test_encodings_libsndfile_cannot_seek_in_load(tmp_path, name, fmt, subtype):
+    # soundfile reads such files only by a frame count (without one it raised ValueError out of load_audio)
+    path = tmp_path / name
+    sf.write(path, tone(1.0, 8000, 300.0), 8000, format=fmt, subtype=subtype)
+    with sf.SoundFile(path) as fh:
+        assert not fh.seekable()
+        expected = fh.read(fh.frames, dtype="float32")
+    np.testing.assert_array_equal(load_audio(path, 8000), expected)
+
+
 def test_mp3_loads_when_soundfile_supports_it(tmp_path):
     if "MP3" not in sf.available_formats():
         pytest.skip("libsndfile without MP3")

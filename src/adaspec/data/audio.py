@@ -238,8 +238,10 @@ def _decode(path: Path) -> tuple[np.ndarray, int]:
                 )
             # float64 samples are checked before float32 would turn a huge one into inf
             dtype = "float64" if fh.subtype == "DOUBLE" else "float32"
+            # Files libsndfile cannot seek in (GSM 6.10, G.721, NMS ADPCM) are read by their declared count
+            frames = -1 if fh.seekable() else declared
             try:
-                data = fh.read(dtype=dtype, always_2d=True)
+                data = fh.read(frames, dtype=dtype, always_2d=True)
             except (sf.LibsndfileError, RuntimeError) as err:
                 raise AudioDecodeError(
                     path,
