@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from adaspec.data import AudioItem, read_esc50, read_manifest, scan_class_folders
+from adaspec.config.loading import default_config
+from adaspec.data import AUDIO_EXTENSIONS, AudioItem, read_esc50, read_manifest, scan_class_folders
 from tests.data.audio_files import write_tone
 
 
@@ -39,6 +40,18 @@ def test_class_folders_extensions_filter(tmp_path):
     _touch(tmp_path / "a" / "x.wav")
     keep = _touch(tmp_path / "a" / "y.flac")
     assert [item.path for item in scan_class_folders(tmp_path, extensions=(".FLAC",))] == [keep]
+
+
+def test_class_folders_find_every_format_libsndfile_reads_by_default(tmp_path):
+    names = ["a.wav", "b.flac", "c.ogg", "d.oga", "e.opus", "f.mp3", "g.aiff", "h.AIF", "i.aifc", "j.caf"]
+    names += ["k.w64", "l.rf64"]
+    files = [_touch(tmp_path / "cls" / name) for name in names]
+    _touch(tmp_path / "cls" / "m.txt")
+    assert [item.path for item in scan_class_folders(tmp_path)] == sorted(files)
+
+
+def test_the_config_default_extensions_are_the_scanners():
+    assert default_config()["data"]["extensions"] == list(AUDIO_EXTENSIONS)
 
 
 def test_class_folders_errors_name_the_root(tmp_path):

@@ -113,7 +113,11 @@ SCHEMA: dict[str, Any] = {
             (str,), None, nullable=True, doc="dataset root (folders, esc50) or base of manifest paths"
         ),
         "manifest": Key((str,), None, nullable=True, doc="CSV with path,label[,split][,group]"),
-        "extensions": Key((list,), ["wav", "flac", "ogg", "mp3"], doc="audio file extensions to scan"),
+        "extensions": Key(
+            (list,),
+            ["wav", "flac", "ogg", "oga", "opus", "mp3", "aiff", "aif", "aifc", "caf", "w64", "rf64"],
+            doc="audio file extensions to scan",
+        ),
         "sample_rate": Key(
             (int,), 22050, check=_positive, rule="> 0", doc="resample every file to this rate"
         ),

@@ -22,7 +22,22 @@ from ._stderr import captured_stderr
 
 logger = logging.getLogger(__name__)
 
-AUDIO_EXTENSIONS: tuple[str, ...] = ("wav", "flac", "ogg", "mp3")
+#: File name extensions found by default (what libsndfile decodes: WAV, FLAC, Ogg Vorbis and Opus, MP3, AIFF,
+#: CAF, Wave64, RF64).
+AUDIO_EXTENSIONS: tuple[str, ...] = (
+    "wav",
+    "flac",
+    "ogg",
+    "oga",
+    "opus",
+    "mp3",
+    "aiff",
+    "aif",
+    "aifc",
+    "caf",
+    "w64",
+    "rf64",
+)
 
 # libmpg123 may estimate an MP3's length from its bitrate when the file has no Xing/Info header; allow
 # that estimate to be a little long before calling the file truncated.
@@ -284,7 +299,7 @@ def load_audio(path: str | os.PathLike[str], sample_rate: int) -> np.ndarray:
     Channels are averaged; a file at another rate is resampled with ``soxr`` (``quality="HQ"``).
 
     Args:
-        path: an audio file soundfile can read (wav, flac, ogg, mp3, ...).
+        path: an audio file soundfile can read (wav, flac, ogg, opus, mp3, aiff, caf, ...).
         sample_rate: the rate of the returned waveform in Hz.
 
     Returns:

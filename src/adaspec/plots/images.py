@@ -200,7 +200,7 @@ def write_spectrogram_images(
     """Write ``out/<path relative to its input>.png`` for every audio file under ``inputs``.
 
     Args:
-        inputs: audio files and folders (walked recursively for ``wav, flac, ogg, mp3``).
+        inputs: audio files and folders (walked recursively for :data:`adaspec.data.AUDIO_EXTENSIONS`).
         out: output folder; sub-folders mirror each input folder's structure.
         frontend: a registered front-end name (``stft``, ``mel``, ``cqt``, ``cwt``, ...).
         sample_rate: rate the files are decoded at.
