@@ -52,11 +52,11 @@ def summary(variant: str, seed: int, test_acc: float, classes: list[str] = CLASS
     )
 
 
-def fake_run(out: Path, base: dict[str, Any], row: RunSummary) -> Path:
-    """A finished run folder of ``row`` as ``compare`` would leave it (its checkpoint only named, its
-    metrics one epoch)."""
+def fake_run(out: Path, base: dict[str, Any], row: RunSummary, epochs: int = EPOCHS) -> Path:
+    """A finished run folder of ``row`` as ``compare --budget epochs`` would leave it (its checkpoint only
+    named, its metrics one epoch)."""
     paths = RunPaths(out / "runs" / row.variant / f"seed{row.seed}")
-    save_config(run_config(base, row.variant, row.seed, EPOCHS), paths.config)
+    save_config(run_config(base, row.variant, row.seed, epochs), paths.config)
     paths.checkpoints.mkdir(parents=True)
     (paths.checkpoints / "best.ckpt").write_bytes(b"")
     row.save(paths.root)
@@ -188,3 +188,76 @@ def test_numpy_integer_counts_are_accepted(
     assert "- seeds: 1 (0..0)" in (out / "results.md").read_text()
     with pytest.raises(UserError, match=r"--seeds: must be a whole number >= 1, got 1.5"):
         run_comparison(base, out, "stft", seeds=1.5, train_missing=False)
+
+
+def test_report_only_names_runs_that_finished_under_a_smaller_budget(
+    base: dict[str, Any], tmp_path: Path, no_learned_figure: None
+) -> None:
+    """``compare --budget 1`` then ``--report-only`` with another budget. Before: "no finished run" for runs
+    whose summary.json is right there, and with none at the budget asked for, "no finished run of these
+    variants and seeds" with no word of the budget they were trained with."""
+    out = tmp_path / "study"
+    for seed in range(2):
+        fake_run(out, base, summary("stft", seed, 0.5))
+    with pytest.raises(
+        UserError,
+        match=r"2 finished with fewer epochs: give the --budget they were trained "
+        r"with \(1\)$",
+    ):
+        run_comparison(base, out, "stft", seeds=2, epochs=3, train_missing=False)
+    fake_run(out, base, summary("stft", 2, 0.75), epochs=3)  # one run trained at --budget 3
+    result = run_comparison(base, out, "stft", seeds=4, epochs=3, train_missing=False)
+    assert [row.seed for row in result.rows] == [2]
+    expected = [
+        "stft seed 0: no finished run at this budget (it finished with --budget 1)",
+        "stft seed 1: no finished run at this budget (it finished with --budget 1)",
+        "stft seed 3: no finished run",  # nothing there at all
+    ]
+    assert result.left_out() == expected
+    markdown = (out / "results.md").read_text()
+    assert all(f"- {line}\n" in markdown for line in expected)
+
+
+def test_the_class_list_warning_opens_results_md(
+    base: dict[str, Any], tmp_path: Path, no_learned_figure: None
+) -> None:
+    """The README: such runs "make `results.md` start with a warning". Before: the warning was the last of
+    the setup lines, after the data, backbone, epochs, seeds, vote and front-end lines."""
+    out = tmp_path / "study"
+    fake_run(out, base, summary("stft", 0, 0.5))
+    fake_run(out, base, summary("stft", 1, 0.75, [*CLASSES, "tone_c"]))
+    run_comparison(base, out, "stft", seeds=2, epochs=EPOCHS, train_missing=False)
+    lines = (out / "results.md").read_text().splitlines()
+    assert lines[0] == "# Front-end comparison" and lines[1] == ""
+    assert lines[2].startswith("- WARNING, runs of different class lists")
+
+
+def test_variants_left_out_of_the_paired_table_are_named(
+    base: dict[str, Any], tmp_path: Path, no_learned_figure: None
+) -> None:
+    """A variant sharing no seed with the reference, or a reference without any finished run. Before: the
+    variant (or the whole section) was silently missing from the paired comparison."""
+    out = tmp_path / "study"
+    fake_run(out, base, summary("stft", 0, 0.5))
+    fake_run(out, base, summary("stft_window", 0, 0.75))
+    fake_run(out, base, summary("mel", 1, 0.25))  # mel seed 0 and stft seed 1 never finished
+    result = run_comparison(base, out, "stft,stft_window,mel", seeds=2, epochs=EPOCHS, train_missing=False)
+    assert list(result.differences) == ["stft_window"]
+    markdown = (out / "results.md").read_text()
+    assert "- mel: no seed in common with `stft`\n" in markdown
+    assert "not compared seed by seed:\n- mel: no seed in common with `stft`" in format_results(result)
+
+    result = run_comparison(
+        base, out, "stft,stft_window,mel", seeds=2, epochs=EPOCHS, reference="mel", train_missing=False
+    )
+    assert list(result.differences) == []  # neither stft nor stft_window has mel's seed 1
+    markdown = (out / "results.md").read_text()
+    assert "## Difference from `mel`, seed by seed" in markdown
+    for variant in ("stft", "stft_window"):
+        assert f"- {variant}: no seed in common with `mel`\n" in markdown
+
+    (out / "runs" / "stft" / "seed0" / "summary.json").unlink()  # now no finished run of stft
+    result = run_comparison(base, out, "stft,stft_window,mel", seeds=2, epochs=EPOCHS, train_missing=False)
+    line = "no finished run of `stft`: stft_window, mel not compared with it"
+    assert f"## Difference from `stft`, seed by seed\n\n- {line}\n" in (out / "results.md").read_text()
+    assert f"- {line}" in format_results(result)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .._atomic import write_text_atomic
-from ..config import resolve_config, set_dotted
+from ..config import load_config_file, resolve_config, set_dotted
 from ..errors import UserError
 from ..training.catalog import list_items
 from ..training.checkpoints import load_classifier
@@ -50,6 +50,7 @@ from .report import (
     format_markdown,
     format_table,
     paired_differences,
+    unpaired,
     write_csv,
 )
 from .summary import SUMMARY_FILE, RunSummary, summarise_run
@@ -78,11 +79,30 @@ class ComparisonResult:
     missing: list[tuple[str, int]] = field(default_factory=list)
     failed: list[tuple[str, int, str]] = field(default_factory=list)
     figure_errors: list[str] = field(default_factory=list)
+    shorter_budget: dict[tuple[str, int], int] = field(default_factory=dict)
+    reference: str | None = None
 
     def left_out(self) -> list[str]:
-        """One line per run missing from the tables: failed ones (with the error) and unfinished ones."""
+        """One line per run missing from the tables: failed ones (with the error) and unfinished ones (naming
+        the smaller epoch budget of a run that finished under one, see ``shorter_budget``)."""
         lines = [f"{variant} seed {seed} failed: {reason}" for variant, seed, reason in self.failed]
-        return lines + [f"{variant} seed {seed}: no finished run" for variant, seed in self.missing]
+        return lines + [
+            f"{variant} seed {seed}: no finished run" + _budget_note(self.shorter_budget.get((variant, seed)))
+            for variant, seed in self.missing
+        ]
+
+
+def _budget_note(budget: int | None) -> str:
+    """What a left-out line adds for a run that finished under a smaller ``trainer.max_epochs``."""
+    return "" if budget is None else f" at this budget (it finished with --budget {budget})"
+
+
+def _finished_budget(paths: RunPaths, config: Mapping[str, Any]) -> int | None:
+    """The epoch budget of a run that finished (its ``summary.json`` exists) under a config that ``config``
+    differs from only by a larger ``trainer.max_epochs``; ``None`` for any other run."""
+    if not has_checkpoints(paths) or not extends_epochs(paths, config) or RunSummary.load(paths.root) is None:
+        return None
+    return load_config_file(paths.config)["trainer"]["max_epochs"]
 
 
 def run_config(base: Mapping[str, Any], variant: str, seed: int, epochs: int | None) -> dict[str, Any]:
@@ -280,6 +300,7 @@ def run_comparison(
     out_dir = Path(out_dir)
     configs = {(v, k): run_config(base, v, k, epochs) for v in names for k in range(seeds)}
     rows, skipped, missing, failed = [], 0, [], []
+    shorter_budget: dict[tuple[str, int], int] = {}
     first_error: Exception | None = None
     run_dirs: dict[str, list[Path]] = {name: [] for name in names}
     for (variant, seed), run_cfg in configs.items():
@@ -295,9 +316,12 @@ def run_comparison(
                 first_error = first_error or err
                 continue
         else:
-            summary, was_skipped = _finished(RunPaths(runs_dir / f"seed{seed}"), run_cfg, REPORT_REMEDY), True
+            paths = RunPaths(runs_dir / f"seed{seed}")
+            summary, was_skipped = _finished(paths, run_cfg, REPORT_REMEDY), True
             if summary is None:
                 missing.append((variant, seed))
+                if (budget := _finished_budget(paths, run_cfg)) is not None:
+                    shorter_budget[variant, seed] = budget
                 continue
         rows.append(summary)
         run_dirs[variant].append(runs_dir / f"seed{seed}")
@@ -305,7 +329,16 @@ def run_comparison(
     if not rows and first_error is not None:
         raise first_error
     if not rows:
-        raise UserError(f"--report-only: no finished run of these variants and seeds in {out_dir / 'runs'}")
+        budgets = sorted(set(shorter_budget.values()))
+        hint = (
+            f"; {len(shorter_budget)} finished with fewer epochs: give the --budget they were trained with "
+            f"({', '.join(map(str, budgets))})"
+            if shorter_budget
+            else ""
+        )
+        raise UserError(
+            f"--report-only: no finished run of these variants and seeds in {out_dir / 'runs'}{hint}"
+        )
     if missing:
         log.info("left out (no finished run): %s", ", ".join(f"{v} seed {k}" for v, k in missing))
     run_dirs = {variant: runs for variant, runs in run_dirs.items() if runs}
@@ -318,11 +351,14 @@ def run_comparison(
         epochs=budget,
         rows=rows,
         stats=aggregate(rows, names, descriptions),
-        header=_header(base, seeds, budget) | _resumed_note(rows) | _classes_note(rows),
+        # the warning first, so that results.md starts with it
+        header=_classes_note(rows) | _header(base, seeds, budget) | _resumed_note(rows),
         differences=paired_differences(rows, names, reference),
         skipped=skipped,
         missing=missing,
         failed=failed,
+        shorter_budget=shorter_budget,
+        reference=reference,
     )
     if process_rank() == 0:
         write_results(result, run_dirs)
@@ -380,7 +416,13 @@ def write_results(result: ComparisonResult, run_dirs: Mapping[str, Sequence[Path
     )
     figures = [path.name for key, path in result.files.items() if path.suffix == ".png"]
     markdown = format_markdown(
-        result.stats, result.header, figures, result.differences, result.left_out(), result.figure_errors
+        result.stats,
+        result.header,
+        figures,
+        result.differences,
+        result.left_out(),
+        result.figure_errors,
+        reference=result.reference,
     )
     result.files["csv"] = write_csv(out / CSV_FILE, result.rows)
     result.files["markdown"] = write_text_atomic(out / MARKDOWN_FILE, markdown)
@@ -391,9 +433,13 @@ def write_results(result: ComparisonResult, run_dirs: Mapping[str, Sequence[Path
 def format_results(result: ComparisonResult) -> str:
     """The markdown tables of a study, for printing: per variant, then the paired differences."""
     text = format_table(result.stats)
+    reference = result.reference
     if result.differences:
         reference = next(iter(result.differences.values())).reference
         text += f"\n\ndifference from {reference}, seed by seed:\n" + format_differences(result.differences)
+    not_paired = unpaired(result.stats, result.differences, reference) if reference is not None else []
+    if not_paired:
+        text += "\n\nnot compared seed by seed:\n" + "\n".join(f"- {line}" for line in not_paired)
     if result.failed or result.missing:
         text += "\n\nleft out of the tables:\n" + "\n".join(f"- {line}" for line in result.left_out())
     if result.figure_errors:

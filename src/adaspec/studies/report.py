@@ -121,6 +121,19 @@ def paired_differences(
     return differences
 
 
+def unpaired(
+    stats: Mapping[str, VariantStats], differences: Mapping[str, PairedDifference], reference: str
+) -> list[str]:
+    """One line per tabulated variant that :func:`paired_differences` left out: every one when ``reference``
+    has no finished run, else those that share no seed with it."""
+    others = [variant for variant in stats if variant != reference and variant not in differences]
+    if reference not in stats:
+        return (
+            [f"no finished run of `{reference}`: {', '.join(others)} not compared with it"] if others else []
+        )
+    return [f"{variant}: no seed in common with `{reference}`" for variant in others]
+
+
 def write_csv(path: Path, rows: Sequence[RunSummary]) -> Path:
     """``results.csv``: one row per variant x seed, columns :data:`CSV_COLUMNS`."""
     handle = io.StringIO()
@@ -169,10 +182,12 @@ def format_markdown(
     differences: Mapping[str, PairedDifference] | None = None,
     left_out: Sequence[str] = (),
     figure_errors: Sequence[str] = (),
+    reference: str | None = None,
 ) -> str:
     """The whole ``results.md``: setup lines, the table, the paired differences from the reference
-    variant (when given and not empty), the runs left out (one line each), the variants and the figures
-    (with one line per figure that could not be drawn)."""
+    variant (when given and not empty; with ``reference``, a line per variant left out of them), the runs
+    left out (one line each), the variants and the figures (with one line per figure that could not be
+    drawn)."""
     lines = ["# Front-end comparison", ""]
     lines += [f"- {key}: {value}" for key, value in header.items()]
     lines += [
@@ -183,11 +198,14 @@ def format_markdown(
         format_table(stats),
         "",
     ]
-    if differences:
+    differences = differences or {}
+    if differences and reference is None:
         reference = next(iter(differences.values())).reference
+    not_paired = unpaired(stats, differences, reference) if reference is not None else []
+    if differences or not_paired:
+        lines += [f"## Difference from `{reference}`, seed by seed", ""]
+    if differences:
         lines += [
-            f"## Difference from `{reference}`, seed by seed",
-            "",
             f"Each run minus the `{reference}` run of the same seed (the seed fixes crops, batch order and "
             "augmentation), mean ± sample std over the seeds both have; the last column counts the seeds "
             f"where the variant's test accuracy is above, equal to or below `{reference}`'s.",
@@ -195,6 +213,8 @@ def format_markdown(
             format_differences(differences),
             "",
         ]
+    if not_paired:
+        lines += [f"- {line}" for line in not_paired] + [""]
     if left_out:
         lines += ["## Runs left out of the tables", "", *(f"- {line}" for line in left_out), ""]
     lines += [
