@@ -1,15 +1,20 @@
-"""The run's callbacks: what ``metrics.json`` records of each epoch."""
+"""The run's callbacks: what ``metrics.json`` records of each epoch, and the random streams a resumed run
+continues."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+import torch
 
 from adaspec.config import resolve_config
-from adaspec.training import train
-from tests.datasets import tiny_overrides
+from adaspec.training import callbacks, train
+from adaspec.training.callbacks import RngState
+from adaspec.training.module import ClassifierModule
+from tests.datasets import TONE_CLASSES, tiny_overrides
 
 
 def test_each_epoch_records_the_learning_rates_it_trained_with(tone_dataset: Path, tmp_path: Path) -> None:
@@ -30,3 +35,46 @@ def test_each_epoch_records_the_learning_rates_it_trained_with(tone_dataset: Pat
         decay = gamma ** row["epoch"]
         assert row["lr/group0"] == pytest.approx(lr * decay, rel=1e-12)  # backbone
         assert row["lr/group1"] == pytest.approx(frontend_lr * decay, rel=1e-12)  # front-end
+
+
+def test_a_resumed_process_after_the_first_continues_its_own_random_stream(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two processes, simulated in one: the checkpoint was built on both (process 0 writes it), then process 1
+    # resumes. It used to get process 0's state, which on_fit_start then replaced by its seed, so its
+    # dropout and masks started again from the first epoch's draws.
+    config = resolve_config(None, tiny_overrides(tmp_path))
+    module = ClassifierModule(config, list(TONE_CLASSES))
+    module._trainer = SimpleNamespace(global_rank=1)
+    trainer = SimpleNamespace(global_rank=1)
+    states = {0: {"cpu": torch.Generator().manual_seed(123).get_state()}}
+
+    def gather(state: dict) -> list[dict]:
+        return [states[0], state]
+
+    monkeypatch.setattr(callbacks, "_gather_from_all_ranks", gather, raising=False)
+    torch.manual_seed(config["seed"])
+    module.on_fit_start()
+    torch.rand(16)  # epoch 0's draws
+    # end of epoch 0: last.ckpt, as process 0 writes it (its own state on top)
+    saved = {**RngState().state_dict(), **states[0]}
+    expected = torch.rand(16)  # epoch 1's draws in an uninterrupted run
+
+    torch.manual_seed(config["seed"])  # the resumed process starts as every process does
+    resumed = RngState()
+    resumed.load_state_dict(saved)
+    module.on_fit_start()
+    resumed.on_train_start(trainer, module)
+    torch.testing.assert_close(torch.rand(16), expected, rtol=0, atol=0)
+
+
+def test_process_0_resumes_its_own_stream_from_a_single_process_checkpoint() -> None:
+    torch.manual_seed(5)
+    torch.rand(3)
+    saved = RngState().state_dict()
+    expected = torch.rand(16)
+    torch.manual_seed(6)
+    resumed = RngState()
+    resumed.load_state_dict(saved)
+    resumed.on_train_start(SimpleNamespace(global_rank=0), None)
+    torch.testing.assert_close(torch.rand(16), expected, rtol=0, atol=0)

@@ -106,18 +106,66 @@ def _param_groups(trainer: L.Trainer) -> list[dict[str, Any]]:
 
 class RngState(L.Callback):
     """Saves torch's global RNG state in checkpoints and restores it on resume, so dropout and spectrogram
-    masking draw the same numbers in a resumed run as in an uninterrupted one."""
+    masking draw the same numbers in a resumed run as in an uninterrupted one.
+
+    In a multi-process run every process has its own stream (see ``ClassifierModule.on_fit_start``): the
+    checkpoint holds each process's state under ``"ranks"``, and each process gets its own back at
+    ``on_train_start``, after ``on_fit_start`` has seeded the processes after the first. (Only process 0's
+    state was saved, and those processes started their streams again from the beginning on resume.)
+    """
+
+    def __init__(self) -> None:
+        self._restored: dict[str, Any] | None = None
 
     def state_dict(self) -> dict[str, Any]:
-        state: dict[str, Any] = {"cpu": torch.get_rng_state()}
-        if torch.cuda.is_available() and torch.cuda.is_initialized():
-            state["cuda"] = torch.cuda.get_rng_state_all()
-        return state
+        state = _local_rng_state()
+        ranks = _gather_from_all_ranks(state)
+        return {**state, "ranks": ranks} if ranks is not None else state
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        torch.set_rng_state(state_dict["cpu"])
-        if "cuda" in state_dict and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(state_dict["cuda"])
+        self._restored = state_dict
+        _set_rng_state(state_dict)
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        restored, self._restored = self._restored, None
+        if restored is None:
+            return
+        ranks = restored.get("ranks")
+        rank = int(trainer.global_rank)
+        if ranks is not None and rank < len(ranks):
+            _set_rng_state(ranks[rank])
+        elif rank == 0:
+            _set_rng_state(restored)
+        # else: a checkpoint without this process's state (older, or fewer processes): keep the stream
+        # that on_fit_start seeded.
+
+
+def _local_rng_state() -> dict[str, Any]:
+    state: dict[str, Any] = {"cpu": torch.get_rng_state()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["cpu"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _gather_from_all_ranks(state: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """Every process's ``state`` in rank order, or ``None`` outside a multi-process run.
+
+    Lightning builds a checkpoint on every process (process 0 writes it), so all take part.
+    """
+    if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+        return None
+    world_size = torch.distributed.get_world_size()
+    if world_size <= 1:
+        return None
+    states: list[Any] = [None] * world_size
+    torch.distributed.all_gather_object(states, state)
+    return states
 
 
 #: Exit status of a process stopped by SIGTERM (128 + 15, as a shell reports a process it killed).
