@@ -17,7 +17,7 @@ from adaspec.errors import UserError
 from adaspec.studies import compare as compare_module
 from adaspec.studies import figures as figures_module
 from adaspec.studies import format_results, parse_variants, run_comparison, run_config
-from adaspec.studies.report import format_differences, paired_differences
+from adaspec.studies.report import aggregate, format_differences, format_table, paired_differences
 from adaspec.studies.summary import RunSummary
 from adaspec.training.run_dir import RunPaths
 from tests.datasets import tiny_overrides
@@ -261,3 +261,12 @@ def test_variants_left_out_of_the_paired_table_are_named(
     line = "no finished run of `stft`: stft_window, mel not compared with it"
     assert f"## Difference from `stft`, seed by seed\n\n- {line}\n" in (out / "results.md").read_text()
     assert f"- {line}" in format_results(result)
+
+
+def test_the_epochs_column_is_the_mean_over_seeds_to_one_decimal():
+    # early stopping ended the seeds after 4, 5 and 5 epochs: their mean, 14 / 3, is printed as 4.7
+    rows = [summary("stft", seed, 0.5) for seed in range(3)]
+    for row, epochs in zip(rows, (4, 5, 5), strict=True):
+        row.epochs = epochs
+    table = format_table(aggregate(rows, ["stft"], {"stft": "STFT"}))
+    assert table.splitlines()[-1].endswith("| 4.7 |")

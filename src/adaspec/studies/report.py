@@ -158,7 +158,7 @@ def format_table(stats: Mapping[str, VariantStats]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for item in stats.values():
         cells = [_cell(item.mean[key], item.std[key], digits) for key, _, digits in STATISTICS]
-        extra = [f"{item.n_params:,}", f"{item.frontend_params:,}", f"{item.epochs:g}"]
+        extra = [f"{item.n_params:,}", f"{item.frontend_params:,}", f"{round(item.epochs, 1):g}"]  # a mean
         lines.append("| " + " | ".join([item.variant, str(item.n_seeds), *cells, *extra]) + " |")
     return "\n".join(lines)
 
