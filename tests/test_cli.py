@@ -456,3 +456,21 @@ def test_quiet_also_quiets_lightnings_info_lines() -> None:
     with _configured_logging(debug=False, quiet=False):
         assert distributed.isEnabledFor(logging.INFO)
     assert distributed.isEnabledFor(logging.INFO)
+
+
+def test_a_warning_raised_from_several_places_is_shown_once(
+    tmp_path: Path, tone_dataset: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The mel is built to check the config, again for the model, ...: each warned from another place.
+    config = tmp_path / "c.yaml"
+    config.write_text("{}\n")
+    overrides = tiny_overrides(tone_dataset, **{"frontend.name": "mel", "frontend.n_mels": 128})
+    overrides = [o for o in overrides if not o.startswith("frontend.output=")]  # not a mel key
+    assert (
+        main(["-q", "train", str(config), *overrides, "trainer.max_epochs=1", "--runs-dir", str(tmp_path)])
+        == 0
+    )
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning:")]
+    assert lines == [
+        "warning: some of the n_mels=128 mel filters are empty; n_mels is too high for n_fft=256"
+    ]

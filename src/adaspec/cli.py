@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import logging
 import os
 import sys
@@ -704,10 +705,19 @@ def _show_warning(
     lineno: int,
     file: Any = None,
     line: str | None = None,
+    *,
+    shown: set[str] | None = None,
 ) -> None:
     """Python warnings (adaspec's and its libraries') as one log line, without the file and source line
-    Python prints (``--debug`` keeps Python's form)."""
-    log.warning("warning: %s", one_line(str(message), limit=None))
+    Python prints (``--debug`` keeps Python's form); a text already in ``shown`` (those of this command) is
+    not repeated (Python repeats a warning raised from several places, e.g. a front-end built to check the
+    config and again for the model)."""
+    text = one_line(str(message), limit=None)
+    if shown is not None:
+        if text in shown:
+            return
+        shown.add(text)
+    log.warning("warning: %s", text)
 
 
 @contextlib.contextmanager
@@ -842,7 +852,7 @@ def _main(args: argparse.Namespace) -> int:
     try:
         with warnings.catch_warnings():  # restored on return: main() may run many times in one process
             if not args.debug:
-                warnings.showwarning = _show_warning
+                warnings.showwarning = functools.partial(_show_warning, shown=set())
             _check_output_folders(args)
             return _run(args)
     except BrokenPipeError:  # the reader went away (`adaspec predict ... | head`): nothing more to say
