@@ -133,7 +133,7 @@ def _format_of(output: str | Path | None) -> str:
         if suffix == extension:
             return fmt
     extensions = " or ".join(FORMATS.values())
-    raise UserError(f"--output must end in {extensions} (or pass --format), got {Path(output).name}")
+    raise UserError(f"--output must end in {extensions}, got {Path(output).name}")
 
 
 def check_batch(samples: int) -> torch.Tensor:

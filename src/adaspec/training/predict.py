@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from ..data import AUDIO_EXTENSIONS, AudioDecodeError, load_audio, split_parts
-from ..data.cropping import fit_length
+from ..data.cropping import fit_length, part_length
 from ..data.scan import shown_path
 from ..data.walk import find_audio_files
 from ..errors import not_a_file_reason
@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 
 #: Files of ``adaspec export`` that ``predict`` runs directly.
 EXPORTED_SUFFIXES = tuple(FORMATS.values())
+#: Row key (removed before output) marking a file an exported model scored in windows other than the run's
+#: parts.
+_NOT_PARTS = "windows_are_not_parts"
 
 
 @dataclass
@@ -61,6 +64,8 @@ def predict_file(loaded: LoadedModel, path: Path, k: int) -> dict[str, Any]:
     clip = clip_samples(config["data"])
     if loaded.checkpoint.suffix in EXPORTED_SUFFIXES:  # a fixed input length: clip-long windows
         parts = clip_windows(wave, config["eval"]["n_parts"], clip)
+        # where the run's parts are not a clip long, the windows are not those parts (see predict_paths)
+        row[_NOT_PARTS] = part_length(wave.size, config["eval"]["n_parts"], clip) != clip
     else:
         parts = split_parts(wave, config["eval"]["n_parts"], min_length=clip)
     parts = torch.from_numpy(parts)
@@ -110,12 +115,25 @@ def predict_paths(
     """
     exported = Path(target).suffix in EXPORTED_SUFFIXES
     loaded = load_exported(target) if exported else load_classifier(target)
-    rows = []
+    rows, not_parts = [], 0
     for path in expand_paths(paths, loaded.config["data"]["extensions"]):
         row = predict_file(loaded, path, top_k)
+        not_parts += row.pop(_NOT_PARTS, False)
         if row["error"]:
             log.warning("%s: %s", shown_path(path), row["error"])
         rows.append(row)
+    if not_parts:
+        n_parts, seconds = loaded.config["eval"]["n_parts"], loaded.config["data"]["clip_seconds"]
+        log.warning(
+            "%d of %d files are not %d clips of %g s long: the exported model scores %d clip-long windows "
+            "of each, not the run's %d parts, so its labels and probabilities may differ from the run's",
+            not_parts,
+            len(rows),
+            n_parts,
+            seconds,
+            n_parts,
+            n_parts,
+        )
     n_failed = sum(1 for row in rows if row["error"])
     shown = [{**row, "path": shown_path(row["path"])} for row in rows]
     return PredictionOutput(
