@@ -196,6 +196,16 @@ def test_evaluating_a_model_accepts_small_classes(tmp_path: Path) -> None:
     assert sorted(label for split in catalog.splits.values() for label in split.labels) == [0, 1, 1]
 
 
+@pytest.mark.parametrize("split", ["test", "val", "train"])
+def test_a_label_the_model_does_not_know_is_refused_whichever_split_its_files_fall_in(
+    tmp_path: Path, split: str
+) -> None:
+    # One file of "weird" goes to the training split: evaluating "test" ignored the label before.
+    root = _dataset(tmp_path / "data", {"a": 8, "weird": 1})
+    with pytest.raises(UserError, match=r"^labels weird are not among the model's classes \(a, b\)$"):
+        build_catalog(_data_cfg(root), seed=0, class_names=["a", "b"], splits=(split,))
+
+
 def test_evaluating_a_subset_of_the_model_classes_says_how_many_it_holds(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -143,6 +143,19 @@ def check_training_files(items: Sequence[AudioItem]) -> None:
             )
 
 
+def _refuse_unknown_labels(items: Sequence[AudioItem], class_names: Sequence[str]) -> None:
+    """Refuse files labelled with classes the model does not know.
+
+    Raises:
+        UserError: naming the unknown labels and the model's classes.
+    """
+    unknown = sorted({item.label for item in items} - set(class_names))
+    if unknown:
+        raise UserError(
+            f"labels {', '.join(unknown)} are not among the model's classes ({', '.join(class_names)})"
+        )
+
+
 def build_catalog(
     data_cfg: Mapping[str, Any],
     seed: int,
@@ -175,6 +188,8 @@ def build_catalog(
         items = [item for item in items if item.split is None or item.split in splits]
         if not items:
             raise UserError(f"no file of split {', '.join(splits)} in the dataset")
+    if class_names is not None:  # before decoding, and whichever split a file would fall in
+        _refuse_unknown_labels(items, class_names)
     # (scan_items itself says how many files it skipped, after one warning per file)
     result = scan_items(items, data_cfg["sample_rate"], strict=data_cfg["strict"], cache=data_cfg["cache"])
     try:
@@ -198,9 +213,6 @@ def build_catalog(
     for label in sorted({item.label for item in items if not splits or item.split in splits} - usable):
         log.warning("class %s: none of its files can be used (see above); it is left out", label)
     index = {name: i for i, name in enumerate(names)}
-    unknown = sorted({item.label for item, _ in kept} - set(index))
-    if unknown:
-        raise UserError(f"labels {', '.join(unknown)} are not among the model's classes ({', '.join(names)})")
     grouped: dict[str, SplitData] = {}
     for item, wave in kept:
         group = grouped.setdefault(item.split or "train", SplitData([], [], [] if cached else None))
