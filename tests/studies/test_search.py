@@ -169,6 +169,10 @@ def test_a_study_is_continued_only_with_its_base_config(
     assert main(["-q", *args[:2], "--space", str(other_space), *args[4:]]) == 2
     error = capsys.readouterr().err.strip().splitlines()
     assert len(error) == 1 and "study 'tiny' was started with another search space (model.hidden:" in error[0]
+    # the added dimension as its file writes it, not the record's every field (key, unset bounds: None)
+    assert (
+        "(model.hidden: None -> {'kind': 'int', 'low': 16, 'high': 32" in error[0] and "'key'" not in error[0]
+    )
 
 
 def test_a_refused_study_is_one_line_without_optunas_loading_note(

@@ -212,13 +212,27 @@ def check_same_base(study: optuna.Study, base: Mapping[str, Any], space: Sequenc
     differences = experiment_differences(stored, current)
     what = "base config"
     if not differences and stored_space is not None:
-        differences, what = config_differences(stored_space, searched), "search space"
+        differences, what = (
+            config_differences(_as_written(stored_space), _as_written(searched)),
+            "search space",
+        )
     if differences:
         shown = summarize_differences(differences)
         raise UserError(
             f"study {study.study_name!r} was started with another {what} ({shown}); continue it with that "
             "one, or start another study with --study"
         )
+
+
+def _as_written(space: Mapping[str, Any]) -> dict[str, Any]:
+    """A recorded search space as its file writes it, for messages: each dimension's fields without its key
+    and without those left unset (``None``), so a dimension added or removed shows as ``{'kind': ...}``."""
+    return {
+        key: {field: value for field, value in dimension.items() if field != "key" and value is not None}
+        if isinstance(dimension, Mapping)
+        else dimension
+        for key, dimension in space.items()
+    }
 
 
 def resumable_trial(study: optuna.Study, out_dir: Path) -> FrozenTrial | None:
