@@ -270,3 +270,18 @@ def test_the_epochs_column_is_the_mean_over_seeds_to_one_decimal():
         row.epochs = epochs
     table = format_table(aggregate(rows, ["stft"], {"stft": "STFT"}))
     assert table.splitlines()[-1].endswith("| 4.7 |")
+
+
+def test_a_learned_front_end_figure_with_nothing_to_show_is_named_in_results_md(
+    base: dict[str, Any], tmp_path: Path, no_learned_figure: None
+) -> None:
+    """The README: a figure left out is removed (an earlier study's file of that name) and "`results.md`
+    says why". Before: only a log line (hidden by -q) said that no variant learns a front-end parameter."""
+    out = tmp_path / "study"
+    fake_run(out, base, summary("stft", 0, 0.5))
+    (out / "learned_frontends.png").write_bytes(b"\x89PNG\r\n\x1a\n an earlier study's figure")
+    result = run_comparison(base, out, "stft", seeds=1, epochs=EPOCHS, train_missing=False)
+    assert not (out / "learned_frontends.png").exists()
+    reason = "learned_frontends.png: no variant learns a front-end parameter"
+    assert f"- not drawn: {reason}" in (out / "results.md").read_text().splitlines()
+    assert f"- {reason}" in format_results(result).splitlines()

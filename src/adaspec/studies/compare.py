@@ -365,12 +365,17 @@ def run_comparison(
     return result
 
 
-def _draw(result: ComparisonResult, key: str, path: Path, draw: Callable[[], Path | None]) -> None:
-    """Draw one figure into ``result.files[key]``; a figure that cannot be drawn (or has nothing to show) is
-    logged and left out, and an earlier study's file of that name removed, so that the tables are still
-    written and no figure of other runs stands beside them."""
+def _draw(
+    result: ComparisonResult, key: str, path: Path, draw: Callable[[], Path | None], empty: str = ""
+) -> None:
+    """Draw one figure into ``result.files[key]``; a figure that cannot be drawn (or has nothing to show:
+    ``draw`` returns ``None``, and ``empty`` says why) is logged, named with its reason among
+    ``result.figure_errors`` and left out, and an earlier study's file of that name removed, so that the
+    tables are still written and no figure of other runs stands beside them."""
     try:
         written = draw()
+        if written is None and empty:
+            result.figure_errors.append(f"{path.name}: {empty}")
     except Exception as err:
         reason = str(err).replace("\n", " ")
         # one line (the command line shows tracebacks only with --debug)
@@ -413,6 +418,7 @@ def write_results(result: ComparisonResult, run_dirs: Mapping[str, Sequence[Path
         "learned front-ends",
         out / LEARNED_FILE,
         lambda: write_learned_frontends(first_runs, out / LEARNED_FILE),
+        empty="no variant learns a front-end parameter",
     )
     figures = [path.name for key, path in result.files.items() if path.suffix == ".png"]
     markdown = format_markdown(
