@@ -85,7 +85,9 @@ def _twin_config(manifest: Path, **extra: Any) -> dict[str, Any]:
     return resolve_config(None, tiny_overrides(manifest.parent, **overrides))
 
 
-def test_last_checkpoint_is_written_every_epoch_without_improvement(twins: Path, tmp_path: Path) -> None:
+def test_last_checkpoint_is_written_every_epoch_without_improvement(
+    twins: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     config = _twin_config(twins, **{"trainer.max_epochs": 3})
     first = train(config, name="flat", runs_dir=tmp_path / "runs")
 
@@ -100,15 +102,23 @@ def test_last_checkpoint_is_written_every_epoch_without_improvement(twins: Path,
     metrics_before = first.paths.metrics.read_bytes()
     last_before = first.paths.last.stat().st_mtime_ns
     counter = CountBatches()
-    again = train(config, name="flat", runs_dir=tmp_path / "runs", callbacks=[counter])
+    with caplog.at_level(logging.INFO, logger="adaspec"):
+        again = train(config, name="flat", runs_dir=tmp_path / "runs", callbacks=[counter])
     assert again.resumed
     assert counter.batches == 0
+    said = [record.getMessage() for record in caplog.records if record.name.startswith("adaspec")]
+    assert (
+        f"{first.paths.root} had already reached trainer.max_epochs=3: nothing was trained (a larger "
+        "value trains it further)" in said
+    )
     assert first.paths.metrics.read_bytes() == metrics_before
     assert first.paths.last.stat().st_mtime_ns == last_before
     assert again.best is not None and again.best["epoch"] == 0
 
 
-def test_an_early_stopped_run_is_not_resumed(twins: Path, tmp_path: Path) -> None:
+def test_an_early_stopped_run_is_not_resumed(
+    twins: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     config = _twin_config(twins, **{"trainer.max_epochs": 6, "trainer.early_stopping_patience": 2})
     first = train(config, name="stopped", runs_dir=tmp_path)
     # Best at epoch 0, no improvement in epochs 1 and 2: patience 2 stops after epoch 2.
@@ -116,9 +126,13 @@ def test_an_early_stopped_run_is_not_resumed(twins: Path, tmp_path: Path) -> Non
     metrics_before = first.paths.metrics.read_bytes()
 
     counter = CountBatches()
-    again = train(config, name="stopped", runs_dir=tmp_path, callbacks=[counter])
+    with caplog.at_level(logging.INFO, logger="adaspec"):
+        again = train(config, name="stopped", runs_dir=tmp_path, callbacks=[counter])
     assert again.resumed
     assert counter.batches == 0
+    said = [record.getMessage() for record in caplog.records if record.name.startswith("adaspec")]
+    assert "the run stopped early at epoch 2; there is nothing to resume" in said
+    assert not any("max_epochs" in line for line in said)  # said once, by StayStopped
     assert _checkpoint(first.paths.last)["epoch"] == 2
     assert first.paths.metrics.read_bytes() == metrics_before
 

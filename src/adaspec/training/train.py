@@ -362,7 +362,19 @@ def _train_locked(
         if not recorded:
             write_split_file(paths.splits, data.catalog)
     fit_reraising_interrupt(trainer, watch, module, data, resume)
+    if resume is not None and trainer.global_step == resume_step and not _stopped_early(trainer):
+        log.info(
+            "%s had already reached trainer.max_epochs=%d: nothing was trained (a larger value trains it "
+            "further)",
+            paths.root,
+            config["trainer"]["max_epochs"],
+        )
     return TrainResult(paths=paths, best=artifacts.best(), resumed=resume is not None)
+
+
+def _stopped_early(trainer: L.Trainer) -> bool:
+    """Whether early stopping has ended the run (:class:`StayStopped` then says so)."""
+    return any(cb.stopped_epoch for cb in trainer.callbacks if isinstance(cb, EarlyStopping))
 
 
 def plan_run(runs_dir: str | Path, name: str, config: Mapping[str, Any], overwrite: bool) -> RunPlan:
