@@ -168,6 +168,24 @@ def test_data_root_is_required_for_folders() -> None:
         resolve_config(None, [])
 
 
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"root": ""}, r"config key 'data\.root': must not be empty \(write \. for the current folder\)"),
+        ({"root": "  "}, r"config key 'data\.root': must not be empty"),
+        ({"source": "manifest", "manifest": ""}, r"config key 'data\.manifest': must not be empty, got ''"),
+        (
+            {"root": "/d", "split_lists": {"val": ""}},
+            r"config key 'data\.split_lists\.val': must not be empty",
+        ),
+    ],
+)
+def test_an_empty_data_path_is_refused(data: dict, message: str) -> None:
+    # "" read the current folder as the dataset (the CLI refuses empty path arguments for that reason)
+    with pytest.raises(ConfigError, match=message):
+        resolve_config({"data": data})
+
+
 def test_json_config_and_round_trip(tmp_path: Path) -> None:
     path = tmp_path / "c.json"
     path.write_text(json.dumps({"data": {"root": "/d"}, "optim": {"lr": 0.5}}))

@@ -373,6 +373,13 @@ def _type_names(spec: Key) -> str:
 
 def _check_cross_keys(config: dict[str, Any]) -> None:
     data = config["data"]
+    # An empty path would read the current folder (the CLI refuses empty path arguments too).
+    paths = {"data.root": data["root"], "data.manifest": data["manifest"]}
+    paths.update({f"data.split_lists.{split}": path for split, path in (data["split_lists"] or {}).items()})
+    for key, path in paths.items():
+        if isinstance(path, str) and not path.strip():
+            hint = " (write . for the current folder)" if key == "data.root" else ""
+            raise ConfigError(key, f"must not be empty{hint}, got {path!r}")
     if data["source"] in ("folders", "esc50") and data["root"] is None:
         raise ConfigError("data.root", f"is required with data.source={data['source']}")
     if data["source"] == "manifest" and data["manifest"] is None:
