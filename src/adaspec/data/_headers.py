@@ -1,4 +1,4 @@
-"""Frame counts that RF64, Wave64, AIFF/AIFC and CAF headers declare, to find truncated files.
+"""Frame counts that WAV, RF64, Wave64, AIFF/AIFC and CAF headers declare, to find truncated files.
 
 libsndfile silently shortens such a file when its audio data chunk runs past the end of the file: the frame
 count it reports is what is present. Each function here walks the chunk headers only (seeking over the
@@ -17,6 +17,8 @@ from typing import BinaryIO
 
 # Chunk headers read before giving up on finding the data chunk (each is 8 to 24 bytes).
 _MAX_CHUNKS = 256
+# Data-chunk sizes written by streaming WAV encoders that do not know the length in advance.
+_RIFF_UNKNOWN_SIZE = 0x7FFFF000
 # The 32-bit sizes an RF64 file gives as "see the ds64 chunk".
 _RF64_SIZE_IN_DS64 = 0xFFFFFFFF
 # Wave64 chunk GUIDs (little-endian fields, as stored): "riff", "wave", "fmt ", "data".
@@ -52,8 +54,10 @@ def _read(fh: BinaryIO, pos: int, n: int) -> bytes | None:
     return data if len(data) == n else None
 
 
-def rf64_frames(fh: BinaryIO, size: int) -> int | None:
-    """Frames an RF64 (or BW64) header declares: the ``ds64`` data size over the ``fmt`` block align.
+def riff_frames(fh: BinaryIO, size: int) -> int | None:
+    """Frames a RIFF/WAVE, RF64 or BW64 header declares: the ``data`` chunk's size (for RF64/BW64, where it
+    reads ``0xFFFFFFFF``, the ``ds64`` chunk's) over the ``fmt`` block align. A WAV ``data`` size of 0 or of
+    at least :data:`_RIFF_UNKNOWN_SIZE` (a streaming encoder's) declares nothing.
 
     Args:
         fh: the file, opened for binary reading.
@@ -63,17 +67,18 @@ def rf64_frames(fh: BinaryIO, size: int) -> int | None:
         The declared frames, or ``None`` when not applicable.
     """
     head = _read(fh, 0, 12)
-    if head is None or head[:4] not in (b"RF64", b"BW64") or head[8:12] != b"WAVE":
+    if head is None or head[:4] not in (b"RIFF", b"RF64", b"BW64") or head[8:12] != b"WAVE":
         return None
+    riff = head[:4] == b"RIFF"
     block_align = 0
     ds64_data_size = 0
     pos = 12
-    for _ in range(_MAX_CHUNKS):
+    while pos + 8 <= size:  # every chunk up to the data chunk, as libsndfile reads them
         chunk = _read(fh, pos, 8)
         if chunk is None:
             return None
         chunk_id, chunk_size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
-        if chunk_id == b"ds64":
+        if chunk_id == b"ds64" and not riff:
             ds64 = _read(fh, pos + 8, 16)
             if ds64 is not None:
                 ds64_data_size = struct.unpack("<Q", ds64[8:16])[0]
@@ -82,11 +87,12 @@ def rf64_frames(fh: BinaryIO, size: int) -> int | None:
             if fmt is not None:
                 block_align = struct.unpack("<H", fmt[12:14])[0]
         elif chunk_id == b"data":
-            data_size = ds64_data_size if chunk_size == _RF64_SIZE_IN_DS64 else chunk_size
+            if riff:
+                data_size = chunk_size if chunk_size < _RIFF_UNKNOWN_SIZE else 0
+            else:
+                data_size = ds64_data_size if chunk_size == _RF64_SIZE_IN_DS64 else chunk_size
             return data_size // block_align if block_align and data_size else None
         pos += 8 + chunk_size + (chunk_size & 1)
-        if pos >= size:
-            return None
     return None
 
 
@@ -227,7 +233,9 @@ def caf_frames(fh: BinaryIO, size: int) -> int | None:
 
 # libsndfile's major format names (``SoundFile.format``) to the parser of their header.
 DECLARED_FRAMES: dict[str, Callable[[BinaryIO, int], int | None]] = {
-    "RF64": rf64_frames,
+    "WAV": riff_frames,
+    "WAVEX": riff_frames,
+    "RF64": riff_frames,
     "W64": w64_frames,
     "AIFF": aiff_frames,
     "CAF": caf_frames,

@@ -43,8 +43,6 @@ AUDIO_EXTENSIONS: tuple[str, ...] = (
 # that estimate to be a little long before calling the file truncated.
 _MP3_LENGTH_SLACK = 0.01
 _MP3_FRAME = 1152
-# Data-chunk sizes written by streaming encoders that do not know the length in advance.
-_RIFF_UNKNOWN_SIZE = 0x7FFFF000
 # libsndfile's SFE_BAD_FILE, "File does not exist or is not a regular file (possibly a pipe?)": also what
 # sf_open returns when its MPEG decoder finds no frame in a file that exists (checked before opening).
 _SFE_BAD_FILE = 7
@@ -187,50 +185,6 @@ def audio_duration(path: str | os.PathLike[str]) -> float:
     return frames / rate
 
 
-def _riff_frames(path: Path) -> int | None:
-    """Frames that a RIFF/WAVE header declares in its ``data`` chunk, or ``None`` when not applicable.
-
-    libsndfile silently shortens a WAV whose ``data`` chunk runs past the end of the file (its reported
-    frame count is what is present), so truncation is found by reading the declared size here.
-    """
-    size = path.stat().st_size
-    block_align = 0
-    with open(path, "rb") as fh:
-        head = fh.read(12)
-        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-            return None
-        pos = 12
-        while pos + 8 <= size:
-            fh.seek(pos)
-            chunk = fh.read(8)
-            chunk_id, chunk_size = chunk[:4], int.from_bytes(chunk[4:8], "little")
-            if chunk_id == b"fmt ":
-                fmt = fh.read(16)
-                if len(fmt) >= 14:
-                    block_align = int.from_bytes(fmt[12:14], "little")
-            elif chunk_id == b"data":
-                if block_align == 0 or chunk_size == 0 or chunk_size >= _RIFF_UNKNOWN_SIZE:
-                    return None
-                return chunk_size // block_align
-            pos += 8 + chunk_size + (chunk_size & 1)
-    return None
-
-
-def _header_frames(path: Path, fmt: str) -> int | None:
-    """Frames the header of a WAV, RF64, Wave64, AIFF/AIFC or CAF file declares (see :mod:`._headers`).
-
-    Args:
-        path: the file.
-        fmt: its libsndfile major format (``SoundFile.format``).
-
-    Returns:
-        The declared frames, or ``None`` for another format or a header that does not say.
-    """
-    if fmt in ("WAV", "WAVEX"):
-        return _riff_frames(path)
-    return declared_frames(path, fmt)
-
-
 def _is_short(decoded: int, declared: int, fmt: str) -> bool:
     """Whether ``decoded`` frames fall short of the ``declared`` ones beyond the format's slack."""
     if fmt == "MP3":
@@ -266,7 +220,7 @@ def _decode(path: Path) -> tuple[np.ndarray, int]:
     except (sf.LibsndfileError, RuntimeError) as err:
         raise AudioDecodeError(path, _open_reason(err, mpeg)) from None
     try:
-        declared = max(declared, _header_frames(path, fmt) or 0)
+        declared = max(declared, declared_frames(path, fmt) or 0)
     except OSError as err:  # gone or replaced since it was decoded
         raise AudioDecodeError(path, f"cannot be read again ({err.strerror or err})") from None
     if _is_short(len(data), declared, fmt):
