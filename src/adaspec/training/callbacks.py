@@ -238,7 +238,13 @@ class StayStopped(L.Callback):
     """
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        stops = [cb.stopped_epoch for cb in trainer.callbacks if isinstance(cb, EarlyStopping)]
-        if any(stops):
-            log.info("the run stopped early at epoch %d; there is nothing to resume", max(stops))
+        stopped = early_stop_epoch(trainer)
+        if stopped is not None:
+            log.info("the run stopped early at epoch %d; there is nothing to resume", stopped)
             trainer.should_stop = True
+
+
+def early_stop_epoch(trainer: L.Trainer) -> int | None:
+    """The epoch at which early stopping ended the run (restored from a checkpoint too), or ``None``."""
+    stops = [cb.stopped_epoch for cb in trainer.callbacks if isinstance(cb, EarlyStopping)]
+    return max(stops) if any(stops) else None

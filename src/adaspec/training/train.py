@@ -28,7 +28,7 @@ from ..data import AudioItem
 from ..errors import ConfigError, UserError, one_line
 from ..plots.frontend import frontend_state
 from .builders import build_frontends
-from .callbacks import HEADLINE, InterruptWatch, RngState, RunArtifacts, StayStopped
+from .callbacks import HEADLINE, InterruptWatch, RngState, RunArtifacts, StayStopped, early_stop_epoch
 from .catalog import build_catalog, list_items
 from .checkpoints import read_checkpoint
 from .datamodule import AudioDataModule
@@ -362,7 +362,7 @@ def _train_locked(
         if not recorded:
             write_split_file(paths.splits, data.catalog)
     fit_reraising_interrupt(trainer, watch, module, data, resume)
-    if resume is not None and trainer.global_step == resume_step and not _stopped_early(trainer):
+    if resume is not None and trainer.global_step == resume_step and early_stop_epoch(trainer) is None:
         log.info(
             "%s had already reached trainer.max_epochs=%d: nothing was trained (a larger value trains it "
             "further)",
@@ -370,11 +370,6 @@ def _train_locked(
             config["trainer"]["max_epochs"],
         )
     return TrainResult(paths=paths, best=artifacts.best(), resumed=resume is not None)
-
-
-def _stopped_early(trainer: L.Trainer) -> bool:
-    """Whether early stopping has ended the run (:class:`StayStopped` then says so)."""
-    return any(cb.stopped_epoch for cb in trainer.callbacks if isinstance(cb, EarlyStopping))
 
 
 def plan_run(runs_dir: str | Path, name: str, config: Mapping[str, Any], overwrite: bool) -> RunPlan:
