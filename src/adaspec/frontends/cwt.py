@@ -17,7 +17,6 @@ from ..kernels.wavelets import (
     PARAMETRIC_WAVELETS,
     central_frequency,
     frequencies_to_scales,
-    kernel_length,
     layout_filters,
     log_frequencies,
     normalize_wavelet,
@@ -137,8 +136,8 @@ class CWT(nn.Module):
         self._scales = scales
         self._frequencies = scales_to_frequencies(scales, self.central_frequency, self.sample_rate)
         self._check_nyquist(center)
-        self._lengths = [kernel_length(s, self.precision) for s in scales]
         self._layout = wavelet_layout(scales, self.precision)  # where each scale reads its taps (NumPy, once)
+        self._lengths = list(self._layout.lengths)
         dtype = check_dtype(dtype)
         if parametric:
             ratio = center / (scales / 2.0)  # C_i / (scale_i / 2) in (0, 1]: centre at most Nyquist

@@ -212,12 +212,14 @@ class WaveletLayout(NamedTuple):
             centred on the shared offset; index ``2^precision`` reads a zero appended to the integral.
         weights: ``(n_scales, 1)`` float64 factors ``-sqrt(scale) dx``.
         offset: the shared output offset ``max_length // 2``.
+        lengths: samples each scale's wavelet spans (:func:`kernel_length`).
     """
 
     grid: torch.Tensor
     columns: torch.Tensor
     weights: torch.Tensor
     offset: int
+    lengths: tuple[int, ...]
 
 
 def wavelet_layout(scales: Sequence[float] | np.ndarray, precision: int = DEFAULT_PRECISION) -> WaveletLayout:
@@ -247,8 +249,9 @@ def wavelet_layout(scales: Sequence[float] | np.ndarray, precision: int = DEFAUL
         start = offset - len(j) // 2
         columns[row, start : start + len(j)] = j[::-1]
     weights = -np.sqrt(scales) * (x[1] - x[0])
+    lengths = tuple(len(j) for j in indices)
     return WaveletLayout(
-        torch.from_numpy(x), torch.from_numpy(columns), torch.from_numpy(weights[:, None]), offset
+        torch.from_numpy(x), torch.from_numpy(columns), torch.from_numpy(weights[:, None]), offset, lengths
     )
 
 
