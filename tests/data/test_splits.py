@@ -43,6 +43,14 @@ def test_allocate_counts_largest_remainder(n, fractions, expected):
     assert allocate_counts(n, fractions) == expected
 
 
+def test_allocate_counts_sum_to_n_units_when_the_fractions_sum_off_by_the_tolerance():
+    """Fractions within 1e-6 of 1 leave more units than splits for a large label: all are handed out."""
+    fractions = {"train": 0.7999995, "val": 0.1, "test": 0.1}
+    counts = allocate_counts(10_000_000, fractions)
+    assert sum(counts.values()) == 10_000_000
+    assert all(abs(counts[key] - 10_000_000 * value) <= 5 for key, value in fractions.items())
+
+
 def test_stratified_counts_per_label():
     items = assign_splits(_items({"a": 10, "b": 7, "c": 3}), {"train": 0.6, "val": 0.2, "test": 0.2}, seed=1)
     assert _counts(items) == {

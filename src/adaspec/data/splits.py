@@ -61,8 +61,8 @@ def allocate_counts(n_units: int, fractions: Mapping[str, float]) -> dict[str, i
     counts = {key: math.floor(value) for key, value in exact.items()}
     left = n_units - sum(counts.values())
     by_remainder = sorted(fractions, key=lambda key: (-(exact[key] - counts[key]), SPLITS.index(key)))
-    for key in by_remainder[:left]:
-        counts[key] += 1
+    for index in range(left):  # at most one round unless the fractions' sum is off by the tolerance
+        counts[by_remainder[index % len(by_remainder)]] += 1
     positive = [key for key in fractions if fractions[key] > 0]
     if n_units >= len(positive):
         for key in positive:
