@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+from fnmatch import fnmatch
 from pathlib import Path
 
 import pytest
 
-from adaspec._atomic import write_text_atomic
+from adaspec._atomic import replaced_atomically, temporary_glob, write_text_atomic
 
 
 def test_writes_the_text_as_given_and_leaves_no_temporary_file(tmp_path: Path) -> None:
@@ -39,3 +40,13 @@ def test_a_reader_holding_the_old_file_keeps_reading_it_whole(tmp_path: Path) ->
     assert first + rest == "old,old\n" * 100_000
     assert path.read_text(encoding="utf-8") == "new\n"
     assert os.listdir(tmp_path) == ["results.csv"]
+
+
+def test_temporary_glob_finds_the_temporary_files_of_matching_names_only(tmp_path: Path) -> None:
+    """A render's cleanup had to spell out replaced_atomically's naming to find what killed workers left."""
+    with replaced_atomically(tmp_path / "piano_n060.flac") as tmp:
+        assert tmp.parent == tmp_path  # beside the file: the rename is atomic
+        assert fnmatch(tmp.name, temporary_glob("*.flac")) and not fnmatch(tmp.name, "*.flac")
+        assert not fnmatch(tmp.name, temporary_glob("*.wav"))
+        tmp.write_bytes(b"fLaC")
+    assert not fnmatch("piano_n060.flac", temporary_glob("*.flac"))

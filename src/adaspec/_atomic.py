@@ -7,6 +7,10 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+#: Name of :func:`replaced_atomically`'s temporary file for ``name``, in the same folder: hidden, one per
+#: process, and ending in ``.tmp`` (no audio, CSV or model extension, so no scan takes it for an output).
+_TEMPORARY = ".{name}.{pid}.tmp"
+
 
 @contextlib.contextmanager
 def replaced_atomically(path: str | os.PathLike[str]) -> Iterator[Path]:
@@ -22,13 +26,26 @@ def replaced_atomically(path: str | os.PathLike[str]) -> Iterator[Path]:
         The temporary file's path.
     """
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(_TEMPORARY.format(name=path.name, pid=os.getpid()))
     try:
         yield tmp
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def temporary_glob(pattern: str) -> str:
+    """The glob pattern of the temporary files :func:`replaced_atomically` writes for files whose names
+    match ``pattern``: to find those that a killed process (SIGKILL, a power cut) left behind.
+
+    Args:
+        pattern: a file name or glob pattern, e.g. ``"*.flac"``.
+
+    Returns:
+        The pattern of their temporary files, e.g. ``".*.flac.*.tmp"``.
+    """
+    return _TEMPORARY.format(name=pattern, pid="*")
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:

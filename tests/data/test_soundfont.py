@@ -44,7 +44,7 @@ from adaspec.data.soundfont import (
     render_dataset,
     render_job,
 )
-from adaspec.data.sources import read_manifest
+from adaspec.data.sources import read_manifest, scan_class_folders
 from adaspec.errors import UserError
 from tests.data.soundfont_files import write_sf2
 
@@ -458,8 +458,74 @@ def test_an_interrupted_rerender_leaves_no_manifest_and_no_half_clip(tmp_path, t
     assert left["keyboard/testfont_p000_n072_v080.flac"] == first["keyboard/testfont_p000_n072_v080.flac"]
     monkeypatch.undo()
     summary = render_dataset([test_font], out, again, **grid)
-    assert summary.clips_written == 2 and not any(name.endswith(".partial") for name in files_of(out))
+    assert summary.clips_written == 2 and _temporary_files(out) == []
     assert {sf.info(out / r["path"]).samplerate for r in manifest_rows(out)} == {22050}
+
+
+def _temporary_files(folder: Path) -> list[str]:
+    """Clips' temporary files under ``folder``: ``.<clip>.<pid>.tmp`` (``<clip>.partial`` before)."""
+    return [p.name for p in folder.rglob("*") if p.name.endswith((".tmp", ".partial"))]
+
+
+def test_two_workers_writing_one_clip_do_not_share_a_temporary_file(tmp_path, monkeypatch):
+    """Every writer used ``<clip>.partial``: a second render (or worker) writing the same clip while the
+    first was mid-write renamed its own file into place, and the first then renamed a file holding only
+    the end of its clip over it."""
+    clip = tmp_path / "keyboard" / "testfont_p000_n060_v080.flac"
+    clip.parent.mkdir()
+    spec = RenderSpec(pitches=(60,), velocities=(80,))
+    samples = np.zeros(100, dtype=np.int16)
+    pids = [101]  # the process writing: the first worker, then (nested) the other one
+    monkeypatch.setattr(os, "getpid", lambda: pids[-1])
+
+    def write(file, *args, **kwargs):
+        pid = pids[-1]
+        with open(file, "wb") as handle:
+            handle.write(b"start of %d" % pid)
+        if pid == 101:  # the other worker writes the same clip, whole, while this one is mid-write
+            pids.append(202)
+            soundfont._write_clip(clip, samples, spec)
+            pids.pop()
+        with open(file, "ab") as handle:
+            handle.write(b", end of %d" % pid)
+
+    monkeypatch.setattr(sf, "write", write)
+    soundfont._write_clip(clip, samples, spec)
+    assert clip.read_bytes() == b"start of 101, end of 101"  # the last one renamed, whole
+    assert os.listdir(clip.parent) == [clip.name]
+
+
+def test_a_failed_clip_write_keeps_the_earlier_clip_and_leaves_no_temporary_file(tmp_path, monkeypatch):
+    clip = tmp_path / "testfont_p000_n060_v080.wav"
+    clip.write_bytes(b"the earlier clip")
+
+    def write(file, *args, **kwargs):
+        with open(file, "wb") as handle:
+            handle.write(b"RIFF half")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(sf, "write", write)
+    spec = RenderSpec(pitches=(60,), velocities=(80,), audio_format="wav")
+    with pytest.raises(OSError, match="No space left"):
+        soundfont._write_clip(clip, np.zeros(100, dtype=np.int16), spec)
+    assert clip.read_bytes() == b"the earlier clip" and os.listdir(tmp_path) == [clip.name]
+
+
+@needs_fluidsynth
+def test_clips_left_half_written_by_a_killed_render_are_ignored_then_removed(tmp_path, test_font):
+    """A SIGKILLed worker leaves its temporary file: no dataset scan takes it for audio, and the next
+    render into the folder removes it (and ``<clip>.partial`` files of earlier versions)."""
+    out = tmp_path / "out"
+    grid = {"workers": 1, "programs": [0], "progress": False}
+    spec = RenderSpec(pitches=(60,), velocities=(80,))
+    render_dataset([test_font], out, spec, **grid)
+    killed = out / "keyboard" / ".testfont_p000_n072_v080.flac.4242.tmp"
+    killed.write_bytes(b"fLaC half")
+    (out / "keyboard" / "testfont_p000_n084_v080.flac.partial").write_bytes(b"fLaC half")
+    assert [item.path.name for item in scan_class_folders(out)] == ["testfont_p000_n060_v080.flac"]
+    render_dataset([test_font], out, spec, **grid)
+    assert _temporary_files(out) == []
+    assert sorted(files_of(out)) == ["keyboard/testfont_p000_n060_v080.flac", "manifest.csv"]
 
 
 @needs_fluidsynth
@@ -523,7 +589,7 @@ def test_ctrl_c_with_workers_prints_one_line_and_no_worker_traceback(tmp_path, t
     assert process.returncode == 130, err
     assert err.strip() == "adaspec: interrupted"
     assert not (out / "manifest.csv").exists()
-    assert not [path for path in out.rglob("*") if path.name.endswith(".partial")]
+    assert _temporary_files(out) == []
 
 
 @needs_fluidsynth

@@ -165,3 +165,35 @@ def test_csv_text_probability_is_the_labels():
     assert [row["label"] for row in parsed] == ["dog", "bird"]
     assert [row["probability"] for row in parsed] == ["0.2", ""]
     assert parsed[0]["top"] == "cat:0.7;dog:0.2"
+
+
+def _failing_csv_writer(monkeypatch: pytest.MonkeyPatch, rows: int) -> None:
+    """``csv.writer`` whose writers write ``rows`` rows, then fail as a full disk does."""
+    real = csv.writer
+
+    class Writer:
+        def __init__(self, handle, *args, **kwargs):
+            self.real, self.rows = real(handle, *args, **kwargs), 0
+
+        def writerow(self, row):
+            if self.rows == rows:
+                raise OSError(28, "No space left on device")
+            self.rows += 1
+            return self.real.writerow(row)
+
+    monkeypatch.setattr(csv, "writer", Writer)
+
+
+@pytest.mark.parametrize("earlier", [None, "path,predicted\nold.wav,cat\n"], ids=["new", "earlier"])
+def test_a_failed_csv_write_leaves_the_earlier_file_and_no_temporary_one(tmp_path, monkeypatch, earlier):
+    """Written in place: a full disk or a kill mid-write left half a predictions.csv under its name."""
+    path = tmp_path / "predictions.csv"
+    if earlier is not None:
+        path.write_text(earlier, encoding="utf-8")
+    _failing_csv_writer(monkeypatch, rows=2)
+    probs = np.array([[0.9, 0.1], [0.2, 0.8], [0.5, 0.5]])
+    with pytest.raises(OSError, match="No space left"):
+        write_predictions_csv(path, ["a.wav", "b.wav", "c.wav"], probs, ["cat", "dog"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ([] if earlier is None else ["predictions.csv"])
+    if earlier is not None:
+        assert path.read_text(encoding="utf-8") == earlier

@@ -79,7 +79,7 @@ def test_default_output_sits_beside_a_bare_checkpoint(trained_run: TrainResult, 
     result = export_run(checkpoint)
     assert result.path == tmp_path / "model.onnx" and result.path.is_file()
     assert result.error is not None and result.error < 1e-5
-    assert not list(tmp_path.glob(".*partial"))
+    assert not list(tmp_path.glob(".*partial")) and not list(tmp_path.glob(".*.tmp"))
 
 
 def test_existing_output_is_kept_unless_overwrite(
@@ -321,6 +321,24 @@ def test_sigterm_during_an_export_leaves_no_partial_file(trained_run: TrainResul
     assert done.returncode == 143, done.stderr
     assert done.stderr.decode().strip() == "export stopped by SIGTERM; nothing was written"
     assert not list(tmp_path.iterdir())
+
+
+def test_a_failed_export_keeps_the_earlier_file_and_leaves_no_temporary_one(
+    trained_run: TrainResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk mid-write: the earlier model stays whole under its name, and nothing else is left."""
+    output = tmp_path / "model.pt2"
+    output.write_bytes(b"the earlier model")
+
+    def save(program, file, **kwargs):
+        Path(file).write_bytes(b"PK\x03\x04 half a model")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(torch.export, "save", save)
+    with pytest.raises(OSError, match="No space left"):
+        export_run(trained_run.paths.best, fmt="pt2", output=output, overwrite=True)
+    assert output.read_bytes() == b"the earlier model"
+    assert [path.name for path in tmp_path.iterdir()] == [output.name]
 
 
 PAUSED_EXPORT = """

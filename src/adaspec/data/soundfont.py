@@ -24,7 +24,7 @@ import numpy as np
 import soundfile as sf
 from tqdm import tqdm
 
-from .._atomic import write_text_atomic
+from .._atomic import replaced_atomically, temporary_glob, write_text_atomic
 from .._validation import check_positive_int
 from ..errors import FileProblem, UserError
 from .gm_families import DEFAULT_SPLITS, PROGRAM_FAMILY, lineage_of
@@ -73,7 +73,7 @@ MANIFEST_COLUMNS: tuple[str, ...] = (
     "gain",
 )
 
-_PARTIAL = ".partial"  # suffix of a clip being written
+_OLD_PARTIAL = ".partial"  # suffix of a clip being written in earlier versions (before replaced_atomically)
 
 
 @dataclass(frozen=True)
@@ -150,7 +150,9 @@ def clip_name(font_stem: str, program: int, pitch: int, velocity: int, audio_for
 
 
 def _write_clip(path: Path, samples: np.ndarray, spec: RenderSpec) -> None:
-    """Write one clip under a temporary name and rename it into place, so that an interrupted render
+    """Write one clip through :func:`~adaspec._atomic.replaced_atomically`: a temporary file of this
+    process (``.<clip>.<pid>.tmp``, so two workers or renders never write into each other's, and no scan
+    takes it for audio) in the clip's folder, renamed into place once complete. An interrupted render
     never leaves a half-written file under a clip's name.
 
     Args:
@@ -158,16 +160,11 @@ def _write_clip(path: Path, samples: np.ndarray, spec: RenderSpec) -> None:
         samples: mono int16 samples.
         spec: the sample rate and format.
     """
-    partial = path.with_name(path.name + _PARTIAL)
-    # As bytes on POSIX: soundfile encodes a str name strictly, failing on a non-UTF-8 one. Not a file
-    # object: libsndfile would call back into Python, where Ctrl-C is swallowed mid-write.
-    name = os.fsencode(partial) if os.name == "posix" else str(partial)
-    try:
+    with replaced_atomically(path) as tmp:
+        # As bytes on POSIX: soundfile encodes a str name strictly, failing on a non-UTF-8 one. Not a file
+        # object: libsndfile would call back into Python, where Ctrl-C is swallowed mid-write.
+        name = os.fsencode(tmp) if os.name == "posix" else str(tmp)
         sf.write(name, samples, spec.sample_rate, subtype="PCM_16", format=spec.audio_format.upper())
-        os.replace(partial, path)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
 
 
 def _render_and_write(job: _Job) -> _JobOutcome:
@@ -326,10 +323,12 @@ def _check_family_folders(out_dir: Path, programs: Iterable[int]) -> None:
 
 
 def _remove_partial_clips(out_dir: Path) -> None:
-    """Remove clips left half-written under their temporary names by workers that were killed."""
+    """Remove clips left half-written under their temporary names by workers that were killed (and by
+    earlier versions, which named them ``<clip>.partial``)."""
     for format_ in AUDIO_FORMATS:
-        for partial in out_dir.glob(f"*/*.{format_}{_PARTIAL}"):
-            partial.unlink(missing_ok=True)
+        for pattern in (temporary_glob(f"*.{format_}"), f"*.{format_}{_OLD_PARTIAL}"):
+            for partial in out_dir.glob(f"*/{pattern}"):
+                partial.unlink(missing_ok=True)
 
 
 def _forget_previous_render(out_dir: Path) -> None:

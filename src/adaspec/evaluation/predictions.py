@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from .._atomic import replaced_atomically
 from .._validation import check_choice, check_positive_int
 
 FORMATS = ("table", "csv", "json")
@@ -72,7 +73,9 @@ def write_predictions_csv(
     ``p_<name>`` column per class. Numbers carry 6 significant digits.
 
     Args:
-        path: output CSV file; parent folders are created.
+        path: output CSV file; parent folders are created. It is written whole or not at all (an error
+            or a kill mid-write leaves the earlier file, if any, as it was; see
+            :func:`~adaspec._atomic.replaced_atomically`).
         paths: ``(n_files,)`` file paths (or any identifiers).
         probs: ``(n_files, n_classes)`` probabilities.
         class_names: one name per class.
@@ -120,7 +123,7 @@ def write_predictions_csv(
     header += [f"p_{name}" for name in class_names]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as handle:
+    with replaced_atomically(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(header)
         for i, file_path in enumerate(paths):

@@ -8,7 +8,6 @@ import io
 import json
 import logging
 import math
-import os
 import signal
 import threading
 import warnings
@@ -21,6 +20,7 @@ from typing import Any
 import torch
 
 from .. import __version__
+from .._atomic import replaced_atomically
 from ..errors import UserError, install_hint, not_a_file_reason, one_line
 from .checkpoints import LoadedModel, load_classifier
 from .datamodule import clip_samples
@@ -108,10 +108,9 @@ def export_run(
     example = check_batch(samples)
     batch = {0: torch.export.Dim("batch")}
     path.parent.mkdir(parents=True, exist_ok=True)
-    # Per process, so that two exports to one file do not write into each other's partial file.
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    # SIGTERM outside: its SystemExit passes through replaced_atomically, which removes the temporary file.
     with _sigterm_exits():
-        error = _write(loaded.model, fmt, example, batch, metadata, partial, path)
+        error = _write(loaded.model, fmt, example, batch, metadata, path)
     if error is not None and math.isnan(error):
         log.warning("the exported model's logits are not finite where PyTorch's are (on %s)", CHECK_BATCH)
     elif error is not None and error > WARN_ERROR:
@@ -151,34 +150,24 @@ def check_batch(samples: int) -> torch.Tensor:
 
 
 def _write(
-    model: torch.nn.Module,
-    fmt: str,
-    example: torch.Tensor,
-    batch: dict,
-    metadata: dict[str, Any],
-    partial: Path,
-    path: Path,
+    model: torch.nn.Module, fmt: str, example: torch.Tensor, batch: dict, metadata: dict[str, Any], path: Path
 ) -> float | None:
-    """Export to ``partial``, check it, and rename it to ``path``; ``partial`` is removed whatever happens.
+    """Export to a temporary file of this process beside ``path``, check it, and rename it to ``path``
+    (:func:`~adaspec._atomic.replaced_atomically`: two exports to one file do not write into each other's
+    temporary file, and a failed or stopped one leaves ``path`` as it was and no temporary file).
 
     Returns:
         The check batch's relative error (None when not checked).
     """
-    try:
+    export = _export_onnx if fmt == "onnx" else _export_pt2
+    with replaced_atomically(path) as tmp:
         # A batch of 2 to trace: torch.export fixes dimensions of size 1. The check runs a batch of 3.
-        if fmt == "onnx":
-            error = _export_onnx(model, example, batch, metadata, partial)
-        else:
-            error = _export_pt2(model, example, batch, metadata, partial)
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
-    return error
+        return export(model, example, batch, metadata, tmp)
 
 
 @contextlib.contextmanager
 def _sigterm_exits() -> Iterator[None]:
-    """While the block runs, SIGTERM (``kill``, ``timeout``) raises ``SystemExit(143)`` so that the partial
+    """While the block runs, SIGTERM (``kill``, ``timeout``) raises ``SystemExit(143)`` so that the temporary
     file is removed; only in the main thread, and only where SIGTERM has its default action."""
     if threading.current_thread() is not threading.main_thread():
         yield
