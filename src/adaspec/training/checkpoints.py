@@ -130,6 +130,22 @@ def read_checkpoint(path: str | Path, lazy: bool = False) -> dict[str, Any]:
     return checkpoint
 
 
+def saved_at(path: str | Path) -> tuple[int, int] | None:
+    """The epoch and optimiser step a checkpoint was saved at.
+
+    Args:
+        path: the checkpoint file.
+
+    Returns:
+        ``(epoch, step)``, or None for a file that is not a readable adaspec checkpoint.
+    """
+    try:
+        checkpoint = read_checkpoint(path, lazy=True)
+    except UserError:
+        return None
+    return int(checkpoint.get("epoch", -1)), int(checkpoint.get("global_step", -1))
+
+
 def _unreadable(path: str | Path, err: Exception) -> UserError:
     """The one-line error for a file ``torch.load`` could not read: empty, damaged, or another kind.
 

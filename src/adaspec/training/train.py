@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import warnings
@@ -30,7 +31,7 @@ from ..plots.frontend import frontend_state
 from .builders import build_frontends
 from .callbacks import HEADLINE, InterruptWatch, RngState, RunArtifacts, StayStopped, early_stop_epoch
 from .catalog import build_catalog, list_items
-from .checkpoints import read_checkpoint
+from .checkpoints import read_checkpoint, saved_at
 from .datamodule import AudioDataModule
 from .module import ClassifierModule
 from .run_dir import (
@@ -224,7 +225,8 @@ def checkpoint_callbacks(paths: RunPaths) -> list[ModelCheckpoint]:
 
     ``save_last=True`` is not used: with a monitor, Lightning writes ``last`` only in epochs where the
     monitored value improved, which left ``last.ckpt`` epochs behind. ``best`` comes first, so that
-    ``last.ckpt`` holds its state after the epoch's comparison.
+    ``last.ckpt`` holds its state after the epoch's comparison; a run stopped between the two saves
+    resumes from ``best.ckpt``, a whole checkpoint of the later epoch (see :func:`resume_checkpoint`).
     """
     common: dict[str, Any] = {
         "dirpath": paths.checkpoints,
@@ -376,10 +378,45 @@ def plan_run(runs_dir: str | Path, name: str, config: Mapping[str, Any], overwri
     """How the run folder is used (see :func:`~adaspec.training.run_dir.plan_run_dir`); nothing in it
     changes until :func:`~adaspec.training.run_dir.make_run_dir`, after every check of the run."""
     if process_rank() == 0:
-        return plan_run_dir(runs_dir, name, config, overwrite=overwrite)
-    # a DDP worker: process 0 prepares the directory (under Lightning's launcher, before this starts)
-    paths, resume = existing_run_dir(runs_dir, name, config, overwrite=overwrite)
-    return RunPlan(paths, resume)
+        plan = plan_run_dir(runs_dir, name, config, overwrite=overwrite)
+    else:  # a DDP worker: process 0 prepares the directory (under Lightning's launcher, before this starts)
+        paths, resume = existing_run_dir(runs_dir, name, config, overwrite=overwrite)
+        plan = RunPlan(paths, resume)
+    return dataclasses.replace(plan, resume=resume_checkpoint(plan.paths, plan.resume))
+
+
+def resume_checkpoint(paths: RunPaths, last: Path | None) -> Path | None:
+    """The checkpoint a run resumes from: ``last``, or ``best.ckpt`` where that was saved at a later epoch.
+
+    At an epoch's end ``best.ckpt`` is written before ``last.ckpt`` (see :func:`checkpoint_callbacks`), so a
+    run stopped between the two saves leaves ``best.ckpt`` a whole checkpoint of an epoch that ``last.ckpt``
+    lacks. Resumed from ``last.ckpt``, that epoch was trained again, and where it scored lower the second
+    time (GPU nondeterminism, another number of processes), ``best.ckpt`` kept weights of an epoch that
+    ``metrics.json`` no longer held. An unreadable ``best.ckpt`` is left to training, as before.
+
+    Args:
+        paths: the run directory.
+        last: the run's ``last.ckpt`` (None for a fresh run).
+
+    Returns:
+        The checkpoint to resume from (None for a fresh run).
+    """
+    if last is None or not paths.best.is_file():
+        return last
+    best_at, last_at = saved_at(paths.best), saved_at(last)
+    if best_at is None or last_at is None or best_at <= last_at:
+        return last
+    if process_rank() == 0:
+        log.warning(
+            "%s was saved at epoch %d, %s at epoch %d (the run stopped between the two saves); resuming "
+            "from %s",
+            paths.best,
+            best_at[0],
+            last.name,
+            last_at[0],
+            paths.best.name,
+        )
+    return paths.best
 
 
 def run_data(
