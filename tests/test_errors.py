@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from adaspec.config import load_config_file
-from adaspec.errors import UserError, not_a_file_reason
+from adaspec.errors import UserError, not_a_file_reason, plural
 
 
 def test_not_a_file_reason_names_each_kind_of_path(tmp_path: Path) -> None:
@@ -40,3 +40,9 @@ def test_a_config_is_read_from_a_pipe_and_a_device_is_refused(tmp_path: Path) ->
         load_config_file("/dev/null")
     with pytest.raises(UserError, match="config file not found"):
         load_config_file(tmp_path / "missing.yaml")
+
+
+def test_plural_follows_the_count() -> None:
+    assert [plural(n, "file") for n in (0, 1, 2)] == ["files", "file", "files"]
+    assert [plural(n, "class") for n in (1, 3)] == ["class", "classes"]
+    assert plural(2, "process") == "processes"

@@ -76,6 +76,14 @@ def one_line(err: BaseException | str, limit: int | None = 300) -> str:
     return text or type(err).__name__
 
 
+def plural(count: int, noun: str) -> str:
+    """``noun`` as it follows the number ``count``: ``plural(1, "file")`` is ``"file"``, ``plural(0,
+    "class")`` is ``"classes"``."""
+    if count == 1:
+        return noun
+    return f"{noun}es" if noun.endswith(("s", "x", "ch", "sh")) else f"{noun}s"
+
+
 def install_hint(extra: str) -> str:
     """How to install one of adaspec's optional extras, from the package index or from a clone.
 

@@ -163,6 +163,15 @@ def test_unknown_key_lists_the_allowed_ones() -> None:
         resolve_config(None, [*ROOT, "optim.lrr=1"])
 
 
+def test_unknown_frontend_lists_only_the_frontends_train_accepts() -> None:
+    # The list named amplitude_to_db, which train then refused: it takes a spectrogram, not a waveform.
+    with pytest.raises(ConfigError) as info:
+        resolve_config(None, [*ROOT, "frontend.name=nope"])
+    listed = str(info.value).split("available: ", 1)[1].split(", ")
+    assert {"stft", "mel", "cqt"} <= set(listed)
+    assert "amplitude_to_db" not in listed
+
+
 def test_data_root_is_required_for_folders() -> None:
     with pytest.raises(ConfigError, match=r"data\.root"):
         resolve_config(None, [])

@@ -88,10 +88,21 @@ def test_invalid_parameter_value_keeps_its_message():
         adaspec.build_frontend("mel", n_mels=0)
 
 
+def test_waveform_only_leaves_out_the_spectrogram_transforms():
+    assert registry.takes_spectrogram("amplitude_to_db") and not registry.takes_spectrogram("stft")
+    names = adaspec.available_frontends(waveform_only=True)
+    assert "amplitude_to_db" not in names and {"stft", "mel"} <= set(names)
+    with pytest.raises(ValueError, match="is unknown; available: ") as info:
+        registry.frontend_class("melspec", waveform_only=True)
+    assert "amplitude_to_db" not in str(info.value)
+    assert registry.frontend_class("amplitude_to_db", waveform_only=True) is adaspec.AmplitudeToDB
+
+
 @pytest.fixture
 def private_registry(monkeypatch):
     """A copy of the registry, so test registrations do not leak into other tests."""
     monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    monkeypatch.setattr(registry, "_SPECTROGRAM_INPUT", set(registry._SPECTROGRAM_INPUT))
 
 
 def test_register_custom_frontend(private_registry):
@@ -109,6 +120,17 @@ def test_register_custom_frontend(private_registry):
     assert isinstance(module, Scale) and module.factor == 3.0
     # re-registering the same class under the same name is harmless
     assert adaspec.register_frontend("identity_for_test")(Scale) is Scale
+
+
+def test_register_a_spectrogram_transform(private_registry):
+    @adaspec.register_frontend("halve_for_test", takes_spectrogram=True)
+    class Halve(nn.Module):
+        def forward(self, x):
+            return x / 2
+
+    assert registry.takes_spectrogram("halve_for_test")
+    assert "halve_for_test" in adaspec.available_frontends()
+    assert "halve_for_test" not in adaspec.available_frontends(waveform_only=True)
 
 
 def test_register_duplicate_name_raises(private_registry):

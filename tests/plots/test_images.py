@@ -92,6 +92,17 @@ def test_user_errors_exit_2_with_one_line(
     assert not (tmp_path / "o").exists()
 
 
+def test_unknown_frontend_lists_only_those_that_draw_audio(
+    audio_tree: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The list named amplitude_to_db, which --frontend then refused: it takes spectrograms, not audio.
+    out = ["--out", str(tmp_path / "o")]
+    code, _, stderr = _run(["spectrogram", str(audio_tree), *out, "--frontend", "wavelet9"], capsys)
+    assert code == 2 and "stft" in stderr and "amplitude_to_db" not in stderr
+    code, _, stderr = _run(["spectrogram", str(audio_tree), *out, "--frontend", "amplitude_to_db"], capsys)
+    assert code == 2 and "takes spectrograms, not audio" in stderr
+
+
 def test_empty_folder_help_and_debug(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, stderr = _run(["spectrogram", str(tmp_path)], capsys)
     assert code == 2 and stderr.strip() == f"adaspec: error: no audio file under {tmp_path}"

@@ -353,6 +353,33 @@ def test_a_failing_run_is_left_out_and_the_study_goes_on(
         )
 
 
+@pytest.mark.parametrize("variant", ["stft_window", "stft"])  # another variant, and the reference
+def test_a_nan_score_in_a_summary_leaves_the_run_out_with_a_warning(
+    study: Path, base: dict[str, Any], tmp_path: Path, variant: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """It printed "nan ± -" and the seed counted as neither better, same nor worse."""
+    out = tmp_path / "nan"
+    shutil.copytree(study, out)
+    summary = out / "runs" / variant / "seed1" / "summary.json"
+    summary.write_text(json.dumps({**json.loads(summary.read_text()), "test_acc": float("nan")}))
+    with caplog.at_level(logging.WARNING, logger="adaspec"):
+        result = run_comparison(base, out, list(STUDY_VARIANTS), seeds=SEEDS, epochs=1, train_missing=False)
+    assert f"{variant} seed 1 is left out of the tables" in caplog.text
+    assert [(v, k) for v, k, _ in result.failed] == [(variant, 1)]
+    assert (variant, 1) not in [(r.variant, r.seed) for r in result.rows]
+    paired = result.differences["stft_window"]
+    assert paired.seeds == [0] and paired.wins + paired.ties + paired.losses == 1
+    markdown = (out / "results.md").read_text()
+    assert "nan ±" not in markdown and "nan ±" not in format_results(result)
+    assert markdown_rows(out / "results.md")[variant][1] == "1"
+    line = f"- {variant} seed 1 failed: summary.json holds a score that is not a finite number (test_acc nan)"
+    assert line in markdown and line in format_results(result)
+    first = out / "runs" / variant / "seed0" / "summary.json"
+    first.write_text(json.dumps({**json.loads(first.read_text()), "val_acc": None}))
+    with pytest.raises(UserError, match=r"no run .* can be tabulated: .*seed 0: .*\(val_acc None\)"):
+        run_comparison(base, out, variant, seeds=SEEDS, epochs=1, train_missing=False)
+
+
 def test_reference_must_be_one_of_the_variants(base: dict[str, Any], tmp_path: Path) -> None:
     with pytest.raises(
         UserError, match=r"--reference: 'mel' is not among the variants \(stft, stft_window\)"

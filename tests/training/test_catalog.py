@@ -13,7 +13,7 @@ import soundfile as sf
 
 from adaspec.config import resolve_config
 from adaspec.errors import UserError
-from adaspec.training.catalog import Catalog, build_catalog
+from adaspec.training.catalog import Catalog, build_catalog, check_class_count
 from tests.data.audio_files import write_tone
 from tests.datasets import tiny_overrides
 
@@ -215,6 +215,29 @@ def test_evaluating_a_subset_of_the_model_classes_says_how_many_it_holds(
         build_catalog(_data_cfg(root), seed=0, class_names=["a", "b", "c"])
     summary = [record.getMessage() for record in caplog.records if record.getMessage().startswith("data: ")]
     assert len(summary) == 1 and summary[0].endswith(" files, 2 of the model's 3 classes")
+
+
+def test_the_summary_line_says_file_and_class_for_one(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # It read "data: test 1 files, 1 of the model's 2 classes".
+    root = _dataset(tmp_path / "data", {"a": 1})
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("path,label,split\na/a_0.wav,a,test\n")
+    extra = {"data.source": "manifest", "data.manifest": str(manifest)}
+    with caplog.at_level(logging.INFO, logger="adaspec"):
+        build_catalog(_data_cfg(root, **extra), seed=0, class_names=["a", "b"], splits=("test",))
+        build_catalog(_data_cfg(root, **extra), seed=0, class_names=["a"], splits=("test",))
+    summary = [record.getMessage() for record in caplog.records if record.getMessage().startswith("data: ")]
+    assert summary == [
+        "data: test 1 file, 1 of the model's 2 classes",
+        "data: test 1 file, 1 of the model's 1 class",
+    ]
+
+
+def test_no_usable_class_says_classes() -> None:
+    with pytest.raises(UserError, match=r"the dataset has 0 classes with usable files \(none\)"):
+        check_class_count([])
 
 
 def test_a_class_without_a_usable_file_is_named(tmp_path, caplog) -> None:

@@ -71,6 +71,24 @@ def test_evaluation_decodes_only_the_recorded_split(
     assert sorted(predicted) == sorted(recorded)
 
 
+def test_predictions_list_paths_as_the_split_file_does(
+    tone_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run trained on a relative data.root lists relative paths in splits.csv; its predictions.csv held
+    them joined to the training folder (absolute), so the two files could not be joined by path."""
+    project = tmp_path / "project"
+    shutil.copytree(tone_dataset, project / "tones")
+    monkeypatch.chdir(project)
+    config = resolve_config(None, tiny_overrides(Path("tones"), **{"trainer.max_epochs": 1}))
+    run = project / train(config, name="run", runs_dir="runs").paths.root
+    recorded = {row["path"] for row in _rows(run / "splits.csv") if row["split"] == "test"}
+    assert recorded and not any(Path(path).is_absolute() for path in recorded)
+    for folder in (project, tmp_path):  # from the training folder and from another one
+        monkeypatch.chdir(folder)
+        evaluate_run(run, split="test")
+        assert {row["path"] for row in _rows(run / "predictions.csv")} == recorded
+
+
 def test_other_fractions_split_afresh(run_and_data: tuple[Path, Path], scanned: list[AudioItem]) -> None:
     run, _ = run_and_data
     scanned.clear()  # decoding from now on

@@ -435,7 +435,7 @@ def validate_frontend_section(
     if not isinstance(name, str):
         raise ConfigError(f"{path}.name", f"must be a string, got {name!r}")
     try:
-        cls = frontend_class(name)
+        cls = frontend_class(name, waveform_only=True)
     except ValueError as err:
         raise ConfigError(f"{path}.name", str(err)) from None
     accepted = [p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "dtype")]

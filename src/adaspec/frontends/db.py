@@ -15,7 +15,7 @@ from .registry import register_frontend
 STYPES = ("power", "magnitude")
 
 
-@register_frontend("amplitude_to_db")
+@register_frontend("amplitude_to_db", takes_spectrogram=True)
 class AmplitudeToDB(nn.Module):
     """Compress a power or magnitude spectrogram logarithmically.
 

@@ -25,7 +25,7 @@ from torch import nn
 from ..data.audio import AudioDecodeError, load_audio
 from ..data.walk import find_audio_files
 from ..errors import UserError
-from ..frontends.registry import frontend_class
+from ..frontends.registry import frontend_class, takes_spectrogram
 from ..ops.compression import amplitude_to_db
 from .spectrogram import save_spectrogram
 
@@ -91,10 +91,6 @@ def check_colormap(name: str) -> str:
     return name
 
 
-#: Registered front-ends whose input is a spectrogram, which cannot draw an audio file.
-SPECTROGRAM_INPUT = frozenset({"amplitude_to_db"})
-
-
 def build_display_frontend(name: str, sample_rate: int) -> nn.Module:
     """The registered front-end ``name`` with the display parameters of :data:`FRONTEND_DEFAULTS`
     (semitone rows from ``f_min`` are cut at 0.9 x Nyquist).
@@ -103,10 +99,10 @@ def build_display_frontend(name: str, sample_rate: int) -> nn.Module:
         UserError: an unknown front-end (the known ones listed) or parameters it refuses.
     """
     try:
-        cls = frontend_class(name)
+        cls = frontend_class(name, waveform_only=True)
     except ValueError as err:
         raise UserError(f"--frontend: {err}") from None
-    if name in SPECTROGRAM_INPUT:
+    if takes_spectrogram(name):
         raise UserError(
             f"--frontend {name} takes spectrograms, not audio; use a waveform front-end (stft, mel, ...)"
         )

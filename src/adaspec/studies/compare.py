@@ -49,6 +49,7 @@ from .report import (
     format_differences,
     format_markdown,
     format_table,
+    non_finite_scores,
     paired_differences,
     unpaired,
     write_csv,
@@ -211,6 +212,21 @@ def run_one(
     return summary, False
 
 
+def _unscored(summary: RunSummary) -> str | None:
+    """Why a run cannot be tabulated, logged as a warning naming it: a score of its ``summary.json`` that is
+    not a finite number (NaN); ``None`` when every score is one."""
+    bad = non_finite_scores(summary)
+    if not bad:
+        return None
+    values = ", ".join(f"{key} {getattr(summary, key)!r}" for key in bad)
+    reason = (
+        f"{SUMMARY_FILE} holds a score that is not a finite number ({values}); delete it to score the run "
+        "again"
+    )
+    log.warning("%s seed %d is left out of the tables: %s", summary.variant, summary.seed, reason)
+    return reason
+
+
 def _resumed_note(rows: Sequence[RunSummary]) -> dict[str, str]:
     """A header line naming the resumed runs, whose train time counts only the session that finished them."""
     resumed = [f"{row.variant} seed {row.seed}" for row in rows if row.resumed]
@@ -281,6 +297,8 @@ def run_comparison(
 
     A run that fails with an error other than a :class:`UserError` is logged with its traceback and left out
     (``result.failed``); the study goes on with the others, and running it again retries the failed run.
+    A run whose ``summary.json`` holds a score that is not a finite number (NaN) is left out the same way,
+    with a warning naming it.
 
     Raises:
         UserError: an unknown variant or reference, a bad count, a run folder that holds another config
@@ -323,11 +341,17 @@ def run_comparison(
                 if (budget := _finished_budget(paths, run_cfg)) is not None:
                     shorter_budget[variant, seed] = budget
                 continue
+        if (reason := _unscored(summary)) is not None:  # left out as a failed run is
+            failed.append((variant, seed, reason))
+            continue
         rows.append(summary)
         run_dirs[variant].append(runs_dir / f"seed{seed}")
         skipped += was_skipped
     if not rows and first_error is not None:
         raise first_error
+    if not rows and failed:
+        lines = "; ".join(f"{variant} seed {seed}: {reason}" for variant, seed, reason in failed)
+        raise UserError(f"no run of these variants and seeds can be tabulated: {lines}")
     if not rows:
         budgets = sorted(set(shorter_budget.values()))
         hint = (

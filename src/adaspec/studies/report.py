@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .._atomic import write_text_atomic
+from .._validation import is_finite_number
 from .summary import CSV_COLUMNS, RunSummary, mean_std
 
 # Aggregated per variant: (RunSummary field, column title, digits).
@@ -26,6 +27,13 @@ DIFFERENCES = (
     ("test_acc", "Δ test acc", 3),
     ("test_f1", "Δ test macro-F1", 3),
 )
+
+
+def non_finite_scores(row: RunSummary) -> list[str]:
+    """The fields of ``row`` that the tables aggregate or pair (:data:`STATISTICS`, :data:`DIFFERENCES`)
+    and that are not finite numbers (NaN, inf or no number in its ``summary.json``)."""
+    keys = dict.fromkeys(key for key, _, _ in (*STATISTICS, *DIFFERENCES))
+    return [key for key in keys if not is_finite_number(getattr(row, key))]
 
 
 @dataclass

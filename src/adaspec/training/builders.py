@@ -11,12 +11,13 @@ from torch import nn
 from ..config import merge
 from ..config.schema import LOG_OUTPUT_FRONTENDS
 from ..errors import ConfigError
-from ..frontends.registry import build_frontend
+from ..frontends.registry import build_frontend, takes_spectrogram
 from ..models import Classifier, SpecMasking, build_backbone
 from ..models.adapters import adapter_channels
 
-# Registered front-ends that take a spectrogram, not a waveform: a classifier cannot start with one.
-_SPECTROGRAM_INPUT_FRONTENDS = {"amplitude_to_db": "model.compression=db"}
+# The model setting that does the work of a front-end that takes a spectrogram (a classifier cannot start
+# with one).
+_SPECTROGRAM_INPUT_SETTINGS = {"amplitude_to_db": " with model.compression=db"}
 
 
 def build_frontends(config: Mapping[str, Any]) -> list[nn.Module]:
@@ -52,11 +53,11 @@ def build_classifier(config: Mapping[str, Any], num_classes: int) -> Classifier:
     """The full model of a config: front-end(s), compression, adapter, input norm, masking, backbone."""
     model_cfg = config["model"]
     name = config["frontend"]["name"]
-    if name in _SPECTROGRAM_INPUT_FRONTENDS:
+    if takes_spectrogram(name):
         raise ConfigError(
             "frontend.name",
             f"{name!r} takes a spectrogram, not a waveform, so it cannot start a classifier; use a "
-            f"waveform front-end (stft, mel, ...) with {_SPECTROGRAM_INPUT_FRONTENDS[name]} instead",
+            f"waveform front-end (stft, mel, ...){_SPECTROGRAM_INPUT_SETTINGS.get(name, '')} instead",
         )
     if name in LOG_OUTPUT_FRONTENDS and model_cfg["compression"] != "none":
         raise ConfigError(

@@ -21,7 +21,7 @@ from ..data import (
     scan_class_folders,
     scan_items,
 )
-from ..errors import UserError
+from ..errors import UserError, plural
 
 log = logging.getLogger(__name__)
 
@@ -118,8 +118,9 @@ def check_class_count(items: Sequence[AudioItem]) -> None:
     if len(labels) < 2:
         found = ", ".join(repr(label) for label in labels) or "none"
         raise UserError(
-            f"the dataset has {len(labels)} class with usable files ({found}); a classifier needs at least "
-            "2 classes (one folder per class under data.root, or 2 labels in the manifest)"
+            f"the dataset has {len(labels)} {plural(len(labels), 'class')} with usable files ({found}); a "
+            "classifier needs at least 2 classes (one folder per class under data.root, or 2 labels in the "
+            "manifest)"
         )
 
 
@@ -138,8 +139,8 @@ def check_training_files(items: Sequence[AudioItem]) -> None:
             total = sum(counts.values())
             where = ", ".join(f"{split} {counts[split]}" for split in SPLITS if counts[split])
             raise UserError(
-                f"class {label!r} has no file in split 'train' ({total} usable file"
-                f"{'s' if total != 1 else ''}: {where}); every class needs at least 1 training file"
+                f"class {label!r} has no file in split 'train' ({total} usable {plural(total, 'file')}: "
+                f"{where}); every class needs at least 1 training file"
             )
 
 
@@ -223,8 +224,10 @@ def build_catalog(
     counts = ", ".join(
         f"{name} {len(grouped[name].items)}" for name in ("train", "val", "test") if name in grouped
     )
+    files = plural(len(kept), "file")
+    classes = plural(len(names), "class")
     if class_names is None:
-        log.info("data: %s files, %d classes", counts, len(names))
+        log.info("data: %s %s, %d %s", counts, files, len(names), classes)
     else:  # the model's classes, of which the data may hold only some
-        log.info("data: %s files, %d of the model's %d classes", counts, len(usable), len(names))
+        log.info("data: %s %s, %d of the model's %d %s", counts, files, len(usable), len(names), classes)
     return Catalog(class_names=list(names), splits=grouped, bad=result.bad)

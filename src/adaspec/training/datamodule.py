@@ -24,7 +24,7 @@ from ..data import (
     collate_parts,
 )
 from ..data.samplers import EpochShuffleSampler
-from ..errors import ConfigError, FileProblem, UserError
+from ..errors import ConfigError, FileProblem, UserError, plural
 from .catalog import Catalog, SplitData, build_catalog
 from .worker_start import WorkerSafeDataLoader
 
@@ -243,7 +243,8 @@ class AudioDataModule(L.LightningDataModule):
         count = len(self.split(name).items)
         if count < world_size:
             raise UserError(
-                f"split {name!r} has {count} files, fewer than the {world_size} training processes"
+                f"split {name!r} has {count} {plural(count, 'file')}, fewer than the {world_size} training "
+                f"{plural(world_size, 'process')}"
             )
 
     def check_part_lengths(self, name: str, frontends: Sequence[torch.nn.Module]) -> None:

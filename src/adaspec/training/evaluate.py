@@ -17,7 +17,7 @@ import torch
 
 from ..config import MACHINE_KEYS, parse_override, resolve_config, set_dotted
 from ..data import AudioItem
-from ..errors import ConfigError, UserError
+from ..errors import ConfigError, UserError, plural
 from ..evaluation import EvaluationResult, write_predictions_csv
 from ..plots.confusion import save_confusion_matrix
 from .catalog import Catalog, SplitData, build_catalog
@@ -49,7 +49,8 @@ class EvaluationReport:
         """Human summary: headline scores, the per-class file-level table and the written files."""
         result = self.result
         lines = [
-            f"{self.split}: {len(result.file_ids)} files, checkpoint {self.checkpoint}",
+            f"{self.split}: {len(result.file_ids)} {plural(len(result.file_ids), 'file')}, checkpoint "
+            f"{self.checkpoint}",
             f"segment level: accuracy {result.segment.accuracy:.4f}, macro-F1 {result.segment.macro_f1:.4f}",
         ]
         for rule, report in result.files.items():
@@ -120,6 +121,17 @@ def recorded_splits(loaded: LoadedModel, config: Mapping[str, Any]) -> list[Audi
         warn_missing(loaded.run.splits)
         return None
     return read_split_file(loaded.run.splits, base=loaded.data_folder)
+
+
+def listed_paths(loaded: LoadedModel, config: Mapping[str, Any], items: Sequence[AudioItem]) -> list[str]:
+    """The items' paths as the run's ``splits.csv`` lists them, so that a predictions file joins with it by
+    path: :func:`recorded_splits` joins its relative paths to the training folder (to find them from any
+    folder); paths of files not read from it are kept as listed."""
+    folder, run = loaded.data_folder, loaded.run
+    if folder is None or run is None or not run.splits.is_file() or not same_listing(config, loaded.config):
+        return [str(item.path) for item in items]
+    typed = {str(folder / row.path): str(row.path) for row in read_split_file(loaded.run.splits)}
+    return [typed.get(str(item.path), str(item.path)) for item in items]
 
 
 def score_split(
@@ -230,7 +242,7 @@ def _check_finite(loaded: LoadedModel, result: EvaluationResult, files: SplitDat
     first = files.items[result.file_ids[int(np.argmin(finite))]].path
     raise UserError(
         f"{loaded.checkpoint}: the model's output is not finite (NaN or inf) on {int((~finite).sum())} of "
-        f"{finite.size} files of split {split} (e.g. {first}); no report was written"
+        f"{finite.size} {plural(finite.size, 'file')} of split {split} (e.g. {first}); no report was written"
     )
 
 
@@ -297,7 +309,7 @@ def evaluate_run(
     ids = result.file_ids
     write_predictions_csv(
         predictions,
-        [str(files.items[i].path) for i in ids],
+        listed_paths(loaded, config, [files.items[i] for i in ids]),
         result.file_probs,
         loaded.class_names,
         true_labels=[files.items[i].label for i in ids],
