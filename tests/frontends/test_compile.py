@@ -94,7 +94,7 @@ def test_parameter_updates_do_not_recompile(name, signal_factory):
 GRAPH_BREAKS = {"leaf"}
 #: Fixed-kernel configurations: STFT's and the direct CQT's fast paths (FFT, spectral kernels) are chosen by
 #: a check of the kernels' values made eagerly and taken as it stands while traced; a fixed CWT keeps its
-#: wavelet spectra between eager calls, and builds them in the graph when traced.
+#: wavelet spectra between calls, and its graph reads them from the module (see test_cwt_compile.py).
 FIXED_KERNELS = {
     "stft-fixed": lambda: adaspec.STFT(n_fft=256, hop_length=64),
     "mel-fixed": lambda: adaspec.MelSpectrogram(sample_rate=SR, n_fft=256, hop_length=64, n_mels=24),

@@ -214,9 +214,9 @@ def _counting_kernels(module: CWT, monkeypatch: pytest.MonkeyPatch) -> list[int]
     calls: list[int] = []
     original = module.kernels
 
-    def counted() -> tuple[torch.Tensor, int]:
+    def counted(dtype: torch.dtype | None = None) -> tuple[torch.Tensor, int]:
         calls.append(1)
-        return original()
+        return original(dtype)
 
     monkeypatch.setattr(module, "kernels", counted)
     return calls

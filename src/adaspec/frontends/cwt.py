@@ -4,7 +4,8 @@ learnable Morlet centre frequencies and bandwidths per scale."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import operator
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -28,7 +29,7 @@ from ..ops import OUTPUTS, parts_output
 from ..ops._tracing import is_exporting, is_tracing, require_static_length
 from ..ops.convolution import FilterSpectra
 from ._device import built_on_default_device, reset_to_initial
-from ._kernel_check import kernel_key
+from ._kernel_check import kernel_key, recheck_kernels
 from ._waveform import check_waveform, over_signals
 from .registry import register_frontend
 
@@ -85,8 +86,11 @@ class CWT(nn.Module):
             same input length, dtype and device (about ``n_bins x (time + longest wavelet)`` values, up to
             :data:`MAX_CACHED_ELEMENTS`; rebuilt when the parameters or ``hop_length`` change, e.g. on
             ``load_state_dict``; after edits through ``.data``, which bypass that check, call
-            :meth:`kernels_changed`); most of a call's work otherwise. ``torch.export`` builds them in the
-            exported program instead (no cache: it cannot read the parameters).
+            :meth:`kernels_changed`); most of a call's work otherwise. ``torch.compile`` builds them (or
+            finds them kept) while tracing and its graph reads them from the module: a compiled module does
+            not see in-place edits of fixed wavelets' parameters, call :meth:`kernels_changed` after them
+            (``load_state_dict`` does). ``torch.export`` builds them in the exported program instead (no
+            cache: it cannot read the parameters).
         dtype: parameter dtype.
     """
 
@@ -112,6 +116,7 @@ class CWT(nn.Module):
         self.cache_spectra = check_flag("cache_spectra", cache_spectra)
         self._spectra: FilterSpectra | None = None
         self._spectra_key: tuple | None = None
+        self._traced_spectra: dict[tuple, FilterSpectra] = {}  # what compiled graphs read (see _hold_spectra)
         self.sample_rate = check_positive_number("sample_rate", sample_rate)
         spelled = pywt_morlet_parameters(wavelet)
         if spelled is not None:  # pywt's "cmorB-C"
@@ -149,6 +154,7 @@ class CWT(nn.Module):
             self.center_logits = nn.Parameter(torch.empty(0, dtype=dtype), requires_grad=False)
             self.log_bandwidth = nn.Parameter(torch.empty(0, dtype=dtype), requires_grad=False)
         self.learn_wavelets = learn_wavelets
+        self.register_load_state_dict_post_hook(recheck_kernels)
 
     def _resolve_scales(
         self,
@@ -212,8 +218,30 @@ class CWT(nn.Module):
         self.log_bandwidth.requires_grad_(flag)
 
     def kernels_changed(self) -> None:
-        """Drop the kept wavelet spectra (needed only after edits of the parameters through ``.data``)."""
+        """Drop the kept wavelet spectra and rebuild in place those compiled graphs read, which need no new
+        trace (needed only after edits of the parameters through ``.data``, or in place between compiled
+        calls)."""
         self._spectra, self._spectra_key = None, None
+        with torch.no_grad(), torch.inference_mode(False):
+            for key, spectra in self._traced_spectra.items():
+                self._refill(spectra, *key)
+
+    def _refill(
+        self, spectra: FilterSpectra, length: int, hop_length: int, dtype: torch.dtype, device: torch.device
+    ) -> None:
+        """Overwrite kept ``spectra`` with those of the current parameters (same shapes, same tensors)."""
+        fresh = self._built_spectra(length, dtype, device, hop_length=hop_length)
+        fresh.hold()
+        for kept, new in zip(spectra.chunks or [], fresh.chunks or [], strict=True):
+            kept.copy_(new)
+
+    def _apply(self, fn: Callable[[torch.Tensor], torch.Tensor], recurse: bool = True) -> CWT:
+        """``nn.Module._apply`` (``to``, ``double``, ...), dropping the spectra kept for the old parameters
+        (compiled graphs, which guard on the parameters, are traced again)."""
+        result = super()._apply(fn, recurse)
+        self._spectra, self._spectra_key = None, None
+        self._traced_spectra = {}
+        return result
 
     @property
     def n_bins(self) -> int:
@@ -308,15 +336,43 @@ class CWT(nn.Module):
 
     def _filter_spectra(self, length: int, dtype: torch.dtype, device: torch.device) -> FilterSpectra:
         """The wavelets' spectra for inputs of ``length`` samples: the kept ones while the wavelets are
-        fixed and nothing they depend on changed, else built anew (and kept when allowed and small enough)."""
-        parameters = (self.center_logits, self.log_bandwidth)
+        fixed (also under ``torch.compile``, which reads them from the module), else built anew."""
         if is_exporting():  # no values to key a cache on: the spectra are built in the exported graph
-            taps, offset = self.kernels(dtype)  # cast as real parts: ONNX has no complex casts
-            return FilterSpectra(taps.to(device), offset, length, self.hop_length, dtype=dtype, keep=False)
-        if is_tracing():  # torch.compile: no storage to key the kept spectra on; built in the graph
-            taps, offset = self.kernels()
-            return FilterSpectra(taps.to(device), offset, length, self.hop_length, dtype=dtype, keep=False)
-        fixed = not any(p.requires_grad for p in parameters)
+            return self._built_spectra(length, dtype, device, taps_dtype=dtype)  # ONNX: no complex casts
+        if not is_tracing():
+            return self._kept_spectra(length, dtype, device)
+        if self._held_when_traced(length, dtype, device):
+            return self._traced_spectra[(length, self.hop_length, dtype, device)]  # read, not built
+        return self._built_spectra(length, dtype, device)  # learnable: built in the graph, gradients flow
+
+    def _held_when_traced(self, length: int, dtype: torch.dtype, device: torch.device) -> bool:
+        """Traced: whether fixed wavelets' spectra are kept for this (static) length, built eagerly now if
+        need be (learnable wavelets build them in the graph; a symbolic length is specialised, as
+        ``operator.index`` makes Dynamo do)."""
+        return self._wavelets_fixed() and _hold_spectra(self, operator.index(length), dtype, device)
+
+    def _wavelets_fixed(self) -> bool:
+        """Whether no wavelet parameter trains (then the spectra may be kept)."""
+        return not (self.center_logits.requires_grad or self.log_bandwidth.requires_grad)
+
+    def _built_spectra(
+        self,
+        length: int,
+        dtype: torch.dtype,
+        device: torch.device,
+        taps_dtype: torch.dtype | None = None,
+        hop_length: int | None = None,
+    ) -> FilterSpectra:
+        """The spectra built from the current parameters, nothing precomputed (differentiable)."""
+        taps, offset = self.kernels(taps_dtype)
+        hop_length = self.hop_length if hop_length is None else hop_length
+        return FilterSpectra(taps.to(device), offset, length, hop_length, dtype=dtype, keep=False)
+
+    def _kept_spectra(self, length: int, dtype: torch.dtype, device: torch.device) -> FilterSpectra:
+        """Eagerly: the kept spectra while the wavelets are fixed and nothing they depend on changed, else
+        built anew (and kept when allowed and small enough)."""
+        parameters = (self.center_logits, self.log_bandwidth)
+        fixed = self._wavelets_fixed()
         key = (
             length,
             self.hop_length,
@@ -330,8 +386,7 @@ class CWT(nn.Module):
         if fixed and self.cache_spectra and key == self._spectra_key and self._spectra is not None:
             return self._spectra
         self._spectra, self._spectra_key = None, None  # free the old spectra before building new ones
-        taps, offset = self.kernels()
-        spectra = FilterSpectra(taps.to(device), offset, length, self.hop_length, dtype=dtype, keep=False)
+        spectra = self._built_spectra(length, dtype, device)
         if fixed and self.cache_spectra and spectra.n_elements <= MAX_CACHED_ELEMENTS:
             spectra.hold()
             self._spectra, self._spectra_key = spectra, key
@@ -353,3 +408,20 @@ class CWT(nn.Module):
 
 def _positive(name: str, value: float) -> float:
     return check_positive_number(name, value)
+
+
+@torch.compiler.assume_constant_result
+def _hold_spectra(module: CWT, length: int, dtype: torch.dtype, device: torch.device) -> bool:
+    """Whether ``module`` keeps its fixed wavelets' spectra for inputs of ``length`` samples (building them
+    now if needed). ``torch.compile`` runs this eagerly while tracing, not in the graph, which then reads the
+    spectra from ``module._traced_spectra`` (one entry per traced length, dtype and device, so that graphs
+    for several lengths do not evict each other's); built outside inference mode, they serve calls in and
+    out of it."""
+    if not module.cache_spectra:
+        return False
+    with torch.inference_mode(False):
+        spectra = module._kept_spectra(length, dtype, device)
+    if spectra.chunks is None:
+        return False
+    module._traced_spectra[(length, module.hop_length, dtype, device)] = spectra
+    return True
