@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._interrupts import ctrl_c_deferred, stop_if_requested
 from .._validation import check_positive_int
 from ..errors import UserError
 from .audio import AudioDecodeError, load_audio
@@ -78,6 +79,7 @@ def scan_items(
 
     Each bad file is logged as a warning ``"path: reason"`` (unless ``strict``: then the error lists them).
     A file whose name is not valid UTF-8 is bad too: a run cannot record it (see :func:`_name_problem`).
+    A Ctrl-C stops the scan after the current file (see :func:`~adaspec._interrupts.ctrl_c_deferred`).
 
     Args:
         items: the items to check.
@@ -91,22 +93,25 @@ def scan_items(
     Raises:
         DataError: if ``strict`` and a file is bad, or if no usable item remains.
         ValueError: if ``sample_rate`` is not a positive integer.
+        KeyboardInterrupt: on Ctrl-C.
     """
     sample_rate = check_positive_int("sample_rate", sample_rate)
     good: list[AudioItem] = []
     bad: list[tuple[AudioItem, str]] = []
     waves: list[np.ndarray] = []
-    for item in items:
-        try:
-            wave = _load(item, sample_rate)
-        except AudioDecodeError as err:
-            if not strict:  # under strict the error raised below lists the bad files itself
-                logger.warning("%s: %s", shown_path(item.path), err.reason)
-            bad.append((item, err.reason))
-            continue
-        good.append(item)
-        if cache:
-            waves.append(wave)
+    with ctrl_c_deferred():  # a Ctrl-C stops the scan after the current file
+        for item in items:
+            stop_if_requested()
+            try:
+                wave = _load(item, sample_rate)
+            except AudioDecodeError as err:
+                if not strict:  # under strict the error raised below lists the bad files itself
+                    logger.warning("%s: %s", shown_path(item.path), err.reason)
+                bad.append((item, err.reason))
+                continue
+            good.append(item)
+            if cache:
+                waves.append(wave)
     if bad and strict:
         raise DataError(f"{len(bad)} of {len(items)} audio files cannot be used (strict): {_listing(bad)}")
     if not good:

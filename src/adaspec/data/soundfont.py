@@ -8,6 +8,7 @@ worker count. The note-level API is re-exported here.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import logging
@@ -25,6 +26,7 @@ import soundfile as sf
 from tqdm import tqdm
 
 from .._atomic import replaced_atomically, temporary_glob, write_text_atomic
+from .._interrupts import CAN_HOLD, HELD_SIGNALS, signals_held
 from .._validation import check_positive_int
 from ..errors import FileProblem, UserError
 from .gm_families import DEFAULT_SPLITS, PROGRAM_FAMILY, lineage_of
@@ -381,8 +383,21 @@ def _worker_count(workers: int | None, n_jobs: int) -> int:
 
 
 def _ignore_interrupts() -> None:
-    """Pool initializer: leave SIGINT (Ctrl-C) to the parent process."""
+    """Pool initializer: leave SIGINT (Ctrl-C) to the parent process, and undo what the pool's start
+    within :func:`~adaspec._interrupts.signals_held` left: SIGTERM's recording handler (the pool's
+    shutdown sends SIGTERM) and the held signals' block (a SIGINT that came meanwhile is dropped)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if CAN_HOLD:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, HELD_SIGNALS)
+
+
+def _start_pool(workers: int, stack: contextlib.ExitStack) -> multiprocessing.pool.Pool:
+    """A pool of ``workers`` processes, entered on ``stack`` (which terminates it), started with Ctrl-C
+    and SIGTERM held: one that comes while it forks is delivered once the workers exist, instead of
+    being raised in a fork hook, where Python printed "Exception ignored" and the render went on."""
+    with signals_held():
+        return stack.enter_context(_pool_context().Pool(workers, initializer=_ignore_interrupts))
 
 
 def _run_jobs(jobs: list[_Job], workers: int, progress: bool) -> list[_JobOutcome]:
@@ -395,8 +410,8 @@ def _run_jobs(jobs: list[_Job], workers: int, progress: bool) -> list[_JobOutcom
         return outcomes
     # The pool forks before the progress bar starts its monitor thread. Ctrl-C reaches this process,
     # which terminates the pool on the way out; the workers ignore it, so they print no traceback each.
-    with _pool_context().Pool(workers, initializer=_ignore_interrupts) as pool:
-        results = pool.imap_unordered(_render_and_write, jobs, chunksize=1)
+    with contextlib.ExitStack() as stack:
+        results = _start_pool(workers, stack).imap_unordered(_render_and_write, jobs, chunksize=1)
         with tqdm(total=len(jobs), desc="rendering", unit="program", disable=not progress) as bar:
             for outcome in results:
                 outcomes.append(outcome)

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._interrupts import ctrl_c_deferred, stop_if_requested
 from ..config import MACHINE_KEYS, parse_override, resolve_config, set_dotted
 from ..data import AudioItem
 from ..errors import ConfigError, UserError, plural
@@ -159,6 +160,7 @@ def score_split(
     parts_seen = PartsAccumulator()
     with torch.inference_mode():
         for parts, labels, file_index, n_parts in data.eval_dataloader(split):
+            stop_if_requested()  # a Ctrl-C within evaluate_run stops between batches
             probs = torch.softmax(model(parts.to(device)).float(), dim=1).cpu().numpy()
             parts_seen.add(
                 probs, file_index.repeat_interleave(n_parts).numpy(), file_index.numpy(), labels.numpy()
@@ -292,14 +294,25 @@ def evaluate_run(
     Raises:
         ValueError: a ``split`` or ``overrides`` of the wrong kind (before the checkpoint is read).
         UserError: unusable checkpoint, data or override.
+        KeyboardInterrupt: on Ctrl-C, after the current batch (see
+            :func:`~adaspec._interrupts.ctrl_c_deferred`).
     """
     _check_arguments(split, overrides)
-    data_path = Path(data) if data is not None else None
+    with ctrl_c_deferred():
+        return _evaluate_and_write(target, Path(data) if data is not None else None, split, overrides, out)
+
+
+def _evaluate_and_write(
+    target: str | Path, data_path: Path | None, split: str, overrides: Sequence[str], out: str | Path | None
+) -> EvaluationReport:
+    """:func:`evaluate_run` after its argument checks. A Ctrl-C before the reports are written stops
+    there, with none written; one while they are written stops once all are."""
     loaded = load_classifier(target)
     config = evaluation_config(loaded, data_path, overrides)
     if data_path is None and loaded.data_folder is None:
         check_relative_data_found(config["data"], list(loaded.searched_folders))
     result, files = score_split(loaded, config, split)
+    stop_if_requested()  # pressed after the last batch: no report is written
     _check_finite(loaded, result, files, split)  # before writing: the run's earlier reports stay
     _warn_absent_classes(result, split)
     out_dir = Path(out) if out is not None else default_out_dir(loaded, config)

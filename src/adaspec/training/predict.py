@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._interrupts import ctrl_c_deferred, stop_if_requested
 from ..data import AUDIO_EXTENSIONS, AudioDecodeError, load_audio, split_parts
 from ..data.cropping import fit_length, part_length
 from ..data.scan import shown_path
@@ -99,6 +100,19 @@ def clip_windows(wave: np.ndarray, n_parts: int, clip: int) -> np.ndarray:
     return np.stack([wave[start : start + clip] for start in starts])
 
 
+def _predict_rows(loaded: LoadedModel, files: Sequence[Path], k: int) -> list[dict[str, Any]]:
+    """:func:`predict_file` for each of ``files``, a warning for each error; a requested stop (Ctrl-C)
+    is taken between files."""
+    rows = []
+    for path in files:
+        stop_if_requested()
+        row = predict_file(loaded, path, k)
+        if row["error"]:
+            log.warning("%s: %s", shown_path(path), row["error"])
+        rows.append(row)
+    return rows
+
+
 def predict_paths(
     target: str | Path, paths: Sequence[Path], top_k: int = 3, fmt: str = "table"
 ) -> PredictionOutput:
@@ -112,16 +126,17 @@ def predict_paths(
     In the text (every format) a file name that is not valid UTF-8 shows its odd bytes as ``\\xNN``
     escapes, as the warnings do, so that the text is valid UTF-8 (and the JSON valid for strict parsers);
     ``rows`` keep each ``path`` as Python holds it (surrogate escapes), which opens the file again.
+
+    A Ctrl-C stops after the current file (see :func:`~adaspec._interrupts.ctrl_c_deferred`).
+
+    Raises:
+        KeyboardInterrupt: on Ctrl-C; nothing is returned, so nothing is printed.
     """
-    exported = Path(target).suffix in EXPORTED_SUFFIXES
-    loaded = load_exported(target) if exported else load_classifier(target)
-    rows, not_parts = [], 0
-    for path in expand_paths(paths, loaded.config["data"]["extensions"]):
-        row = predict_file(loaded, path, top_k)
-        not_parts += row.pop(_NOT_PARTS, False)
-        if row["error"]:
-            log.warning("%s: %s", shown_path(path), row["error"])
-        rows.append(row)
+    with ctrl_c_deferred():
+        exported = Path(target).suffix in EXPORTED_SUFFIXES
+        loaded = load_exported(target) if exported else load_classifier(target)
+        rows = _predict_rows(loaded, expand_paths(paths, loaded.config["data"]["extensions"]), top_k)
+    not_parts = sum(row.pop(_NOT_PARTS, False) for row in rows)
     if not_parts:
         n_parts, seconds = loaded.config["eval"]["n_parts"], loaded.config["data"]["clip_seconds"]
         log.warning(

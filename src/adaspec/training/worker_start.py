@@ -18,50 +18,16 @@ and has dropped what arrived before.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from torch.utils.data import DataLoader
 
-#: Signals held while workers start: Ctrl-C and the termination request (``timeout``, ``kill``).
-HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+from .._interrupts import CAN_HOLD, HELD_SIGNALS, signals_held
 
-#: Blocking signals needs POSIX threads' signal masks (not on Windows, where workers are not forked).
-_CAN_HOLD = hasattr(signal, "pthread_sigmask") and hasattr(os, "setpgrp")
-
-
-@contextlib.contextmanager
-def signals_held(signums: tuple[signal.Signals, ...] = HELD_SIGNALS) -> Iterator[None]:
-    """Within the block, record the given signals instead of running their handlers, and block them in
-    this thread; when it ends, restore both and deliver each recorded signal once, in arrival order.
-
-    A process forked inside the block starts with the signals blocked (see :func:`leave_signals_to_parent`).
-    Outside the main thread, where handlers cannot be changed, and without signal masks, the block runs
-    unchanged.
-    """
-    if not _CAN_HOLD or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    received: list[int] = []
-
-    def record(signum: int, _frame: Any) -> None:
-        if signum not in received:
-            received.append(signum)
-
-    previous = {signum: signal.signal(signum, record) for signum in signums}
-    mask = signal.pthread_sigmask(signal.SIG_BLOCK, signums)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a signal pending for this thread is recorded here
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-        for signum in received:
-            signal.raise_signal(signum)
+__all__ = ["HELD_SIGNALS", "WorkerSafeDataLoader", "leave_signals_to_parent", "signals_held"]
 
 
 def leave_signals_to_parent(signums: tuple[signal.Signals, ...] = HELD_SIGNALS) -> None:
@@ -70,7 +36,7 @@ def leave_signals_to_parent(signums: tuple[signal.Signals, ...] = HELD_SIGNALS) 
     them. From then on only a signal sent to the worker itself reaches it; PyTorch's SIGTERM handler ends
     the worker then (quietly when the parent sent it, as at the loader's shutdown).
     """
-    if not _CAN_HOLD:
+    if not CAN_HOLD:
         return
     os.setpgrp()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
