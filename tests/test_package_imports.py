@@ -74,3 +74,17 @@ def test_the_front_ends_and_sub_packages_are_there_when_used() -> None:
     assert result.returncode == 0, result.stderr
     names = [name for name in adaspec.__all__ if name != "__version__"]
     assert all(getattr(adaspec, name) is getattr(adaspec.frontends, name) for name in names)
+
+
+def test_the_front_ends_import_without_torch_dynamo() -> None:
+    """``torch._dynamo`` takes 1.5 s to import; a decorator at a module's top level made every
+    ``import adaspec.frontends`` pay it (the CWT's compile-time spectra hook)."""
+    result = _run(
+        """
+        import sys
+        import adaspec.frontends, adaspec.ops, adaspec.models
+        print("torch._dynamo" in sys.modules)
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
