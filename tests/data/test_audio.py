@@ -299,7 +299,7 @@ def test_a_wav_gone_right_after_decoding_is_reported(tmp_path, monkeypatch):
     def gone(_path):
         raise FileNotFoundError(2, "No such file or directory", os.fspath(_path))
 
-    monkeypatch.setattr(audio_module, "declared_frames", lambda _path, _fmt: gone(_path))
+    monkeypatch.setattr(audio_module, "read_header", lambda _path, _fmt: gone(_path))
     assert _reason(path) == "cannot be read again (No such file or directory)"
 
 

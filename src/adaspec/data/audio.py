@@ -17,7 +17,7 @@ import soxr
 
 from .._validation import check_positive_int
 from ..errors import FileProblem
-from ._headers import declared_frames
+from ._headers import Header, read_header
 from ._stderr import captured_stderr
 
 logger = logging.getLogger(__name__)
@@ -192,6 +192,24 @@ def _is_short(decoded: int, declared: int, fmt: str) -> bool:
     return decoded < declared
 
 
+# Files already warned about (see _check_header_end): a dataset reads each file once per epoch.
+_DOUBTED: set[Path] = set()
+
+
+def _check_header_end(path: Path, header: Header) -> None:
+    """Refuse a file whose data chunk or last Ogg page runs past its end; warn once about an Ogg stream
+    without its end-of-stream flag (Android's recorder writes whole files so), which is loaded.
+
+    Raises:
+        AudioDecodeError: for a file cut short, saying where.
+    """
+    if header.cut is not None:
+        raise AudioDecodeError(path, f"truncated: {header.cut}")
+    if header.doubt is not None and path not in _DOUBTED:
+        _DOUBTED.add(path)
+        logger.warning("%s: %s (loaded as it is)", path, header.doubt)
+
+
 def _decode(path: Path) -> tuple[np.ndarray, int]:
     """Read all frames as ``(frames, channels)`` float32 and check them (see :data:`MAX_ABS_SAMPLE`)."""
     mpeg = _looks_like_mpeg(path)
@@ -220,13 +238,15 @@ def _decode(path: Path) -> tuple[np.ndarray, int]:
     except (sf.LibsndfileError, RuntimeError) as err:
         raise AudioDecodeError(path, _open_reason(err, mpeg)) from None
     try:
-        declared = max(declared, declared_frames(path, fmt) or 0)
+        header = read_header(path, fmt)
     except OSError as err:  # gone or replaced since it was decoded
         raise AudioDecodeError(path, f"cannot be read again ({err.strerror or err})") from None
+    declared = max(declared, header.frames or 0)
     if _is_short(len(data), declared, fmt):
         raise AudioDecodeError(
             path, f"truncated: header declares {declared} frames but only {len(data)} could be decoded"
         )
+    _check_header_end(path, header)
     if len(data) == 0:
         raise AudioDecodeError(path, "contains no audio samples (0 frames)")
     finite = np.isfinite(data)
