@@ -9,14 +9,17 @@ storage) takes trials until the study holds ``trials`` completed, pruned or runn
 the running ones. Failed trials (a crash, a killed worker whose heartbeat stopped) do not count, so the
 budget is still reached. Running the command again continues the study.
 
-A trial stopped part-way (Ctrl-C, SIGTERM, or a worker killed or lost) is resumed by the next worker that
-takes a trial: a new trial with the same parameters continues the stopped one's run folder from its
-``last.ckpt`` (its earlier epochs' accuracies are reported to the pruner again), instead of training it from
-scratch. Trials that failed with an error are not resumed.
+SIGTERM stops a worker with status 143: in training after the current batch, elsewhere at once; either way
+its trial ends failed at once, as a Ctrl-C leaves it. A trial stopped part-way (Ctrl-C, SIGTERM, or a
+worker killed or lost) is resumed by the next worker that takes a trial: a new trial with the same
+parameters continues the stopped one's run folder from its ``last.ckpt`` (its earlier epochs' accuracies
+are reported to the pruner again), instead of training it from scratch. Trials that failed with an error
+are not resumed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import io
@@ -24,12 +27,15 @@ import json
 import logging
 import math
 import os
+import signal
 import socket
+import threading
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import numpy as np
@@ -45,6 +51,7 @@ from ..config import (
     summarize_differences,
 )
 from ..errors import ConfigError, UserError, one_line
+from ..training.callbacks import SIGTERM_EXIT_STATUS
 from ..training.catalog import list_items
 from ..training.run_dir import RunPaths, check_run_name
 from ..training.train import train
@@ -266,6 +273,54 @@ def run_folder(trial: FrozenTrial | optuna.Trial, out_dir: Path) -> Path | None:
     return None if not recorded else out_dir / Path(recorded).name
 
 
+class _Sigterm:
+    """The search's SIGTERM handler: stops the worker with status 143 outside training as training does.
+
+    In a trial's ``train`` outside fitting (its data scan, its evaluation) and between trials it raises
+    ``SystemExit(143)`` at once, so that the trial ends failed (and resumable) as one stopped in training
+    does, instead of staying running until its heartbeat goes stale. Lightning calls it from its own
+    handler while it fits: it then only notes the signal, and Lightning stops after the current batch.
+    While Optuna creates, sets up or ends a trial (:meth:`deferred`) the signal is only noted, and the
+    search stops once that is done.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._deferred = False
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        self.requested = True
+        if not self._deferred and signal.getsignal(signal.SIGTERM) is self:  # not Lightning's handler
+            raise SystemExit(SIGTERM_EXIT_STATUS)
+
+    def stop_if_requested(self) -> None:
+        """Raise ``SystemExit(143)`` once a SIGTERM has come."""
+        if self.requested:
+            raise SystemExit(SIGTERM_EXIT_STATUS)
+
+    @contextlib.contextmanager
+    def deferred(self, deferred: bool = True) -> Iterator[None]:
+        """Within the block, a SIGTERM is only noted (``deferred=False``: it stops at once again)."""
+        previous, self._deferred = self._deferred, deferred
+        try:
+            yield
+        finally:
+            self._deferred = previous
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[_Sigterm]:
+        """The handler of SIGTERM within the block (outside the main thread, where handlers cannot be
+        changed, the block runs unchanged)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield self
+            return
+        previous = signal.signal(signal.SIGTERM, self)
+        try:
+            yield self
+        finally:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+
 class _Objective:
     """One trial: draw the parameters (or take those of the stopped trial it resumes), train its run with
     the pruning callback, return the best validation file accuracy. Releases the budget lock once Optuna
@@ -278,13 +333,16 @@ class _Objective:
         out_dir: Path,
         lock: StudyLock,
         progress_bar: bool | None = None,
+        sigterm: _Sigterm | None = None,
     ) -> None:
         self.base = base
         self.space = space
         self.out_dir = out_dir
         self.lock = lock
         self.progress_bar = progress_bar
+        self.sigterm = sigterm or _Sigterm()
         self.started = 0  # trials this worker has started
+        self.stopped: int | None = None  # the trial a SIGTERM or an exit stopped
 
     def _new_run(self, trial: optuna.Trial, params: Mapping[str, Any]) -> str:
         """Name ``trial-NNNN``, recorded on the trial."""
@@ -322,6 +380,13 @@ class _Objective:
             return RuntimeError(f"{err} (with this trial's parameters)")
         return err
 
+    def _next_step(self, trial: optuna.Trial) -> str:
+        """What the next search does with the stopped ``trial``: resume it, if it left a checkpoint."""
+        folder = run_folder(trial, self.out_dir)
+        if trial.user_attrs.get(RESUMABLE_ATTR) and folder is not None and RunPaths(folder).last.is_file():
+            return "the next search resumes it"
+        return "it left no checkpoint: the next search starts a new trial in its place"
+
     def __call__(self, trial: optuna.Trial) -> float:
         self.lock.release()  # the trial exists (state RUNNING): other workers may count it and go on
         self.started += 1
@@ -331,10 +396,11 @@ class _Objective:
             return self._train(trial, resumes)
         except optuna.TrialPruned:
             raise
-        except SystemExit:  # SIGTERM (Lightning's SIGTERMException): Optuna would leave the trial running
-            # until its heartbeat goes stale; fail it now, resumable, as a Ctrl-C does
+        except SystemExit:  # SIGTERM (Lightning's SIGTERMException, or :class:`_Sigterm`): Optuna would leave
+            # the trial running until its heartbeat goes stale; fail it now, resumable, as a Ctrl-C does
             trial.study.tell(trial, state=TrialState.FAIL)
-            log.warning("trial %d stopped part-way; the next search resumes it", trial.number)
+            self.stopped = trial.number
+            log.warning("trial %d stopped part-way; %s", trial.number, self._next_step(trial))
             raise
         except Exception as err:  # not KeyboardInterrupt: an interrupted trial stays resumable
             failure = self._trial_failure(err, resumes)
@@ -356,9 +422,11 @@ class _Objective:
                 raise optuna.TrialPruned(f"pruned after epoch {max(reported)}, before resuming")
         pruning = PruningCallback(trial, reported=reported)
         trial.set_user_attr(RESUMABLE_ATTR, True)  # from here on, a stop leaves a run to continue
-        result = train(
-            config, name=name, runs_dir=self.out_dir, overwrite=resumes is None, callbacks=[pruning]
-        )
+        self.sigterm.stop_if_requested()  # one that came while Optuna made the trial or it was set up
+        with self.sigterm.deferred(False):  # data scan and evaluation: at once; training: Lightning's way
+            result = train(
+                config, name=name, runs_dir=self.out_dir, overwrite=resumes is None, callbacks=[pruning]
+            )
         best = (result.best or {}).get("val/acc_file", math.nan)
         trial.set_user_attr("best_epoch", (result.best or {}).get("epoch"))
         if pruning.pruned_at is not None:
@@ -429,8 +497,11 @@ def run_search(
     out_dir.mkdir(parents=True, exist_ok=True)
     log.info("study %r in %s: budget %d trials", study_name, display_url(url), trials)
     try:
-        ran = _take_trials(study, objective, lock, trials, timeout, settings)
+        with objective.sigterm.installed():
+            ran = _take_trials(study, objective, lock, trials, timeout, settings)
     except (KeyboardInterrupt, SystemExit):  # Ctrl-C, SIGTERM
+        if objective.sigterm.requested and objective.stopped is None:
+            log.warning("search stopped by SIGTERM between trials; the same command goes on with the study")
         _finish(study, url, out_dir, base, objective.started)  # the trials so far are still reported
         raise
     except _TooManyFailures as stop:
@@ -476,13 +547,15 @@ def _take_trials(
                             RUN_DIR_ATTR: stopped.user_attrs[RUN_DIR_ATTR],
                         },
                     )
-                study.optimize(
-                    objective,
-                    n_trials=1,
-                    catch=(RuntimeError,),
-                    callbacks=[lambda _, trial, sink=finished: sink.append(trial)],
-                    gc_after_trial=True,
-                )
+                with objective.sigterm.deferred():  # the objective itself stops at once
+                    study.optimize(
+                        objective,
+                        n_trials=1,
+                        catch=(RuntimeError,),
+                        callbacks=[lambda _, trial, sink=finished: sink.append(trial)],
+                        gc_after_trial=True,
+                    )
+                objective.sigterm.stop_if_requested()  # one that came while Optuna ended the trial
         finally:
             lock.release()
         if counted >= trials:
