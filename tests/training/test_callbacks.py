@@ -14,6 +14,7 @@ from adaspec.config import resolve_config
 from adaspec.training import callbacks, train
 from adaspec.training.callbacks import RngState
 from adaspec.training.module import ClassifierModule
+from adaspec.training.run_dir import RunPaths
 from tests.datasets import TONE_CLASSES, tiny_overrides
 
 
@@ -78,3 +79,48 @@ def test_process_0_resumes_its_own_stream_from_a_single_process_checkpoint() -> 
     resumed.load_state_dict(saved)
     resumed.on_train_start(SimpleNamespace(global_rank=0), None)
     torch.testing.assert_close(torch.rand(16), expected, rtol=0, atol=0)
+
+
+def _epoch(
+    artifacts: callbacks.RunArtifacts, epoch: int, step: int, acc: float, validated: bool = True
+) -> object:
+    """One epoch as Lightning drives RunArtifacts in a single process: validation (its evaluation a fresh
+    object, returned), then the epoch's end with ``val/acc_file`` = ``acc``."""
+    evaluation = object()
+    trainer = SimpleNamespace(
+        current_epoch=epoch,
+        global_step=step,
+        sanity_checking=False,
+        is_global_zero=False,  # no files written
+        callback_metrics={callbacks.HEADLINE: torch.tensor(acc)},
+        optimizers=[],
+    )
+    if validated:
+        artifacts.on_validation_end(trainer, SimpleNamespace(last_evaluation=evaluation))
+    artifacts.on_train_epoch_end(trainer, SimpleNamespace())
+    return evaluation
+
+
+def test_the_best_epochs_evaluation_is_held_by_the_best_rows_rule(tmp_path: Path) -> None:
+    artifacts = callbacks.RunArtifacts(RunPaths(tmp_path), list(TONE_CLASSES), {})
+    assert artifacts.best_evaluation() is None
+    first = _epoch(artifacts, 0, 3, 0.5)
+    _epoch(artifacts, 1, 6, 0.5)  # a tie: the earlier epoch stays the best (as best.ckpt does)
+    held = artifacts.best_evaluation()
+    assert held is not None and (held.epoch, held.step, held.evaluation) == (0, 3, first)
+    third = _epoch(artifacts, 2, 9, 0.75)
+    held = artifacts.best_evaluation()
+    assert held is not None and (held.epoch, held.step, held.evaluation) == (2, 9, third)
+    # a best epoch without a validation at its own step: nothing is held (not the previous one)
+    _epoch(artifacts, 3, 12, 0.9, validated=False)
+    assert artifacts.best_evaluation() is None
+
+
+def test_a_resumed_runs_best_from_an_earlier_session_holds_nothing(tmp_path: Path) -> None:
+    earlier = callbacks.RunArtifacts(RunPaths(tmp_path), list(TONE_CLASSES), {})
+    _epoch(earlier, 0, 3, 0.75)
+    resumed = callbacks.RunArtifacts(RunPaths(tmp_path), list(TONE_CLASSES), {})
+    resumed.load_state_dict(earlier.state_dict())
+    _epoch(resumed, 1, 6, 0.5)
+    assert resumed.best() is not None and resumed.best()["epoch"] == 0
+    assert resumed.best_evaluation() is None

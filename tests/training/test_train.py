@@ -8,6 +8,7 @@ import logging
 from pathlib import Path
 
 import matplotlib.image as mpimg
+import numpy as np
 import pytest
 import torch
 import yaml
@@ -15,6 +16,7 @@ import yaml
 from adaspec.config import resolve_config
 from adaspec.errors import ConfigError, UserError
 from adaspec.training import TrainResult, evaluate_run, train
+from adaspec.training.checkpoints import saved_at
 from adaspec.training.train import check_machine_settings, process_rank
 from tests.datasets import tiny_overrides
 
@@ -70,6 +72,25 @@ def test_learnable_window_moved(trained_run: TrainResult) -> None:
     window = checkpoint["state_dict"]["model.frontends.0.window"].double()
     hann = torch.hann_window(256, periodic=True, dtype=torch.float64)
     assert not torch.allclose(window, hann, atol=1e-6)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="held on a GPU only under trainer.deterministic")
+def test_the_best_epochs_evaluation_is_of_best_ckpt(trained_run: TrainResult) -> None:
+    held = trained_run.best_evaluation
+    assert held is not None and trained_run.best is not None
+    assert (held.epoch, held.step) == saved_at(trained_run.paths.best)
+    assert (held.epoch, held.step) == (trained_run.best["epoch"], trained_run.best["step"])
+    # metrics.json holds Lightning's float32 copies of the held float64 scores
+    evaluation = held.evaluation
+    assert trained_run.best["val/acc_file"] == float(np.float32(evaluation.file.accuracy))
+    assert trained_run.best["val/f1_file"] == float(np.float32(evaluation.file.macro_f1))
+
+
+def test_a_partial_validation_holds_no_evaluation(tone_dataset: Path, tmp_path: Path) -> None:
+    # one val batch of several: not the scores of the whole split, which best.ckpt is scored on
+    overrides = {"trainer.max_epochs": 1, "trainer.limit_val_batches": 1, "eval.max_parts_per_batch": 2}
+    result = train(resolve_config(None, tiny_overrides(tone_dataset, **overrides)), "part", runs_dir=tmp_path)
+    assert result.best is not None and result.best_evaluation is None
 
 
 def test_same_name_with_another_config_is_refused(trained_run: TrainResult, tone_dataset: Path) -> None:

@@ -22,8 +22,9 @@ from typing import Any
 from .._atomic import write_text_atomic
 from ..config import load_config_file, resolve_config, set_dotted
 from ..errors import UserError
+from ..evaluation import EvaluationResult
 from ..training.catalog import list_items
-from ..training.checkpoints import load_classifier
+from ..training.checkpoints import LoadedModel, load_classifier
 from ..training.evaluate import score_split
 from ..training.run_dir import (
     RunPaths,
@@ -32,7 +33,7 @@ from ..training.run_dir import (
     has_checkpoints,
     saved_config_differences,
 )
-from ..training.train import process_rank, train
+from ..training.train import TrainResult, process_rank, train
 from .figures import (
     CONFUSION_FILE,
     CURVES_FILE,
@@ -194,7 +195,7 @@ def run_one(
     result = train(config, name=paths.root.name, runs_dir=runs_dir, overwrite=replace)
     seconds = time.perf_counter() - start
     loaded = load_classifier(paths.root)
-    val, _ = score_split(loaded, loaded.config, "val")
+    val = _validation_scores(result, loaded)
     test, _ = score_split(loaded, loaded.config, "test")
     metrics = _read_metrics(paths.metrics)
     summary = summarise_run(variant, seed, loaded, val, test, metrics, seconds, result.resumed)
@@ -210,6 +211,22 @@ def run_one(
         seconds,
     )
     return summary, False
+
+
+def _validation_scores(result: TrainResult, loaded: LoadedModel) -> EvaluationResult:
+    """``best.ckpt``'s scores on val: the evaluation made while training, when this process trained the run
+    from its start and validated ``best.ckpt``'s epoch and step as ``score_split`` does (the same weights,
+    files, parts and vote rule); else ``best.ckpt`` scored again (a resumed run, one validated otherwise)."""
+    held = result.best_evaluation
+    if (
+        not result.resumed
+        and held is not None
+        and loaded.checkpoint == result.paths.best
+        and (held.epoch, held.step) == (loaded.epoch, loaded.step)
+    ):
+        return held.evaluation
+    val, _ = score_split(loaded, loaded.config, "val")
+    return val
 
 
 def _unscored(summary: RunSummary) -> str | None:

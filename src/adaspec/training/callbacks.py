@@ -8,6 +8,7 @@ import math
 import signal
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import lightning as L
@@ -15,6 +16,7 @@ import torch
 from lightning.pytorch.callbacks import EarlyStopping
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
+from ..evaluation import EvaluationResult
 from ..plots.confusion import save_confusion_matrix
 from ..plots.frontend import frontend_state, save_frontend_comparison
 from .run_dir import RunPaths, write_json
@@ -24,9 +26,20 @@ log = logging.getLogger(__name__)
 HEADLINE = "val/acc_file"
 
 
+@dataclass(frozen=True)
+class EpochEvaluation:
+    """The whole validation of one epoch of this session, with the epoch and optimiser step the weights it
+    scored were at (those a checkpoint saved at that epoch's end holds)."""
+
+    epoch: int
+    step: int
+    evaluation: EvaluationResult
+
+
 class RunArtifacts(L.Callback):
     """Writes ``metrics.json`` after every epoch, ``confusion_matrix.png`` for the best epoch and
-    ``frontend.png`` (front-end parameters at the start vs at the end of training) when fitting ends.
+    ``frontend.png`` (front-end parameters at the start vs at the end of training) when fitting ends, and
+    holds the best epoch's evaluation when that epoch was validated in this session (:meth:`best_evaluation`).
 
     ``metrics.json`` holds ``{"epochs": [{epoch, step, lr, train/..., val/...}, ...], "best": {...}}``;
     the best epoch has the highest ``val/acc_file`` (the earliest on ties). Its history is part of the
@@ -44,6 +57,8 @@ class RunArtifacts(L.Callback):
         self.initial_frontends = initial_frontends
         self.history: list[dict[str, float]] = []
         self._epoch_lrs: list[float] = []
+        self._validated: EpochEvaluation | None = None
+        self._best: EpochEvaluation | None = None
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         # The learning rates this epoch trains with: Lightning steps an epoch-interval scheduler after the
@@ -63,9 +78,11 @@ class RunArtifacts(L.Callback):
                 continue
             row[key.removesuffix("_epoch")] = float(value)
         self.history = [r for r in self.history if r["epoch"] != row["epoch"]] + [row]
+        best = self.best()
+        if best is row:
+            self._best = self._validated if _made_at(self._validated, row) else None
         if not trainer.is_global_zero:  # every process keeps the history; process 0 writes the files
             return
-        best = self.best()
         if best is row:
             evaluation = getattr(pl_module, "last_evaluation", None)
             if evaluation is not None:
@@ -77,10 +94,22 @@ class RunArtifacts(L.Callback):
                 )
         write_json(self.paths.metrics, {"epochs": self.history, "best": best})
 
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # After the module's on_validation_epoch_end (callbacks' hooks of that name run before it).
+        evaluation = getattr(pl_module, "last_evaluation", None)
+        if trainer.sanity_checking or evaluation is None:
+            return
+        self._validated = EpochEvaluation(trainer.current_epoch, trainer.global_step, evaluation)
+
     def best(self) -> dict[str, float] | None:
         """The history row with the highest headline accuracy (earliest on ties)."""
         rows = [r for r in self.history if not math.isnan(r.get(HEADLINE, math.nan))]
         return max(rows, key=lambda r: (r[HEADLINE], -r["epoch"])) if rows else None
+
+    def best_evaluation(self) -> EpochEvaluation | None:
+        """The evaluation of the :meth:`best` epoch, made in this session at that epoch's end; ``None`` when
+        the best epoch was validated in an earlier session (a resumed run) or not at its end."""
+        return self._best if _made_at(self._best, self.best()) else None
 
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if not trainer.is_global_zero:
@@ -98,6 +127,11 @@ class RunArtifacts(L.Callback):
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.history = [dict(r) for r in state_dict.get("history", [])]
+
+
+def _made_at(held: EpochEvaluation | None, row: dict[str, float] | None) -> bool:
+    """Whether ``held`` scored the weights of history ``row``'s epoch and step."""
+    return held is not None and row is not None and (held.epoch, held.step) == (row["epoch"], row["step"])
 
 
 def _param_groups(trainer: L.Trainer) -> list[dict[str, Any]]:

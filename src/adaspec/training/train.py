@@ -29,7 +29,15 @@ from ..data import AudioItem
 from ..errors import ConfigError, UserError, one_line
 from ..plots.frontend import frontend_state
 from .builders import build_frontends
-from .callbacks import HEADLINE, InterruptWatch, RngState, RunArtifacts, StayStopped, early_stop_epoch
+from .callbacks import (
+    HEADLINE,
+    EpochEvaluation,
+    InterruptWatch,
+    RngState,
+    RunArtifacts,
+    StayStopped,
+    early_stop_epoch,
+)
 from .catalog import build_catalog, list_items
 from .checkpoints import read_checkpoint, saved_at
 from .datamodule import AudioDataModule
@@ -54,11 +62,37 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class TrainResult:
-    """What a finished run reports: its directory and best validation row of ``metrics.json``."""
+    """What a finished run reports: its directory and best validation row of ``metrics.json``.
+
+    ``best_evaluation`` is the best epoch's whole validation when this session made it as
+    :func:`~adaspec.training.evaluate.score_split` scores ``best.ckpt`` (see :func:`scored_as_evaluate`);
+    ``None`` otherwise. A caller checks its epoch and step against ``best.ckpt``'s before using it.
+    """
 
     paths: RunPaths
     best: dict[str, float] | None
     resumed: bool
+    best_evaluation: EpochEvaluation | None = None
+
+
+def scored_as_evaluate(trainer: L.Trainer, config: Mapping[str, Any]) -> bool:
+    """Whether validation during fit scored as ``score_split`` does: one process, every val batch, float32
+    weights without autocast, on the device ``score_split`` picks (see :func:`_reproducible_on`)."""
+    limit = config["trainer"]["limit_val_batches"]
+    whole = limit is None or (isinstance(limit, float) and limit == 1.0)
+    one_process = trainer.world_size == 1
+    return one_process and whole and trainer.precision == "32-true" and _reproducible_on(trainer)
+
+
+def _reproducible_on(trainer: L.Trainer) -> bool:
+    """Whether the trainer ran on the device ``score_split`` picks (the current CUDA device when there is
+    one, else the CPU) in a way that gives the same numbers again: a GPU only under deterministic
+    algorithms (``trainer.deterministic``), else cuDNN may pick other kernels from call to call."""
+    device = trainer.strategy.root_device
+    if not torch.cuda.is_available():
+        return device.type == "cpu"
+    same_gpu = device.type == "cuda" and device.index == torch.cuda.current_device()
+    return same_gpu and torch.are_deterministic_algorithms_enabled()
 
 
 def process_rank() -> int:
@@ -373,7 +407,8 @@ def _train_locked(
             paths.root,
             config["trainer"]["max_epochs"],
         )
-    return TrainResult(paths=paths, best=artifacts.best(), resumed=resume is not None)
+    held = artifacts.best_evaluation() if scored_as_evaluate(trainer, config) else None
+    return TrainResult(paths=paths, best=artifacts.best(), resumed=resume is not None, best_evaluation=held)
 
 
 def plan_run(runs_dir: str | Path, name: str, config: Mapping[str, Any], overwrite: bool) -> RunPlan:
