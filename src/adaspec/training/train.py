@@ -42,7 +42,6 @@ from .catalog import build_catalog, list_items
 from .checkpoints import read_checkpoint, saved_at
 from .datamodule import AudioDataModule
 from .module import ClassifierModule
-from .peer_failure import PeerFailure
 from .run_dir import (
     RunPaths,
     RunPlan,
@@ -293,8 +292,7 @@ def build_trainer(
         The trainer.
     """
     trainer_cfg = config["trainer"]
-    # PeerFailure first: its on_exception tells the other processes before anything else runs.
-    all_callbacks: list[L.Callback] = [PeerFailure(), *callbacks, RngState(), *checkpoint_callbacks(paths)]
+    all_callbacks: list[L.Callback] = [*callbacks, RngState(), *checkpoint_callbacks(paths)]
     if trainer_cfg["early_stopping_patience"]:
         all_callbacks.append(
             EarlyStopping(
