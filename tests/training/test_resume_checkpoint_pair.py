@@ -94,6 +94,13 @@ def test_resuming_from_best_ckpt_is_said(
         assert train(config, name=root.name, runs_dir=tmp_path).resumed
     expected = f"was saved at epoch {last_epoch + 1}, last.ckpt at epoch {last_epoch}"
     assert [r.getMessage() for r in caplog.records if expected in r.getMessage()], caplog.text
+    # last.ckpt now holds that epoch too (a run with nothing left to train does not save again), so the
+    # next command neither resumes from best.ckpt nor says so again
+    assert _epoch(checkpoints / "last.ckpt") == last_epoch + 1
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        assert train(config, name=root.name, runs_dir=tmp_path).resumed
+    assert not [r for r in caplog.records if "was saved at epoch" in r.getMessage()], caplog.text
 
 
 def test_an_unreadable_best_ckpt_does_not_stop_resuming(trained_run: TrainResult, tmp_path: Path) -> None:

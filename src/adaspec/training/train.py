@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import logging
 import os
+import shutil
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -421,7 +422,8 @@ def plan_run(runs_dir: str | Path, name: str, config: Mapping[str, Any], overwri
 
 
 def resume_checkpoint(paths: RunPaths, last: Path | None) -> Path | None:
-    """The checkpoint a run resumes from: ``last``, or ``best.ckpt`` where that was saved at a later epoch.
+    """The checkpoint a run resumes from: ``last``, first replaced by a copy of ``best.ckpt`` where that was
+    saved at a later epoch.
 
     At an epoch's end ``best.ckpt`` is written before ``last.ckpt`` (see :func:`checkpoint_callbacks`), so a
     run stopped between the two saves leaves ``best.ckpt`` a whole checkpoint of an epoch that ``last.ckpt``
@@ -441,17 +443,20 @@ def resume_checkpoint(paths: RunPaths, last: Path | None) -> Path | None:
     best_at, last_at = saved_at(paths.best), saved_at(last)
     if best_at is None or last_at is None or best_at <= last_at:
         return last
-    if process_rank() == 0:
-        log.warning(
-            "%s was saved at epoch %d, %s at epoch %d (the run stopped between the two saves); resuming "
-            "from %s",
-            paths.best,
-            best_at[0],
-            last.name,
-            last_at[0],
-            paths.best.name,
-        )
-    return paths.best
+    if process_rank() != 0:  # process 0 makes last.ckpt a copy of it (perhaps not yet): the same state
+        return paths.best
+    log.warning(
+        "%s was saved at epoch %d, %s at epoch %d (the run stopped between the two saves); resuming from a "
+        "copy of %s",
+        paths.best,
+        best_at[0],
+        last.name,
+        last_at[0],
+        paths.best.name,
+    )
+    with replaced_atomically(last) as tmp:  # else a run stopped so in its last epoch, which trains no
+        shutil.copyfile(paths.best, tmp)  # more, would leave last.ckpt behind and say so every time
+    return last
 
 
 def run_data(
