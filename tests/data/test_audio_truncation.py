@@ -64,6 +64,17 @@ def test_a_cut_compressed_file_is_refused(tmp_path, fmt, name, subtype, block):
         assert (declared, present) == (size, keep - start)
 
 
+@pytest.mark.parametrize(("fmt", "name", "subtype", "block"), _COMPRESSED[:3])
+def test_a_data_size_a_few_bytes_too_large_is_tolerated(tmp_path, fmt, name, subtype, block):
+    """Writers that get the size a few bytes wrong make files libsndfile loads: they are not refused."""
+    path = _write_noise(tmp_path / name, fmt, subtype)
+    raw = path.read_bytes()
+    start, size = read_header(path, fmt).data
+    path.write_bytes(raw[: start + size - 10])
+    expected, rate = sf.read(path, dtype="float32", always_2d=True)
+    np.testing.assert_array_equal(load_audio(path, rate), expected.mean(axis=1, dtype=np.float32))
+
+
 def _set_data_size(raw: bytes, fmt: str, size: int) -> bytes:
     """``raw`` with its data chunk's size field set to ``size``."""
     out = bytearray(raw)

@@ -385,9 +385,15 @@ HEADERS: dict[str, Callable[[BinaryIO, int], Header]] = {
 }
 
 
+# Bytes a data chunk may declare beyond the file's end without the file being refused: sloppy writers get
+# the size a few bytes wrong, and libsndfile loads such files; a cut copy lacks far more.
+_DATA_SLACK = 64
+
+
 def _data_cut(header: Header, size: int) -> Header:
-    """``header`` with ``cut`` set when its data chunk runs past the file's ``size`` bytes."""
-    if header.data is None or sum(header.data) <= size:
+    """``header`` with ``cut`` set when its data chunk runs more than :data:`_DATA_SLACK` bytes past the
+    file's ``size`` bytes."""
+    if header.data is None or sum(header.data) <= size + _DATA_SLACK:
         return header
     start, declared = header.data
     present = max(0, size - start)
