@@ -29,21 +29,56 @@ HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 CAN_HOLD = hasattr(signal, "pthread_sigmask") and hasattr(os, "setpgrp")
 
 
-class _StopRequest:
-    """SIGINT handler of :func:`ctrl_c_deferred`: the first call records a request, the next raises."""
+#: What a deferred Ctrl-C says by default.
+SAFE_POINT_MESSAGE = "stopping at the next safe point (Ctrl-C again to stop at once)"
 
-    def __init__(self) -> None:
+
+class StopRequest:
+    """A SIGINT handler that defers Ctrl-C: the first call records a request (and logs ``message``), the
+    next raises ``KeyboardInterrupt`` at once.
+
+    Args:
+        message: the line logged at the first Ctrl-C.
+    """
+
+    def __init__(
+        self, message: str = "stopping at the next safe point (Ctrl-C again to stop at once)"
+    ) -> None:
         self.requested = False
+        self.message = message
 
     def __call__(self, signum: int, _frame: Any) -> None:
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True
-        log.warning("stopping at the next safe point (Ctrl-C again to stop at once)")
+        log.warning(self.message)
+
+    def raise_if_requested(self) -> None:
+        """A safe point: raise ``KeyboardInterrupt`` if a Ctrl-C came.
+
+        Raises:
+            KeyboardInterrupt: a stop was requested.
+        """
+        if self.requested:
+            raise KeyboardInterrupt
 
 
 def _in_main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
+
+
+@contextlib.contextmanager
+def handled_by(request: StopRequest) -> Iterator[StopRequest]:
+    """Within the block, ``request`` handles SIGINT; the previous handler is restored after it. Outside the
+    main thread, where handlers cannot be changed, the block runs unchanged."""
+    if not _in_main_thread():
+        yield request
+        return
+    previous = signal.signal(signal.SIGINT, request)
+    try:
+        yield request
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @contextlib.contextmanager
@@ -53,30 +88,27 @@ def ctrl_c_deferred() -> Iterator[None]:
     without an exception). A second Ctrl-C raises at once. The previous handler is restored after it.
 
     Only takes over from Python's default handler: nested in another such block, inside ``fit`` (which
-    defers Ctrl-C itself), with SIGINT ignored or outside the main thread, the block runs unchanged.
+    defers Ctrl-C itself, see :class:`~adaspec.training.callbacks.InterruptWatch`), with SIGINT ignored or
+    outside the main thread, the block runs unchanged.
     """
     if not _in_main_thread() or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
         yield
         return
-    request = _StopRequest()
-    previous = signal.signal(signal.SIGINT, request)
-    try:
+    with handled_by(StopRequest()) as request:
         yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if request.requested:
-        raise KeyboardInterrupt
+    request.raise_if_requested()
 
 
 def stop_if_requested() -> None:
-    """A safe point: raise ``KeyboardInterrupt`` if a Ctrl-C came within :func:`ctrl_c_deferred`.
+    """A safe point: raise ``KeyboardInterrupt`` if a Ctrl-C came within :func:`ctrl_c_deferred` (or
+    another block whose SIGINT handler is a :class:`StopRequest`).
 
     Raises:
         KeyboardInterrupt: a stop was requested.
     """
     handler = signal.getsignal(signal.SIGINT)
-    if isinstance(handler, _StopRequest) and handler.requested:
-        raise KeyboardInterrupt
+    if isinstance(handler, StopRequest):
+        handler.raise_if_requested()
 
 
 @contextlib.contextmanager

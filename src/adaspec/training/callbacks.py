@@ -5,9 +5,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import signal
-import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +13,7 @@ import torch
 from lightning.pytorch.callbacks import EarlyStopping
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
+from .._interrupts import StopRequest, handled_by
 from ..evaluation import EvaluationResult
 from ..plots.confusion import save_confusion_matrix
 from ..plots.frontend import frontend_state, save_frontend_comparison
@@ -224,30 +222,20 @@ class InterruptWatch(L.Callback):
 
     def __init__(self) -> None:
         self.caught: KeyboardInterrupt | None = None
-        self.stop_requested = False
+        self._request = StopRequest("stopping after the current batch (Ctrl-C again to stop at once)")
 
-    @contextlib.contextmanager
-    def handling_ctrl_c(self) -> Iterator[None]:
+    @property
+    def stop_requested(self) -> bool:
+        """Whether a Ctrl-C came while :meth:`handling_ctrl_c` was active."""
+        return self._request.requested
+
+    def handling_ctrl_c(self) -> contextlib.AbstractContextManager[StopRequest]:
         """Within the block, SIGINT requests a stop (see the class); the previous handler is restored
         after it. Outside the main thread, where handlers cannot be changed, the block runs unchanged."""
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-        previous = signal.signal(signal.SIGINT, self._request_stop)
-        try:
-            yield
-        finally:
-            signal.signal(signal.SIGINT, previous)
-
-    def _request_stop(self, signum: int, _frame: Any) -> None:
-        if self.stop_requested:
-            raise KeyboardInterrupt
-        self.stop_requested = True
-        log.warning("stopping after the current batch (Ctrl-C again to stop at once)")
+        return handled_by(self._request)
 
     def _stop_if_requested(self, *_args: Any) -> None:
-        if self.stop_requested:
-            raise KeyboardInterrupt
+        self._request.raise_if_requested()
 
     # Not at epoch ends: a Ctrl-C while an epoch's checkpoint is written stops after it is saved.
     on_train_batch_start = on_train_batch_end = _stop_if_requested
