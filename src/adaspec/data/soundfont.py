@@ -153,8 +153,8 @@ def clip_name(font_stem: str, program: int, pitch: int, velocity: int, audio_for
 
 def _write_clip(path: Path, samples: np.ndarray, spec: RenderSpec) -> None:
     """Write one clip through :func:`~adaspec._atomic.replaced_atomically`: a temporary file of this
-    process (``.<clip>.<pid>.tmp``, so two workers or renders never write into each other's, and no scan
-    takes it for audio) in the clip's folder, renamed into place once complete. An interrupted render
+    process (``.<clip>.<pid>.tmp``, so two workers never write into each other's, and no scan takes it for
+    audio) in the clip's folder, renamed into place once complete. An interrupted render
     never leaves a half-written file under a clip's name.
 
     Args:
