@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,11 @@ import torch
 def pytest_configure(config: pytest.Config) -> None:
     """In a pytest-xdist worker, run torch (and the processes tests start) on one thread: the workers
     already fill the cores, and more threads than cores make OpenMP's spinning workers take turns."""
+    # A suite started in the background by a shell without job control (``cmd &`` in a script) inherits
+    # SIGINT ignored, and Python then leaves it so: give it the handler a terminal gives, which the Ctrl-C
+    # tests (and the processes they start) need.
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     if os.environ.get("PYTEST_XDIST_WORKER"):
         os.environ["OMP_NUM_THREADS"] = "1"
         torch.set_num_threads(1)
