@@ -27,6 +27,7 @@ from tqdm import tqdm
 
 from .._atomic import replaced_atomically, temporary_glob, write_text_atomic
 from .._interrupts import CAN_HOLD, HELD_SIGNALS, signals_held
+from .._locks import held_lock
 from .._validation import check_positive_int
 from ..errors import FileProblem, UserError
 from .gm_families import DEFAULT_SPLITS, PROGRAM_FAMILY, lineage_of
@@ -46,6 +47,7 @@ from .sources import SPLITS
 __all__ = [
     "AUDIO_FORMATS",
     "MANIFEST_COLUMNS",
+    "RENDER_LOCK",
     "Clip",
     "JobResult",
     "RenderSpec",
@@ -59,6 +61,7 @@ __all__ = [
     "peak_dbfs",
     "render_dataset",
     "render_job",
+    "render_locked",
 ]
 
 logger = logging.getLogger(__name__)
@@ -76,6 +79,11 @@ MANIFEST_COLUMNS: tuple[str, ...] = (
 )
 
 _OLD_PARTIAL = ".partial"  # suffix of a clip being written in earlier versions (before replaced_atomically)
+
+#: The lock file a render holds in its output folder: hidden and at the top, where no scan looks for audio
+#: (only class folders are scanned), and inside the folder, which the render writes anyway, so a read-only
+#: parent folder does not matter and every path to the folder (a link, ``./out/``) names the same lock.
+RENDER_LOCK = ".render.lock"
 
 
 @dataclass(frozen=True)
@@ -340,6 +348,17 @@ def _forget_previous_render(out_dir: Path) -> None:
     _remove_partial_clips(out_dir)
 
 
+def render_locked(out_dir: Path) -> contextlib.AbstractContextManager[None]:
+    """Hold the lock of the dataset folder ``out_dir`` (its :data:`RENDER_LOCK` file) for the ``with``
+    block: two renders into one folder would remove each other's manifest and clips being written.
+
+    Raises:
+        UserError: another process renders into ``out_dir`` (naming it and that process), or the lock
+            file cannot be created. Without ``fcntl`` (Windows) nothing is locked.
+    """
+    return held_lock(out_dir / RENDER_LOCK, out_dir, doing="rendered into", noun="dataset folder")
+
+
 def _stale_files(out_dir: Path, written: set[str], audio_format: str) -> int:
     count = 0
     for path in out_dir.glob(f"*/*.{audio_format}"):
@@ -419,6 +438,33 @@ def _run_jobs(jobs: list[_Job], workers: int, progress: bool) -> list[_JobOutcom
     return outcomes
 
 
+def _render_into(
+    out: Path, jobs: list[_Job], workers: int, progress: bool
+) -> tuple[list[_JobOutcome], list[tuple[str, ...]]]:
+    """Render ``jobs`` into ``out`` (whose lock is held) and write its manifest.
+
+    Returns:
+        The jobs' outcomes and the manifest's rows.
+    """
+    _check_family_folders(out, {job.program for job in jobs})
+    _forget_previous_render(out)
+    try:
+        outcomes = _run_jobs(jobs, workers, progress)
+    except BaseException:  # Ctrl-C or a failed job: the pool's workers are gone, their partial clips too
+        _remove_partial_clips(out)
+        raise
+    rows = sorted(row for outcome in outcomes for row in outcome.rows)
+    if not rows:
+        raise UserError(
+            f"no clip rendered into {out}: every note was silent or every program missing from the fonts"
+        )
+    _write_manifest(out / "manifest.csv", rows)
+    stale = _stale_files(out, {row[0] for row in rows}, jobs[0].spec.audio_format)
+    if stale:
+        logger.warning("%d audio files in %s are not in manifest.csv (left from an earlier run)", stale, out)
+    return outcomes, rows
+
+
 def render_dataset(
     fonts: Sequence[str | os.PathLike[str]] | str | os.PathLike[str],
     out_dir: str | os.PathLike[str],
@@ -436,7 +482,9 @@ def render_dataset(
     files already in ``out_dir`` are counted in a warning (they are not in the manifest). An earlier
     ``manifest.csv`` is removed before the first clip is written and the new one is written last, and
     every clip is renamed into place once complete: after an interrupted render the folder has no
-    manifest and no half-written clip, and rendering again completes it.
+    manifest and no half-written clip, and rendering again completes it. The render holds the folder's
+    lock (see :func:`render_locked`) from before it removes anything until the manifest is written: a
+    second render into the same folder meanwhile is refused at once.
 
     Args:
         fonts: SoundFont files (any sf2/sf3), or one; file stems must be unique, and no file may be
@@ -458,7 +506,8 @@ def render_dataset(
         SoundFontError: for a missing, unreadable or corrupt font, two fonts with the same stem or file,
             or a stem that is not UTF-8.
         FileProblem: for a family folder's name that ``out_dir`` holds as a file.
-        UserError: if no font is given or no clip is left (every note silent or every program missing).
+        UserError: if no font is given, no clip is left (every note silent or every program missing),
+            or another process renders into ``out_dir`` (naming it and that process).
         ValueError: for a wrong ``workers``, ``splits`` or ``programs``.
     """
     start = time.perf_counter()
@@ -474,30 +523,14 @@ def render_dataset(
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    _check_family_folders(out, program_list)
-    _forget_previous_render(out)
     jobs = [
         _Job(font, p, PROGRAM_FAMILY[p], split_of[font] or "", lineage_of(font), spec, out)
         for font in font_paths
         for p in program_list
     ]
-    try:
-        outcomes = _run_jobs(jobs, workers, progress)
-    except BaseException:  # Ctrl-C or a failed job: the pool's workers are gone, their partial clips too
-        _remove_partial_clips(out)
-        raise
-
-    rows = sorted(row for outcome in outcomes for row in outcome.rows)
-    if not rows:
-        raise UserError(
-            f"no clip rendered into {out}: every note was silent or every program missing from the fonts"
-        )
+    with render_locked(out):  # from before anything is removed to after the manifest is written
+        outcomes, rows = _render_into(out, jobs, workers, progress)
     manifest = out / "manifest.csv"
-    _write_manifest(manifest, rows)
-    stale = _stale_files(out, {row[0] for row in rows}, spec.audio_format)
-    if stale:
-        logger.warning("%d audio files in %s are not in manifest.csv (left from an earlier run)", stale, out)
-
     missing: dict[str, list[int]] = {}
     for outcome in sorted(outcomes, key=lambda o: (o.stem, o.program)):
         if outcome.missing:
