@@ -407,12 +407,13 @@ def test_a_truncated_pt2_is_called_so(trained_run: TrainResult, tmp_path: Path) 
 
 def test_leaf_stays_finite_on_silence_in_onnxruntime(tmp_path: Path) -> None:
     # The exporter's graph rewriting took PCEN's `smoother + 1e-12` for `x + 0` and dropped it: log(0) on
-    # silence made a LEAF model's ONNX file give NaN where PyTorch's logits are finite.
+    # silence made a LEAF model's ONNX file give NaN where PyTorch's logits are finite. PCEN acts on each
+    # band alike: two bands show it, and export in about two thirds of the time that eight take.
     pytest.importorskip("onnxruntime")
     from adaspec.frontends import LEAF
     from adaspec.training.export import _export_onnx
 
-    model = LEAF(8000, n_filters=8).eval()
+    model = LEAF(8000, n_filters=2).eval()
     example = torch.cat([0.1 * torch.randn(1, 4000), torch.zeros(1, 4000)])
     metadata = {"input": "waveform", "output": "leaf"}
     error = _export_onnx(model, example, {0: torch.export.Dim("batch")}, metadata, tmp_path / "leaf.onnx")
