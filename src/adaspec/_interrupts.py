@@ -28,7 +28,6 @@ HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 #: Blocking signals needs POSIX threads' signal masks (not on Windows, where workers are not forked).
 CAN_HOLD = hasattr(signal, "pthread_sigmask") and hasattr(os, "setpgrp")
 
-
 #: What a deferred Ctrl-C says by default.
 SAFE_POINT_MESSAGE = "stopping at the next safe point (Ctrl-C again to stop at once)"
 
@@ -41,9 +40,7 @@ class StopRequest:
         message: the line logged at the first Ctrl-C.
     """
 
-    def __init__(
-        self, message: str = "stopping at the next safe point (Ctrl-C again to stop at once)"
-    ) -> None:
+    def __init__(self, message: str = SAFE_POINT_MESSAGE) -> None:
         self.requested = False
         self.message = message
 
