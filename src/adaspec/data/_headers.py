@@ -418,8 +418,3 @@ def read_header(path: Path, fmt: str) -> Header:
     with open(path, "rb", buffering=0) as fh:  # unbuffered: only the header bytes are read
         size = os.fstat(fh.fileno()).st_size
         return _data_cut(parse(fh, size), size)
-
-
-def declared_frames(path: Path, fmt: str) -> int | None:
-    """Frames the header of ``path`` (libsndfile major format ``fmt``) declares (see :func:`read_header`)."""
-    return read_header(path, fmt).frames

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .._atomic import write_text_atomic
+from .._atomic import temporary_glob, write_text_atomic
 from ..config import (
     MACHINE_KEYS,
     config_differences,
@@ -184,15 +184,16 @@ _RUN_FILES = (
     "summary.json",  # adaspec compare's score of the run
 )
 #: What a run writes at the top of its folder (``fnmatch`` patterns), with the temporary files of its atomic
-#: writes (``.<name>.<pid>.tmp``, the exporter's ``.<name>.<pid>.partial``) that a killed process leaves
-#: behind: only a folder holding nothing else is ever deleted (``--overwrite``, or replacing a failed start).
+#: writes (:func:`~adaspec._atomic.temporary_glob`; earlier exporters' ``.<name>.<pid>.partial``) that a
+#: killed process leaves behind: only a folder holding nothing else is ever deleted (``--overwrite``, or
+#: replacing a failed start).
 RUN_ENTRIES = (
     *_RUN_FILES,
     "checkpoints",
     "tensorboard",
     "evaluations",  # adaspec evaluate's reports on other datasets
-    *(f".{name}.*.tmp" for name in _RUN_FILES),
-    ".*.json.*.tmp",  # write_json's temporary files
+    *(temporary_glob(name) for name in _RUN_FILES),
+    temporary_glob("*.json"),  # write_json's temporary files
     "*.json.tmp",  # and those of earlier versions
     ".model.onnx.*.partial",
     ".model.pt2.*.partial",
@@ -340,7 +341,7 @@ def remove_checkpoint_temporaries(paths: RunPaths) -> list[Path]:
     """
     if not paths.checkpoints.is_dir():
         return []
-    stale = sorted(paths.checkpoints.glob(".*.ckpt.*.tmp"))
+    stale = sorted(paths.checkpoints.glob(temporary_glob("*.ckpt")))
     for path in stale:
         path.unlink(missing_ok=True)
     if stale:
