@@ -9,9 +9,10 @@ messages go to this module's logger at DEBUG level; callers report failures in t
 from __future__ import annotations
 
 import ctypes
+import io
 import logging
 import os
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, redirect_stdout
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -65,10 +66,14 @@ def fluidsynth_module() -> ModuleType:
     """
     if "module" in _state:
         return _state["module"]
+    chatter = io.StringIO()
     try:
-        import fluidsynth
+        with redirect_stdout(chatter):  # pyfluidsynth prints where it found the library when $CI is set
+            import fluidsynth
     except (ImportError, OSError) as err:
         raise FluidSynthUnavailable(f"FluidSynth is not available ({err}); {INSTALL_HINT}") from None
+    if chatter.getvalue().strip():
+        logger.debug("pyfluidsynth: %s", chatter.getvalue().strip())
     library = fluidsynth._fl
     set_log = library.fluid_set_log_function
     set_log.argtypes = [ctypes.c_int, _LOG_FUNCTION, ctypes.c_void_p]
