@@ -17,7 +17,7 @@ import logging
 import os
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -65,17 +65,25 @@ def _in_main_thread() -> bool:
 
 
 @contextlib.contextmanager
-def handled_by(request: StopRequest) -> Iterator[StopRequest]:
-    """Within the block, ``request`` handles SIGINT; the previous handler is restored after it. Outside the
-    main thread, where handlers cannot be changed, the block runs unchanged."""
+def handler_installed(signum: signal.Signals, handler: Callable[[int, Any], Any]) -> Iterator[None]:
+    """Within the block, ``handler`` handles ``signum``; the previous handler is restored after it (the
+    default action where the previous one was not installed from Python). Outside the main thread, where
+    handlers cannot be changed, the block runs unchanged."""
     if not _in_main_thread():
-        yield request
+        yield
         return
-    previous = signal.signal(signal.SIGINT, request)
+    previous = signal.signal(signum, handler)
     try:
-        yield request
+        yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        signal.signal(signum, signal.SIG_DFL if previous is None else previous)
+
+
+@contextlib.contextmanager
+def handled_by(request: StopRequest) -> Iterator[StopRequest]:
+    """Within the block, ``request`` handles SIGINT (see :func:`handler_installed`)."""
+    with handler_installed(signal.SIGINT, request):
+        yield request
 
 
 @contextlib.contextmanager

@@ -29,7 +29,6 @@ import math
 import os
 import signal
 import socket
-import threading
 import time
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -43,6 +42,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from .._atomic import write_text_atomic
+from .._interrupts import handler_installed
 from ..config import (
     config_differences,
     experiment_differences,
@@ -307,18 +307,9 @@ class _Sigterm:
         finally:
             self._deferred = previous
 
-    @contextlib.contextmanager
-    def installed(self) -> Iterator[_Sigterm]:
-        """The handler of SIGTERM within the block (outside the main thread, where handlers cannot be
-        changed, the block runs unchanged)."""
-        if threading.current_thread() is not threading.main_thread():
-            yield self
-            return
-        previous = signal.signal(signal.SIGTERM, self)
-        try:
-            yield self
-        finally:
-            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+    def installed(self) -> contextlib.AbstractContextManager[None]:
+        """The handler of SIGTERM within the block (see :func:`~adaspec._interrupts.handler_installed`)."""
+        return handler_installed(signal.SIGTERM, self)
 
 
 class _Objective:

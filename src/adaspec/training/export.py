@@ -9,7 +9,6 @@ import json
 import logging
 import math
 import signal
-import threading
 import warnings
 import zipfile
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ import torch
 
 from .. import __version__
 from .._atomic import replaced_atomically
+from .._interrupts import handler_installed
 from ..errors import UserError, install_hint, not_a_file_reason, one_line
 from .checkpoints import LoadedModel, load_classifier
 from .datamodule import clip_samples
@@ -169,26 +169,20 @@ def _write(
 def _sigterm_exits() -> Iterator[None]:
     """While the block runs, SIGTERM (``kill``, ``timeout``) raises ``SystemExit(143)`` so that the temporary
     file is removed; only in the main thread, and only where SIGTERM has its default action."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
 
     def stop(signum: int, frame: Any) -> None:
         raise SystemExit(SIGTERM_EXIT_STATUS)
 
-    previous = signal.getsignal(signal.SIGTERM)
-    if previous is not signal.SIG_DFL:
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
         yield
         return
-    signal.signal(signal.SIGTERM, stop)
     try:
-        yield
+        with handler_installed(signal.SIGTERM, stop):
+            yield
     except SystemExit as stopped:
         if stopped.code == SIGTERM_EXIT_STATUS:
             log.warning("export stopped by SIGTERM; nothing was written")
         raise
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def read_metadata(path: str | Path) -> dict[str, Any]:
