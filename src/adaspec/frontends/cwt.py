@@ -13,10 +13,10 @@ from torch import nn
 
 from .._validation import check_choice, check_dtype, check_flag, check_positive_int, check_positive_number
 from ..kernels.wavelets import (
-    DEFAULT_PARAMETERS,
     DEFAULT_PRECISION,
     PARAMETRIC_WAVELETS,
     central_frequency,
+    default_parameters,
     frequencies_to_scales,
     layout_filters,
     log_frequencies,
@@ -53,10 +53,11 @@ class CWT(nn.Module):
 
     Wavelets: ``"morlet"`` (complex, pywt ``"cmorB-C"``, default ``B = 1.5, C = 1``), ``"real_morlet"``
     (pywt ``"morl"``: ``B = 2, C = 5 / (2 pi)``) and ``"ricker"`` (pywt ``"mexh"``); pywt's names are
-    accepted too. Scales are either given or ``n_bins`` log-spaced frequencies from ``f_min`` to ``f_max``,
-    mapped as ``pywt.scale2frequency``: ``scale = central / (frequency * dt)`` with pywt's numerical
-    central frequency (1.0 for ``"cmor1.5-1.0"``, 0.8125 for ``"morl"``, 0.25 for ``"mexh"``); rows run from
-    the first scale given, or from ``f_min`` up.
+    accepted too, with pywt's meaning (its bare ``"cmor"`` is ``"cmor1.0-0.5"``). Scales are either given
+    or ``n_bins`` log-spaced frequencies from ``f_min`` to ``f_max``, mapped as ``pywt.scale2frequency``:
+    ``scale = central / (frequency * dt)`` with pywt's numerical central frequency (1.0 for
+    ``"cmor1.5-1.0"``, 0.8125 for ``"morl"``, 0.25 for ``"mexh"``); rows run from the first scale given, or
+    from ``f_min`` up.
 
     With ``learn_wavelets`` each scale's Morlet centre frequency ``C_i`` and bandwidth ``B_i`` are trained
     (flippable after construction). They are reparameterised: ``C_i = (scale_i / 2) sigmoid(center_logits_i)``
@@ -77,8 +78,10 @@ class CWT(nn.Module):
         output: ``"complex"`` (the coefficients; a complex tensor, with zero imaginary part for the real
             wavelets), ``"magnitude"`` or ``"power"`` (of a real wavelet's coefficients these oscillate at
             the row's frequency; the complex Morlet gives a smooth envelope).
-        bandwidth: Morlet bandwidth ``B`` (default 1.5 for ``"morlet"``, 2 for ``"real_morlet"``).
-        center: Morlet centre frequency ``C`` in cycles per unit of wavelet time (default 1 and ``5 / 2 pi``).
+        bandwidth: Morlet bandwidth ``B`` (default 1.5 for ``"morlet"``, 1 for ``"cmor"``, 2 for
+            ``"real_morlet"``).
+        center: Morlet centre frequency ``C`` in cycles per unit of wavelet time (default 1, 0.5 for
+            ``"cmor"``, ``5 / 2 pi`` for ``"real_morlet"``).
         precision: the wavelet is sampled at ``2^precision`` points: pywt.cwt's ``precision`` (12 since
             PyWavelets 1.9; older versions use 10).
         learn_wavelets: train the Morlet centre frequencies and bandwidths.
@@ -126,6 +129,7 @@ class CWT(nn.Module):
                     "bandwidth/center with wavelet='morlet', not both"
                 )
             wavelet, (bandwidth, center) = "morlet", spelled
+        defaults = default_parameters(wavelet) or (None, None)  # pywt's bare "cmor" is cmor1.0-0.5
         self.wavelet = normalize_wavelet(wavelet)
         self.hop_length = check_positive_int("hop_length", hop_length)
         self.output = check_choice("output", output, OUTPUTS)
@@ -133,7 +137,6 @@ class CWT(nn.Module):
         parametric = self.wavelet in PARAMETRIC_WAVELETS
         if not parametric and (bandwidth is not None or center is not None):
             raise ValueError(f"bandwidth and center apply to the Morlet wavelets, not wavelet={wavelet!r}")
-        defaults = DEFAULT_PARAMETERS.get(self.wavelet, (None, None))
         bandwidth = defaults[0] if bandwidth is None else _positive("bandwidth", bandwidth)
         center = defaults[1] if center is None else _positive("center", center)
         self.central_frequency = central_frequency(self.wavelet, bandwidth, center, self.precision)
@@ -145,7 +148,9 @@ class CWT(nn.Module):
         self._lengths = list(self._layout.lengths)
         dtype = check_dtype(dtype)
         if parametric:
-            ratio = center / (scales / 2.0)  # C_i / (scale_i / 2) in (0, 1]: centre at most Nyquist
+            # C_i / (scale_i / 2) in (0, 1]: centre at most Nyquist. _check_nyquist allows 1e-12 of rounding
+            # (a scale computed for Nyquist, 1.4999999999999998 for C = 0.75), which gave a NaN logit.
+            ratio = np.minimum(center / (scales / 2.0), 1.0)
             with np.errstate(divide="ignore"):  # a centre exactly at Nyquist gets the largest logit
                 logits = np.minimum(np.log(ratio) - np.log1p(-ratio), _MAX_LOGIT)
             self.center_logits = nn.Parameter(torch.from_numpy(logits).to(dtype))

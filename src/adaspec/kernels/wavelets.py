@@ -49,6 +49,9 @@ WAVELET_ALIASES = {"cmor": "morlet", "morl": "real_morlet", "mexh": "ricker", "m
 PARAMETRIC_WAVELETS = ("morlet", "real_morlet")
 #: ``(bandwidth, center)`` used when none is given: pywt's ``"cmor1.5-1.0"`` and ``"morl"``.
 DEFAULT_PARAMETERS = {"morlet": (1.5, 1.0), "real_morlet": (2.0, 5.0 / (2.0 * math.pi))}
+#: ``(bandwidth, center)`` of pywt's names that differ from their wavelet's defaults: pywt's bare ``"cmor"``
+#: (deprecated there) is ``"cmor1.0-0.5"``, not ``"morlet"``'s ``"cmor1.5-1.0"``.
+ALIAS_PARAMETERS = {"cmor": (1.0, 0.5)}
 SUPPORT = (-8.0, 8.0)
 #: pywt.cwt's default ``precision`` (2^12 samples of the wavelet) since PyWavelets 1.9 (before: 10, fixed).
 DEFAULT_PRECISION = 12
@@ -70,6 +73,18 @@ def pywt_morlet_parameters(wavelet: Any) -> tuple[float, float] | None:
     other value."""
     match = _PYWT_MORLET.fullmatch(wavelet) if isinstance(wavelet, str) else None
     return None if match is None else (float(match["bandwidth"]), float(match["center"]))
+
+
+def default_parameters(wavelet: str) -> tuple[float, float] | None:
+    """``(B, C)`` a wavelet name stands for when none is given (pywt's for its names, see
+    :data:`ALIAS_PARAMETERS`); ``None`` for the Ricker.
+
+    Raises:
+        ValueError: for an unknown wavelet.
+    """
+    if isinstance(wavelet, str) and wavelet in ALIAS_PARAMETERS:
+        return ALIAS_PARAMETERS[wavelet]
+    return DEFAULT_PARAMETERS.get(normalize_wavelet(wavelet))
 
 
 def is_complex_wavelet(wavelet: str) -> bool:
@@ -107,16 +122,18 @@ def wavelet_function(
     Args:
         wavelet: one of :data:`WAVELETS` (or a pywt name).
         x: real points, any shape broadcastable against the parameters.
-        bandwidth: ``B`` of the Morlets (default :data:`DEFAULT_PARAMETERS`); ignored for the Ricker.
+        bandwidth: ``B`` of the Morlets (default: the name's, see :func:`default_parameters`); ignored for
+            the Ricker.
         center: ``C`` of the Morlets in cycles per unit of ``x``; ignored for the Ricker.
 
     Returns:
         Complex values for ``"morlet"``, real otherwise, in ``x``'s (promoted) dtype.
     """
+    defaults = default_parameters(wavelet)
     wavelet = normalize_wavelet(wavelet)
-    if wavelet == "ricker":
+    if defaults is None:  # the Ricker
         return 2.0 / (math.sqrt(3.0) * math.pi**0.25) * (1.0 - x**2) * torch.exp(-0.5 * x**2)
-    default_bandwidth, default_center = DEFAULT_PARAMETERS[wavelet]
+    default_bandwidth, default_center = defaults
     bandwidth = default_bandwidth if bandwidth is None else bandwidth
     center = default_center if center is None else center
     envelope = torch.exp(-(x**2) / bandwidth)
@@ -274,7 +291,8 @@ def wavelet_filters(
     Args:
         wavelet: one of :data:`WAVELETS`.
         scales: ``(n,)`` positive scales (in samples).
-        bandwidth: Morlet bandwidth ``B``, one per scale or shared (default :data:`DEFAULT_PARAMETERS`).
+        bandwidth: Morlet bandwidth ``B``, one per scale or shared (default: the name's, see
+            :func:`default_parameters`).
         center: Morlet centre frequency ``C``, one per scale or shared.
         precision: the wavelet is sampled at ``2^precision`` points (pywt.cwt's ``precision``).
         dtype: real dtype of the result (its complex counterpart for ``"morlet"``); default float64.
@@ -283,6 +301,9 @@ def wavelet_filters(
         ``(taps, offset)``: ``(n, max_length + 1)`` taps, zero around each scale's filter, and the shared
         offset ``max_length // 2``.
     """
+    defaults = default_parameters(wavelet) or (None, None)
+    bandwidth = defaults[0] if bandwidth is None else bandwidth
+    center = defaults[1] if center is None else center
     wavelet = normalize_wavelet(wavelet)
     return layout_filters(wavelet, wavelet_layout(scales, precision), bandwidth, center, dtype=dtype)
 
