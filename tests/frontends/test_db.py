@@ -219,3 +219,15 @@ def test_spectrograms_without_frames_give_empty_output(shape, ref):
     assert out.shape == shape
     out.sum().backward()
     assert spectrogram.grad.shape == shape
+
+
+@pytest.mark.parametrize("top_db", [None, 10.0])
+@pytest.mark.parametrize("ref", [2.0, "max"])
+@pytest.mark.parametrize("stype", ["power", "magnitude"])
+def test_gradcheck(stype, ref, top_db):
+    """Analytic gradients against finite differences (float64), the floor and the maximum included."""
+    spectrogram = torch.from_numpy(10.0 ** np.random.default_rng(1).uniform(-2.0, 1.0, (2, 5, 4)))
+    module = adaspec.AmplitudeToDB(stype, top_db=top_db, ref=ref)
+    if top_db is not None:  # the floor must hold some values, away from ties
+        assert (module(spectrogram) == module(spectrogram).amax(dim=(-2, -1), keepdim=True) - top_db).any()
+    assert torch.autograd.gradcheck(module, (spectrogram.requires_grad_(),))

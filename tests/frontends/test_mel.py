@@ -256,3 +256,33 @@ def test_torch_compile_matches_eager():
         eager = module(x)
         compiled = torch.compile(module, dynamic=False)(x)
     torch.testing.assert_close(compiled, eager, rtol=1e-5, atol=1e-5 * eager.abs().max().item())
+
+
+# --------------------------------------------------------------------------- gradcheck
+
+
+@pytest.mark.parametrize("learn_kernels", [False, True], ids=["fft", "dense"])
+@pytest.mark.parametrize("power", [1.0, 1.5, 2.0])
+def test_gradcheck_input_window_and_filters(power, learn_kernels):
+    """Analytic gradients against finite differences (float64) for the input, the window and the filters
+    (the dense path's kernel gradients are STFT's, checked in test_stft)."""
+    torch.manual_seed(0)
+    module = adaspec.MelSpectrogram(
+        sample_rate=8000,
+        n_fft=16,
+        hop_length=8,
+        n_mels=4,
+        power=power,
+        learn_window=True,
+        learn_kernels=learn_kernels,
+        learn_filters=True,
+        dtype=torch.float64,
+    )
+    names = ["stft.window", "filters"]
+    values = tuple(module.get_parameter(name).detach().clone().requires_grad_() for name in names)
+    x = torch.randn(1, 40, dtype=torch.float64, requires_grad=True)
+
+    def run(waveform, *params):
+        return torch.func.functional_call(module, dict(zip(names, params, strict=True)), (waveform,))
+
+    assert torch.autograd.gradcheck(run, (x, *values), eps=1e-6, atol=1e-6, rtol=1e-5)

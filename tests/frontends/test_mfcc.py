@@ -196,3 +196,25 @@ def test_learn_flags_through_melkwargs():
         "mel_spectrogram.stft.kernel_real",
         "mel_spectrogram.stft.kernel_imag",
     }
+
+
+@pytest.mark.parametrize("log_mels", [False, True])
+def test_gradcheck_input_and_filters(log_mels):
+    """Analytic gradients against finite differences (float64) through dB (or log), DCT and lifter."""
+    torch.manual_seed(0)
+    module = adaspec.MFCC(
+        sample_rate=8000,
+        n_mfcc=3,
+        log_mels=log_mels,
+        lifter=3.0,
+        top_db=None,
+        melkwargs={"n_fft": 16, "hop_length": 8, "n_mels": 4, "learn_filters": True},
+        dtype=torch.float64,
+    )
+    filters = module.mel_spectrogram.filters.detach().clone().requires_grad_()
+    x = torch.randn(1, 40, dtype=torch.float64, requires_grad=True)
+
+    def run(waveform, weights):
+        return torch.func.functional_call(module, {"mel_spectrogram.filters": weights}, (waveform,))
+
+    assert torch.autograd.gradcheck(run, (x, filters), eps=1e-6, atol=1e-6, rtol=1e-5)

@@ -70,3 +70,23 @@ def test_mel_filterbank_dtype_must_be_real_floating_point(dtype):
     """``dtype=torch.int64`` truncated every filter to zeros without a word."""
     with pytest.raises(ValueError, match=r"dtype must be None or a real floating-point torch.dtype"):
         mel_filterbank(512, SR, 40, dtype=dtype)
+
+
+@pytest.mark.parametrize(
+    ("args", "name"),
+    [
+        ((2.5, 0.0, 8000.0), "n_mels"),  # was numpy's TypeError "cannot be interpreted as an integer"
+        ((-1, 0.0, 8000.0), "n_mels"),  # was numpy's "Number of samples, -1, must be non-negative"
+        ((True, 0.0, 8000.0), "n_mels"),  # was one frequency
+        ((4, float("nan"), 8000.0), "f_min"),  # was NaN frequencies
+        ((4, 0.0, float("inf")), "f_max"),
+        ((4, 0.0, "8000"), "f_max"),
+    ],
+)
+def test_mel_frequencies_refuses_bad_arguments_by_name(args, name):
+    with pytest.raises(ValueError, match=rf"^{name} must be"):
+        mel_frequencies(*args)
+
+
+def test_mel_frequencies_of_zero_bands_is_empty_as_librosa():
+    np.testing.assert_array_equal(mel_frequencies(0, 0.0, 8000.0), librosa.mel_frequencies(0, fmax=8000.0))

@@ -7,7 +7,14 @@ import warnings
 import numpy as np
 import torch
 
-from .._validation import check_choice, check_dtype, check_frequency_range, check_positive_int
+from .._validation import (
+    check_choice,
+    check_dtype,
+    check_finite_number,
+    check_frequency_range,
+    check_non_negative_int,
+    check_positive_int,
+)
 
 MEL_SCALES = ("htk", "slaney")
 MEL_NORMS = (None, "slaney")
@@ -45,7 +52,15 @@ def mel_to_hz(mels: np.ndarray | float, mel_scale: str = "htk") -> np.ndarray:
 
 
 def mel_frequencies(n_mels: int, f_min: float, f_max: float, mel_scale: str = "htk") -> np.ndarray:
-    """``n_mels`` frequencies (Hz) equally spaced on the mel scale from ``f_min`` to ``f_max`` inclusive."""
+    """``n_mels`` frequencies (Hz) equally spaced on the mel scale from ``f_min`` to ``f_max`` inclusive.
+
+    Raises:
+        ValueError: naming ``n_mels`` when it is not an integer >= 0 (0 gives an empty array, as librosa),
+            ``f_min`` / ``f_max`` when not finite numbers, ``mel_scale`` when unknown.
+    """
+    n_mels = check_non_negative_int("n_mels", n_mels)
+    f_min = check_finite_number("f_min", f_min)
+    f_max = check_finite_number("f_max", f_max)
     mels = np.linspace(hz_to_mel(f_min, mel_scale), hz_to_mel(f_max, mel_scale), n_mels)
     return mel_to_hz(mels, mel_scale)
 
