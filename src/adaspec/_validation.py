@@ -18,7 +18,8 @@ def is_real_number(value: Any) -> bool:
 
 def is_finite_number(value: Any) -> bool:
     """Whether ``value`` is a real number (see :func:`is_real_number`) that is neither NaN nor infinite."""
-    return is_real_number(value) and math.isfinite(value)
+    # compared, not math.isfinite: a symbolic float (torch.compile with dynamic=True) then still traces
+    return is_real_number(value) and -math.inf < value < math.inf
 
 
 def check_positive_number(name: str, value: Any, *, meaning: str = "") -> float:

@@ -149,3 +149,20 @@ def test_compiled_stft_follows_fixed_kernels_changed_through_kernels_changed(sig
     edited[:, 5:9] = torch.complex(2.0 * reference.real[:, 5:9], reference.imag[:, 5:9])
     torch.testing.assert_close(compiled(x), edited, rtol=0, atol=1e-5 * scale)
     assert len(graphs) == 2  # the verdict changed: recompiled once
+
+
+@pytest.mark.parametrize("name", sorted(ONE_GRAPH))
+def test_compiles_as_one_graph_with_dynamic_shapes(name, signal_factory):
+    """``dynamic=True`` makes sizes and the modules' float attributes symbolic: the checks of parameters and
+    lengths must still trace (``math.isfinite``, an f-string or ``in`` on a symbolic value broke the graph;
+    front-ends that plan from the length specialise on it instead)."""
+    module = ONE_GRAPH[name]()
+    x = learnable_input(name.removesuffix("-fixed").removesuffix("-direct"), signal_factory, SR // 2)
+    torch._dynamo.reset()
+    compiled = torch.compile(module, backend="aot_eager", fullgraph=True, dynamic=True)
+    expected, expected_grads = _step(module, module, x)
+    actual, actual_grads = _step(module, compiled, x)
+    torch.testing.assert_close(actual, expected, rtol=0, atol=1e-5 * float(expected.abs().max()))
+    assert actual_grads.keys() == expected_grads.keys()
+    for key, grad in expected_grads.items():
+        torch.testing.assert_close(actual_grads[key], grad, rtol=1e-4, atol=1e-5 * float(grad.abs().max()))

@@ -388,14 +388,18 @@ class VQT(DerivedTables):
         float64 input) even under autocast."""
         length = waveform.shape[-1] if isinstance(waveform, torch.Tensor) and waveform.ndim else 0
         require_static_length(length, f"{type(self).__name__}'s octave decimation and FFT sizes")
-        too_short = (
+        # the message only when it is raised: no f-string of a symbolic length while compiling
+        too_short = self._too_short(length) if length < self.min_length else ""
+        check_waveform(waveform, self.min_length, too_short)
+        n_frames = 1 + length // self.hop_length
+        return over_signals(lambda signals: self._transform(signals, n_frames), waveform)
+
+    def _too_short(self, length: int) -> str:
+        return (
             f"input of {length} samples is shorter than the longest filter ({self.min_length} samples, "
             f"for f_min={self.f_min:g} Hz at sample_rate={self.sample_rate:g}); use at least "
             f"{self.min_length} samples or raise f_min"
         )
-        check_waveform(waveform, self.min_length, too_short)
-        n_frames = 1 + length // self.hop_length
-        return over_signals(lambda signals: self._transform(signals, n_frames), waveform)
 
     def _transform(self, signal: torch.Tensor, n_frames: int) -> torch.Tensor:
         """``(batch, time)`` signals to ``(batch, n_bins, n_frames)`` coefficients in the output form."""

@@ -39,7 +39,7 @@ def amplitude_to_db(
         ValueError: for a ``log_base`` that is not a positive number other than 1, or a non-positive
             ``amin``.
     """
-    if not (math.isfinite(log_base) and log_base > 0 and log_base != 1):
+    if not (0 < log_base < math.inf and log_base != 1):  # also for a symbolic float (compile, dynamic=True)
         raise ValueError(f"log_base must be a finite positive number other than 1, got {log_base!r}")
     if not amin > 0:
         raise ValueError(f"amin must be a positive number, got {amin!r}")

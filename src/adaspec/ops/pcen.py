@@ -392,7 +392,9 @@ def _sum_product(factor: torch.Tensor, values: torch.Tensor, target: torch.Tenso
 def _channel_param(value: Param, like: torch.Tensor) -> torch.Tensor:
     """``value`` as a tensor of ``like``'s dtype and device: scalar ``()`` or per channel ``(channels,)``."""
     tensor = torch.as_tensor(value, dtype=like.dtype, device=like.device)
-    if tensor.ndim > 1 or (tensor.ndim == 1 and tensor.shape[0] not in (1, like.shape[-2])):
+    per_channel = tensor.ndim == 1 and tensor.shape[0] != 1
+    # compared one by one: ``in`` a tuple holding a symbolic size is False under torch.compile(dynamic=True)
+    if tensor.ndim > 1 or (per_channel and tensor.shape[0] != like.shape[-2]):
         raise ValueError(
             f"PCEN parameters must be scalars or have one value per channel ({like.shape[-2]}), "
             f"got shape {tuple(tensor.shape)}"
