@@ -9,6 +9,7 @@ import torch
 
 import adaspec
 from tests.helpers import make_signal
+from tests.ops.test_pcen import loop_pcen
 
 SR, HOP = 16000, 160
 
@@ -99,6 +100,36 @@ def test_silence_is_finite_in_value_and_gradient():
         (out.square() + out).sum().backward()
         assert torch.isfinite(silence.grad).all()
         assert all(torch.isfinite(p.grad).all() for p in module.parameters())
+
+
+@pytest.mark.parametrize("initial_state", ["librosa", "first_frame"])
+def test_gradient_penalty_step_matches_a_loop_over_frames(initial_state):
+    """An input-gradient penalty (``create_graph=True``, then a second backward) gives every parameter and
+    the input the gradients of a plain loop over frames (float64); in float32 they are finite."""
+    energy = torch.rand(2, 4, 30, dtype=torch.float64, generator=torch.Generator().manual_seed(0)) * 100
+    module = adaspec.PCEN(4, initial_state=initial_state, dtype=torch.float64)
+    with torch.no_grad():
+        for p in module.parameters():
+            p.add_(0.1 * torch.randn(p.shape, dtype=p.dtype, generator=torch.Generator().manual_seed(1)))
+
+    def penalty_gradients(function) -> list[torch.Tensor]:
+        x = energy.clone().requires_grad_()
+        (grad_x,) = torch.autograd.grad(function(x).square().sum(), x, create_graph=True)
+        return torch.autograd.grad(grad_x.square().sum(), [x, *module.parameters()])
+
+    def reference(x: torch.Tensor) -> torch.Tensor:
+        return loop_pcen(x, module.alpha, module.delta, module.r, module.s, module.eps, initial_state)
+
+    for actual, expected in zip(penalty_gradients(module), penalty_gradients(reference), strict=True):
+        assert expected.abs().max() > 0
+        torch.testing.assert_close(actual, expected, rtol=1e-9, atol=1e-12 * expected.abs().max().item())
+
+    module = module.float()
+    x = energy.float().requires_grad_()
+    (grad_x,) = torch.autograd.grad(module(x).square().sum(), x, create_graph=True)
+    grad_x.square().sum().backward()
+    assert torch.isfinite(x.grad).all()
+    assert all(torch.isfinite(p.grad).all() for p in module.parameters())
 
 
 def test_leading_dimensions_and_autocast():

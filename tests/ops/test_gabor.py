@@ -178,3 +178,77 @@ def test_bad_filter_parameters_are_named(widths, pools, name) -> None:
         gabor_pooled_energy(
             torch.zeros(1, 2000), torch.tensor([0.3, 0.9]), torch.tensor(widths), torch.tensor(pools), 100
         )
+
+
+# --------------------------------------------------------------------------- second order
+
+
+def tiny_filters() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Three filters (float64): on a few hundred samples a gathered group of two (one band across 0 Hz)
+    and a band across Nyquist."""
+    centers = torch.tensor([0.05, 1.1, 2.9], dtype=torch.float64)
+    widths = torch.tensor([12.0, 8.0, 6.0], dtype=torch.float64)
+    pools = torch.tensor([8.0, 12.0, 6.0], dtype=torch.float64)
+    return centers, widths, pools
+
+
+@pytest.mark.parametrize("argument", ["waveform", "centers", "widths", "pool_widths"])
+def test_double_backward_matches_finite_differences(argument):
+    """``gradgradcheck`` in each argument (the others fixed), on one signal of 64 samples."""
+    rng = np.random.default_rng(0)
+    arguments = [torch.from_numpy(rng.standard_normal((1, 64))), *tiny_filters()]
+    index = ("waveform", "centers", "widths", "pool_widths").index(argument)
+    wrt = arguments[index].requires_grad_()
+
+    def energy(value: torch.Tensor) -> torch.Tensor:
+        return gabor_pooled_energy(*arguments[:index], value, *arguments[index + 1 :], 16)
+
+    assert torch.autograd.gradgradcheck(energy, (wrt,), atol=1e-6, rtol=1e-4)
+
+
+def test_double_backward_of_a_strided_group_matches_finite_differences():
+    """Four filters transformed as one group read as a strided view, every filter parameter at once."""
+    rng = np.random.default_rng(5)
+    x = torch.from_numpy(rng.standard_normal((1, 120)))
+    centers = torch.tensor([0.9, 1.2, 1.5, 1.8], dtype=torch.float64, requires_grad=True)
+    widths = torch.full((4,), 6.0, dtype=torch.float64, requires_grad=True)
+    pools = torch.full((4,), 8.0, dtype=torch.float64, requires_grad=True)
+    plan = make_plan(120, 30, centers, widths, pools)
+    assert [(group.count, group.direct) for group in plan.groups] == [(4, True)]
+    assert torch.autograd.gradgradcheck(
+        lambda *args: gabor_pooled_energy(x, *args, 30), (centers, widths, pools), atol=1e-6, rtol=1e-4
+    )
+
+
+def test_second_order_gradients_match_direct_convolution():
+    """A gradient penalty on the waveform gradient, differentiated in every argument, against the direct
+    stride-1 convolution of ``test_leaf.py`` (autograd through it), within the op's accuracy."""
+    rng = np.random.default_rng(6)
+    x = torch.from_numpy(rng.standard_normal((2, 400))).requires_grad_()
+    params = [p.requires_grad_() for p in tiny_filters()]
+    arguments = [x, *params]
+    weights = torch.from_numpy(rng.standard_normal((2, 3, 1 + 400 // 50)))
+
+    def second_order(function) -> tuple[torch.Tensor, ...]:
+        out = function(*arguments, 50)
+        (grad_x,) = torch.autograd.grad((out * weights).sum(), x, create_graph=True)
+        return torch.autograd.grad(grad_x.square().sum(), arguments)
+
+    ours = second_order(gabor_pooled_energy)
+    expected = second_order(direct_pooled_energy)
+    for name, a, b in zip(("waveform", "centers", "widths", "pool_widths"), ours, expected, strict=True):
+        assert (a - b).abs().max() <= 1e-4 * b.abs().max(), name  # 2e-6 to 2e-5 measured
+
+
+def test_first_order_gradients_are_the_same_with_create_graph():
+    """The differentiable backward (``create_graph=True``) and the hand-written one give equal gradients."""
+    rng = np.random.default_rng(7)
+    x = torch.from_numpy(rng.standard_normal((2, 400))).requires_grad_()
+    arguments = [x, *(p.requires_grad_() for p in tiny_filters())]
+    out = gabor_pooled_energy(*arguments, 50)
+    weights = torch.from_numpy(rng.standard_normal(out.shape))
+    fast = torch.autograd.grad((out * weights).sum(), arguments, retain_graph=True)
+    graph = torch.autograd.grad((out * weights).sum(), arguments, create_graph=True)
+    assert not any(g.requires_grad for g in fast) and all(g.requires_grad for g in graph)
+    for a, b in zip(fast, graph, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12 * b.abs().max().item())

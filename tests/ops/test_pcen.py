@@ -213,6 +213,93 @@ def test_gradcheck_all_parameters(initial_state):
     assert torch.autograd.gradcheck(fn, (energy, alpha, delta, r, s))
 
 
+# --------------------------------------------------------------------------- second order
+
+
+def loop_pcen(energy, alpha, delta, r, s, eps, initial_state):
+    """Differentiable reference: the smoother one frame at a time, then the compression written plainly
+    (parameters per channel, ``(channels,)``)."""
+    state = torch.ones_like(energy[..., 0]) if initial_state == "librosa" else energy[..., 0]
+    frames = []
+    for t in range(energy.shape[-1]):
+        state = (1.0 - s) * state + s * energy[..., t]
+        frames.append(state)
+    smoother = torch.stack(frames, dim=-1)
+    alpha, delta, r = (p[:, None] for p in (alpha, delta, r))
+    return (energy / (eps + smoother) ** alpha + delta) ** r - delta**r
+
+
+def pcen_arguments(seed: int = 4, n_frames: int = 12) -> tuple[torch.Tensor, ...]:
+    """Tiny float64 energies ``(2, 3, n_frames)`` and per-channel ``alpha, delta, r, s``, requiring grad."""
+    rng = np.random.default_rng(seed)
+    energy = torch.from_numpy(rng.random((2, 3, n_frames)) * 5).requires_grad_()
+    values = ([0.9, 0.8, 0.7], [2.0, 1.0, 0.5], [0.5, 0.3, 0.7], [0.05, 0.3, 0.6])
+    return (energy, *(torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in values))
+
+
+@pytest.mark.parametrize("block", [128, 4])
+@pytest.mark.parametrize("decay", [[0.5, 0.9, 0.99], [0.01, 0.5, 0.95]])  # cumulative sums; doubling scan
+def test_linear_recurrence_gradgradcheck(block, decay, monkeypatch):
+    """Double backward of the recurrence in every argument, in one block and in blocks of 4 frames."""
+    monkeypatch.setattr(PCEN_MODULE, "_BLOCK", block)
+    rng = np.random.default_rng(8)
+    u = torch.from_numpy(rng.standard_normal((2, 3, 14))).requires_grad_()
+    log_decay = torch.tensor(decay, dtype=torch.float64).log().requires_grad_()
+    initial = torch.from_numpy(rng.standard_normal((2, 3))).requires_grad_()
+    scale = torch.tensor([2.0, 3.0, 0.5], dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradgradcheck(linear_recurrence, (u, log_decay, initial, scale))
+
+
+@pytest.mark.parametrize("initial_state", ["librosa", "first_frame"])
+def test_gradgradcheck_all_parameters(initial_state):
+    def fn(e, a, d, rr, ss):
+        return pcen(e, a, d, rr, ss, eps=1e-3, initial_state=initial_state)
+
+    assert torch.autograd.gradgradcheck(fn, pcen_arguments())
+
+
+def test_gradgradcheck_shared_parameters():
+    """Scalar parameters, shared by every channel."""
+    energy = pcen_arguments()[0]
+    params = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in (0.9, 1.5, 0.4, 0.2)]
+    assert torch.autograd.gradgradcheck(lambda *args: pcen(*args, eps=1e-3), (energy, *params))
+
+
+@pytest.mark.parametrize("initial_state", ["librosa", "first_frame"])
+def test_second_and_third_order_gradients_match_a_loop_over_frames(initial_state):
+    """A gradient penalty (the input gradient with ``create_graph``, then differentiated again) and one more
+    derivative, against a plain loop over frames that autograd differentiates."""
+    arguments = pcen_arguments(n_frames=40)
+    rng = np.random.default_rng(9)
+    weights = torch.from_numpy(rng.standard_normal(arguments[0].shape))
+
+    def derivatives(function):
+        out = function(*arguments, 1e-3, initial_state)
+        first = torch.autograd.grad((out * weights).sum(), arguments, create_graph=True)
+        penalty = sum(g.square().sum() for g in first)
+        second = torch.autograd.grad(penalty, arguments, create_graph=True)
+        third = torch.autograd.grad(sum((g * g.detach()).sum() for g in second), arguments)
+        return (*first, *second, *third)
+
+    def ours(e, a, d, rr, ss, eps, state):
+        return pcen(e, a, d, rr, ss, eps=eps, initial_state=state)
+
+    for actual, expected in zip(derivatives(ours), derivatives(loop_pcen), strict=True):
+        torch.testing.assert_close(actual, expected, rtol=1e-9, atol=1e-12 * expected.abs().max().item())
+
+
+def test_first_order_gradients_are_the_same_with_create_graph():
+    """The differentiable backward (``create_graph=True``) and the in-place one give the same gradients."""
+    arguments = pcen_arguments(n_frames=30)
+    out = pcen(*arguments, eps=1e-6, initial_state="first_frame")
+    weights = torch.randn(out.shape, dtype=out.dtype, generator=torch.Generator().manual_seed(0))
+    fast = torch.autograd.grad((out * weights).sum(), arguments, retain_graph=True)
+    graph = torch.autograd.grad((out * weights).sum(), arguments, create_graph=True)
+    assert not any(g.requires_grad for g in fast) and all(g.requires_grad for g in graph)
+    for a, b in zip(fast, graph, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=0)
+
+
 # --------------------------------------------------------------------------- validation
 
 

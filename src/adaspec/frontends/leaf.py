@@ -68,6 +68,10 @@ class LEAF(nn.Module):
     2.4 standard deviations gives LEAF's 401-tap convolutions. ``window_length`` still sets the width
     ranges and the pooling scale, as in LEAF.
 
+    Second-order gradients (``torch.autograd.grad(..., create_graph=True)`` then another backward:
+    gradient penalties, MAML) work in the waveform and every parameter; a backward with
+    ``create_graph=True`` takes the band op's slower differentiable path (see :mod:`adaspec.ops.gabor`).
+
     Args:
         sample_rate: sampling rate in Hz.
         n_filters: number of Gabor filters (output channels).

@@ -37,6 +37,9 @@ class PCEN(nn.Module):
     small ``s``) stays in ``(0, 1)`` so the smoother is stable; ``log(1 - s) = logsigmoid(-logit_s)`` is
     computed without cancellation.
 
+    Second-order gradients (``torch.autograd.grad(..., create_graph=True)`` then another backward:
+    gradient penalties, MAML) work in the input and every parameter.
+
     Args:
         n_channels: number of channels (frequency bands) of the input.
         alpha: gain exponent (> 0).

@@ -40,6 +40,8 @@ Hermitian symmetry). Everything runs in one autograd node with a hand-written ba
 centre and width gradients from those of the responses; the pooling is applied as each group's low bins are
 written, and the folding and the inverse DFT of the frames run once for all filters. The fixed cost of a
 tensor operation (a few microseconds) matters here: a step makes about ten operations per group each way.
+Second-order gradients (``create_graph=True``) differentiate a plain-ops recomputation of the forward
+instead (slower, only then).
 """
 
 from __future__ import annotations
@@ -48,7 +50,6 @@ import math
 from collections.abc import Iterator
 
 import torch
-from torch.autograd.function import once_differentiable
 
 from .._validation import check_positive_int
 from . import onnx_fft
@@ -346,7 +347,12 @@ class _PooledBandEnergy(torch.autograd.Function):
     a group, so that a step makes few operations (their fixed cost is a large part of the time) while each
     group's arrays stay small; the folding and the inverse DFT of the frames run once for all filters. The
     centre and width gradients are formed here from the responses' gradients (no autograd graph over the
-    band bins)."""
+    band bins).
+
+    Double backward (``create_graph=True``) is supported, to any order: the backward then recomputes the
+    forward with differentiable operations (:func:`_traced_pooled_band_energy`, the same sums) and returns
+    ``torch.autograd.grad`` of it with ``create_graph=True``. Without ``create_graph`` (grad mode off in the
+    backward) it is the hand-written one."""
 
     @staticmethod
     def forward(
@@ -383,16 +389,22 @@ class _PooledBandEnergy(torch.autograd.Function):
                 signals.append(signal)
         frames = torch.fft.ifft(_fold(pooled, plan.q), dim=-1)[..., :n_frames].real
         if keep:
-            ctx.save_for_backward(half, widths, responses, offsets, pooling, pooled, *signals)
-        ctx.plan = plan
+            ctx.save_for_backward(half, centers, widths, responses, offsets, pooling, pooled, *signals)
+        ctx.plan, ctx.n_frames = plan, n_frames
         result = frames.new_empty(batch, len(plan.bands), n_frames)
         return torch.mul(frames.transpose(0, 1), 2.0 * plan.q / plan.n_fft, out=result)
 
     @staticmethod
-    @once_differentiable
     def backward(ctx: torch.autograd.function.FunctionCtx, grad_frames: torch.Tensor) -> tuple:
-        half, widths, responses, offsets, pooling, pooled, *signals = ctx.saved_tensors
+        half, centers, widths, responses, offsets, pooling, pooled, *signals = ctx.saved_tensors
         plan = ctx.plan
+        if torch.is_grad_enabled():  # create_graph=True: differentiate a differentiable recomputation
+            arguments = (half, centers, widths, pooling)
+            return (
+                *_recomputed_gradients(arguments, ctx.needs_input_grad[:4], grad_frames, plan, ctx.n_frames),
+                None,
+                None,
+            )
         need_half, need_centers, need_widths, need_pooling = ctx.needs_input_grad[:4]
         need_filters = need_centers or need_widths
         grad_low, grad_pooling = _frames_backward(grad_frames, pooling, pooled, plan, need_pooling)
@@ -429,6 +441,28 @@ class _PooledBandEnergy(torch.autograd.Function):
             None,
             None,
         )
+
+
+def _recomputed_gradients(
+    arguments: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor],
+    needs: tuple[bool, ...],
+    grad_frames: torch.Tensor,
+    plan: Plan,
+    n_frames: int,
+) -> list[torch.Tensor | None]:
+    """:class:`_PooledBandEnergy`'s backward for ``create_graph=True``: the gradients of ``(half, centers,
+    widths, pooling)`` (``None`` where not needed) from the forward recomputed with differentiable
+    operations, themselves differentiable (in ``grad_frames`` too)."""
+    wanted = [tensor for tensor, need in zip(arguments, needs, strict=True) if need]
+    if not wanted:
+        return [None] * len(arguments)
+    frames = _traced_pooled_band_energy(*arguments, plan, n_frames)
+    found = iter(torch.autograd.grad(frames, wanted, grad_frames, create_graph=True, allow_unused=True))
+    grads: list[torch.Tensor | None] = []
+    for tensor, need in zip(arguments, needs, strict=True):
+        grad = next(found) if need else None
+        grads.append(torch.zeros_like(tensor) if need and grad is None else grad)
+    return grads
 
 
 def _group_responses(responses: torch.Tensor, group: Group) -> torch.Tensor:

@@ -12,9 +12,11 @@ scan, at most ``exp(_CUMSUM_RANGE)`` in the cumulative sum), so nothing overflow
 unblocked cumulative-sum trick with ``a^(-t)`` would overflow after a few thousand frames), and for
 non-negative inputs the sums are of non-negative terms (no cancellation): the result equals the sequential
 recursion to float rounding. The backward solves the adjoint recurrence the same way, and the compression has
-a hand-written backward, so that a training step makes few passes over the spectrogram. A program exported
-with a dynamic number of frames cannot choose blocks: it runs one doubling scan over the whole sequence with a
-fixed number of levels (:data:`_EXPORT_LEVELS`), which is exact for any length up to ``2^levels``.
+a hand-written backward, so that a training step makes few passes over the spectrogram. With
+``create_graph=True`` both backwards run out of place instead, differentiable to any order. A program
+exported with a dynamic number of frames cannot choose blocks: it runs one doubling scan over the whole
+sequence with a fixed number of levels (:data:`_EXPORT_LEVELS`), which is exact for any length up to
+``2^levels``.
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
-from torch.autograd.function import once_differentiable
 
 from .._validation import check_choice, check_positive_int, check_positive_number, is_real_number
 from ._tracing import is_tracing
@@ -86,7 +87,11 @@ def linear_recurrence(
 
 
 class _LinearRecurrence(torch.autograd.Function):
-    """:func:`linear_recurrence` with its adjoint as the backward."""
+    """:func:`linear_recurrence` with its adjoint as the backward.
+
+    Double backward (``create_graph=True``) is supported, to any order: the adjoint recurrence is solved by
+    this Function again and the products are formed out of place, so autograd differentiates the backward.
+    Without ``create_graph`` (grad mode off in the backward) the backward is the faster in-place one."""
 
     @staticmethod
     def forward(
@@ -101,7 +106,6 @@ class _LinearRecurrence(torch.autograd.Function):
         return result
 
     @staticmethod
-    @once_differentiable
     def backward(ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor) -> tuple:
         inputs, log_decay, initial, scale, result = ctx.saved_tensors
         if inputs.shape[-1] == 0:  # no frames: nothing depends on any argument
@@ -109,6 +113,10 @@ class _LinearRecurrence(torch.autograd.Function):
             return tuple(
                 torch.zeros_like(tensor) if need else None
                 for tensor, need in zip(arguments, ctx.needs_input_grad, strict=True)
+            )
+        if torch.is_grad_enabled():  # create_graph=True: a backward that autograd can differentiate
+            return _recurrence_backward_graph(
+                ctx.needs_input_grad, grad, inputs, log_decay, initial, scale, result
             )
         zero = grad.new_zeros(())
         adjoint = _solve(grad.flip(-1), log_decay, zero, None, owned=True).flip(-1)  # l[t] = g[t] + a l[t+1]
@@ -125,6 +133,33 @@ class _LinearRecurrence(torch.autograd.Function):
         if ctx.needs_input_grad[0]:  # last: the adjoint (a new tensor) is scaled in place
             grad_inputs = adjoint if scale is None else adjoint.mul_(scale.reshape(-1, 1))
         return grad_inputs, grad_log_decay, grad_initial, grad_scale
+
+
+def _recurrence_backward_graph(
+    needs: tuple[bool, ...],
+    grad: torch.Tensor,
+    inputs: torch.Tensor,
+    log_decay: torch.Tensor,
+    initial: torch.Tensor,
+    scale: torch.Tensor | None,
+    result: torch.Tensor,
+) -> tuple[torch.Tensor | None, ...]:
+    """:class:`_LinearRecurrence`'s backward built from differentiable operations (for ``create_graph``):
+    the adjoint recurrence is :class:`_LinearRecurrence` itself, every product is out of place."""
+    zero = grad.new_zeros(())
+    adjoint = _LinearRecurrence.apply(grad.flip(-1), log_decay, zero, None).flip(-1)
+    decay = log_decay.exp().reshape(-1)
+    grad_inputs = grad_log_decay = grad_initial = grad_scale = None
+    if needs[1]:
+        shifted = (adjoint[..., 1:] * result[..., :-1]).sum(dim=-1) + adjoint[..., 0] * initial
+        grad_log_decay = _per_channel_sum(shifted * decay, log_decay)
+    if needs[2]:
+        grad_initial = (adjoint[..., 0] * decay).sum_to_size(initial.shape)
+    if needs[3]:
+        grad_scale = _per_channel_sum((adjoint * inputs).sum(dim=-1), scale)
+    if needs[0]:
+        grad_inputs = adjoint if scale is None else adjoint * scale.reshape(-1, 1)
+    return grad_inputs, grad_log_decay, grad_initial, grad_scale
 
 
 def _per_channel_sum(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
@@ -331,6 +366,10 @@ class _Compression(torch.autograd.Function):
     With ``A = g (out + delta^r)`` and ``G = A r / (1 + ratio)`` (``g`` the output gradient):
     ``dE = G w``, ``dM = -alpha G ratio / (eps + M)``, ``d alpha = -sum G ratio log(eps + M)``,
     ``d delta = (r sum g out - sum G ratio) / delta``, ``d r = log(delta) sum g out + sum A log1p(ratio)``.
+
+    Double backward (``create_graph=True``) is supported: the backward then recomputes the forward's
+    intermediates from the saved inputs and forms the same formulas out of place, so autograd differentiates
+    them (to any order). Without ``create_graph`` (grad mode off in the backward) it is the in-place one.
     """
 
     @staticmethod
@@ -351,14 +390,20 @@ class _Compression(torch.autograd.Function):
         log_ratio = torch.log1p(ratio)
         power = torch.pow(delta, r)
         out = torch.mul(log_ratio, r).expm1_().mul_(power)
-        ctx.save_for_backward(alpha, delta, r, floored, log_floored, weight, ratio, log_ratio, out)
+        ctx.save_for_backward(
+            alpha, delta, r, floored, log_floored, weight, ratio, log_ratio, out, energy, smoother
+        )
+        ctx.eps = eps
         return out
 
     @staticmethod
-    @once_differentiable
     def backward(ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor) -> tuple:
-        alpha, delta, r, floored, log_floored, weight, ratio, log_ratio, out = ctx.saved_tensors
+        alpha, delta, r, floored, log_floored, weight, ratio, log_ratio, out, energy, smoother = (
+            ctx.saved_tensors
+        )
         needs = ctx.needs_input_grad
+        if torch.is_grad_enabled():  # create_graph=True: a backward that autograd can differentiate
+            return _compression_backward_graph(needs, grad, energy, smoother, alpha, delta, r, ctx.eps)
         # New tensors are updated in place where they are not needed again: each allocation of a
         # spectrogram-sized tensor costs page faults comparable to a pass over it.
         shifted = torch.add(out, torch.pow(delta, r)).mul_(grad)  # A = g (out + delta^r)
@@ -379,6 +424,42 @@ class _Compression(torch.autograd.Function):
                 grad_r = _sum_product(torch.log(delta), grad_out, r)
                 grad_r = grad_r + shifted.mul_(log_ratio).sum_to_size(r.shape)
         return grad_energy, grad_smoother, grad_alpha, grad_delta, grad_r, None
+
+
+def _compression_backward_graph(
+    needs: tuple[bool, ...],
+    grad: torch.Tensor,
+    energy: torch.Tensor,
+    smoother: torch.Tensor,
+    alpha: torch.Tensor,
+    delta: torch.Tensor,
+    r: torch.Tensor,
+    eps: float,
+) -> tuple[torch.Tensor | None, ...]:
+    """:class:`_Compression`'s backward built from differentiable operations (for ``create_graph``): the
+    forward's intermediates recomputed from the inputs, then its formulas out of place."""
+    floored = smoother + eps
+    log_floored = torch.log(floored)
+    log_delta = torch.log(delta)
+    weight = torch.exp(-log_delta - alpha * log_floored)
+    ratio = energy * weight
+    log_ratio = torch.log1p(ratio)
+    power = torch.pow(delta, r)
+    out = torch.expm1(r * log_ratio) * power
+    shifted = grad * (out + power)  # A
+    scaled = shifted * r / (1.0 + ratio)  # G
+    weighted = scaled * ratio
+    grad_energy = scaled * weight if needs[0] else None
+    grad_smoother = -alpha * weighted / floored if needs[1] else None
+    grad_alpha = -(weighted * log_floored).sum_to_size(alpha.shape) if needs[2] else None
+    grad_delta = grad_r = None
+    if needs[3] or needs[4]:
+        grad_out = grad * out
+        if needs[3]:
+            grad_delta = ((r * grad_out - weighted) / delta).sum_to_size(delta.shape)
+        if needs[4]:
+            grad_r = (log_delta * grad_out + shifted * log_ratio).sum_to_size(r.shape)
+    return grad_energy, grad_smoother, grad_alpha, grad_delta, grad_r, None
 
 
 def _sum_product(factor: torch.Tensor, values: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
