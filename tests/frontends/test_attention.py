@@ -180,3 +180,17 @@ def test_gates_refuse_non_real_floating_input_with_value_error(x):
     # gates() checked only the shape: integers failed in torch.mean, complex values in clamp.
     with pytest.raises(ValueError, match="input must be a real floating-point tensor"):
         adaspec.TFAttention(16).gates(x)
+
+
+@pytest.mark.parametrize("combine", ["sum", "product", "max"])
+def test_second_order_gradients_match_finite_differences(combine):
+    torch.manual_seed(0)
+    module = adaspec.TFAttention(4, channels=1, reduction=2, combine=combine).double()
+    x = torch.randn(2, 4, 5, dtype=torch.float64, requires_grad=True)
+    names = [name for name, _ in module.named_parameters()]
+    params = tuple(p.detach().clone().requires_grad_() for p in module.parameters())
+
+    def run(x, *values):
+        return torch.func.functional_call(module, dict(zip(names, values, strict=True)), (x,))
+
+    assert torch.autograd.gradgradcheck(run, (x, *params))

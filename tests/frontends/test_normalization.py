@@ -110,3 +110,27 @@ def test_eps_below_the_dtype_range_keeps_constant_input_finite(mode, dtype):
     (output.float() * torch.randn(output.shape)).sum().backward()
     assert torch.equal(output, torch.zeros_like(output))
     assert torch.isfinite(constant.grad).all()
+
+
+@pytest.mark.parametrize("mode", ["frequency", "example"])
+def test_second_order_gradients_match_finite_differences_and_plain_torch(mode):
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 4, 5, dtype=torch.float64, requires_grad=True)
+    module = adaspec.SpectrogramNorm(mode, eps=1e-3)
+    assert torch.autograd.gradgradcheck(module, (x,))
+
+    def plain(v):
+        axes = (-1,) if mode == "frequency" else (-2, -1)
+        centred = v - v.mean(dim=axes, keepdim=True)
+        return centred / torch.sqrt(centred.pow(2).mean(dim=axes, keepdim=True) + 1e-3)
+
+    def penalty_gradient(transform):
+        out = transform(x)
+        weights = torch.linspace(-1.0, 1.0, out.numel(), dtype=out.dtype).reshape(out.shape)
+        (grad,) = torch.autograd.grad((out * weights).sum() + out.pow(3).sum(), x, create_graph=True)
+        return torch.autograd.grad(grad.pow(2).sum(), x)[0]
+
+    expected = penalty_gradient(plain)
+    torch.testing.assert_close(
+        penalty_gradient(module), expected, rtol=1e-10, atol=1e-10 * expected.abs().max().item()
+    )

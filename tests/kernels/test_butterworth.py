@@ -117,3 +117,41 @@ def test_filterbank_refuses_an_integer_dtype():
     """``dtype=torch.int64`` truncated every response below 1 to 0."""
     with pytest.raises(ValueError, match=r"dtype must be None or a real floating-point torch.dtype"):
         butterworth_filterbank(np.linspace(0.0, 8000.0, 9), [1000.0], [200.0], 4, dtype=torch.int64)
+
+
+@pytest.mark.parametrize("order", [1, 1.5, 2, 3.5, 4])
+def test_second_order_gradients_match_finite_differences_including_a_centre_on_a_bin(order):
+    freqs = torch.linspace(0.0, 8000.0, 9, dtype=torch.float64, requires_grad=True)
+    centres = torch.tensor([1000.0, 2345.0, 7999.0], dtype=torch.float64, requires_grad=True)
+    bandwidths = torch.tensor([300.0, 2.5, 2500.0], dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradgradcheck(
+        lambda f, c, b: butterworth_filterbank(f, c, b, order), (freqs, centres, bandwidths)
+    )
+
+
+@pytest.mark.parametrize("order", [1, 2, 3.5])
+def test_second_derivative_at_a_centre_on_a_bin_is_exact(order):
+    """``d2W/dc2`` and ``d2W/dcdb`` at ``f = c``, where ``log|y|`` is ``-inf``: ``-1/b^2`` and 0 for
+    order 1 (``W = (1 + y^2)^(-1/2)``), 0 for higher orders; elsewhere autograd's through the closed form."""
+    freqs = torch.tensor([1000.0, 1100.0], dtype=torch.float64)
+    centres = torch.tensor([1000.0], dtype=torch.float64, requires_grad=True)
+    bandwidths = torch.tensor([50.0], dtype=torch.float64, requires_grad=True)
+
+    def second(response):
+        weights = response(freqs, centres, bandwidths)
+        grad_c = torch.autograd.grad(weights.sum(), centres, create_graph=True)[0]
+        return torch.stack([grad for grad in torch.autograd.grad(grad_c.sum(), (centres, bandwidths))])
+
+    def closed_form_at(f):
+        def response(_, c, b):
+            return (1.0 + ((f - c) / b).abs() ** (2.0 * order)) ** -0.5
+
+        return second(response)
+
+    on_bin = second(lambda f, c, b: butterworth_filterbank(f[:1], c, b, order))
+    expected_on_bin = torch.tensor(
+        [[-1.0 / 50.0**2], [0.0]] if order == 1 else [[0.0], [0.0]], dtype=torch.float64
+    )
+    torch.testing.assert_close(on_bin, expected_on_bin, rtol=1e-12, atol=1e-15)
+    off_bin = second(lambda f, c, b: butterworth_filterbank(f[1:], c, b, order))
+    torch.testing.assert_close(off_bin, closed_form_at(freqs[1:]), rtol=1e-10, atol=0.0)

@@ -144,6 +144,9 @@ class _Squeeze(torch.autograd.Function):
 
     The backward writes the input gradient in one pass, ``dmean / T + w dproj`` (a broadcast
     ``addcmul``), where autograd would materialise and add the two terms separately.
+
+    Double backward is supported: the backward is linear in the output gradients and uses only the saved
+    inputs, all out of place, so with ``create_graph=True`` autograd records and differentiates it as it is.
     """
 
     @staticmethod
@@ -155,7 +158,6 @@ class _Squeeze(torch.autograd.Function):
         return means, torch.einsum("on,bnt->bt", weight, flat)
 
     @staticmethod
-    @torch.autograd.function.once_differentiable
     def backward(ctx, grad_means: torch.Tensor, grad_frames: torch.Tensor):  # type: ignore[override]
         flat, weight = ctx.saved_tensors
         grad_flat = grad_weight = None
@@ -169,25 +171,25 @@ class _Squeeze(torch.autograd.Function):
 
 class _Gate(torch.autograd.Function):
     """``x * combine(g_f, g_t)`` for ``x (B, N, T)``, ``g_f (B, N)``, ``g_t (B, T)``, with a backward
-    that forms ``grad * x`` once and reduces it for both gates (``"max"`` gives ties to ``g_f``)."""
+    that forms ``grad * x`` once and reduces it for both gates (``"max"`` gives ties to ``g_f``).
+
+    Double backward is supported: the backward is out of place; with grad mode on inside it
+    (``create_graph=True``) the combined gate is recomputed from the saved gates, since the one kept by
+    ``forward`` carries no graph to them, and autograd differentiates the same formulas again.
+    """
 
     @staticmethod
     def forward(ctx, flat: torch.Tensor, freq_gate: torch.Tensor, time_gate: torch.Tensor, combine: str):  # type: ignore[override]
-        band, frame = freq_gate.unsqueeze(-1), time_gate.unsqueeze(-2)
-        if combine == "sum":
-            gate = band + frame
-        elif combine == "product":
-            gate = band * frame
-        else:
-            gate = torch.maximum(band, frame)
+        gate = _combined(freq_gate, time_gate, combine)
         ctx.combine = combine
         ctx.save_for_backward(flat, freq_gate, time_gate, gate)
         return flat * gate
 
     @staticmethod
-    @torch.autograd.function.once_differentiable
     def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
         flat, freq_gate, time_gate, gate = ctx.saved_tensors
+        if torch.is_grad_enabled():
+            gate = _combined(freq_gate, time_gate, ctx.combine)
         grad_flat = grad * gate if ctx.needs_input_grad[0] else None
         grad_gate = grad * flat
         if ctx.combine == "sum":
@@ -200,3 +202,13 @@ class _Gate(torch.autograd.Function):
             grad_freq = to_band.sum(dim=-1)
             grad_time = grad_gate.sum(dim=-2) - to_band.sum(dim=-2)
         return grad_flat, grad_freq, grad_time, None
+
+
+def _combined(freq_gate: torch.Tensor, time_gate: torch.Tensor, combine: str) -> torch.Tensor:
+    """The ``(B, N, T)`` gate ``combine(g_f, g_t)`` of ``(B, N)`` band and ``(B, T)`` frame gates."""
+    band, frame = freq_gate.unsqueeze(-1), time_gate.unsqueeze(-2)
+    if combine == "sum":
+        return band + frame
+    if combine == "product":
+        return band * frame
+    return torch.maximum(band, frame)

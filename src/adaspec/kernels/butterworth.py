@@ -101,6 +101,11 @@ class _Butterworth(torch.autograd.Function):
     ``dW/db = (n / b) exp(L - 3 s / 2)`` and
     ``dW/dc = -dW/df = (n / b) sign(y) exp((2 n - 1) log|y| - 3 s / 2)``, all finite at ``y = 0``
     (``log 0 = -inf`` gives 0).
+
+    Double backward is supported: with grad mode on inside ``backward`` (``create_graph=True``, e.g. MAML
+    or a penalty on parameter gradients) the two derivative matrices are rebuilt from the saved inputs
+    by :func:`_derivatives`, out of place and with the ``y = 0`` entries written so that their own
+    derivatives are exact there too; otherwise the saved matrices are used as before.
     """
 
     @staticmethod
@@ -116,18 +121,44 @@ class _Butterworth(torch.autograd.Function):
             ctx.save_for_backward(
                 torch.exp(log_power - 1.5 * softplus) * scale,
                 offset.sign() * torch.exp(log_ratio * (2.0 * order - 1.0) - 1.5 * softplus) * scale,
+                f,
+                c,
+                b,
             )
+            ctx.order = order
         return weights
 
     @staticmethod
-    @torch.autograd.function.once_differentiable
     def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
-        d_bandwidth, d_centre = ctx.saved_tensors
+        d_bandwidth, d_centre = ctx.saved_tensors[:2]
+        if torch.is_grad_enabled():  # double backward: derivatives that carry a graph to f, c and b
+            d_bandwidth, d_centre = _derivatives(*ctx.saved_tensors[2:], ctx.order)
         weighted = grad * d_centre
         grad_f = -weighted.sum(dim=-1) if ctx.needs_input_grad[0] else None
         grad_c = weighted.sum(dim=0) if ctx.needs_input_grad[1] else None
         grad_b = (grad * d_bandwidth).sum(dim=0) if ctx.needs_input_grad[2] else None
         return grad_f, grad_c, grad_b, None
+
+
+def _derivatives(
+    f: torch.Tensor, c: torch.Tensor, b: torch.Tensor, order: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``dW/db`` and ``dW/dc`` of :class:`_Butterworth` as differentiable functions of ``f``, ``c``, ``b``.
+
+    ``dW/dc = (n / b) y |y|^(2n - 2) (1 + |y|^2n)^(-3/2)`` is written with the factor ``y`` outside the
+    exponential and ``|y|^(2n - 2)`` set to its limit at ``y = 0`` (1 for ``n = 1``, else 0), so its
+    derivative there is exact; ``log|y|`` is taken of 1 at ``y = 0`` so that no ``0 * inf`` makes a NaN.
+    """
+    offset = (f.unsqueeze(-1) - c) / b
+    at_centre = offset == 0
+    log_ratio = torch.where(at_centre, 1.0, offset.abs()).log()
+    log_power = log_ratio * (2.0 * order)
+    softplus = torch.nn.functional.softplus(log_power, threshold=50.0)
+    scale = order / b
+    d_bandwidth = torch.where(at_centre, 0.0, torch.exp(log_power - 1.5 * softplus)) * scale
+    even_part = torch.exp(log_ratio * (2.0 * order - 2.0) - 1.5 * softplus)
+    even_part = torch.where(at_centre, 1.0 if order == 1.0 else 0.0, even_part)
+    return d_bandwidth, offset * even_part * scale
 
 
 def _as_tensor(values: torch.Tensor | np.ndarray) -> torch.Tensor:

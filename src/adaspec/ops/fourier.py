@@ -19,6 +19,11 @@ class _WindowedFFT(torch.autograd.Function):
     frame is ``Re(sum_k G_k exp(+2i pi k n / N))``: one unnormalised inverse real FFT once the bins that
     stand for two conjugate bins are halved. Magnitude and power gradients are folded into ``G`` with real
     arithmetic only.
+
+    Double backward (``create_graph=True``, e.g. gradient penalties) is supported: when grad mode is on
+    inside ``backward`` the same adjoint is computed out of place from the saved inputs (the spectrum is
+    recomputed from them, since the one kept by ``forward`` carries no graph), so autograd can
+    differentiate it again; otherwise the in-place first-order code below runs unchanged.
     """
 
     @staticmethod
@@ -39,12 +44,13 @@ class _WindowedFFT(torch.autograd.Function):
         return result
 
     @staticmethod
-    @torch.autograd.function.once_differentiable
     def backward(ctx, grad_output: torch.Tensor):  # type: ignore[override]
         frames, window = ctx.saved_tensors[:2]
         n_fft = frames.shape[-1]
         n_bins = n_fft // 2 + 1 if ctx.onesided else n_fft
         bin_weights = _bin_weights(n_bins, n_fft, ctx.onesided, window.dtype, window.device)
+        if torch.is_grad_enabled():
+            return _differentiable_backward(ctx, grad_output, bin_weights)
         if ctx.output == "complex":
             grad_spectrum = torch.view_as_complex(
                 (torch.view_as_real(grad_output) * bin_weights[:, None]).contiguous()
@@ -68,6 +74,37 @@ class _WindowedFFT(torch.autograd.Function):
         if ctx.needs_input_grad[1]:  # in place: grad_windowed is not needed any more
             grad_window = grad_windowed.mul_(frames).sum(dim=tuple(range(frames.ndim - 1)))
         return grad_frames, grad_window, None, None
+
+
+def _differentiable_backward(ctx, grad_output: torch.Tensor, bin_weights: torch.Tensor) -> tuple:
+    """:class:`_WindowedFFT`'s backward written out of place, from tensors autograd can differentiate: the
+    saved inputs and output, and the spectrum recomputed from the inputs (double backward)."""
+    frames, window = ctx.saved_tensors[:2]
+    n_fft = frames.shape[-1]
+    if ctx.output == "complex":
+        grad_spectrum = torch.view_as_complex(torch.view_as_real(grad_output) * bin_weights[:, None])
+    else:
+        result = ctx.saved_tensors[3]
+        windowed = frames * window
+        spectrum = torch.fft.rfft(windowed) if ctx.onesided else torch.fft.fft(windowed)
+        if ctx.output == "power":
+            coefficient = grad_output * (2.0 * bin_weights)
+        else:
+            # d|X| = (re dre + im dim) / |X|, 0 where |X| = 0 (a safe divisor keeps that branch's gradient 0).
+            silent = result == 0
+            coefficient = (
+                torch.where(silent, 0.0, grad_output / torch.where(silent, 1.0, result)) * bin_weights
+            )
+        grad_spectrum = spectrum * coefficient
+    if ctx.onesided:
+        grad_windowed = torch.fft.irfft(grad_spectrum, n=n_fft, norm="forward")
+    else:
+        grad_windowed = torch.fft.ifft(grad_spectrum, norm="forward").real
+    grad_frames = grad_windowed * window if ctx.needs_input_grad[0] else None
+    grad_window = None
+    if ctx.needs_input_grad[1]:
+        grad_window = (grad_windowed * frames).sum(dim=tuple(range(frames.ndim - 1)))
+    return grad_frames, grad_window, None, None
 
 
 def _bin_weights(n_bins: int, n_fft: int, onesided: bool, dtype: torch.dtype, device: torch.device):

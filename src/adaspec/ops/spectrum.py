@@ -10,7 +10,12 @@ OUTPUTS = ("complex", "magnitude", "power")
 
 
 class _SafeSqrt(torch.autograd.Function):
-    """Square root whose gradient is 0 (not inf/NaN) where the input is 0."""
+    """Square root whose gradient is 0 (not inf/NaN) where the input is 0.
+
+    Double backward is supported: with grad mode on inside ``backward`` (``create_graph=True``) the
+    gradient is formed out of place from the saved output with a safe divisor, so its own derivative is
+    also 0 (not NaN) at 0; otherwise the in-place first-order code runs unchanged.
+    """
 
     @staticmethod
     def forward(ctx, power: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
@@ -19,9 +24,11 @@ class _SafeSqrt(torch.autograd.Function):
         return root
 
     @staticmethod
-    @torch.autograd.function.once_differentiable
     def backward(ctx, grad_root: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
         (root,) = ctx.saved_tensors
+        if torch.is_grad_enabled():
+            zero = root == 0
+            return torch.where(zero, 0.0, grad_root / (2.0 * torch.where(zero, 1.0, root)))
         grad = grad_root / (2.0 * root)
         return grad.masked_fill_(root == 0, 0.0)
 
