@@ -289,7 +289,9 @@ def _add_compare(commands: argparse._SubParsersAction) -> None:
         "--variants",
         help="comma-separated variants, or 'all' (default: the seven STFT trials, mel, mel_learn)",
     )
-    parser.add_argument("--seeds", type=int, default=3, help="seeds per variant, 0..N-1 (default: 3)")
+    parser.add_argument(
+        "--seeds", type=int, default=3, help="seeds per variant, 0..N-1, N <= 1000 (default: 3)"
+    )
     parser.add_argument(
         "--budget", type=int, metavar="EPOCHS", help="epochs per run (default trainer.max_epochs)"
     )

@@ -560,6 +560,8 @@ def test_unknown_or_unavailable_variants_are_refused(base: dict[str, Any], tmp_p
         run_comparison(base, tmp_path, "stft,nope", seeds=1, epochs=1)
     with pytest.raises(UserError, match="--seeds"):
         run_comparison(base, tmp_path, "stft", seeds=0)
+    with pytest.raises(UserError, match=r"--seeds: at most 1000, got 99999999999"):  # hung building configs
+        run_comparison(base, tmp_path, "stft", seeds=99_999_999_999, train_missing=False)
     with pytest.raises(UserError, match="--epochs"):
         run_comparison(base, tmp_path, "stft", seeds=1, epochs=0)
     assert not any(tmp_path.iterdir())

@@ -62,6 +62,9 @@ log = logging.getLogger(__name__)
 
 CSV_FILE = "results.csv"
 MARKDOWN_FILE = "results.md"
+#: Most seeds per variant: each is a training run, and every run's config is resolved before the first trains
+#: (about 15 ms each: a mistyped count such as 99999999999 would hang instead of being refused).
+MAX_SEEDS = 1000
 
 
 @dataclass
@@ -115,9 +118,11 @@ def run_config(base: Mapping[str, Any], variant: str, seed: int, epochs: int | N
     return variant_config(config, variant)
 
 
-def _check_count(option: str, value: Any) -> int:
+def _check_count(option: str, value: Any, most: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise UserError(f"{option}: must be a whole number >= 1, got {value!r}")
+    if most is not None and value > most:
+        raise UserError(f"{option}: at most {most}, got {value}")
     return int(value)  # a numpy integer too (from a sweep), as a plain int for the configs and the header
 
 
@@ -325,7 +330,7 @@ def run_comparison(
     """
     base = resolve_config(config)
     names = parse_variants(variants)
-    seeds = _check_count("--seeds", seeds)
+    seeds = _check_count("--seeds", seeds, most=MAX_SEEDS)
     epochs = _check_count("--epochs", epochs) if epochs is not None else None
     reference = _check_reference(reference, names)
     if overwrite and not train_missing:
