@@ -50,3 +50,20 @@ def test_temporary_glob_finds_the_temporary_files_of_matching_names_only(tmp_pat
         assert not fnmatch(tmp.name, temporary_glob("*.wav"))
         tmp.write_bytes(b"fLaC")
     assert not fnmatch("piano_n060.flac", temporary_glob("*.flac"))
+
+
+def test_an_error_about_the_temporary_file_names_the_file_asked_for(tmp_path: Path) -> None:
+    """Before, an unwritable or missing folder was reported as '<folder>/.x.csv.<pid>.tmp: ...'."""
+    target = tmp_path / "missing" / "x.csv"
+    with pytest.raises(FileNotFoundError) as caught:
+        write_text_atomic(target, "a\n")
+    assert caught.value.filename == str(target)
+
+
+def test_a_failed_rename_names_the_file_asked_for_once(tmp_path: Path) -> None:
+    target = tmp_path / "x.csv"
+    (target / "inside").mkdir(parents=True)  # a folder in the way: the rename fails
+    with pytest.raises(OSError) as caught:
+        write_text_atomic(target, "a\n")
+    assert (caught.value.filename, caught.value.filename2) == (str(target), None)
+    assert [p.name for p in tmp_path.iterdir()] == ["x.csv"]

@@ -30,9 +30,22 @@ def replaced_atomically(path: str | os.PathLike[str]) -> Iterator[Path]:
     try:
         yield tmp
         os.replace(tmp, path)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        _name_the_target(err, tmp, path)
+        raise
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _name_the_target(err: OSError, tmp: Path, path: Path) -> None:
+    """An error about the temporary file (an unwritable folder, a full disk) names ``path``, the file the user
+    asked for, instead of the temporary name."""
+    if err.filename is not None and os.fspath(err.filename) == os.fspath(tmp):
+        err.filename = os.fspath(path)
+        if err.filename2 is not None and os.fspath(err.filename2) == os.fspath(path):
+            err.filename2 = None
 
 
 def temporary_glob(pattern: str) -> str:

@@ -21,7 +21,7 @@ from typing import Any, NoReturn
 from . import __version__
 from ._lightning_logs import quiet_lightning_logs
 from ._seeds import MAX_SEED
-from .errors import UserError, install_hint, one_line
+from .errors import UserError, install_hint, one_line, shown_path
 
 log = logging.getLogger("adaspec")
 
@@ -812,9 +812,9 @@ def _check_utf8_outputs(args: argparse.Namespace) -> None:
     try:
         str(path).encode("utf-8")
     except UnicodeEncodeError:
-        shown = os.fsencode(path).decode("utf-8", "backslashreplace")
         raise UserError(
-            f"{flag} {shown} is not valid UTF-8, which {writer} cannot write to; rename it or choose another"
+            f"{flag} {shown_path(path)} is not valid UTF-8, which {writer} cannot write to; rename it or "
+            "choose another"
         ) from None
 
 

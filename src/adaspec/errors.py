@@ -7,6 +7,11 @@ import stat
 from pathlib import Path
 
 
+def shown_path(path: os.PathLike[str] | str) -> str:
+    """``path`` for a message: a name that is not valid UTF-8 with its odd bytes as ``\\xNN`` escapes."""
+    return os.fsencode(path).decode("utf-8", errors="backslashreplace")
+
+
 class UserError(ValueError):
     """A problem with what the user asked for: a config key, a path, a data file, a checkpoint."""
 

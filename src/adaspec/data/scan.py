@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -11,7 +10,7 @@ import numpy as np
 
 from .._interrupts import ctrl_c_deferred, stop_if_requested
 from .._validation import check_positive_int
-from ..errors import UserError
+from ..errors import UserError, shown_path
 from .audio import AudioDecodeError, load_audio
 from .sources import AudioItem
 
@@ -37,11 +36,6 @@ class ScanResult:
     items: list[AudioItem]
     bad: list[tuple[AudioItem, str]]
     waves: list[np.ndarray] | None
-
-
-def shown_path(path: os.PathLike[str] | str) -> str:
-    """``path`` for a message: a name that is not valid UTF-8 with its odd bytes as ``\\xNN`` escapes."""
-    return os.fsencode(path).decode("utf-8", errors="backslashreplace")
 
 
 def _name_problem(item: AudioItem) -> str | None:

@@ -14,9 +14,8 @@ import torch
 from .._interrupts import ctrl_c_deferred, stop_if_requested
 from ..data import AUDIO_EXTENSIONS, AudioDecodeError, load_audio, split_parts
 from ..data.cropping import fit_length, part_length
-from ..data.scan import shown_path
 from ..data.walk import find_audio_files
-from ..errors import not_a_file_reason
+from ..errors import not_a_file_reason, shown_path
 from ..evaluation import format_predictions, mean_file_probs, top_k, vote
 from .checkpoints import LoadedModel, load_classifier
 from .datamodule import clip_samples

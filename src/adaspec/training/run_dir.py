@@ -22,12 +22,15 @@ from ..config import (
     save_config,
     summarize_differences,
 )
-from ..errors import UserError, not_a_file_reason
+from ..errors import UserError, not_a_file_reason, shown_path
 from .workdir import comparable_data_paths
 
 log = logging.getLogger(__name__)
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._=+-]*$")
+#: Longest run name: its lock file ``.<name>.lock`` and temporary folders beside the run must stay within
+#: the 255 bytes a file name may have.
+MAX_NAME_LENGTH = 200
 
 
 @dataclass(frozen=True)
@@ -98,9 +101,11 @@ def check_run_name(name: str) -> str:
     """
     if not _NAME.match(name):
         raise UserError(
-            f"run name {name!r} must be ASCII letters, digits and ._=+-, starting with a letter or digit "
-            "(no slashes, spaces or accents)"
+            f"run name '{shown_path(name)}' must be ASCII letters, digits and ._=+-, starting with a letter "
+            "or digit (no slashes, spaces or accents)"
         )
+    if len(name) > MAX_NAME_LENGTH:
+        raise UserError(f"run name {name[:20]}... is {len(name)} characters long; at most {MAX_NAME_LENGTH}")
     return name
 
 
