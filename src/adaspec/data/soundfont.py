@@ -14,6 +14,7 @@ import io
 import logging
 import multiprocessing
 import os
+import re
 import signal
 import sys
 import time
@@ -29,7 +30,8 @@ from .._atomic import replaced_atomically, temporary_glob, write_text_atomic
 from .._interrupts import CAN_HOLD, HELD_SIGNALS, signals_held
 from .._locks import held_lock
 from .._validation import check_positive_int
-from ..errors import FileProblem, UserError
+from ..errors import FileProblem, UserError, not_a_file_reason, shown_path
+from .audio import AUDIO_EXTENSIONS
 from .gm_families import DEFAULT_SPLITS, PROGRAM_FAMILY, lineage_of
 from .notes import (
     AUDIO_FORMATS,
@@ -43,6 +45,7 @@ from .notes import (
     render_job,
 )
 from .sources import SPLITS
+from .walk import is_file_or_broken_link
 
 __all__ = [
     "AUDIO_FORMATS",
@@ -85,6 +88,12 @@ _OLD_PARTIAL = ".partial"  # suffix of a clip being written in earlier versions 
 #: parent folder does not matter and every path to the folder (a link, ``./out/``) names the same lock.
 RENDER_LOCK = ".render.lock"
 
+#: A clip's file name as :func:`clip_name` writes it (any format a render writes).
+_CLIP_NAME = re.compile(
+    r".+_p(?P<program>\d{3})_n(?P<pitch>\d{3})_v(?P<velocity>\d{3})\.(?:" + "|".join(AUDIO_FORMATS) + ")"
+)
+_EXAMPLES = 3  # foreign files named in a refusal
+
 
 @dataclass(frozen=True)
 class RenderSummary:
@@ -125,7 +134,7 @@ class RenderSummary:
             )
         else:
             missing = "; no program missing"
-        folder = os.fsencode(self.out_dir).decode("utf-8", errors="backslashreplace")  # printable
+        folder = shown_path(self.out_dir)
         return (
             f"Wrote {self.clips_written} clips from {self.fonts} SoundFonts x {self.programs} programs to "
             f"{folder} in {self.seconds:.1f} s ({rate:.0f} clips/s); manifest {self.manifest.name} "
@@ -341,9 +350,105 @@ def _remove_partial_clips(out_dir: Path) -> None:
                 partial.unlink(missing_ok=True)
 
 
+def _is_render_clip(relative: str) -> bool:
+    """Whether ``relative`` (a POSIX path in the dataset folder) is a path a render writes a clip to:
+    ``<family>/<clip_name>``, the program's family folder, a note in 0..127, a velocity in 1..127."""
+    family, _, name = relative.partition("/")
+    match = _CLIP_NAME.fullmatch(name)
+    return (
+        match is not None
+        and "/" not in name
+        and PROGRAM_FAMILY.get(int(match["program"])) == family
+        and int(match["pitch"]) <= 127
+        and 1 <= int(match["velocity"]) <= 127
+    )
+
+
+def _not_a_render_manifest(manifest: Path) -> str | None:
+    """Why ``manifest`` is not a ``manifest.csv`` that a render wrote, or ``None`` when it is one: its
+    header is :data:`MANIFEST_COLUMNS` and each row has as many cells and a render's clip path."""
+    reason = not_a_file_reason(manifest)
+    if reason is not None:
+        return reason
+    try:
+        with open(manifest, encoding="utf-8", newline="") as handle:
+            reader = csv.reader(handle)
+            header = next(reader, None)
+            if header is None:
+                return "it is empty"
+            if tuple(header) != MANIFEST_COLUMNS:
+                return f"its header is not {','.join(MANIFEST_COLUMNS)}"
+            for row in reader:
+                if len(row) != len(MANIFEST_COLUMNS) or not _is_render_clip(row[0]):
+                    return f"line {reader.line_num} is no clip of a render"
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        return f"it cannot be read ({error})"
+    return None
+
+
+def _check_manifest_is_a_render(out_dir: Path) -> None:
+    """Refuse, before anything is touched, a ``manifest.csv`` in ``out_dir`` that no render wrote: the
+    render would replace it (a user's own manifest, lost).
+
+    Raises:
+        FileProblem: naming the file, why, and what to do.
+    """
+    manifest = out_dir / "manifest.csv"
+    if not manifest.exists() and not manifest.is_symlink():
+        return
+    reason = _not_a_render_manifest(manifest)
+    if reason is not None:
+        raise FileProblem(
+            manifest,
+            f"not a manifest that adaspec data instruments wrote ({reason}), and a render into "
+            f"{shown_path(out_dir)} would replace it: choose another --out, or remove that file",
+        )
+
+
+def _audio_files(out_dir: Path) -> list[str]:
+    """The audio files that a class-folder scan of ``out_dir`` would take (``<folder>/**/<file>`` with an
+    extension of :data:`~adaspec.data.audio.AUDIO_EXTENSIONS`, any case, hidden ones skipped), as sorted
+    POSIX paths relative to ``out_dir``."""
+    suffixes = {f".{ext}" for ext in AUDIO_EXTENSIONS}
+    found: list[str] = []
+    for folder in out_dir.iterdir():
+        if folder.name.startswith(".") or not folder.is_dir():
+            continue
+        for path in folder.rglob("*"):
+            relative = path.relative_to(out_dir)
+            if (
+                path.suffix.lower() in suffixes
+                and not any(part.startswith(".") for part in relative.parts)
+                and is_file_or_broken_link(path)
+            ):
+                found.append(relative.as_posix())
+    return sorted(found)
+
+
+def _check_no_foreign_audio(out_dir: Path) -> None:
+    """Refuse, before anything is touched, audio files in ``out_dir``'s folders that no render writes
+    (another dataset copied there): a training on the folder would mix them with the rendered clips.
+    Clips of an earlier render (another format, grid or font, an interrupted render) are not refused.
+
+    Raises:
+        UserError: naming the folder, the count and the first files, and what to do.
+    """
+    foreign = [path for path in _audio_files(out_dir) if not _is_render_clip(path)]
+    if foreign:
+        shown = ", ".join(shown_path(path) for path in foreign[:_EXAMPLES])
+        more = f" and {len(foreign) - _EXAMPLES} more" if len(foreign) > _EXAMPLES else ""
+        noun, them = ("file", "it") if len(foreign) == 1 else ("files", "them")
+        raise UserError(
+            f"{shown_path(out_dir)} holds {len(foreign)} audio {noun} that no render wrote ({shown}{more}); "
+            f"rendering there would mix {them} with its clips into one dataset: choose another --out "
+            f"(a new or empty folder, or an earlier render's), or move {them} out"
+        )
+
+
 def _forget_previous_render(out_dir: Path) -> None:
-    """Remove the manifest of an earlier render (its clips are about to be overwritten, so an interrupted
-    render must not leave it to be taken for complete) and clips left half-written by a killed one."""
+    """Remove the manifest of an earlier render (:func:`_check_manifest_is_a_render` checked that it is
+    one; its clips are about to be overwritten, so an interrupted render must not leave it to be taken
+    for complete) and clips left half-written by a killed one."""
     (out_dir / "manifest.csv").unlink(missing_ok=True)
     _remove_partial_clips(out_dir)
 
@@ -359,12 +464,9 @@ def render_locked(out_dir: Path) -> contextlib.AbstractContextManager[None]:
     return held_lock(out_dir / RENDER_LOCK, out_dir, doing="rendered into", noun="dataset folder")
 
 
-def _stale_files(out_dir: Path, written: set[str], audio_format: str) -> int:
-    count = 0
-    for path in out_dir.glob(f"*/*.{audio_format}"):
-        if path.relative_to(out_dir).as_posix() not in written:
-            count += 1
-    return count
+def _stale_files(out_dir: Path, written: set[str]) -> int:
+    """The audio files in ``out_dir``'s folders (any format) that are not in ``written``."""
+    return sum(1 for path in _audio_files(out_dir) if path not in written)
 
 
 def _write_manifest(path: Path, rows: list[tuple[str, ...]]) -> None:
@@ -447,6 +549,8 @@ def _render_into(
         The jobs' outcomes and the manifest's rows.
     """
     _check_family_folders(out, {job.program for job in jobs})
+    _check_manifest_is_a_render(out)
+    _check_no_foreign_audio(out)
     _forget_previous_render(out)
     try:
         outcomes = _run_jobs(jobs, workers, progress)
@@ -459,9 +563,15 @@ def _render_into(
             f"no clip rendered into {out}: every note was silent or every program missing from the fonts"
         )
     _write_manifest(out / "manifest.csv", rows)
-    stale = _stale_files(out, {row[0] for row in rows}, jobs[0].spec.audio_format)
+    stale = _stale_files(out, {row[0] for row in rows})
     if stale:
-        logger.warning("%d audio files in %s are not in manifest.csv (left from an earlier run)", stale, out)
+        logger.warning(
+            "%d audio files in %s are not in manifest.csv (left from an earlier run, of another grid, font "
+            "or format); training on its class folders would take them too: train from manifest.csv "
+            "or remove them",
+            stale,
+            out,
+        )
     return outcomes, rows
 
 
@@ -478,8 +588,12 @@ def render_dataset(
 
     Every font is checked before anything is rendered. Jobs are (font, program) pairs run over a process
     pool; each clip depends only on its job, and the manifest rows are sorted by path, so the output is
-    byte-identical for any ``workers``. Existing files of the same names are overwritten; other audio
-    files already in ``out_dir`` are counted in a warning (they are not in the manifest). An earlier
+    byte-identical for any ``workers``. ``out_dir`` must be new, empty or an earlier render's folder:
+    a ``manifest.csv`` that no render wrote (its header is not :data:`MANIFEST_COLUMNS`, or a row is no
+    render's clip path) and audio files that no render writes (not ``<family>/<clip_name>``) are refused
+    before anything is touched, so neither a user's manifest is replaced nor another dataset's files
+    mixed in. Existing clips of the same names are overwritten; an earlier render's other clips (another
+    grid, font or format) are counted in a warning (they are not in the manifest). An earlier
     ``manifest.csv`` is removed before the first clip is written and the new one is written last, and
     every clip is renamed into place once complete: after an interrupted render the folder has no
     manifest and no half-written clip, and rendering again completes it. The render holds the folder's
@@ -505,9 +619,11 @@ def render_dataset(
     Raises:
         SoundFontError: for a missing, unreadable or corrupt font, two fonts with the same stem or file,
             or a stem that is not UTF-8.
-        FileProblem: for a family folder's name that ``out_dir`` holds as a file.
+        FileProblem: for a family folder's name that ``out_dir`` holds as a file, or a ``manifest.csv``
+            there that no render wrote.
         UserError: if no font is given, no clip is left (every note silent or every program missing),
-            or another process renders into ``out_dir`` (naming it and that process).
+            ``out_dir`` holds audio files that no render writes, or another process renders into
+            ``out_dir`` (naming it and that process).
         ValueError: for a wrong ``workers``, ``splits`` or ``programs``.
     """
     start = time.perf_counter()
