@@ -391,3 +391,12 @@ def test_a_compression_given_with_such_a_front_end_is_kept(source: dict | None, 
 def test_compression_still_defaults_to_db_after_a_spectrogram() -> None:
     for overrides in ([], ["frontend.name=cqt"], ["frontend.name=leaf", "frontend.name=stft"]):
         assert resolve_config(None, [*ROOT, *overrides])["model"]["compression"] == "db"
+
+
+@pytest.mark.parametrize(("suffix", "kind"), [(".toml", "TOML"), (".ini", "INI")])
+def test_a_toml_or_ini_config_is_refused_by_its_format(tmp_path: Path, suffix: str, kind: str) -> None:
+    """Before: YAML's "expected '<document start>', but found '<block mapping start>'" for a TOML table."""
+    config = tmp_path / f"config{suffix}"
+    config.write_text('[data]\nroot = "x"\n\n[model]\nbackbone = "small_cnn"\n')
+    with pytest.raises(UserError, match=rf"^{config}: {kind} config files are not read; give a YAML or JSON"):
+        resolve_config(config)

@@ -106,6 +106,10 @@ def default_config() -> dict[str, Any]:
     return config
 
 
+#: Config formats that are not read, by suffix.
+_OTHER_FORMATS = {".toml": "TOML", ".ini": "INI", ".cfg": "INI"}
+
+
 def load_config_file(path: str | Path, what: str = "config", entries: str = "sections") -> dict[str, Any]:
     """Parse a YAML (or JSON, which YAML reads too) file into a mapping.
 
@@ -125,6 +129,9 @@ def load_config_file(path: str | Path, what: str = "config", entries: str = "sec
         raise UserError(f"{path}: {what} file not found")
     if reason is not None:
         raise UserError(f"{path}: {reason}; give a YAML or JSON {what} file")
+    if path.suffix.lower() in _OTHER_FORMATS:  # YAML would fail on it with a line that says nothing
+        kind = _OTHER_FORMATS[path.suffix.lower()]
+        raise UserError(f"{path}: {kind} {what} files are not read; give a YAML or JSON {what} file")
     try:
         text = path.read_text(encoding="utf-8")
         data = (
