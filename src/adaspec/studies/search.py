@@ -1,6 +1,8 @@
 """``adaspec search``: Optuna TPE search with median pruning over any config keys, on a shared study.
 
-Layout of ``<runs_dir>/search-<study>/``: ``optuna.db`` (the default SQLite storage), ``trial-NNNN/``
+Layout of ``<runs_dir>/search-<study>/``: ``optuna.db`` (the default SQLite storage), ``study.json`` (the
+storage and creation identity of the study whose trials the folder holds: a search of a study of that name
+in another storage is refused), ``trial-NNNN/``
 (one ordinary run directory per trial, named by its Optuna trial number), ``best_config.yaml`` (the base
 config with the best trial's parameters, ready for ``adaspec train``), ``trials.csv`` and ``search.md``.
 
@@ -58,11 +60,15 @@ from ..training.train import train
 from .pruning import PruningCallback
 from .space import Dimension, apply_params, check_single_process, load_space
 from .storage import (
+    DEFAULT_DATABASE,
     DEFAULT_HEARTBEAT_SECONDS,
     StudyLock,
     check_persistent,
+    check_study_folder,
     display_url,
     open_storage,
+    read_study_record,
+    record_study,
 )
 
 log = logging.getLogger(__name__)
@@ -119,7 +125,7 @@ class SearchResult:
 
 def default_storage(out_dir: Path) -> str:
     """The SQLite URL of ``out_dir/optuna.db`` (absolute, so every worker names the same file)."""
-    return f"sqlite:///{(out_dir / 'optuna.db').resolve()}"
+    return f"sqlite:///{(out_dir / DEFAULT_DATABASE).resolve()}"
 
 
 def _check_positive(option: str, value: Any) -> int:
@@ -341,7 +347,9 @@ class _Objective:
         folder = self.out_dir / name
         trial.set_user_attr(RUN_DIR_ATTR, str(folder))
         log.info("trial %d: %s", trial.number, ", ".join(f"{k}={v}" for k, v in params.items()))
-        # Trial numbers are never reused within a study, so a folder of that name is from a deleted study.
+        # Trial numbers are never reused within a study, and the search folder's study record says that its
+        # trials are of this storage (checked at the start): a folder of that name is from a study of this
+        # name deleted from this storage.
         if (folder / "config.yaml").is_file():
             log.warning("%s holds a run of an earlier study of that name; replacing it", folder)
         return name
@@ -445,7 +453,8 @@ def run_search(
         trials: the study's budget of completed + pruned + running trials.
         study_name: the Optuna study name (also the folder ``search-<study_name>``).
         runs_dir: parent of the search folder.
-        storage: an SQLAlchemy URL; default the SQLite file ``search-<study_name>/optuna.db``.
+        storage: an SQLAlchemy URL; default the SQLite file ``search-<study_name>/optuna.db`` (an SQLite
+            file's missing parent folders are created).
         space: a YAML/JSON search-space file; default :data:`~adaspec.studies.space.DEFAULT_SPACE`.
         timeout: stop taking new trials after this many seconds.
         settings: sampler and pruner settings.
@@ -454,7 +463,8 @@ def run_search(
         The study's trials, how many this worker ran, and the best trial.
 
     Raises:
-        UserError: a bad space, budget, study name or storage URL.
+        UserError: a bad space, budget, study name or storage URL, or a search folder that holds the
+            trials of a study of that name in another storage (see :func:`~.storage.check_study_folder`).
     """
     settings = settings or SearchSettings()
     folder = _search_folder(study_name)
@@ -476,10 +486,15 @@ def run_search(
     # Optuna's note on loading a study ("Using an existing study ...") is left out: a study of another
     # config is refused just after it, in one line; the note below says how many trials it holds.
     optuna.logging.set_verbosity(logging.WARNING)
+    check_study_folder(url, study_name, out_dir, read_study_record(out_dir))  # before the lock's file
     lock = StudyLock(url, study_name)
     with lock.held():
-        study = _create_study(open_storage(url, settings.heartbeat_seconds), study_name, settings)
+        opened = open_storage(url, settings.heartbeat_seconds)
+        record = read_study_record(out_dir)  # again: another worker may have written it meanwhile
+        check_study_folder(url, study_name, out_dir, record, opened)
+        study = _create_study(opened, study_name, settings)
         check_same_base(study, base, dimensions)
+        record_study(opened, study, url, out_dir, record)
     optuna.logging.set_verbosity(logging.WARNING if quiet else logging.INFO)
     held = len(study.get_trials(deepcopy=False))
     if held:
