@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import zipfile
 from pathlib import Path
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
+import yaml
 
 from adaspec.config import resolve_config
 from adaspec.errors import UserError
@@ -222,3 +224,22 @@ def test_another_program_s_hyper_parameters_are_named_with_the_path(
     with pytest.raises(UserError) as info:
         load_classifier(path)
     assert str(info.value).startswith(f"{path}: ") and reason in str(info.value)
+
+
+def test_a_checkpoint_of_another_config_in_a_run_directory_is_named_in_a_warning(
+    trained_run: TrainResult, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A best.ckpt copied in from another run was evaluated silently, its reports written into this run."""
+    with caplog.at_level(logging.WARNING, logger="adaspec.training.checkpoints"):
+        load_classifier(trained_run.paths.root)
+    assert not caplog.records  # its own checkpoint: nothing to say
+    copy = Path(shutil.copytree(trained_run.paths.root, tmp_path / "copy"))
+    config = yaml.safe_load((copy / "config.yaml").read_text(encoding="utf-8"))
+    config["optim"]["lr"] = 0.123
+    (copy / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="adaspec.training.checkpoints"):
+        loaded = load_classifier(copy)
+    assert loaded.config["optim"]["lr"] != 0.123  # the checkpoint's own config builds the model
+    (record,) = caplog.records
+    assert "was trained with another config than" in record.getMessage()
+    assert "optim.lr" in record.getMessage() and "-> 0.123" not in record.getMessage()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import pickle
 import re
@@ -13,12 +14,14 @@ from typing import Any
 
 import torch
 
-from ..config import config_differences, resolve_config
+from ..config import config_differences, load_config_file, resolve_config
 from ..errors import UserError, not_a_file_reason, one_line
 from ..models import Classifier
 from .builders import build_classifier
-from .run_dir import RunPaths
+from .run_dir import RunPaths, training_differences
 from .workdir import WORKDIR_KEY, rebase_data_paths, recorded_folders, training_folder
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -238,6 +241,8 @@ def load_classifier(target: str | Path, config: Mapping[str, Any] | None = None)
     checkpoint = read_checkpoint(path)
     hyper_parameters = checkpoint["hyper_parameters"]
     saved_config = hyper_parameters["config"]
+    if config is None and run is not None:
+        _warn_if_foreign(path, run, saved_config)
     class_names = list(hyper_parameters["class_names"])
     chosen = dict(config if config is not None else saved_config)
     data_folder, searched = None, ()
@@ -271,6 +276,26 @@ def load_classifier(target: str | Path, config: Mapping[str, Any] | None = None)
         data_folder=data_folder,
         searched_folders=searched,
     )
+
+
+def _warn_if_foreign(path: Path, run: RunPaths, saved_config: Mapping[str, Any]) -> None:
+    """Warn when a run directory's checkpoint was trained with another config than the run's
+    ``config.yaml`` (a checkpoint copied in from another run): the model is the checkpoint's, and reports
+    written into the run directory would describe it."""
+    if not run.config.is_file():
+        return
+    try:
+        differences = training_differences(load_config_file(run.config), saved_config)
+    except UserError:  # an unreadable config.yaml: the checkpoint's own config is used, as always
+        return
+    if differences:
+        log.warning(
+            "%s was trained with another config than %s (%s: the run's value -> the checkpoint's); using the "
+            "checkpoint's",
+            path,
+            run.config,
+            "; ".join(differences[:3]),
+        )
 
 
 def _build_model(path: Path, config: Mapping[str, Any], n_classes: int) -> tuple[dict[str, Any], Classifier]:
