@@ -148,13 +148,19 @@ def extends_epochs(paths: RunPaths, config: Mapping[str, Any]) -> bool:
     machine-only keys): the run is then trained further from its ``last.ckpt``. The learning-rate
     schedule decays per epoch whatever the epoch budget, so that ends as a run begun with the larger
     budget would (until early stopping ends it)."""
+    return _epoch_budget_change(paths, config) == "larger"
+
+
+def _epoch_budget_change(paths: RunPaths, config: Mapping[str, Any]) -> str | None:
+    """``"larger"`` or ``"smaller"`` where ``config`` differs from the run's saved one only by
+    ``trainer.max_epochs`` (and the machine-only keys); ``None`` otherwise."""
     if not paths.config.exists():
-        return False
+        return None
     saved = load_config_file(paths.config)
-    before = saved.get("trainer", {}).get("max_epochs")
-    if not isinstance(before, int) or config["trainer"]["max_epochs"] <= before:
-        return False
-    return not training_differences(saved, config)
+    before, after = saved.get("trainer", {}).get("max_epochs"), config["trainer"]["max_epochs"]
+    if not isinstance(before, int) or after == before or training_differences(saved, config):
+        return None
+    return "larger" if after > before else "smaller"
 
 
 def check_same_config(paths: RunPaths, config: Mapping[str, Any], remedy: str) -> None:
@@ -306,6 +312,14 @@ def plan_run_dir(
     if extends_epochs(paths, config):
         log.info(
             "training %s further, up to trainer.max_epochs=%d", paths.root, config["trainer"]["max_epochs"]
+        )
+    elif _epoch_budget_change(paths, config) == "smaller":
+        saved = load_config_file(paths.config)["trainer"]["max_epochs"]
+        asked = config["trainer"]["max_epochs"]
+        raise UserError(
+            f"{paths.root} was trained with trainer.max_epochs={saved}, more than the {asked} asked for: "
+            f"give trainer.max_epochs={saved} or more to resume it, another --name, or --overwrite to train "
+            "it afresh"
         )
     else:
         check_same_config(paths, config, "use another --name or --overwrite")
