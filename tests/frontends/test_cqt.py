@@ -577,3 +577,12 @@ def test_invalid_parameters_raise_value_error_naming_them(kwargs, name):
 def test_negative_gamma_raises():
     with pytest.raises(ValueError, match="gamma"):
         adaspec.VQT(gamma=-1.0)
+
+
+def test_a_lowest_bin_that_its_width_takes_past_nyquist_suggests_filter_scale():
+    """A tiny ``filter_scale`` widens every filter: the message only said "lower f_min"."""
+    with pytest.raises(ValueError, match=r"so no bin fits; lower f_min, or raise filter_scale") as info:
+        adaspec.CQT(sample_rate=8000, hop_length=64, f_min=1000.0, n_bins=12, filter_scale=1e-3)
+    assert "f_min=1000 Hz is too high" in str(info.value)
+    with pytest.raises(ValueError, match=r"so no bin fits; lower f_min$"):  # above Nyquist: f_min alone
+        adaspec.CQT(sample_rate=8000, hop_length=64, f_min=5000.0, n_bins=1)

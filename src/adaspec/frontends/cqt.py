@@ -641,8 +641,10 @@ def _refuse_lowest_bin(f_min: float, reach: float, sample_rate: float, gamma: fl
             f"gamma / 2, which takes even the lowest bin's filter ({f_min:g} Hz) past the Nyquist "
             f"frequency {nyquist:g} Hz"
         )
+    # below Nyquist, the filter's width takes it past: a larger filter_scale narrows every filter
+    remedy = "lower f_min" if f_min >= nyquist else "lower f_min, or raise filter_scale (narrower filters)"
     raise ValueError(
         f"f_min={f_min:g} Hz is too high for sample_rate={sample_rate:g}: the lowest bin's filter reaches "
         f"{reach:.1f} Hz, above the Nyquist frequency {nyquist:g} Hz (sample_rate / 2), so no bin fits; "
-        "lower f_min"
+        f"{remedy}"
     )
