@@ -586,3 +586,20 @@ def test_a_lowest_bin_that_its_width_takes_past_nyquist_suggests_filter_scale():
     assert "f_min=1000 Hz is too high" in str(info.value)
     with pytest.raises(ValueError, match=r"so no bin fits; lower f_min$"):  # above Nyquist: f_min alone
         adaspec.CQT(sample_rate=8000, hop_length=64, f_min=5000.0, n_bins=1)
+
+
+@pytest.mark.parametrize("trained", ["kernel_real", "kernel_imag"])
+def test_one_kernel_trained_alone_gets_its_gradient(trained):
+    """With ``kernel_real`` frozen by hand, ``learn_kernels`` read False and the direct CQT took its
+    spectral fast path, whose output does not depend on the kernels: ``kernel_imag`` never trained."""
+    module = adaspec.CQT(
+        sample_rate=8000, hop_length=64, f_min=200.0, n_bins=12, algorithm="direct", learn_kernels=True
+    )
+    frozen = "kernel_imag" if trained == "kernel_real" else "kernel_real"
+    getattr(module, frozen).requires_grad_(False)
+    assert module.learn_kernels
+    module(torch.randn(2, 4000)).abs().sum().backward()
+    grad = getattr(module, trained).grad
+    assert grad is not None and torch.isfinite(grad).all() and grad.abs().max() > 0
+    module.learn_kernels = False
+    assert not module.kernel_real.requires_grad and not module.kernel_imag.requires_grad

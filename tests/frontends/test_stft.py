@@ -344,3 +344,23 @@ def test_frequencies_follow_numpy_fft_bins(n_fft, onesided):
     )(x)[:, 0]  # fmt: skip
     peaks = np.sort(stft.frequencies[power > 0.1 * power.max()].numpy())
     np.testing.assert_allclose(peaks, [tone] if onesided else [-tone, tone], rtol=1e-12)
+
+
+@pytest.mark.parametrize("trained", ["kernel_real", "kernel_imag"])
+def test_one_kernel_trained_alone_gets_its_gradient_and_matches_torch(signal_factory, trained):
+    """With only ``kernel_imag`` requiring grad (``kernel_real`` frozen by hand), the forward took the FFT
+    path, whose output does not depend on the kernels: the output had no graph and ``kernel_imag`` never
+    trained."""
+    x = signal_factory((2, 400), dtype=torch.float64)
+    stft = adaspec.STFT(n_fft=32, win_length=27, hop_length=8, learn_kernels=True, dtype=torch.float64)
+    frozen = "kernel_imag" if trained == "kernel_real" else "kernel_real"
+    getattr(stft, frozen).requires_grad_(False)
+    assert stft.learn_kernels and not stft.uses_fft()
+    spectrum = stft(x)
+    reference = torch.stft(x, 32, 8, 27, window=scipy_window("hann", 27, torch.float64), return_complex=True)
+    assert_close_to(spectrum.detach(), reference, torch.float64)
+    spectrum.abs().sum().backward()
+    assert getattr(stft, trained).grad is not None and getattr(stft, trained).grad.abs().sum() > 0
+    assert getattr(stft, frozen).grad is None
+    stft.learn_kernels = False
+    assert not stft.kernel_real.requires_grad and not stft.kernel_imag.requires_grad and stft.uses_fft()

@@ -67,3 +67,22 @@ def test_frame_count_refuses_what_frame_signal_refuses() -> None:
         frame_count(10, 64, 16, center=False)
     with pytest.raises(ValueError, match="hop_length"):
         frame_count(100, 64, 0, center=True)
+
+
+@pytest.mark.parametrize("pad_mode", ["reflect", "constant", "replicate", "circular"])
+@pytest.mark.parametrize("shape", [(300,), (2, 3, 300)])
+def test_frame_signal_takes_any_leading_axes(pad_mode, shape) -> None:
+    """A 1-D signal was padded along a unit axis with center=True: zeros frames ("constant",
+    "replicate") or a RuntimeError; (batch, channel, time) failed for every mode but "constant"."""
+    x = np.random.default_rng(2).standard_normal(shape)
+    frames = frame_signal(torch.from_numpy(x), 64, 20, center=True, pad_mode=pad_mode)
+    numpy_mode = {"replicate": "edge", "circular": "wrap"}.get(pad_mode, pad_mode)
+    padded = np.pad(x, [(0, 0)] * (x.ndim - 1) + [(32, 32)], mode=numpy_mode)
+    expected = np.swapaxes(librosa.util.frame(padded, frame_length=64, hop_length=20), -1, -2)
+    np.testing.assert_array_equal(frames.numpy(), expected)
+    assert frames.shape[-2] == frame_count(300, 64, 20, center=True)
+
+
+def test_frame_signal_refuses_a_0d_waveform() -> None:
+    with pytest.raises(ValueError, match=r"waveform must have shape \(\.\.\., time\)"):
+        frame_signal(torch.tensor(1.0), 4, 2, center=True, pad_mode="constant")

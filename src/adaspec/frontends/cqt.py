@@ -332,13 +332,15 @@ class VQT(DerivedTables):
 
     @property
     def learn_kernels(self) -> bool:
-        """Whether the time-domain kernels ``kernel_real`` and ``kernel_imag`` are trained."""
-        return self.kernel_real.requires_grad
+        """Whether the time-domain kernels are trained: ``True`` while ``kernel_real`` or ``kernel_imag``
+        requires grad (also when only one does: the direct algorithm then takes its time-domain path, as the
+        spectral fast path gives the kernels no gradient); setting it sets both."""
+        return self.kernel_real.requires_grad or self.kernel_imag.requires_grad
 
     @learn_kernels.setter
     def learn_kernels(self, value: bool) -> None:
         flag = check_flag("learn_kernels", value)
-        if self.kernel_real.requires_grad and not flag:
+        if self.learn_kernels and not flag:
             self._kernel_check = ()  # trained kernels: no verdict until the next eager check
         self.kernel_real.requires_grad_(flag)
         self.kernel_imag.requires_grad_(flag)

@@ -147,13 +147,15 @@ class STFT(nn.Module):
 
     @property
     def learn_kernels(self) -> bool:
-        """Whether the real and imaginary Fourier kernels are trained."""
-        return self.kernel_real.requires_grad
+        """Whether the Fourier kernels are trained: ``True`` while ``kernel_real`` or ``kernel_imag`` requires
+        grad (also when only one does, e.g. the other frozen by hand: the forward then takes the dense path,
+        the FFT path has no gradient for the kernels); setting it sets both."""
+        return self.kernel_real.requires_grad or self.kernel_imag.requires_grad
 
     @learn_kernels.setter
     def learn_kernels(self, value: bool) -> None:
         flag = check_flag("learn_kernels", value)
-        if self.kernel_real.requires_grad and not flag:
+        if self.learn_kernels and not flag:
             self._dft_check = ()  # trained kernels: no verdict until the next eager check
         self.kernel_real.requires_grad_(flag)
         self.kernel_imag.requires_grad_(flag)

@@ -21,28 +21,30 @@ def normalize_pad_mode(pad_mode: str) -> str:
 def frame_signal(
     waveform: torch.Tensor, frame_length: int, hop_length: int, *, center: bool, pad_mode: str
 ) -> torch.Tensor:
-    """Cut ``(batch, time)`` signals into overlapping frames.
+    """Cut ``(..., time)`` signals (typically ``(batch, time)``) into overlapping frames.
 
     With ``center=True`` the signal is padded by ``frame_length // 2`` on both sides first, so frame ``t``
     is centred on sample ``t * hop_length`` (torch.stft and librosa convention).
 
     Args:
-        waveform: ``(batch, time)`` real tensor.
+        waveform: ``(..., time)`` real tensor, usually ``(batch, time)``.
         frame_length: samples per frame (``n_fft``).
         hop_length: samples between frame starts.
         center: pad so that frames are centred on multiples of ``hop_length``.
         pad_mode: one of ``PAD_MODES`` (or a numpy name, ``"edge"`` or ``"wrap"``).
 
     Returns:
-        A ``(batch, n_frames, frame_length)`` strided view (no copy) of the (padded) signal.
+        A ``(..., n_frames, frame_length)`` strided view (no copy) of the (padded) signal.
 
     Raises:
-        ValueError: for a non-positive frame or hop length, an unknown padding mode, or a signal too short
-            for the padding mode or for a single frame.
+        ValueError: for a 0-d waveform, a non-positive frame or hop length, an unknown padding mode, or a
+            signal too short for the padding mode or for a single frame.
     """
     frame_length = check_positive_int("frame_length", frame_length)
     hop_length = check_positive_int("hop_length", hop_length)
     pad_mode = normalize_pad_mode(pad_mode)
+    if waveform.ndim == 0:
+        raise ValueError("waveform must have shape (..., time), got a 0-d tensor")
     length = waveform.shape[-1]
     if center:
         pad = frame_length // 2
@@ -59,7 +61,12 @@ def frame_signal(
             )
         if length == 0:
             raise ValueError("input has 0 samples")
-        waveform = F.pad(waveform.unsqueeze(1), (pad, pad), mode=pad_mode).squeeze(1)
+        if waveform.ndim == 2:
+            waveform = F.pad(waveform.unsqueeze(1), (pad, pad), mode=pad_mode).squeeze(1)
+        else:  # F.pad pads the last axis of (batch, channel, time): unsqueeze(1) would pad a 1-D one across
+            leading = waveform.shape[:-1]
+            rows = F.pad(waveform.reshape(-1, 1, length), (pad, pad), mode=pad_mode)
+            waveform = rows.reshape(*leading, length + 2 * pad)
     elif length < frame_length:
         raise ValueError(
             f"input of {length} samples is shorter than n_fft={frame_length} with center=False; no frame fits"
