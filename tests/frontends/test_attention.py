@@ -194,3 +194,10 @@ def test_second_order_gradients_match_finite_differences(combine):
         return torch.func.functional_call(module, dict(zip(names, values, strict=True)), (x,))
 
     assert torch.autograd.gradgradcheck(run, (x, *params))
+
+
+@pytest.mark.parametrize("reduction", [1e-300, 1e-9])
+def test_a_reduction_asking_for_too_many_weights_is_named(reduction):
+    """1e-300 failed inside nn.Linear with a TypeError; 1e-9 tried to allocate 16 x 1.6e10 weights."""
+    with pytest.raises(ValueError, match=r"^reduction=.* gives a hidden width of .* for 16 bands"):
+        adaspec.TFAttention(16, reduction=reduction)

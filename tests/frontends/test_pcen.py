@@ -178,3 +178,31 @@ def test_a_time_constant_too_short_to_smooth_names_time_constant():
         adaspec.PCEN(4, time_constant=1e-20, sample_rate=SR, hop_length=HOP)
     module = adaspec.PCEN(4, time_constant=1e-9, sample_rate=SR, hop_length=HOP, dtype=torch.float64)
     assert 0.0 < float(module.s.detach()[0]) < 1.0
+
+
+def numpy_first_frame_pcen(energy, alpha, delta, r, s, eps):
+    """PCEN with ``M[0] = E[0]`` (LEAF's state), as a plain float64 loop over frames."""
+    smoother, previous = np.empty_like(energy), energy[..., 0]
+    for t in range(energy.shape[-1]):
+        previous = (1.0 - s) * previous + s * energy[..., t]
+        smoother[..., t] = previous
+    return (energy / (eps + smoother) ** alpha + delta) ** r - delta**r
+
+
+@pytest.mark.parametrize("initial_state", ["librosa", "first_frame"])
+def test_eps_below_float32_range_keeps_silence_finite(initial_state):
+    """``eps=1e-50`` (valid: > 0) rounded to 0 in float32, so a silent smoother gave ``0 / 0``: NaN over the
+    whole leading silence with ``first_frame``, and after about 4000 silent frames (where ``M[-1] = 1`` has
+    decayed below float32's range) with ``librosa``. Oracles in float64: librosa.pcen and a loop."""
+    energy = np.zeros((2, 3, 4800))
+    energy[..., 4500:] = np.random.default_rng(0).random((2, 3, 300)) * 1e3
+    module = adaspec.PCEN(3, eps=1e-50, initial_state=initial_state, learn_parameters=False)
+    x = torch.from_numpy(energy).float().requires_grad_()
+    out = module(x)
+    out.sum().backward()
+    assert torch.isfinite(x.grad).all()
+    if initial_state == "librosa":
+        expected = librosa.pcen(energy, b=0.025, gain=0.98, bias=2.0, power=0.5, eps=1e-50)
+    else:
+        expected = numpy_first_frame_pcen(energy, 0.98, 2.0, 0.5, 0.025, 1e-50)
+    np.testing.assert_allclose(out.detach().double().numpy(), expected, rtol=1e-4, atol=1e-5)

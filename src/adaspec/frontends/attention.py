@@ -13,6 +13,11 @@ from ._spectrogram import autocast_off, check_spectrogram, promoted_under_autoca
 COMBINES = ("sum", "product", "max")
 
 
+#: Most weights in one of the band gate's two matrices (``C * F x H``): a reduction far below 1 (1e-9)
+#: asked for terabytes, or overflowed ``nn.Linear``'s sizes (1e-300) with a ``TypeError``.
+MAX_SQUEEZE_WEIGHTS = 2**31
+
+
 def check_reduction(reduction: float) -> float:
     """Return the SE ``reduction`` ratio as a float if it is a real number > 0.
 
@@ -67,6 +72,12 @@ class TFAttention(nn.Module):
         self.combine = check_choice("combine", combine, COMBINES)
         dtype = check_dtype(dtype)
         features = self.channels * self.n_freq
+        if features / self.reduction * features > MAX_SQUEEZE_WEIGHTS:  # inf for a tiny reduction too
+            raise ValueError(
+                f"reduction={self.reduction:g} gives a hidden width of {features / self.reduction:.3g} for "
+                f"{features} bands: each SE weight matrix would hold more than {MAX_SQUEEZE_WEIGHTS:,} "
+                f"weights; use a reduction of at least {features**2 / MAX_SQUEEZE_WEIGHTS:.3g}"
+            )
         hidden = max(1, round(features / self.reduction))
         self.freq_squeeze = nn.Linear(features, hidden, bias=False, dtype=dtype)
         self.freq_excite = nn.Linear(hidden, features, bias=False, dtype=dtype)

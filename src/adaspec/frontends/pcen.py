@@ -148,7 +148,10 @@ class PCEN(nn.Module):
         """Normalise ``(..., n_channels, frames)`` non-negative spectrograms.
 
         Half-precision inputs (and autocast regions) are computed in float32: the recurrence and the
-        compression lose too much in 8-11 mantissa bits.
+        compression lose too much in 8-11 mantissa bits. An ``eps`` below the compute dtype's smallest
+        normal number is raised to it (see :func:`adaspec.ops.pcen`): in float32 ``eps=1e-50`` rounded to
+        0, so a silent smoother (``M = 0``: leading silence with ``initial_state="first_frame"``, or a few
+        thousand silent frames with ``"librosa"``) gave ``0 / 0`` and NaN instead of 0.
         """
         check_spectrogram(spectrogram, min_ndim=0)  # the shape is checked below, against n_channels
         if spectrogram.ndim < 2 or (self.per_channel and spectrogram.shape[-2] != self.n_channels):

@@ -338,7 +338,8 @@ def pcen(
         delta: bias (> 0).
         r: root exponent (> 0).
         s: smoothing coefficient in ``(0, 1)``.
-        eps: floor added to the smoother (> 0).
+        eps: floor added to the smoother (> 0; raised to the dtype's smallest normal number, so that a
+            silent smoother gives 0 rather than 0 / 0).
         initial_state: smoother initial condition, see :func:`exponential_smoothing`.
         log_decay: optional ``log(1 - s)``, see :func:`exponential_smoothing`.
 
@@ -353,7 +354,11 @@ def pcen(
     for name, value in (("delta", delta), ("r", r)):
         if is_real_number(value) and not (math.isfinite(value) and value > 0):
             raise ValueError(f"{name} must be > 0, got {value!r}")
-    check_positive_number("eps", eps)
+    # An eps below the smallest normal number rounds to 0 (1e-50 in float32): 0 / 0 on a silent smoother.
+    eps = max(
+        check_positive_number("eps", eps),
+        torch.finfo(torch.promote_types(spectrogram.dtype, torch.float32)).tiny,
+    )
     smoother = exponential_smoothing(spectrogram, s, initial_state=initial_state, log_decay=log_decay)
     alpha_t, delta_t, r_t = (_channel_param(p, spectrogram)[..., None] for p in (alpha, delta, r))
     return _Compression.apply(spectrogram, smoother, alpha_t, delta_t, r_t, float(eps))
