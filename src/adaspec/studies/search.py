@@ -59,17 +59,8 @@ from ..training.run_dir import RunPaths, check_run_name
 from ..training.train import train
 from .pruning import PruningCallback
 from .space import Dimension, apply_params, check_single_process, load_space
-from .storage import (
-    DEFAULT_DATABASE,
-    DEFAULT_HEARTBEAT_SECONDS,
-    StudyLock,
-    check_persistent,
-    check_study_folder,
-    display_url,
-    open_storage,
-    read_study_record,
-    record_study,
-)
+from .storage import DEFAULT_HEARTBEAT_SECONDS, StudyLock, check_persistent, display_url, open_storage
+from .study_record import DEFAULT_DATABASE, check_study_folder, read_study_record, record_study
 
 log = logging.getLogger(__name__)
 
@@ -464,7 +455,7 @@ def run_search(
 
     Raises:
         UserError: a bad space, budget, study name or storage URL, or a search folder that holds the
-            trials of a study of that name in another storage (see :func:`~.storage.check_study_folder`).
+            trials of a study of that name in another storage (see :func:`~.study_record.check_study_folder`).
     """
     settings = settings or SearchSettings()
     folder = _search_folder(study_name)

@@ -16,7 +16,7 @@ from adaspec.cli import main
 from adaspec.config import resolve_config
 from adaspec.errors import UserError
 from adaspec.studies import search
-from adaspec.studies.storage import STUDY_RECORD_FILE, STUDY_UID_ATTR, read_study_record
+from adaspec.studies.study_record import STUDY_RECORD_FILE, STUDY_UID_ATTR, read_study_record
 
 
 def _args(config: Path, space: Path, runs: Path, *extra: str) -> list[str]:
