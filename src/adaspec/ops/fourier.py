@@ -65,22 +65,13 @@ class _WindowedFFT(torch.autograd.Function):
                 torch.div(grad_output, result, out=coefficient)
                 coefficient.masked_fill_(result == 0, 0.0).mul_(bin_weights)
             grad_spectrum = torch.view_as_complex(torch.view_as_real(spectrum) * coefficient.unsqueeze(-1))
-        if ctx.onesided:
-            grad_windowed = torch.fft.irfft(grad_spectrum, n=n_fft, norm="forward")
-        else:
-            grad_windowed = torch.fft.ifft(grad_spectrum, norm="forward").real
-        grad_frames = grad_windowed * window if ctx.needs_input_grad[0] else None
-        grad_window = None
-        if ctx.needs_input_grad[1]:  # in place: grad_windowed is not needed any more
-            grad_window = grad_windowed.mul_(frames).sum(dim=tuple(range(frames.ndim - 1)))
-        return grad_frames, grad_window, None, None
+        return _input_gradients(ctx, grad_spectrum, frames, window, in_place=True)
 
 
 def _differentiable_backward(ctx, grad_output: torch.Tensor, bin_weights: torch.Tensor) -> tuple:
     """:class:`_WindowedFFT`'s backward written out of place, from tensors autograd can differentiate: the
     saved inputs and output, and the spectrum recomputed from the inputs (double backward)."""
     frames, window = ctx.saved_tensors[:2]
-    n_fft = frames.shape[-1]
     if ctx.output == "complex":
         grad_spectrum = torch.view_as_complex(torch.view_as_real(grad_output) * bin_weights[:, None])
     else:
@@ -96,6 +87,16 @@ def _differentiable_backward(ctx, grad_output: torch.Tensor, bin_weights: torch.
                 torch.where(silent, 0.0, grad_output / torch.where(silent, 1.0, result)) * bin_weights
             )
         grad_spectrum = spectrum * coefficient
+    return _input_gradients(ctx, grad_spectrum, frames, window, in_place=False)
+
+
+def _input_gradients(
+    ctx, grad_spectrum: torch.Tensor, frames: torch.Tensor, window: torch.Tensor, *, in_place: bool
+) -> tuple:
+    """The frames' and window's gradients from the spectrum's (the adjoint of the windowed FFT): an inverse
+    FFT, then one product per input. ``in_place`` reuses the inverse FFT's buffer for the window's product
+    (first order only: a ``create_graph`` backward needs it unchanged)."""
+    n_fft = frames.shape[-1]
     if ctx.onesided:
         grad_windowed = torch.fft.irfft(grad_spectrum, n=n_fft, norm="forward")
     else:
@@ -103,7 +104,8 @@ def _differentiable_backward(ctx, grad_output: torch.Tensor, bin_weights: torch.
     grad_frames = grad_windowed * window if ctx.needs_input_grad[0] else None
     grad_window = None
     if ctx.needs_input_grad[1]:
-        grad_window = (grad_windowed * frames).sum(dim=tuple(range(frames.ndim - 1)))
+        product = grad_windowed.mul_(frames) if in_place else grad_windowed * frames
+        grad_window = product.sum(dim=tuple(range(frames.ndim - 1)))
     return grad_frames, grad_window, None, None
 
 
