@@ -309,11 +309,12 @@ def plan_run_dir(
             shown = "; ".join(differences[:3])
             log.warning("%s holds no checkpoint of its config (%s); replacing it", paths.root, shown)
         return RunPlan(paths, None, replace=bool(differences))
-    if extends_epochs(paths, config):
+    budget_change = _epoch_budget_change(paths, config)
+    if budget_change == "larger":
         log.info(
             "training %s further, up to trainer.max_epochs=%d", paths.root, config["trainer"]["max_epochs"]
         )
-    elif _epoch_budget_change(paths, config) == "smaller":
+    elif budget_change == "smaller":
         saved = load_config_file(paths.config)["trainer"]["max_epochs"]
         asked = config["trainer"]["max_epochs"]
         raise UserError(
